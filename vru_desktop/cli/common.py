@@ -1,0 +1,58 @@
+"""What every subcommand shares: the opened data folder, JSON output, a text progress bar."""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import cached_property
+from typing import Any
+
+from vru_desktop.settings import Locations, configure_logging, resolve_locations
+from vru_desktop.store.db import Database, open_database
+
+
+class Context:
+    """The data folder of this invocation; the database is opened on first use."""
+
+    def __init__(self, data_dir: str | None, *, verbose: bool = False) -> None:
+        self.locations: Locations = resolve_locations(data_dir).ensure()
+        configure_logging(self.locations, verbose=verbose)
+        self._db: Database | None = None
+
+    @cached_property
+    def db(self) -> Database:
+        from vru_desktop.library.projects import ensure_default_project
+
+        self._db = open_database(self.locations.database)
+        ensure_default_project(self._db)
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+
+
+def print_json(document: Any) -> None:
+    json.dump(document, sys.stdout, indent=2, default=str, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (only when stderr is a terminal; silent in pipes and tests)."""
+
+    def __init__(self, label: str, *, stream: Any = None) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.enabled = hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def update(self, done: int, total: int, detail: str = "") -> None:
+        if not self.enabled or total <= 0:
+            return
+        width = 30
+        filled = int(width * done / total)
+        self.stream.write(
+            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {detail[-40:]:40}"
+        )
+        self.stream.flush()
+        if done >= total:
+            self.stream.write("\n")

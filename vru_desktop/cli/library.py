@@ -1,0 +1,170 @@
+"""Library subcommands: import, projects, videos, relink, doctor."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from sqlalchemy import select
+
+from vru_desktop.cli.common import Context, ProgressBar, print_json
+from vru_desktop.library.doctor import run_doctor
+from vru_desktop.library.importer import Assignment, import_paths, project_id_by_name, relink
+from vru_desktop.library.projects import ProjectFields, create_project, list_projects, project_by_name
+from vru_desktop.store.models import Project, Video
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("import", help="import video files, folders or frame folders")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--project", help="project to put the videos in (else the assignment rules choose)")
+    p.add_argument("--fps", type=float, help="frame rate for image sequences without seqinfo.ini")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(handler=cmd_import)
+
+    p = subparsers.add_parser("projects", help="list projects")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_projects)
+
+    p = subparsers.add_parser("create-project", help="create a project (a camera setup)")
+    p.add_argument("name")
+    p.add_argument("--camera-model", required=True)
+    p.add_argument("--camera-view", required=True)
+    p.add_argument("--signal-type", required=True)
+    p.add_argument("--lens-type", default="")
+    p.add_argument("--resolution", default="")
+    p.add_argument("--frame-rate", type=float)
+    p.add_argument("--description", default="")
+    p.set_defaults(handler=cmd_create_project)
+
+    p = subparsers.add_parser("videos", help="list videos")
+    p.add_argument("--project", help="only this project's videos")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_videos)
+
+    p = subparsers.add_parser("relink", help="point a moved video at its new file")
+    p.add_argument("video_id", type=int)
+    p.add_argument("path")
+    p.set_defaults(handler=cmd_relink)
+
+    p = subparsers.add_parser("doctor", help="check the database and repair it")
+    p.set_defaults(handler=cmd_doctor)
+
+
+def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
+    assignment = Assignment(explicit_project_id=project_id_by_name(ctx.db, args.project) if args.project else None)
+    bar = ProgressBar("import")
+    outcomes = import_paths(ctx.db, args.paths, assignment=assignment, fps=args.fps, progress=bar.update)
+    if args.json:
+        print_json(
+            [
+                {"path": str(o.path), "status": o.status, "message": o.message, "video_id": o.video_id,
+                 "project": o.project}
+                for o in outcomes
+            ]
+        )
+    else:
+        for outcome in outcomes:
+            print(outcome.line())
+        if not outcomes:
+            print("nothing to import: no video files or frame folders found", file=sys.stderr)
+    return 0 if outcomes and all(o.ok for o in outcomes) else 1
+
+
+def project_dict(project: Project) -> dict[str, Any]:
+    return {
+        "id": project.id,
+        "name": project.name,
+        "description": project.description,
+        "camera_model": project.camera_model,
+        "camera_view": project.camera_view,
+        "lens_type": project.lens_type,
+        "resolution": project.resolution,
+        "frame_rate": project.frame_rate,
+        "signal_type": project.signal_type,
+        "status": project.status,
+        "is_default": project.is_default,
+        "vru_classes": project.vru_classes,
+    }
+
+
+def video_dict(video: Video) -> dict[str, Any]:
+    return {
+        "id": video.id,
+        "project_id": video.project_id,
+        "filename": video.filename,
+        "file_path": video.file_path,
+        "kind": video.kind,
+        "file_size": video.file_size,
+        "duration": video.duration,
+        "fps": video.fps,
+        "frame_count": video.frame_count,
+        "width": video.width,
+        "height": video.height,
+        "codec": video.codec,
+        "start_time": video.start_time,
+        "fingerprint": video.fingerprint,
+        "status": video.status,
+        "processing_status": video.processing_status,
+        "ground_truth_generated": video.ground_truth_generated,
+    }
+
+
+def cmd_projects(args: argparse.Namespace, ctx: Context) -> int:
+    projects = list_projects(ctx.db)
+    if args.json:
+        print_json([project_dict(p) for p in projects])
+        return 0
+    for p in projects:
+        mark = " (default)" if p.is_default else ""
+        print(f"{p.id:4}  {p.name}{mark}  camera={p.camera_model} view={p.camera_view} signal={p.signal_type}")
+    return 0
+
+
+def cmd_create_project(args: argparse.Namespace, ctx: Context) -> int:
+    project = create_project(
+        ctx.db,
+        ProjectFields(
+            name=args.name,
+            description=args.description,
+            camera_model=args.camera_model,
+            camera_view=args.camera_view,
+            lens_type=args.lens_type,
+            resolution=args.resolution,
+            frame_rate=args.frame_rate,
+            signal_type=args.signal_type,
+        ),
+    )
+    print(f"created project {project.id}: {project.name}")
+    return 0
+
+
+def cmd_videos(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.db.session() as session:
+        query = select(Video).order_by(Video.id)
+        if args.project:
+            query = query.where(Video.project_id == project_by_name(ctx.db, args.project).id)
+        videos = list(session.scalars(query))
+    if args.json:
+        print_json([video_dict(v) for v in videos])
+        return 0
+    for v in videos:
+        print(
+            f"{v.id:4}  {v.filename}  {v.frame_count} frames  {v.fps:g} fps  {v.resolution}  "
+            f"{v.duration:.2f} s  {v.status}"
+        )
+    return 0
+
+
+def cmd_relink(args: argparse.Namespace, ctx: Context) -> int:
+    video = relink(ctx.db, args.video_id, args.path)
+    print(f"video {video.id} now at {video.file_path}")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace, ctx: Context) -> int:
+    report = run_doctor(ctx.db)
+    for line in report.lines():
+        print(line)
+    return 0 if report.healthy else 1

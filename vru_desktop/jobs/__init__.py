@@ -1,0 +1,1 @@
+"""QThread workers wrapping core pipelines: progress, pause, resume, stop, as Qt signals."""

@@ -1,0 +1,1 @@
+"""Projects, video import and project assignment (no Qt)."""

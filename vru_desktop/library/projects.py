@@ -1,0 +1,159 @@
+"""Projects: a camera setup each. One project is the system default and exists from the first start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from vru_desktop.errors import DuplicateError, NotFoundError, ValidationError
+from vru_desktop.store.db import Database
+from vru_desktop.store.models import VRU_TYPES, Project, Video
+
+DEFAULT_PROJECT_NAME = "Default"
+#: The user's own default project (a setting), used before the system default when importing.
+USER_DEFAULT_SETTING = "library.user_default_project_id"
+REQUIRED_FIELDS = ("name", "camera_model", "camera_view", "signal_type")
+CAMERA_VIEWS = ("front", "rear", "side", "overhead", "interior", "surround", "other")
+SIGNAL_TYPES = ("video", "object list", "event", "alarm", "other")
+LENS_TYPES = ("standard", "wide angle", "fisheye", "telephoto", "other")
+
+
+@dataclass
+class ProjectFields:
+    """The editable fields of a project, as a dialog or the CLI gives them."""
+
+    name: str = ""
+    description: str = ""
+    camera_model: str = ""
+    camera_view: str = ""
+    lens_type: str = ""
+    resolution: str = ""
+    frame_rate: float | None = None
+    signal_type: str = ""
+    status: str = "active"
+    vru_classes: list[str] = field(default_factory=lambda: list(VRU_TYPES))
+
+    def validate(self) -> None:
+        """Raise :class:`ValidationError` naming every missing required field and every bad value."""
+        missing = [name.replace("_", " ") for name in REQUIRED_FIELDS if not str(getattr(self, name)).strip()]
+        problems = []
+        if missing:
+            problems.append("required: " + ", ".join(missing))
+        if self.frame_rate is not None and not 0 < self.frame_rate <= 240:
+            problems.append("frame rate must be between 0 and 240")
+        if self.resolution and not _valid_resolution(self.resolution):
+            problems.append("resolution must look like 1920x1080")
+        if not self.vru_classes:
+            problems.append("at least one VRU class is needed")
+        if problems:
+            raise ValidationError("Project not saved: " + "; ".join(problems) + ".")
+
+    @classmethod
+    def of(cls, project: Project) -> ProjectFields:
+        return cls(**{f.name: getattr(project, f.name) for f in fields(cls)})
+
+
+def _valid_resolution(text: str) -> bool:
+    parts = text.lower().replace(" ", "").split("x")
+    return len(parts) == 2 and all(p.isdigit() and int(p) > 0 for p in parts)
+
+
+def ensure_default_project(db: Database) -> Project:
+    """The system default project, created on first start."""
+    with db.transaction() as session:
+        project = session.scalars(select(Project).where(Project.is_default.is_(True))).first()
+        if project is None:
+            project = Project(
+                name=DEFAULT_PROJECT_NAME,
+                description="Videos not assigned to a camera setup.",
+                camera_model="unspecified",
+                camera_view="other",
+                signal_type="video",
+                is_default=True,
+            )
+            if session.scalars(select(Project).where(Project.name == DEFAULT_PROJECT_NAME)).first():
+                project.name = f"{DEFAULT_PROJECT_NAME} ({len(session.scalars(select(Project)).all())})"
+            session.add(project)
+            session.flush()
+        return project
+
+
+def list_projects(db: Database) -> list[Project]:
+    with db.session() as session:
+        return list(session.scalars(select(Project).order_by(Project.is_default.desc(), Project.name)))
+
+
+def video_counts(db: Database) -> dict[int, int]:
+    with db.session() as session:
+        rows = session.execute(select(Video.project_id, func.count()).group_by(Video.project_id))
+        return {pid: count for pid, count in rows if pid is not None}
+
+
+def get_project(db: Database, project_id: int) -> Project:
+    with db.session() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            raise NotFoundError(f"Project {project_id} does not exist.")
+        return project
+
+
+def find_project(session: Session, name: str) -> Project | None:
+    return session.scalars(select(Project).where(func.lower(Project.name) == name.strip().lower())).first()
+
+
+def project_by_name(db: Database, name: str) -> Project:
+    with db.session() as session:
+        project = find_project(session, name)
+        if project is None:
+            names = ", ".join(session.scalars(select(Project.name).order_by(Project.name)))
+            raise NotFoundError(f"No project named '{name}'.", hint=f"Known projects: {names or 'none'}.")
+        return project
+
+
+def create_project(db: Database, data: ProjectFields) -> Project:
+    data.validate()
+    with db.transaction() as session:
+        if find_project(session, data.name):
+            raise DuplicateError(f"A project named '{data.name.strip()}' already exists.")
+        values: dict[str, Any] = {f.name: getattr(data, f.name) for f in fields(data)}
+        values["name"] = data.name.strip()
+        project = Project(**values)
+        session.add(project)
+        session.flush()
+        return project
+
+
+def update_project(db: Database, project_id: int, data: ProjectFields) -> Project:
+    data.validate()
+    with db.transaction() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            raise NotFoundError(f"Project {project_id} does not exist.")
+        other = find_project(session, data.name)
+        if other is not None and other.id != project_id:
+            raise DuplicateError(f"A project named '{data.name.strip()}' already exists.")
+        for f in fields(data):
+            setattr(project, f.name, getattr(data, f.name))
+        project.name = data.name.strip()
+        return project
+
+
+def delete_project(db: Database, project_id: int) -> int:
+    """Delete a project; its videos move to the default project. Returns how many moved."""
+    default = ensure_default_project(db)
+    with db.transaction() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            raise NotFoundError(f"Project {project_id} does not exist.")
+        if project.is_default:
+            raise ValidationError("The default project cannot be deleted.")
+        moved = session.execute(
+            update(Video).where(Video.project_id == project_id).values(project_id=default.id)
+        ).rowcount
+        session.delete(project)
+    if db.get_setting(USER_DEFAULT_SETTING) == project_id:
+        db.set_setting(USER_DEFAULT_SETTING, None)
+    return int(moved or 0)

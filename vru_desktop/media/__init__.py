@@ -1,0 +1,1 @@
+"""Video probing, fingerprints and frame access (no Qt)."""

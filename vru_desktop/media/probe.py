@@ -1,0 +1,282 @@
+"""Probing: does the file really decode, what are its metadata, what is its content fingerprint.
+
+Metadata come from a fallback chain: the container's own fields, then the decoder (first frame),
+then counting the frames' packets when the container lies or says nothing. The frame table (the
+presentation time of every frame, and the keyframes) comes from demuxing every packet of the
+video stream, which needs no decoding and so is fast.
+"""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from vru_desktop.errors import MediaError
+
+log = logging.getLogger(__name__)
+
+MAX_FPS = 240.0
+VIDEO_EXTENSIONS = frozenset(
+    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts", ".wmv", ".flv", ".3gp"}
+)
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+_SAMPLE_BYTES = 1 << 20
+_NUMBER = re.compile(r"(\d+)(?!.*\d)")
+
+
+@dataclass
+class VideoInfo:
+    """What probing found out about a video file or an image sequence folder."""
+
+    path: Path
+    kind: str  # "file" | "image_sequence"
+    file_size: int
+    width: int
+    height: int
+    fps: float
+    frame_count: int
+    duration: float
+    codec: str
+    start_time: float
+    fingerprint: str
+    metadata_source: str
+    frame_times: np.ndarray = field(repr=False)
+    keyframes: np.ndarray = field(repr=False)
+    is_vfr: bool = False
+
+    @property
+    def resolution(self) -> str:
+        return f"{self.width}x{self.height}"
+
+
+def fingerprint_file(path: Path, size: int | None = None) -> str:
+    """SHA-256 over the size and three 1 MiB samples (start, middle, end): stable across moves."""
+    size = path.stat().st_size if size is None else size
+    digest = hashlib.sha256(str(size).encode())
+    with path.open("rb") as handle:
+        for offset in sorted({0, max(0, size // 2 - _SAMPLE_BYTES // 2), max(0, size - _SAMPLE_BYTES)}):
+            handle.seek(offset)
+            digest.update(handle.read(_SAMPLE_BYTES))
+    return digest.hexdigest()
+
+
+def _sequence_files(folder: Path) -> list[Path]:
+    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
+    numbered = [p for p in files if _NUMBER.search(p.stem)]
+    return sorted(numbered, key=lambda p: (int(_NUMBER.search(p.stem).group(1)), p.name))  # type: ignore[union-attr]
+
+
+def is_image_sequence(folder: Path) -> bool:
+    """A folder holding at least two numbered images (a MOTChallenge ``img1/``, a KITTI sequence)."""
+    return folder.is_dir() and len(_sequence_files(folder)) >= 2
+
+
+def sequence_files(folder: Path) -> list[Path]:
+    """The frames of an image sequence folder in frame order (by the number in the name)."""
+    return _sequence_files(folder)
+
+
+def read_seqinfo(folder: Path) -> dict[str, str]:
+    """The ``[Sequence]`` section of a MOTChallenge ``seqinfo.ini`` beside or above ``folder``."""
+    for candidate in (folder / "seqinfo.ini", folder.parent / "seqinfo.ini"):
+        if candidate.is_file():
+            parser = configparser.ConfigParser()
+            parser.optionxform = str  # type: ignore[assignment,method-assign]
+            parser.read(candidate, encoding="utf-8")
+            if parser.has_section("Sequence"):
+                return dict(parser.items("Sequence"))
+    return {}
+
+
+def sequence_name(folder: Path) -> str:
+    """A readable name for an image sequence: ``MOT17-02-FRCNN`` rather than ``img1``."""
+    info = read_seqinfo(folder)
+    if info.get("name"):
+        return info["name"]
+    return folder.parent.name if folder.name.lower() in {"img1", "images", "image_02", "frames"} else folder.name
+
+
+def probe_image_sequence(folder: Path, fps: float | None = None) -> VideoInfo:
+    """Probe a folder of numbered frames. ``fps`` comes from ``seqinfo.ini`` or must be given."""
+    import cv2
+
+    files = _sequence_files(folder)
+    if len(files) < 2:
+        raise MediaError(f"{folder}: no numbered image frames found in this folder.")
+    seqinfo = read_seqinfo(folder)
+    source = "image-sequence"
+    if fps is None and seqinfo.get("frameRate"):
+        fps = float(seqinfo["frameRate"])
+        source = "seqinfo.ini"
+    if fps is None:
+        raise MediaError(
+            f"{folder}: this image sequence has no seqinfo.ini giving its frame rate.",
+            hint="Give the frame rate (for example --fps 30).",
+        )
+    if not 0 < fps <= MAX_FPS:
+        raise MediaError(f"{folder}: frame rate {fps} is outside (0, {MAX_FPS:g}].")
+    first = cv2.imread(str(files[0]), cv2.IMREAD_COLOR)
+    if first is None:
+        raise MediaError(f"{files[0]}: this image cannot be decoded.")
+    height, width = first.shape[:2]
+    digest = hashlib.sha256()
+    total = 0
+    for path in files:
+        size = path.stat().st_size
+        total += size
+        digest.update(f"{path.name}:{size};".encode())
+    digest.update(fingerprint_file(files[0]).encode())
+    digest.update(fingerprint_file(files[-1]).encode())
+    count = len(files)
+    times = np.arange(count, dtype=np.float64) / fps
+    return VideoInfo(
+        path=folder,
+        kind="image_sequence",
+        file_size=total,
+        width=width,
+        height=height,
+        fps=float(fps),
+        frame_count=count,
+        duration=count / fps,
+        codec=files[0].suffix.lower().lstrip("."),
+        start_time=0.0,
+        fingerprint=digest.hexdigest(),
+        metadata_source=source,
+        frame_times=times,
+        keyframes=np.arange(count, dtype=np.int32),
+    )
+
+
+def _describe_av_error(path: Path, exc: Exception) -> str:
+    text = str(exc)
+    if "moov atom not found" in text or "End of file" in text:
+        return f"{path.name}: the file is truncated or incomplete (its index is missing)."
+    if "Invalid data" in text:
+        return f"{path.name}: not a video file that can be decoded (the container is not recognised)."
+    return f"{path.name}: cannot be read as a video ({text})."
+
+
+def probe_video_file(path: Path) -> VideoInfo:
+    """Probe a video file, checking that it really decodes. Raises :class:`MediaError` with a reason."""
+    import av
+
+    if not path.exists():
+        raise MediaError(f"{path}: file not found.")
+    if path.is_dir():
+        raise MediaError(f"{path}: this is a folder without numbered image frames, not a video.")
+    try:
+        size = path.stat().st_size
+        if not os.access(path, os.R_OK):
+            raise PermissionError
+    except PermissionError as exc:
+        raise MediaError(f"{path.name}: cannot read the file (permission denied).") from exc
+    if size == 0:
+        raise MediaError(f"{path.name}: the file is empty (0 bytes).")
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except av.FFmpegError as exc:
+        raise MediaError(_describe_av_error(path, exc)) from exc
+    try:
+        if not container.streams.video:
+            raise MediaError(f"{path.name}: the file has no video stream.")
+        stream = container.streams.video[0]
+        time_base = stream.time_base or Fraction(1, 1_000_000)
+        codec = stream.codec_context.name if stream.codec_context else ""
+        declared_frames = int(stream.frames or 0)
+        sources = ["container"]
+
+        # Demux every packet: presentation times and keyframes without decoding.
+        pts_list: list[int] = []
+        key_pts: list[int] = []
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0 or packet.pts is None:
+                    continue
+                if getattr(packet, "is_discard", False):
+                    continue
+                pts_list.append(packet.pts)
+                if packet.is_keyframe:
+                    key_pts.append(packet.pts)
+        except av.FFmpegError as exc:
+            raise MediaError(_describe_av_error(path, exc)) from exc
+        if not pts_list:
+            raise MediaError(f"{path.name}: the video stream holds no frames.")
+
+        # The decoder: the first frame must really decode.
+        container.seek(0)
+        width, height = stream.codec_context.width, stream.codec_context.height
+        try:
+            first = next(container.decode(stream), None)
+        except av.FFmpegError as exc:
+            raise MediaError(
+                f"{path.name}: the video cannot be decoded (codec '{codec or 'unknown'}' failed: {exc})."
+            ) from exc
+        except StopIteration:  # pragma: no cover - decode() ends with None above
+            first = None
+        if first is None:
+            raise MediaError(f"{path.name}: no frame of the video can be decoded (codec '{codec or 'unknown'}').")
+        if not width or not height:
+            width, height = first.width, first.height
+            sources.append("decoder")
+
+        pts = np.sort(np.asarray(pts_list, dtype=np.int64))
+        times = pts.astype(np.float64) * float(time_base)
+        frame_count = len(times)
+        if declared_frames and declared_frames != frame_count:
+            if frame_count < declared_frames * 0.98 - 1:
+                raise MediaError(
+                    f"{path.name}: the file is truncated: its container lists {declared_frames} frames "
+                    f"but only {frame_count} can be read."
+                )
+            sources.append("frame-count")
+        elif not declared_frames:
+            sources.append("frame-count")
+        key_set = np.asarray(sorted(set(key_pts)), dtype=np.int64)
+        keyframes = np.searchsorted(pts, key_set).astype(np.int32)
+
+        fps = float(stream.average_rate) if stream.average_rate else 0.0
+        deltas = np.diff(times)
+        if not 0 < fps <= MAX_FPS:
+            span = times[-1] - times[0]
+            fps = (frame_count - 1) / span if frame_count > 1 and span > 0 else 0.0
+            sources.append("derived-fps")
+        if not 0 < fps <= MAX_FPS:
+            raise MediaError(f"{path.name}: no usable frame rate (container and timestamps disagree).")
+        frame_period = float(np.median(deltas)) if len(deltas) else 1.0 / fps
+        duration = float(times[-1] - times[0] + frame_period)
+        is_vfr = bool(len(deltas) > 1 and np.max(np.abs(deltas - frame_period)) > 0.25 * frame_period)
+    finally:
+        container.close()
+    return VideoInfo(
+        path=path,
+        kind="file",
+        file_size=size,
+        width=int(width),
+        height=int(height),
+        fps=round(fps, 6),
+        frame_count=frame_count,
+        duration=duration,
+        codec=codec,
+        start_time=float(times[0]),
+        fingerprint=fingerprint_file(path, size),
+        metadata_source="+".join(sources),
+        frame_times=times,
+        keyframes=keyframes,
+        is_vfr=is_vfr,
+    )
+
+
+def probe(path: str | os.PathLike[str], *, fps: float | None = None) -> VideoInfo:
+    """Probe a video file or an image sequence folder."""
+    target = Path(path)
+    if target.is_dir() and is_image_sequence(target):
+        return probe_image_sequence(target, fps)
+    return probe_video_file(target)

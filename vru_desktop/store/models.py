@@ -1,0 +1,325 @@
+"""The data model (SQLAlchemy 2.0 typed models) on one SQLite file.
+
+Conventions shared by every layer:
+
+* A frame is its 0-based decode index in the video (``frame_number``); its time in seconds comes
+  from the video's frame table (:class:`FrameIndex`), never from ``index / fps``.
+* Boxes are pixel ``x1, y1, x2, y2`` floats in the video's native resolution.
+* Tracks are stored materialised: one :class:`Annotation` row per frame a track is on. Rows the
+  user placed are keyframes (``is_keyframe``); rows between two keyframes are linear
+  interpolations and are rewritten when a keyframe moves. A keyframe with ``outside`` set ends the
+  track; it is kept (for CVAT export) but is never a ground-truth box.
+* Ground truth = validated annotations that are not outside, on frames listed in
+  :class:`ReviewedFrame`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+#: The VRU types, in the order of the keys 1–5. Projects may configure their own list.
+VRU_TYPES: tuple[str, ...] = ("pedestrian", "cyclist", "motorcyclist", "wheelchair_user", "scooter_rider")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class BoxMixin:
+    """Pixel box ``x1, y1, x2, y2`` in the video's native resolution."""
+
+    x1: Mapped[float] = mapped_column(Float)
+    y1: Mapped[float] = mapped_column(Float)
+    x2: Mapped[float] = mapped_column(Float)
+    y2: Mapped[float] = mapped_column(Float)
+
+    @property
+    def bounding_box(self) -> tuple[float, float, float, float]:
+        return (self.x1, self.y1, self.x2, self.y2)
+
+    @bounding_box.setter
+    def bounding_box(self, box: tuple[float, float, float, float]) -> None:
+        self.x1, self.y1, self.x2, self.y2 = (float(v) for v in box)
+
+
+class Project(Base):
+    """A camera setup: the camera's fields from the specification, and its own VRU class list."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    camera_model: Mapped[str] = mapped_column(String(200), default="")
+    camera_view: Mapped[str] = mapped_column(String(100), default="")
+    lens_type: Mapped[str] = mapped_column(String(100), default="")
+    resolution: Mapped[str] = mapped_column(String(50), default="")
+    frame_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
+    signal_type: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[str] = mapped_column(String(30), default="active")
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: VRU types offered in this project, in key order (1–9).
+    vru_classes: Mapped[list[Any]] = mapped_column(JSON, default=lambda: list(VRU_TYPES))
+    #: Ignore regions for evaluation: a list of polygons, each a list of ``[x, y]`` pixel points.
+    ignore_regions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    videos: Mapped[list[Video]] = relationship(back_populates="project")
+
+
+class Video(Base):
+    """A video file (or a folder of numbered frames, ``kind == "image_sequence"``) in the library.
+
+    The file stays where it is; ``fingerprint`` (a content hash) finds it again after a move.
+    """
+
+    __tablename__ = "videos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    filename: Mapped[str] = mapped_column(String(500))
+    file_path: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20), default="file")  # file | image_sequence
+    file_size: Mapped[int] = mapped_column(Integer, default=0)
+    duration: Mapped[float] = mapped_column(Float, default=0.0)
+    fps: Mapped[float] = mapped_column(Float, default=0.0)
+    frame_count: Mapped[int] = mapped_column(Integer, default=0)
+    width: Mapped[int] = mapped_column(Integer, default=0)
+    height: Mapped[int] = mapped_column(Integer, default=0)
+    codec: Mapped[str] = mapped_column(String(50), default="")
+    #: Presentation time of frame 0 in seconds (non-zero for some containers).
+    start_time: Mapped[float] = mapped_column(Float, default=0.0)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="ok")  # ok | missing | error
+    processing_status: Mapped[str] = mapped_column(String(20), default="pending")
+    ground_truth_generated: Mapped[bool] = mapped_column(Boolean, default=False)
+    metadata_source: Mapped[str] = mapped_column(String(100), default="")
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    project: Mapped[Project | None] = relationship(back_populates="videos")
+    frame_index: Mapped[FrameIndex | None] = relationship(
+        back_populates="video", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def resolution(self) -> str:
+        return f"{self.width}x{self.height}"
+
+    __table_args__ = (Index("ix_videos_project_status", "project_id", "status"),)
+
+
+class FrameIndex(Base):
+    """A video's frame table: presentation time of every decoded frame, and its keyframes.
+
+    ``times`` holds little-endian float64 seconds, one per frame in decode-index order;
+    ``keyframes`` holds little-endian int32 frame indices of the keyframes (empty when unknown).
+    """
+
+    __tablename__ = "frame_index"
+
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    frame_count: Mapped[int] = mapped_column(Integer)
+    times: Mapped[bytes] = mapped_column(LargeBinary)
+    keyframes: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    is_vfr: Mapped[bool] = mapped_column(Boolean, default=False)
+    built_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    video: Mapped[Video] = relationship(back_populates="frame_index")
+
+
+class DetectorModel(Base):
+    """A detector model file the user added, with its checksum and class names."""
+
+    __tablename__ = "detector_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    format: Mapped[str] = mapped_column(String(30))  # pt | onnx | openvino | tflite | engine
+    #: Model class id (as a string key) → class name.
+    class_names: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Model class name → VRU type, or ``None`` to ignore that class.
+    class_map: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("path", name="uq_detector_models_path"),)
+
+
+class TestSession(Base):
+    """A detection run: one model over one video (the specification's test session).
+
+    States: created (queued) → running ⇄ paused → completed | stopped | failed; a run found
+    ``running`` or ``paused`` at start-up after a crash becomes ``interrupted`` and can be resumed
+    from ``last_committed_frame + 1``.
+    """
+
+    __tablename__ = "test_sessions"
+    __test__ = False  # not a pytest test class
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
+    model_id: Mapped[int | None] = mapped_column(
+        ForeignKey("detector_models.id", ondelete="SET NULL"), nullable=True
+    )
+    #: Run configuration: conf, iou, imgsz, stride, device, tracker, model path …
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Model SHA-256, library versions and anything else needed to reproduce the run.
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="created", index=True)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    last_committed_frame: Mapped[int] = mapped_column(Integer, default=-1)
+    frames_processed: Mapped[int] = mapped_column(Integer, default=0)
+    frames_failed: Mapped[int] = mapped_column(Integer, default=0)
+    processing_time_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    video: Mapped[Video] = relationship()
+    model: Mapped[DetectorModel | None] = relationship()
+    statistics: Mapped[SessionStatistics | None] = relationship(
+        back_populates="session", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class DetectionEvent(BoxMixin, Base):
+    """One detected VRU on one frame of a run."""
+
+    __tablename__ = "detection_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("test_sessions.id", ondelete="CASCADE"))
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    frame_number: Mapped[int] = mapped_column(Integer)
+    timestamp: Mapped[float] = mapped_column(Float)
+    vru_type: Mapped[str] = mapped_column(String(50))
+    confidence: Mapped[float] = mapped_column(Float)
+    class_name: Mapped[str] = mapped_column(String(100), default="")
+    track_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: The vehicle box (bicycle, motorcycle …) associated with a rider: ``[x1, y1, x2, y2]``.
+    vehicle_box: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    vehicle_class: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: Review decision in the viewer: ``None`` (open), "accepted" or "rejected".
+    review: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+    __table_args__ = (
+        Index("ix_detection_events_session_frame", "session_id", "frame_number"),
+        Index("ix_detection_events_video_frame", "video_id", "frame_number"),
+    )
+
+
+class Annotation(BoxMixin, Base):
+    """A box a person drew, imported or accepted from a detection (linked via ``detection_event_id``)."""
+
+    __tablename__ = "annotations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    detection_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("detection_events.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    frame_number: Mapped[int] = mapped_column(Integer)
+    timestamp: Mapped[float] = mapped_column(Float, default=0.0)
+    vru_type: Mapped[str] = mapped_column(String(50))
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    validated: Mapped[bool] = mapped_column(Boolean, default=False)
+    occluded: Mapped[bool] = mapped_column(Boolean, default=False)
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: COCO "iscrowd": matched detections on it are neither TP nor FP.
+    crowd: Mapped[bool] = mapped_column(Boolean, default=False)
+    track_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    is_keyframe: Mapped[bool] = mapped_column(Boolean, default=True)
+    outside: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Where the box came from: manual, detection, import:coco, import:mot …
+    source: Mapped[str] = mapped_column(String(50), default="manual")
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        Index("ix_annotations_video_frame", "video_id", "frame_number"),
+        Index("ix_annotations_video_track", "video_id", "track_id"),
+    )
+
+
+class ReviewedFrame(Base):
+    """A frame a person has checked: only reviewed frames count as ground truth."""
+
+    __tablename__ = "reviewed_frames"
+
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    frame_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reviewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SessionStatistics(Base):
+    """The specification's session statistics, cached per run and marked stale when inputs change."""
+
+    __tablename__ = "session_statistics"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("test_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    total_annotations: Mapped[int] = mapped_column(Integer, default=0)
+    total_detections: Mapped[int] = mapped_column(Integer, default=0)
+    annotations_by_type: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    detections_by_type: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    detection_accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
+    processing_time_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    frames_processed: Mapped[int] = mapped_column(Integer, default=0)
+    frames_per_second: Mapped[float] = mapped_column(Float, default=0.0)
+    #: Further metrics (precision, recall, F1 …) at the time of the last computation.
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    session: Mapped[TestSession] = relationship(back_populates="statistics")
+
+
+class DeviceEvent(Base):
+    """An event from a camera under test's own detection log, for event-level validation."""
+
+    __tablename__ = "device_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(200), default="")
+    timestamp: Mapped[float] = mapped_column(Float)
+    vru_type: Mapped[str] = mapped_column(String(50))
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    external_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+
+class AppSetting(Base):
+    """Key → JSON value: the user's default project, remembered class mappings, queue settings …"""
+
+    __tablename__ = "app_settings"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)

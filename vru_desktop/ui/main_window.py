@@ -1,0 +1,141 @@
+"""The main window: projects | videos | details in the Library tab, further workspaces as tabs.
+
+Integration contract for the other areas (viewer, detection, evaluation, datasets):
+
+* ``window.add_workspace(widget, title)`` adds a tab; ``window.show_workspace(widget)`` raises it.
+* ``window.menu(name)`` returns the menu of that name ("&File", "&Edit", "&View", "&Video",
+  "&Detection", "&Evaluation", "&Dataset", "&Help"), so areas add their actions with shortcuts.
+* Signals: ``videoActivated(video_id)`` (double-click or Enter on a video), ``projectChanged(project_id)``,
+  ``libraryChanged()`` (after imports and edits; areas refresh their views).
+* ``window.current_project_id()``, ``window.selected_video_ids()``, ``window.db``, ``window.locations``.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QTabWidget, QWidget
+
+from vru_desktop.settings import Locations
+from vru_desktop.store.db import Database
+
+MENU_NAMES = ("&File", "&Edit", "&View", "&Video", "&Detection", "&Evaluation", "&Dataset", "&Help")
+
+
+class MainWindow(QMainWindow):
+    videoActivated = Signal(int)
+    projectChanged = Signal(int)
+    libraryChanged = Signal()
+
+    def __init__(self, db: Database, locations: Locations, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.db = db
+        self.locations = locations
+        self.setWindowTitle("VRU Desktop")
+        self.setAcceptDrops(True)
+        self.resize(1400, 860)
+        self._menus: dict[str, QMenu] = {name: self.menuBar().addMenu(name) for name in MENU_NAMES}
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.setCentralWidget(self.tabs)
+        from vru_desktop.ui.library_view import LibraryView
+
+        self.library = LibraryView(db, self)
+        self.add_workspace(self.library, "Library")
+        self.library.videoActivated.connect(self.videoActivated)
+        self.library.projectChanged.connect(self.projectChanged)
+        self.status_label = QLabel()
+        self.statusBar().addPermanentWidget(self.status_label)
+        self._build_actions()
+        self._install_workspaces()
+        self._settings = QSettings(str(locations.data_dir / "window.ini"), QSettings.Format.IniFormat)
+        self._restore_state()
+        self.refresh()
+
+    # -- the contract ---------------------------------------------------------------------------
+    def menu(self, name: str) -> QMenu:
+        return self._menus[name]
+
+    def add_workspace(self, widget: QWidget, title: str) -> int:
+        return self.tabs.addTab(widget, title)
+
+    def show_workspace(self, widget: QWidget) -> None:
+        self.tabs.setCurrentWidget(widget)
+
+    def current_project_id(self) -> int | None:
+        return self.library.current_project_id()
+
+    def selected_video_ids(self) -> list[int]:
+        return self.library.selected_video_ids()
+
+    def refresh(self) -> None:
+        self.library.refresh()
+        self.libraryChanged.emit()
+
+    # -- set-up ---------------------------------------------------------------------------------
+    def _build_actions(self) -> None:
+        file_menu = self.menu("&File")
+        self.import_action = self._action(file_menu, "&Import Videos…", QKeySequence.StandardKey.Open,
+                                          self.library.import_dialog)
+        self.import_folder_action = self._action(file_menu, "Import &Folder…", "Ctrl+Shift+O",
+                                                 self.library.import_folder_dialog)
+        file_menu.addSeparator()
+        self._action(file_menu, "&New Project…", QKeySequence.StandardKey.New, self.library.new_project)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        self._action(self.menu("&View"), "&Refresh", QKeySequence.StandardKey.Refresh, self.refresh)
+        self._action(self.menu("&Help"), "&About VRU Desktop", None, self._about)
+
+    def _action(self, menu: QMenu, text: str, shortcut: object, slot: object) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut if not isinstance(shortcut, str) else QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _install_workspaces(self) -> None:
+        """Other areas add their tabs and menu actions here (each through its own ``install`` function)."""
+        from vru_desktop.ui import workspaces
+
+        workspaces.install_all(self)
+
+    def _about(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        from vru_desktop import __version__
+
+        QMessageBox.about(
+            self,
+            "About VRU Desktop",
+            f"VRU Desktop {__version__}\nValidating vulnerable-road-user detection on camera video.\n"
+            f"Data folder: {self.locations.data_dir}\nLicence: AGPL-3.0",
+        )
+
+    # -- drag and drop --------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.library.import_paths(paths)
+
+    # -- state ----------------------------------------------------------------------------------
+    def _restore_state(self) -> None:
+        geometry = self._settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self._settings.value("state")
+        if state is not None:
+            self.restoreState(state)
+        self.library.restore_state(self._settings)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._settings.setValue("geometry", self.saveGeometry())
+        self._settings.setValue("state", self.saveState())
+        self.library.save_state(self._settings)
+        self._settings.sync()
+        super().closeEvent(event)

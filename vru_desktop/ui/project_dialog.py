@@ -1,0 +1,108 @@
+"""Create or edit a project; required fields are checked before anything is written."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QWidget,
+)
+
+from vru_desktop.errors import VruError
+from vru_desktop.library.projects import (
+    CAMERA_VIEWS,
+    LENS_TYPES,
+    SIGNAL_TYPES,
+    ProjectFields,
+    create_project,
+    get_project,
+    update_project,
+)
+from vru_desktop.store.db import Database
+from vru_desktop.store.models import Project
+
+
+def _combo(values: tuple[str, ...], current: str) -> QComboBox:
+    combo = QComboBox()
+    combo.setEditable(True)
+    combo.addItems(["", *values])
+    combo.setCurrentText(current)
+    return combo
+
+
+class ProjectDialog(QDialog):
+    def __init__(self, db: Database, project_id: int | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("projectDialog")
+        self.db = db
+        self.project_id = project_id
+        self.saved: Project | None = None
+        data = ProjectFields.of(get_project(db, project_id)) if project_id else ProjectFields()
+        self.setWindowTitle("Edit project" if project_id else "New project")
+        self.name = QLineEdit(data.name)
+        self.camera_model = QLineEdit(data.camera_model)
+        self.camera_view = _combo(CAMERA_VIEWS, data.camera_view)
+        self.lens_type = _combo(LENS_TYPES, data.lens_type)
+        self.resolution = QLineEdit(data.resolution)
+        self.resolution.setPlaceholderText("1920x1080")
+        self.frame_rate = QDoubleSpinBox()
+        self.frame_rate.setRange(0, 240)
+        self.frame_rate.setSpecialValueText("unknown")
+        self.frame_rate.setValue(data.frame_rate or 0)
+        self.signal_type = _combo(SIGNAL_TYPES, data.signal_type)
+        self.description = QPlainTextEdit(data.description)
+        self.vru_classes = QLineEdit(", ".join(data.vru_classes))
+        self.error = QLabel()
+        self.error.setObjectName("projectError")
+        self.error.setStyleSheet("color: #c0392b;")
+        self.error.setWordWrap(True)
+        form = QFormLayout(self)
+        form.addRow("Name *", self.name)
+        form.addRow("Camera model *", self.camera_model)
+        form.addRow("Camera view *", self.camera_view)
+        form.addRow("Signal type *", self.signal_type)
+        form.addRow("Lens type", self.lens_type)
+        form.addRow("Resolution", self.resolution)
+        form.addRow("Frame rate", self.frame_rate)
+        form.addRow("VRU classes (keys 1–9)", self.vru_classes)
+        form.addRow("Description", self.description)
+        form.addRow(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def fields(self) -> ProjectFields:
+        return ProjectFields(
+            name=self.name.text(),
+            description=self.description.toPlainText(),
+            camera_model=self.camera_model.text().strip(),
+            camera_view=self.camera_view.currentText().strip(),
+            lens_type=self.lens_type.currentText().strip(),
+            resolution=self.resolution.text().strip(),
+            frame_rate=self.frame_rate.value() or None,
+            signal_type=self.signal_type.currentText().strip(),
+            vru_classes=[c.strip() for c in self.vru_classes.text().split(",") if c.strip()],
+        )
+
+    def save(self) -> None:
+        try:
+            if self.project_id is None:
+                self.saved = create_project(self.db, self.fields())
+            else:
+                self.saved = update_project(self.db, self.project_id, self.fields())
+        except VruError as exc:
+            self.error.setText(str(exc))
+            return
+        self.accept()
+
+
+def edit_project(db: Database, project_id: int | None, parent: QWidget | None = None) -> Project | None:
+    dialog = ProjectDialog(db, project_id, parent)
+    return dialog.saved if dialog.exec() == QDialog.DialogCode.Accepted else None
