@@ -17,9 +17,7 @@ from vru_desktop.cli.common import Context
 from vru_desktop.errors import UsageError, VruError
 
 #: Modules that add subcommands; each has ``register(subparsers)``.
-COMMAND_MODULES = (
-    "vru_desktop.cli.library",
-)
+COMMAND_MODULES = ("vru_desktop.cli.library",)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,7 +27,9 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="vru-desktop", description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--data-dir", help="folder for the database, models and logs (or VRU_DESKTOP_DATA_DIR)")
+    parser.add_argument(
+        "--data-dir", help="folder for the database, models and logs (or VRU_DESKTOP_DATA_DIR)"
+    )
     parser.add_argument("--verbose", action="store_true", help="log to stderr too")
     parser.add_argument("--version", action="version", version=f"vru-desktop {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="<command>", parser_class=_Parser)

@@ -53,14 +53,21 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
-    assignment = Assignment(explicit_project_id=project_id_by_name(ctx.db, args.project) if args.project else None)
+    assignment = Assignment(
+        explicit_project_id=project_id_by_name(ctx.db, args.project) if args.project else None
+    )
     bar = ProgressBar("import")
     outcomes = import_paths(ctx.db, args.paths, assignment=assignment, fps=args.fps, progress=bar.update)
     if args.json:
         print_json(
             [
-                {"path": str(o.path), "status": o.status, "message": o.message, "video_id": o.video_id,
-                 "project": o.project}
+                {
+                    "path": str(o.path),
+                    "status": o.status,
+                    "message": o.message,
+                    "video_id": o.video_id,
+                    "project": o.project,
+                }
                 for o in outcomes
             ]
         )
@@ -118,7 +125,9 @@ def cmd_projects(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     for p in projects:
         mark = " (default)" if p.is_default else ""
-        print(f"{p.id:4}  {p.name}{mark}  camera={p.camera_model} view={p.camera_view} signal={p.signal_type}")
+        print(
+            f"{p.id:4}  {p.name}{mark}  camera={p.camera_model} view={p.camera_view} signal={p.signal_type}"
+        )
     return 0
 
 

@@ -27,7 +27,7 @@ class DoctorReport:
 
 
 def run_doctor(db: Database) -> DoctorReport:
-    """Integrity and foreign-key checks; videos without a project move to the default; missing files marked."""
+    """Integrity and foreign-key checks; orphan videos move to the default project; missing files marked."""
     report = DoctorReport()
     with db.engine.connect() as conn:
         integrity = [row[0] for row in conn.execute(text("PRAGMA integrity_check"))]

@@ -84,9 +84,7 @@ def collect_candidates(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
                 if is_image_sequence(sub):
                     found.append(sub)
                     dirs.remove(name)
-            found.extend(
-                root_path / f for f in sorted(files) if Path(f).suffix.lower() in VIDEO_EXTENSIONS
-            )
+            found.extend(root_path / f for f in sorted(files) if Path(f).suffix.lower() in VIDEO_EXTENSIONS)
     unique: dict[Path, None] = {}
     for p in found:
         unique.setdefault(p.resolve() if p.exists() else p, None)
@@ -94,8 +92,12 @@ def collect_candidates(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 
 
 def choose_project(session: Session, db: Database, path: Path, assignment: Assignment) -> Project:
-    """Explicit choice, the active project, the user's default, the file or folder name, the system default."""
-    for project_id in (assignment.explicit_project_id, assignment.active_project_id, db.get_setting(USER_DEFAULT_SETTING)):
+    """Explicit choice, active project, the user's default, the file or folder name, the system default."""
+    for project_id in (
+        assignment.explicit_project_id,
+        assignment.active_project_id,
+        db.get_setting(USER_DEFAULT_SETTING),
+    ):
         if project_id is not None:
             project = session.get(Project, project_id)
             if project is not None:
@@ -115,9 +117,9 @@ def infer_project(session: Session, path: Path) -> Project | None:
     best: Project | None = None
     for project in session.scalars(select(Project).where(Project.is_default.is_(False))):
         needle = project.name.lower()
-        if len(needle) >= 3 and any(needle in part for part in haystack):
-            if best is None or len(project.name) > len(best.name):
-                best = project
+        matches = len(needle) >= 3 and any(needle in part for part in haystack)
+        if matches and (best is None or len(project.name) > len(best.name)):
+            best = project
     return best
 
 
@@ -128,15 +130,21 @@ def _store(db: Database, info: VideoInfo, assignment: Assignment) -> ImportOutco
             old_path = Path(existing.file_path)
             if old_path.exists() and old_path.resolve() != info.path.resolve():
                 return ImportOutcome(
-                    info.path, "duplicate", f"same content as video {existing.id} ({old_path}); not added again",
+                    info.path,
+                    "duplicate",
+                    f"same content as video {existing.id} ({old_path}); not added again",
                     existing.id,
                 )
             if old_path.exists():
-                return ImportOutcome(info.path, "duplicate", f"already in the library as video {existing.id}", existing.id)
+                return ImportOutcome(
+                    info.path, "duplicate", f"already in the library as video {existing.id}", existing.id
+                )
             existing.file_path = str(info.path)
             existing.filename = info.path.name
             existing.status = "ok"
-            return ImportOutcome(info.path, "relinked", f"found again: video {existing.id} moved here", existing.id)
+            return ImportOutcome(
+                info.path, "relinked", f"found again: video {existing.id} moved here", existing.id
+            )
         project = choose_project(session, db, info.path, assignment)
         name = sequence_name(info.path) if info.kind == "image_sequence" else info.path.name
         video = Video(
@@ -159,7 +167,13 @@ def _store(db: Database, info: VideoInfo, assignment: Assignment) -> ImportOutco
         session.flush()
         times, keyframes = _frame_table_bytes(info)
         session.add(
-            FrameIndex(video_id=video.id, frame_count=info.frame_count, times=times, keyframes=keyframes, is_vfr=info.is_vfr)
+            FrameIndex(
+                video_id=video.id,
+                frame_count=info.frame_count,
+                times=times,
+                keyframes=keyframes,
+                is_vfr=info.is_vfr,
+            )
         )
         summary = f"{info.frame_count} frames, {info.fps:g} fps, {info.resolution}, {info.duration:.2f} s"
         return ImportOutcome(info.path, "imported", summary, video.id, project.name)
@@ -198,10 +212,14 @@ def import_paths(
             info = probe(path, fps=fps)
             outcomes.append(_store(db, info, assignment))
         except VruError as exc:
-            outcomes.append(ImportOutcome(path, "refused", exc.message + (f" {exc.hint}" if exc.hint else "")))
+            outcomes.append(
+                ImportOutcome(path, "refused", exc.message + (f" {exc.hint}" if exc.hint else ""))
+            )
         except Exception as exc:  # an unexpected decoder failure must not end the batch
             log.exception("import of %s failed", path)
-            outcomes.append(ImportOutcome(path, "refused", f"{path.name}: unexpected error while reading ({exc})."))
+            outcomes.append(
+                ImportOutcome(path, "refused", f"{path.name}: unexpected error while reading ({exc}).")
+            )
     if progress is not None:
         progress(len(candidates), len(candidates), "")
     return outcomes
@@ -234,7 +252,9 @@ def relink_search(db: Database, folder: str | os.PathLike[str]) -> list[tuple[in
     """Find missing videos below ``folder`` by their fingerprint; relinks them and returns what was found."""
     refresh_status(db)
     with db.session() as session:
-        missing = {v.fingerprint: v.id for v in session.scalars(select(Video).where(Video.status == "missing"))}
+        missing = {
+            v.fingerprint: v.id for v in session.scalars(select(Video).where(Video.status == "missing"))
+        }
     found: list[tuple[int, Path]] = []
     if not missing:
         return found
@@ -271,5 +291,7 @@ def project_id_by_name(db: Database, name: str) -> int:
     with db.session() as session:
         project = find_project(session, name)
         if project is None:
-            raise NotFoundError(f"No project named '{name}'.", hint="Create it first, or leave --project out.")
+            raise NotFoundError(
+                f"No project named '{name}'.", hint="Create it first, or leave --project out."
+            )
         return project.id

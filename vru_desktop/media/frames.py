@@ -121,10 +121,7 @@ def _iter_file(
                 index = -1  # found from the first decoded frame's time
         try:
             for frame in container.decode(stream):
-                if frame.pts is None:
-                    frame_time = None
-                else:
-                    frame_time = frame.pts * time_base
+                frame_time = None if frame.pts is None else frame.pts * time_base
                 if index == -1:
                     if table is None or frame_time is None:
                         raise MediaError(f"{path.name}: decoded frame after a seek has no timestamp.")
@@ -134,7 +131,9 @@ def _iter_file(
                 if index >= start and (index - start) % stride == 0:
                     yield DecodedFrame(
                         index,
-                        table.time_of(index) if table is not None and index < len(table) else (frame_time or 0.0),
+                        table.time_of(index)
+                        if table is not None and index < len(table)
+                        else (frame_time or 0.0),
                         frame.to_ndarray(format="bgr24"),
                     )
                 index += 1

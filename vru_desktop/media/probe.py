@@ -25,7 +25,22 @@ log = logging.getLogger(__name__)
 
 MAX_FPS = 240.0
 VIDEO_EXTENSIONS = frozenset(
-    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts", ".wmv", ".flv", ".3gp"}
+    {
+        ".mp4",
+        ".m4v",
+        ".mov",
+        ".avi",
+        ".mkv",
+        ".webm",
+        ".mpg",
+        ".mpeg",
+        ".ts",
+        ".mts",
+        ".m2ts",
+        ".wmv",
+        ".flv",
+        ".3gp",
+    }
 )
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 _SAMPLE_BYTES = 1 << 20
@@ -101,7 +116,9 @@ def sequence_name(folder: Path) -> str:
     info = read_seqinfo(folder)
     if info.get("name"):
         return info["name"]
-    return folder.parent.name if folder.name.lower() in {"img1", "images", "image_02", "frames"} else folder.name
+    return (
+        folder.parent.name if folder.name.lower() in {"img1", "images", "image_02", "frames"} else folder.name
+    )
 
 
 def probe_image_sequence(folder: Path, fps: float | None = None) -> VideoInfo:
@@ -222,7 +239,9 @@ def probe_video_file(path: Path) -> VideoInfo:
         except StopIteration:  # pragma: no cover - decode() ends with None above
             first = None
         if first is None:
-            raise MediaError(f"{path.name}: no frame of the video can be decoded (codec '{codec or 'unknown'}').")
+            raise MediaError(
+                f"{path.name}: no frame of the video can be decoded (codec '{codec or 'unknown'}')."
+            )
         if not width or not height:
             width, height = first.width, first.height
             sources.append("decoder")

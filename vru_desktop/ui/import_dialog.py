@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QProgressDialog, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QPlainTextEdit,
+    QProgressDialog,
+    QVBoxLayout,
+    QWidget,
+)
 
 from vru_desktop.jobs.base import FunctionWorker, start_in_thread
 from vru_desktop.library.importer import Assignment, ImportOutcome, import_paths
@@ -15,14 +23,18 @@ class ImportRunner(QObject):
 
     finished = Signal(list)
 
-    def __init__(self, db: Database, paths: list[str], active_project_id: int | None, parent: QWidget) -> None:
+    def __init__(
+        self, db: Database, paths: list[str], active_project_id: int | None, parent: QWidget
+    ) -> None:
         super().__init__(parent)
         self.parent_widget = parent
         self.outcomes: list[ImportOutcome] = []
         assignment = Assignment(active_project_id=active_project_id)
 
         def work(progress, should_cancel):  # type: ignore[no-untyped-def]
-            return import_paths(db, paths, assignment=assignment, progress=progress, should_cancel=should_cancel)
+            return import_paths(
+                db, paths, assignment=assignment, progress=progress, should_cancel=should_cancel
+            )
 
         self.worker = FunctionWorker(work)
         self.progress = QProgressDialog("Importing…", "Cancel", 0, 0, parent)
@@ -64,7 +76,11 @@ class ImportSummary(QDialog):
         counts: dict[str, int] = {}
         for outcome in outcomes:
             counts[outcome.status] = counts.get(outcome.status, 0) + 1
-        parts = [f"{counts.get(s, 0)} {s}" for s in ("imported", "duplicate", "relinked", "refused") if counts.get(s)]
+        parts = [
+            f"{counts.get(s, 0)} {s}"
+            for s in ("imported", "duplicate", "relinked", "refused")
+            if counts.get(s)
+        ]
         head = ", ".join(parts) if parts else "Nothing found to import (no video files or frame folders)."
         self.headline = QLabel(head if message is None else f"{message}\n{head}")
         self.headline.setObjectName("importHeadline")

@@ -117,7 +117,9 @@ class LibraryView(QWidget):
     def _load_videos(self) -> None:
         project_id = self.current_project_id()
         with self.db.session() as session:
-            videos = list(session.scalars(select(Video).where(Video.project_id == project_id).order_by(Video.id)))
+            videos = list(
+                session.scalars(select(Video).where(Video.project_id == project_id).order_by(Video.id))
+            )
         self.video_model.setRowCount(0)
         for video in videos:
             cells = (
@@ -167,7 +169,9 @@ class LibraryView(QWidget):
 
     # -- import ---------------------------------------------------------------------------------
     def import_dialog(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Import videos", "", "Videos (*.mp4 *.mov *.avi *.mkv *.m4v *.webm *.ts);;All files (*)")
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Import videos", "", "Videos (*.mp4 *.mov *.avi *.mkv *.m4v *.webm *.ts);;All files (*)"
+        )
         if files:
             self.import_paths(files)
 

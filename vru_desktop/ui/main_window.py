@@ -6,7 +6,11 @@ Integration contract for the other areas (viewer, detection, evaluation, dataset
 * ``window.menu(name)`` returns the menu of that name ("&File", "&Edit", "&View", "&Video",
   "&Detection", "&Evaluation", "&Dataset", "&Help"), so areas add their actions with shortcuts.
 * Signals: ``videoActivated(video_id)`` (double-click or Enter on a video), ``projectChanged(project_id)``,
-  ``libraryChanged()`` (after imports and edits; areas refresh their views).
+  ``libraryChanged()`` (after imports and edits; areas refresh their views),
+  ``detectionsChanged(video_id, session_id)`` (a run wrote new detection events),
+  ``annotationsChanged(video_id)`` (boxes or reviewed frames changed),
+  ``openVideoRequested(video_id, frame, highlight)`` (open the viewer on that frame; ``highlight`` is
+  ``None`` or a dict ``{"box": [x1, y1, x2, y2], "label": str}`` drawn over the frame).
 * ``window.current_project_id()``, ``window.selected_video_ids()``, ``window.db``, ``window.locations``.
 """
 
@@ -26,6 +30,9 @@ class MainWindow(QMainWindow):
     videoActivated = Signal(int)
     projectChanged = Signal(int)
     libraryChanged = Signal()
+    detectionsChanged = Signal(int, int)
+    annotationsChanged = Signal(int)
+    openVideoRequested = Signal(int, int, object)
 
     def __init__(self, db: Database, locations: Locations, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -75,10 +82,12 @@ class MainWindow(QMainWindow):
     # -- set-up ---------------------------------------------------------------------------------
     def _build_actions(self) -> None:
         file_menu = self.menu("&File")
-        self.import_action = self._action(file_menu, "&Import Videos…", QKeySequence.StandardKey.Open,
-                                          self.library.import_dialog)
-        self.import_folder_action = self._action(file_menu, "Import &Folder…", "Ctrl+Shift+O",
-                                                 self.library.import_folder_dialog)
+        self.import_action = self._action(
+            file_menu, "&Import Videos…", QKeySequence.StandardKey.Open, self.library.import_dialog
+        )
+        self.import_folder_action = self._action(
+            file_menu, "Import &Folder…", "Ctrl+Shift+O", self.library.import_folder_dialog
+        )
         file_menu.addSeparator()
         self._action(file_menu, "&New Project…", QKeySequence.StandardKey.New, self.library.new_project)
         file_menu.addSeparator()

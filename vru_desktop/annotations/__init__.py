@@ -1,0 +1,1 @@
+"""Annotations: editing with undo, tracks with keyframes and interpolation, reviewed frames (no Qt)."""
