@@ -1,0 +1,804 @@
+"""The annotation editor of one video: queries for the viewer and every edit, saved at once, undoable.
+
+No Qt here: the viewer calls these methods and redraws the frames each listener call names.
+
+Every edit runs in one transaction and is committed before the method returns; its row images go
+on the undo stack (:mod:`vru_desktop.annotations.undo`), which lives as long as the editor.
+
+Tracks follow :mod:`vru_desktop.store.models`: one row per frame, keyframes placed by a person and
+interpolated rows between them, rewritten whenever a keyframe changes. Interpolated rows take class
+and flags from the keyframe before them. Editing an interpolated row (move, flags) first makes it a
+keyframe; as it lies on the interpolation line, the rest of the track keeps its boxes. Deleting an
+interpolated row hides the box on that frame only (an outside keyframe there, the frames either side
+become keyframes); deleting a keyframe re-interpolates between its neighbours.
+
+Boxes drawn by a person and accepted detections are validated (a person has looked at them); only
+those on reviewed frames are ground truth.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from pathlib import PurePath
+from typing import TypeVar
+
+import numpy as np
+from sqlalchemy import and_, func, select, text
+from sqlalchemy.orm import Session
+
+from vru_desktop.annotations.tracks import Keyframe, interpolate_track
+from vru_desktop.annotations.undo import Change, IdMap, RowImage, apply_change, image_of
+from vru_desktop.annotations.views import AnnotationView, DetectionView, SessionView, TimelineSummary
+from vru_desktop.errors import NotFoundError, ValidationError
+from vru_desktop.media.frames import FrameTable
+from vru_desktop.store.db import Database
+from vru_desktop.store.models import (
+    Annotation,
+    DetectionEvent,
+    DetectorModel,
+    ReviewedFrame,
+    TestSession,
+    Video,
+)
+
+Box = tuple[float, float, float, float]
+T = TypeVar("T")
+
+#: Columns an interpolated row takes from the keyframe before it.
+INHERITED = ("vru_type", "validated", "occluded", "truncated", "crowd", "source")
+#: Pixels an interpolated box may differ by before it is rewritten (float noise of re-interpolation).
+BOX_TOLERANCE = 1e-6
+
+_ANNOTATIONS_BY_TYPE = text(
+    "SELECT vru_type, group_concat(frame_number) FROM ("
+    " SELECT vru_type, frame_number FROM annotations"
+    " WHERE video_id = :video AND outside = 0 GROUP BY vru_type, frame_number"
+    ") GROUP BY vru_type"
+)
+_DETECTIONS_BY_TYPE = text(
+    "SELECT vru_type, group_concat(frame_number) FROM ("
+    " SELECT vru_type, frame_number FROM detection_events"
+    " WHERE session_id = :session GROUP BY vru_type, frame_number"
+    ") GROUP BY vru_type"
+)
+_REVIEWED_RANGES = text(
+    "SELECT min(frame_number), max(frame_number) FROM ("
+    " SELECT frame_number, frame_number - row_number() OVER (ORDER BY frame_number) AS run"
+    " FROM reviewed_frames WHERE video_id = :video"
+    ") GROUP BY run ORDER BY 1"
+)
+_MARK_STALE = text(
+    "UPDATE session_statistics SET stale = 1"
+    " WHERE session_id IN (SELECT id FROM test_sessions WHERE video_id = :video)"
+)
+_GROUND_TRUTH = text(
+    "UPDATE videos SET ground_truth_generated = EXISTS ("
+    " SELECT 1 FROM reviewed_frames r JOIN annotations a"
+    " ON a.video_id = r.video_id AND a.frame_number = r.frame_number"
+    " WHERE r.video_id = :video AND a.validated = 1 AND a.outside = 0"
+    ") WHERE id = :video"
+)
+
+
+def _frames_array(concatenated: str | None) -> np.ndarray:
+    if not concatenated:
+        return np.empty(0, dtype=np.int64)
+    return np.sort(np.array(concatenated.split(","), dtype=np.int64))
+
+
+class _Recorder:
+    """Collects the row images of one edit while it runs in ``session``."""
+
+    def __init__(self, session: Session, text_: str) -> None:
+        self.session = session
+        self.change = Change(text_)
+        self._before: dict[int, RowImage] = {}
+        self._rows: dict[int, Annotation] = {}
+        self._deleted: set[int] = set()
+        #: Rows this edit created, by Python object identity.
+        self._new: dict[int, Annotation] = {}
+
+    def touch(self, row: Annotation) -> None:
+        """Call before changing an existing row."""
+        if id(row) not in self._new and row.id not in self._before:
+            self._before[row.id] = image_of(row)
+            self._rows[row.id] = row
+
+    def set(self, row: Annotation, **values: object) -> None:
+        """Set columns of ``row``, recording it only when a value really changes."""
+        changed = {name: value for name, value in values.items() if getattr(row, name) != value}
+        if changed:
+            self.touch(row)
+            for name, value in changed.items():
+                setattr(row, name, value)
+
+    def add(self, row: Annotation) -> Annotation:
+        self.session.add(row)
+        self._new[id(row)] = row
+        return row
+
+    def delete(self, row: Annotation) -> None:
+        if self._new.pop(id(row), None) is not None:  # made and removed within this edit
+            if row.id is None:
+                self.session.expunge(row)
+            else:
+                self.session.delete(row)
+            return
+        self.touch(row)
+        self._deleted.add(row.id)
+        self.session.delete(row)
+
+    def review(self, event: DetectionEvent, value: str | None) -> None:
+        if event.review == value:
+            return
+        _frame, first, _last = self.change.reviews.get(event.id, (event.frame_number, event.review, None))
+        self.change.reviews[event.id] = (event.frame_number, first, value)
+        event.review = value
+
+    def reviewed(self, frame: int, before: bool, after: bool) -> None:
+        if before != after:
+            self.change.reviewed[frame] = (before, after)
+
+    def finish(self) -> Change:
+        self.session.flush()
+        for row_id, before in self._before.items():
+            after = None if row_id in self._deleted else image_of(self._rows[row_id])
+            if after != before:
+                self.change.annotations[row_id] = (before, after)
+        for row in self._new.values():
+            self.change.annotations[row.id] = (None, image_of(row))
+        self.change.reviews = {
+            event_id: entry for event_id, entry in self.change.reviews.items() if entry[1] != entry[2]
+        }
+        return self.change
+
+
+class AnnotationEditor:
+    """Queries and undoable edits of the annotations of one video."""
+
+    def __init__(self, db: Database, video_id: int) -> None:
+        self.db = db
+        self.video_id = video_id
+        with db.session() as session:
+            video = session.get(Video, video_id)
+            if video is None:
+                raise NotFoundError(
+                    f"Video {video_id} is not in the library.", hint="Choose a video from the Library tab."
+                )
+            self.frame_count = video.frame_count
+            self.fps = video.fps
+            index = video.frame_index
+            self._times = (
+                FrameTable.from_bytes(index.times, index.keyframes).times
+                if index is not None
+                else np.empty(0)
+            )
+        self._listeners: list[Callable[[set[int]], None]] = []
+        self._undo: list[Change] = []
+        self._redo: list[Change] = []
+        self._ids = IdMap()
+
+    # -- listeners ---------------------------------------------------------------------------------
+    def add_listener(self, callback: Callable[[set[int]], None]) -> None:
+        """``callback(frames)`` runs after every edit, undo and redo with the frames it changed."""
+        self._listeners.append(callback)
+
+    def _notify(self, frames: set[int]) -> None:
+        for callback in self._listeners:
+            callback(set(frames))
+
+    # -- queries -----------------------------------------------------------------------------------
+    def frame_annotations(self, frame: int) -> list[AnnotationView]:
+        """The boxes on ``frame`` (outside rows excluded), in creation order."""
+        a = Annotation
+        query = (
+            select(
+                a.id,
+                a.frame_number,
+                a.x1,
+                a.y1,
+                a.x2,
+                a.y2,
+                a.vru_type,
+                a.track_id,
+                a.validated,
+                a.occluded,
+                a.truncated,
+                a.is_keyframe,
+                a.detection_event_id,
+                a.confidence,
+            )
+            .where(a.video_id == self.video_id, a.frame_number == frame, a.outside.is_(False))
+            .order_by(a.id)
+        )
+        with self.db.session() as session:
+            return [
+                AnnotationView(
+                    id=r.id,
+                    frame=r.frame_number,
+                    box=(r.x1, r.y1, r.x2, r.y2),
+                    vru_type=r.vru_type,
+                    track_id=r.track_id,
+                    validated=bool(r.validated),
+                    occluded=bool(r.occluded),
+                    truncated=bool(r.truncated),
+                    is_keyframe=bool(r.is_keyframe),
+                    detection_event_id=r.detection_event_id,
+                    confidence=r.confidence,
+                )
+                for r in session.execute(query)
+            ]
+
+    def frame_detections(
+        self, frame: int, session_id: int, min_confidence: float = 0.0
+    ) -> list[DetectionView]:
+        """The detections of run ``session_id`` on ``frame`` at or above ``min_confidence``, best first."""
+        e = DetectionEvent
+        query = (
+            select(
+                e.id, e.frame_number, e.x1, e.y1, e.x2, e.y2, e.vru_type, e.confidence, e.track_id, e.review
+            )
+            .where(
+                e.session_id == session_id,
+                e.video_id == self.video_id,
+                e.frame_number == frame,
+                e.confidence >= min_confidence,
+            )
+            .order_by(e.confidence.desc(), e.id)
+        )
+        with self.db.session() as session:
+            return [
+                DetectionView(
+                    id=r.id,
+                    frame=r.frame_number,
+                    box=(r.x1, r.y1, r.x2, r.y2),
+                    vru_type=r.vru_type,
+                    confidence=r.confidence,
+                    track_id=r.track_id,
+                    review=r.review,
+                )
+                for r in session.execute(query)
+            ]
+
+    def sessions(self) -> list[SessionView]:
+        """The detection runs on this video, newest first, labelled by model, settings and time."""
+        query = (
+            select(TestSession, DetectorModel.name)
+            .outerjoin(DetectorModel, TestSession.model_id == DetectorModel.id)
+            .where(TestSession.video_id == self.video_id)
+            .order_by(TestSession.created_at.desc(), TestSession.id.desc())
+        )
+        with self.db.session() as session:
+            return [
+                SessionView(run.id, _session_label(run, model_name), run.status)
+                for run, model_name in session.execute(query)
+            ]
+
+    def is_reviewed(self, frame: int) -> bool:
+        with self.db.session() as session:
+            return session.get(ReviewedFrame, (self.video_id, frame)) is not None
+
+    def timeline_summary(self, session_id: int | None) -> TimelineSummary:
+        """Per VRU type, the frames with annotations (and detections of ``session_id``); reviewed ranges.
+
+        Computed by aggregate queries, so only one row per type and per reviewed range leaves SQLite.
+        """
+        with self.db.session() as session:
+            annotations = {
+                vru_type: _frames_array(frames)
+                for vru_type, frames in session.execute(_ANNOTATIONS_BY_TYPE, {"video": self.video_id})
+            }
+            detections = (
+                {
+                    vru_type: _frames_array(frames)
+                    for vru_type, frames in session.execute(_DETECTIONS_BY_TYPE, {"session": session_id})
+                }
+                if session_id is not None
+                else {}
+            )
+            reviewed = [
+                (int(start), int(end))
+                for start, end in session.execute(_REVIEWED_RANGES, {"video": self.video_id})
+            ]
+        return TimelineSummary(self.frame_count, annotations, detections, reviewed)
+
+    # -- edits -------------------------------------------------------------------------------------
+    def add_box(self, frame: int, box: Box, vru_type: str, track_id: int | None = None) -> int:
+        """A new validated box; with ``track_id``, a keyframe of that track (replacing its row there)."""
+        frame = self._check_frame(frame)
+        box = _check_box(box)
+        vru_type = _check_type(vru_type)
+
+        def work(rec: _Recorder) -> int:
+            if track_id is None:
+                row = rec.add(self._new_row(frame, box, vru_type, validated=True))
+                rec.session.flush()
+                return row.id
+            return self._place_keyframe(rec, track_id, frame, box, vru_type=vru_type, validated=True)
+
+        return self._edit("Add box" if track_id is None else f"Add box to track {track_id}", work)
+
+    def move_box(self, annotation_id: int, box: Box) -> None:
+        """Move or resize a box; on a track it becomes a keyframe and the track is re-interpolated."""
+        box = _check_box(box)
+
+        def work(rec: _Recorder) -> None:
+            row = self._row(rec.session, annotation_id)
+            rec.set(row, **_box_values(box), is_keyframe=True)
+            if row.track_id is not None:
+                self._rebuild(rec, row.track_id, row.frame_number, row.frame_number)
+
+        self._edit("Move box", work)
+
+    def delete_box(self, annotation_id: int) -> None:
+        """Delete a box. A track keyframe: its neighbours re-interpolate. An interpolated row: hidden
+        on this frame only (an outside keyframe, with keyframes on the frames either side)."""
+
+        def work(rec: _Recorder) -> None:
+            row = self._row(rec.session, annotation_id)
+            track_id, frame = row.track_id, row.frame_number
+            if track_id is None:
+                rec.delete(row)
+                return
+            if row.is_keyframe:
+                rec.delete(row)
+                self._rebuild(rec, track_id, frame, frame)
+                return
+            for neighbour in self._track_rows(rec.session, track_id, frame - 1, frame + 1):
+                if neighbour.frame_number != frame:
+                    rec.set(neighbour, is_keyframe=True)
+            rec.set(row, is_keyframe=True, outside=True)
+            self._rebuild(rec, track_id, frame - 1, frame + 1)
+
+        self._edit("Delete box", work)
+
+    def set_class(self, annotation_id: int, vru_type: str) -> None:
+        """Change the class of a box; of every row of its track when it is on one."""
+        vru_type = _check_type(vru_type)
+
+        def work(rec: _Recorder) -> None:
+            row = self._row(rec.session, annotation_id)
+            rows = [row] if row.track_id is None else self._track_rows(rec.session, row.track_id)
+            for each in rows:
+                rec.set(each, vru_type=vru_type)
+
+        self._edit(f"Change class to {vru_type}", work)
+
+    def set_flags(
+        self,
+        annotation_id: int,
+        *,
+        validated: bool | None = None,
+        occluded: bool | None = None,
+        truncated: bool | None = None,
+    ) -> None:
+        """Set flags of a box. On a track the row becomes a keyframe and the interpolated rows after
+        it (up to the next keyframe) take the same flags."""
+        flags = {
+            name: bool(value)
+            for name, value in (("validated", validated), ("occluded", occluded), ("truncated", truncated))
+            if value is not None
+        }
+        if not flags:
+            return
+
+        def work(rec: _Recorder) -> None:
+            row = self._row(rec.session, annotation_id)
+            if row.track_id is None:
+                rec.set(row, **flags)
+                return
+            rec.set(row, is_keyframe=True, **flags)
+            self._rebuild(rec, row.track_id, row.frame_number, row.frame_number)
+
+        self._edit(_flags_text(flags), work)
+
+    def accept_detection(self, event_id: int) -> int:
+        """A validated annotation from a detection, linked to it; a detection on a tracker track joins
+        the annotation track made from that run's track (a new track the first time)."""
+        return self._edit(
+            "Accept detection", lambda rec: self._accept(rec, self._event(rec.session, event_id))
+        )
+
+    def reject_detection(self, event_id: int) -> None:
+        def work(rec: _Recorder) -> None:
+            rec.review(self._event(rec.session, event_id), "rejected")
+
+        self._edit("Reject detection", work)
+
+    def accept_all_detections(self, frame: int, session_id: int, min_confidence: float = 0.0) -> list[int]:
+        """Accept every open detection of the run on ``frame`` at or above ``min_confidence``."""
+
+        def work(rec: _Recorder) -> list[int]:
+            events = rec.session.scalars(
+                select(DetectionEvent)
+                .where(
+                    DetectionEvent.session_id == session_id,
+                    DetectionEvent.video_id == self.video_id,
+                    DetectionEvent.frame_number == frame,
+                    DetectionEvent.confidence >= min_confidence,
+                    DetectionEvent.review.is_(None),
+                )
+                .order_by(DetectionEvent.confidence.desc(), DetectionEvent.id)
+            ).all()
+            rec.change.text = f"Accept {len(events)} detection{'s' if len(events) != 1 else ''}"
+            return [self._accept(rec, event) for event in events]
+
+        return self._edit("Accept detections", work)
+
+    def copy_to_next_frame(self, frame: int) -> list[int]:
+        """Copy the boxes of ``frame`` to ``frame + 1`` as keyframes of their tracks (a box without a
+        track gets a new one). A track that already has a row on the next frame is left as it is."""
+        frame = self._check_frame(frame)
+        target = self._check_frame(frame + 1)
+
+        def work(rec: _Recorder) -> list[int]:
+            rows = rec.session.scalars(
+                select(Annotation)
+                .where(
+                    Annotation.video_id == self.video_id,
+                    Annotation.frame_number == frame,
+                    Annotation.outside.is_(False),
+                )
+                .order_by(Annotation.id)
+            ).all()
+            created: list[int] = []
+            for row in rows:
+                if row.track_id is not None and self._track_rows(rec.session, row.track_id, target, target):
+                    continue
+                track_id = self._ensure_track(rec, row)
+                created.append(
+                    self._place_keyframe(rec, track_id, target, row.bounding_box, **_flags_of(row))
+                )
+            rec.change.text = f"Copy {len(created)} box{'es' if len(created) != 1 else ''} to next frame"
+            return created
+
+        return self._edit("Copy boxes to next frame", work)
+
+    def propagate(self, annotation_id: int, frames: int) -> list[int]:
+        """Copy a box forward ``frames`` frames (to the last frame at most) as one track: whatever its
+        track had on those frames is replaced by a keyframe at the end and the same box between.
+        Returns the ids of the rows on the following frames, in frame order."""
+        if frames < 1:
+            raise ValidationError(f"Cannot propagate a box {frames} frames.", hint="Give 1 or more frames.")
+
+        def work(rec: _Recorder) -> list[int]:
+            row = self._row(rec.session, annotation_id)
+            if row.outside:
+                raise ValidationError(
+                    "This box marks the end of its track.", hint="Propagate a visible box instead."
+                )
+            start = row.frame_number
+            end = start + frames if self.frame_count <= 0 else min(start + frames, self.frame_count - 1)
+            if end <= start:
+                raise ValidationError(
+                    f"Frame {start} is the last frame of the video.",
+                    hint="Nothing follows it to propagate to.",
+                )
+            track_id = self._ensure_track(rec, row)
+            rec.set(row, is_keyframe=True)
+            for later in self._track_rows(rec.session, track_id, start + 1, end):
+                rec.delete(later)
+            rec.add(
+                self._new_row(end, row.bounding_box, track_id=track_id, is_keyframe=True, **_flags_of(row))
+            )
+            self._rebuild(rec, track_id, start, end)
+            rec.change.text = f"Propagate box {end - start} frame{'s' if end - start != 1 else ''}"
+            return [each.id for each in self._track_rows(rec.session, track_id, start + 1, end)]
+
+        return self._edit("Propagate box", work)
+
+    def set_outside(self, annotation_id: int) -> None:
+        """End the box's track at this frame: an outside keyframe, nothing after it up to the next
+        keyframe (where the track resumes, if it has one)."""
+
+        def work(rec: _Recorder) -> None:
+            row = self._row(rec.session, annotation_id)
+            if row.track_id is None:
+                raise ValidationError(
+                    "This box is not part of a track, so it has no track to end.",
+                    hint="Delete the box instead.",
+                )
+            rec.set(row, is_keyframe=True, outside=True)
+            self._rebuild(rec, row.track_id, row.frame_number, row.frame_number)
+
+        self._edit("End track", work)
+
+    def set_reviewed(self, frame: int, reviewed: bool = True) -> None:
+        """Mark ``frame`` reviewed (its validated boxes become ground truth) or not."""
+        frame = self._check_frame(frame)
+
+        def work(rec: _Recorder) -> None:
+            existing = rec.session.get(ReviewedFrame, (self.video_id, frame))
+            if reviewed and existing is None:
+                rec.session.add(ReviewedFrame(video_id=self.video_id, frame_number=frame))
+            elif not reviewed and existing is not None:
+                rec.session.delete(existing)
+            rec.reviewed(frame, existing is not None, reviewed)
+
+        self._edit(f"Mark frame {frame} {'reviewed' if reviewed else 'not reviewed'}", work)
+
+    def new_track_id(self) -> int:
+        """The id a new track on this video would get: one more than the largest in use."""
+        with self.db.session() as session:
+            return self._next_track_id(session)
+
+    # -- undo --------------------------------------------------------------------------------------
+    def undo(self) -> bool:
+        return self._replay(self._undo, self._redo, forward=False)
+
+    def redo(self) -> bool:
+        return self._replay(self._redo, self._undo, forward=True)
+
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def undo_text(self) -> str:
+        return self._undo[-1].text if self._undo else ""
+
+    def redo_text(self) -> str:
+        return self._redo[-1].text if self._redo else ""
+
+    def _replay(self, source: list[Change], target: list[Change], *, forward: bool) -> bool:
+        if not source:
+            return False
+        change = source[-1]
+        with self.db.transaction() as session:
+            apply_change(session, change, self._ids, forward=forward, video_id=self.video_id)
+            self._after_edit(session)
+        target.append(source.pop())
+        self._notify(change.frames())
+        return True
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _edit(self, text_: str, work: Callable[[_Recorder], T]) -> T:
+        with self.db.transaction() as session:
+            recorder = _Recorder(session, text_)
+            result = work(recorder)
+            change = recorder.finish()
+            if not change.is_empty():
+                self._after_edit(session)
+        if not change.is_empty():
+            self._undo.append(change)
+            self._redo.clear()
+            self._notify(change.frames())
+        return result
+
+    def _after_edit(self, session: Session) -> None:
+        """Statistics of this video's runs are out of date; ground truth exists or not."""
+        session.execute(_MARK_STALE, {"video": self.video_id})
+        session.execute(_GROUND_TRUTH, {"video": self.video_id})
+
+    def _check_frame(self, frame: int) -> int:
+        frame = int(frame)
+        if frame < 0 or (self.frame_count > 0 and frame >= self.frame_count):
+            raise ValidationError(
+                f"Frame {frame} is outside the video (frames 0–{self.frame_count - 1}).",
+                hint="Choose a frame of the video.",
+            )
+        return frame
+
+    def _time_of(self, frame: int) -> float:
+        if frame < len(self._times):
+            return float(self._times[frame])
+        return frame / self.fps if self.fps > 0 else 0.0
+
+    def _row(self, session: Session, annotation_id: int) -> Annotation:
+        row = session.get(Annotation, self._ids.resolve(annotation_id))
+        if row is None or row.video_id != self.video_id:
+            raise NotFoundError(
+                f"Box {annotation_id} no longer exists on this video.", hint="Refresh the view and try again."
+            )
+        return row
+
+    def _event(self, session: Session, event_id: int) -> DetectionEvent:
+        event = session.get(DetectionEvent, event_id)
+        if event is None or event.video_id != self.video_id:
+            raise NotFoundError(
+                f"Detection {event_id} does not exist on this video.",
+                hint="Its run may have been deleted; refresh the view.",
+            )
+        return event
+
+    def _new_row(
+        self,
+        frame: int,
+        box: Box,
+        vru_type: str,
+        *,
+        track_id: int | None = None,
+        is_keyframe: bool = True,
+        **values: object,
+    ) -> Annotation:
+        return Annotation(
+            video_id=self.video_id,
+            frame_number=frame,
+            timestamp=self._time_of(frame),
+            vru_type=vru_type,
+            track_id=track_id,
+            is_keyframe=is_keyframe,
+            outside=False,
+            **_box_values(box),
+            **values,
+        )
+
+    def _next_track_id(self, session: Session) -> int:
+        largest = session.scalar(
+            select(func.max(Annotation.track_id)).where(Annotation.video_id == self.video_id)
+        )
+        return 1 if largest is None else int(largest) + 1
+
+    def _ensure_track(self, rec: _Recorder, row: Annotation) -> int:
+        """The row's track id, giving the row a new track first when it has none."""
+        if row.track_id is None:
+            rec.set(row, track_id=self._next_track_id(rec.session), is_keyframe=True)
+        assert row.track_id is not None
+        return row.track_id
+
+    def _track_rows(
+        self, session: Session, track_id: int, first: int | None = None, last: int | None = None
+    ) -> list[Annotation]:
+        query = select(Annotation).where(
+            Annotation.video_id == self.video_id, Annotation.track_id == track_id
+        )
+        if first is not None:
+            query = query.where(Annotation.frame_number >= first)
+        if last is not None:
+            query = query.where(Annotation.frame_number <= last)
+        return list(session.scalars(query.order_by(Annotation.frame_number, Annotation.id)))
+
+    def _place_keyframe(
+        self, rec: _Recorder, track_id: int, frame: int, box: Box, *, vru_type: str, **values: object
+    ) -> int:
+        """Make ``box`` the keyframe of ``track_id`` on ``frame`` (its row there, or a new one)."""
+        existing = self._track_rows(rec.session, track_id, frame, frame)
+        if existing:
+            row = existing[0]
+            for duplicate in existing[1:]:
+                rec.delete(duplicate)
+            rec.set(row, **_box_values(box), vru_type=vru_type, is_keyframe=True, outside=False, **values)
+        else:
+            row = rec.add(self._new_row(frame, box, vru_type, track_id=track_id, is_keyframe=True, **values))
+        self._rebuild(rec, track_id, frame, frame)
+        return row.id
+
+    def _rebuild(self, rec: _Recorder, track_id: int, first: int, last: int) -> None:
+        """Rewrite the interpolated rows of a track around keyframes changed on ``first``–``last``:
+        from the keyframe before ``first`` to the keyframe after ``last`` (or the track's ends)."""
+        session = rec.session
+        session.flush()
+        base = select(Annotation).where(
+            Annotation.video_id == self.video_id,
+            Annotation.track_id == track_id,
+        )
+        keyed = base.where(Annotation.is_keyframe.is_(True))
+        before = session.scalars(
+            keyed.where(Annotation.frame_number < first).order_by(Annotation.frame_number.desc()).limit(1)
+        ).first()
+        after = session.scalars(
+            keyed.where(Annotation.frame_number > last).order_by(Annotation.frame_number).limit(1)
+        ).first()
+        window = base
+        if before is not None:
+            window = window.where(Annotation.frame_number >= before.frame_number)
+        if after is not None:
+            window = window.where(Annotation.frame_number <= after.frame_number)
+        rows = list(session.scalars(window.order_by(Annotation.frame_number, Annotation.id)))
+        keys = {row.frame_number: row for row in rows if row.is_keyframe}
+        filled: dict[int, list[Annotation]] = {}
+        for row in rows:
+            if not row.is_keyframe:
+                filled.setdefault(row.frame_number, []).append(row)
+        wanted: dict[int, tuple[Box, Annotation]] = {}
+        source: Annotation | None = None
+        for point in interpolate_track(
+            Keyframe(row.frame_number, row.bounding_box, row.outside) for row in keys.values()
+        ):
+            if point.is_keyframe:
+                source = keys[point.frame]
+            elif source is not None:
+                wanted[point.frame] = (point.box, source)
+        for frame, existing in filled.items():
+            keep = existing[0] if frame in wanted else None
+            for row in existing:
+                if row is not keep:
+                    rec.delete(row)
+        for frame, (box, key) in wanted.items():
+            inherited = {name: getattr(key, name) for name in INHERITED}
+            existing = filled.get(frame)
+            if existing:
+                row = existing[0]
+                moved = any(abs(a - b) > BOX_TOLERANCE for a, b in zip(row.bounding_box, box, strict=True))
+                rec.set(row, **(_box_values(box) if moved else {}), **inherited, outside=False)
+            else:
+                rec.add(self._new_row(frame, box, track_id=track_id, is_keyframe=False, **inherited))
+
+    def _accept(self, rec: _Recorder, event: DetectionEvent) -> int:
+        linked = rec.session.scalar(
+            select(Annotation.id).where(
+                Annotation.video_id == self.video_id, Annotation.detection_event_id == event.id
+            )
+        )
+        if linked is not None:
+            rec.review(event, "accepted")
+            return int(linked)
+        values: dict[str, object] = {
+            "validated": True,
+            "confidence": event.confidence,
+            "detection_event_id": event.id,
+            "source": "detection",
+        }
+        box = event.bounding_box
+        rec.review(event, "accepted")
+        if event.track_id is None:
+            row = rec.add(self._new_row(event.frame_number, box, event.vru_type, **values))
+            rec.session.flush()
+            return row.id
+        track_id = self._track_of_run_track(rec.session, event.session_id, event.track_id)
+        return self._place_keyframe(rec, track_id, event.frame_number, box, vru_type=event.vru_type, **values)
+
+    def _track_of_run_track(self, session: Session, session_id: int, run_track: int) -> int:
+        """The annotation track already made from a run's tracker track, or a new track id."""
+        existing = session.scalar(
+            select(Annotation.track_id)
+            .join(DetectionEvent, Annotation.detection_event_id == DetectionEvent.id)
+            .where(
+                and_(
+                    Annotation.video_id == self.video_id,
+                    Annotation.track_id.is_not(None),
+                    DetectionEvent.session_id == session_id,
+                    DetectionEvent.track_id == run_track,
+                )
+            )
+            .limit(1)
+        )
+        return int(existing) if existing is not None else self._next_track_id(session)
+
+
+def _check_box(box: Iterable[float]) -> Box:
+    values = [float(v) for v in box]
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise ValidationError(f"A box needs four finite numbers x1, y1, x2, y2, not {values}.")
+    x1, x2 = sorted(values[0::2])
+    y1, y2 = sorted(values[1::2])
+    if x2 - x1 <= 0 or y2 - y1 <= 0:
+        raise ValidationError(
+            f"The box ({x1:g}, {y1:g}, {x2:g}, {y2:g}) has no area.", hint="Drag out a box wider than zero."
+        )
+    return (x1, y1, x2, y2)
+
+
+def _check_type(vru_type: str) -> str:
+    name = str(vru_type).strip()
+    if not name:
+        raise ValidationError("A box needs a class.", hint="Choose a VRU type (keys 1–5).")
+    return name
+
+
+def _box_values(box: Box) -> dict[str, float]:
+    x1, y1, x2, y2 = (float(v) for v in box)
+    return {"x1": x1, "y1": y1, "x2": x2, "y2": y2}
+
+
+def _flags_of(row: Annotation) -> dict[str, object]:
+    return {name: getattr(row, name) for name in INHERITED}
+
+
+def _flags_text(flags: dict[str, bool]) -> str:
+    parts = [name if value else f"not {name}" for name, value in flags.items()]
+    return "Mark " + ", ".join(parts)
+
+
+def _session_label(run: TestSession, model_name: str | None) -> str:
+    config = run.config or {}
+    name = model_name or (PurePath(str(config["model"])).name if config.get("model") else "detector")
+    parts = [f"#{run.id} {name}"]
+    if config.get("conf") is not None:
+        parts.append(f"conf {config['conf']}")
+    when = run.started_at or run.created_at
+    if when is not None:
+        parts.append(when.strftime("%Y-%m-%d %H:%M"))
+    return " · ".join(parts)
