@@ -7,10 +7,18 @@ import sys
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from vru_desktop.cli.common import Context, ProgressBar, print_json
+from vru_desktop.errors import NotFoundError, UsageError
 from vru_desktop.library.doctor import run_doctor
-from vru_desktop.library.importer import Assignment, import_paths, project_id_by_name, relink
+from vru_desktop.library.importer import (
+    Assignment,
+    import_paths,
+    project_id_by_name,
+    relink,
+    relink_search,
+)
 from vru_desktop.library.projects import ProjectFields, create_project, list_projects, project_by_name
 from vru_desktop.store.models import Project, Video
 
@@ -43,9 +51,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_videos)
 
-    p = subparsers.add_parser("relink", help="point a moved video at its new file")
-    p.add_argument("video_id", type=int)
-    p.add_argument("path")
+    p = subparsers.add_parser(
+        "relink", help="point a moved video at its new file, or search a folder for missing videos"
+    )
+    p.add_argument("video_id", type=int, nargs="?", help="the video to relink (see 'videos')")
+    p.add_argument("path", nargs="?", help="its file (or frame folder) at the new place")
+    p.add_argument("--search", metavar="FOLDER", help="find every missing video below FOLDER by content")
     p.set_defaults(handler=cmd_relink)
 
     p = subparsers.add_parser("doctor", help="check the database and repair it")
@@ -53,9 +64,11 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
-    assignment = Assignment(
-        explicit_project_id=project_id_by_name(ctx.db, args.project) if args.project else None
-    )
+    try:
+        project_id = project_id_by_name(ctx.db, args.project) if args.project else None
+    except NotFoundError as exc:
+        raise UsageError(exc.message, hint=exc.hint) from exc
+    assignment = Assignment(explicit_project_id=project_id)
     bar = ProgressBar("import")
     outcomes = import_paths(ctx.db, args.paths, assignment=assignment, fps=args.fps, progress=bar.update)
     if args.json:
@@ -100,6 +113,8 @@ def video_dict(video: Video) -> dict[str, Any]:
     return {
         "id": video.id,
         "project_id": video.project_id,
+        "project": video.project.name if video.project else None,
+        "name": video.filename,
         "filename": video.filename,
         "file_path": video.file_path,
         "kind": video.kind,
@@ -151,13 +166,13 @@ def cmd_create_project(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_videos(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.db.session() as session:
-        query = select(Video).order_by(Video.id)
+        query = select(Video).options(joinedload(Video.project)).order_by(Video.id)
         if args.project:
             query = query.where(Video.project_id == project_by_name(ctx.db, args.project).id)
         videos = list(session.scalars(query))
-    if args.json:
-        print_json([video_dict(v) for v in videos])
-        return 0
+        if args.json:
+            print_json([video_dict(v) for v in videos])
+            return 0
     for v in videos:
         print(
             f"{v.id:4}  {v.filename}  {v.frame_count} frames  {v.fps:g} fps  {v.resolution}  "
@@ -167,6 +182,19 @@ def cmd_videos(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_relink(args: argparse.Namespace, ctx: Context) -> int:
+    if args.search:
+        if args.video_id is not None or args.path:
+            raise UsageError("relink takes either VIDEO_ID PATH or --search FOLDER, not both.")
+        found = relink_search(ctx.db, args.search)
+        for video_id, path in found:
+            print(f"video {video_id} now at {path}")
+        if not found:
+            print(f"no missing video found below {args.search}")
+        return 0
+    if args.video_id is None or not args.path:
+        raise UsageError(
+            "relink needs VIDEO_ID PATH, or --search FOLDER.", hint="See 'vru-desktop relink --help'."
+        )
     video = relink(ctx.db, args.video_id, args.path)
     print(f"video {video.id} now at {video.file_path}")
     return 0

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vru_desktop.errors import Cancelled, MediaError, NotFoundError, VruError
+from vru_desktop.errors import MediaError, NotFoundError, VruError
 from vru_desktop.library.projects import USER_DEFAULT_SETTING, ensure_default_project, find_project
 from vru_desktop.media.probe import (
     VIDEO_EXTENSIONS,
@@ -23,6 +23,7 @@ from vru_desktop.media.probe import (
     fingerprint_file,
     is_image_sequence,
     probe,
+    read_seqinfo,
     sequence_name,
 )
 from vru_desktop.store.db import Database
@@ -38,14 +39,14 @@ class ImportOutcome:
     """What happened to one path of an import."""
 
     path: Path
-    status: str  # imported | duplicate | relinked | refused
+    status: str  # imported | duplicate | relinked | refused | cancelled
     message: str
     video_id: int | None = None
     project: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.status != "refused"
+        return self.status in ("imported", "duplicate", "relinked")
 
     def line(self) -> str:
         return f"{self.status:9} {self.path}: {self.message}"
@@ -185,31 +186,47 @@ def _frame_table_bytes(info: VideoInfo) -> tuple[bytes, bytes]:
     return FrameTable(info.frame_times, info.keyframes).to_bytes()
 
 
+def sequences_needing_fps(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """The image-sequence folders under ``paths`` whose frame rate no ``seqinfo.ini`` gives."""
+    return [
+        path
+        for path in collect_candidates(paths)
+        if path.is_dir() and is_image_sequence(path) and not read_seqinfo(path).get("frameRate")
+    ]
+
+
 def import_paths(
     db: Database,
     paths: Sequence[str | os.PathLike[str]],
     *,
     assignment: Assignment | None = None,
     fps: float | None = None,
+    sequence_fps: Mapping[Path, float] | None = None,
     progress: ProgressCallback | None = None,
     should_cancel: Callable[[], bool] | None = None,
 ) -> list[ImportOutcome]:
     """Import every video found under ``paths``; returns one outcome per candidate.
 
-    ``fps`` is used for image sequences that have no ``seqinfo.ini``. Cancelling stops before the
-    next file; files already stored stay (each was complete in itself).
+    Image sequences without a ``seqinfo.ini`` frame rate take theirs from ``sequence_fps`` (by
+    folder), else ``fps``. Cancelling stops before the next file: files already stored stay (each
+    was complete in itself) and the rest are reported as ``cancelled``.
     """
     assignment = assignment or Assignment()
+    sequence_fps = sequence_fps or {}
     ensure_default_project(db)
     candidates = collect_candidates(paths)
     outcomes: list[ImportOutcome] = []
     for number, path in enumerate(candidates):
         if should_cancel is not None and should_cancel():
-            raise Cancelled(f"Import cancelled after {number} of {len(candidates)} files.")
+            outcomes.extend(
+                ImportOutcome(rest, "cancelled", "not imported: the import was cancelled")
+                for rest in candidates[number:]
+            )
+            break
         if progress is not None:
             progress(number, len(candidates), str(path))
         try:
-            info = probe(path, fps=fps)
+            info = probe(path, fps=sequence_fps.get(path, fps))
             outcomes.append(_store(db, info, assignment))
         except VruError as exc:
             outcomes.append(

@@ -122,7 +122,7 @@ def sequence_name(folder: Path) -> str:
 
 
 def probe_image_sequence(folder: Path, fps: float | None = None) -> VideoInfo:
-    """Probe a folder of numbered frames. ``fps`` comes from ``seqinfo.ini`` or must be given."""
+    """Probe a folder of numbered frames. Its frame rate comes from ``seqinfo.ini``, else ``fps``."""
     import cv2
 
     files = _sequence_files(folder)
@@ -130,8 +130,13 @@ def probe_image_sequence(folder: Path, fps: float | None = None) -> VideoInfo:
         raise MediaError(f"{folder}: no numbered image frames found in this folder.")
     seqinfo = read_seqinfo(folder)
     source = "image-sequence"
-    if fps is None and seqinfo.get("frameRate"):
-        fps = float(seqinfo["frameRate"])
+    if seqinfo.get("frameRate"):
+        try:
+            fps = float(seqinfo["frameRate"])
+        except ValueError as exc:
+            raise MediaError(
+                f"{folder}: seqinfo.ini gives the frame rate '{seqinfo['frameRate']}', which is not a number."
+            ) from exc
         source = "seqinfo.ini"
     if fps is None:
         raise MediaError(
@@ -172,10 +177,22 @@ def probe_image_sequence(folder: Path, fps: float | None = None) -> VideoInfo:
     )
 
 
+def _looks_like_iso_media(path: Path) -> bool:
+    """An MP4/MOV file starts with an ``ftyp`` box (or ``moov``/``mdat``/``free``/``wide``) at byte 4."""
+    with path.open("rb") as handle:
+        head = handle.read(12)
+    return len(head) >= 8 and head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide")
+
+
 def _describe_av_error(path: Path, exc: Exception) -> str:
     text = str(exc)
     if "moov atom not found" in text or "End of file" in text:
         return f"{path.name}: the file is truncated or incomplete (its index is missing)."
+    if "Invalid data" in text and _looks_like_iso_media(path):
+        return (
+            f"{path.name}: the file is truncated or incomplete: it is an MP4/MOV file whose index "
+            "(the moov box) is missing, as when a recording or copy was cut short."
+        )
     if "Invalid data" in text:
         return f"{path.name}: not a video file that can be decoded (the container is not recognised)."
     return f"{path.name}: cannot be read as a video ({text})."
@@ -205,33 +222,49 @@ def probe_video_file(path: Path) -> VideoInfo:
         if not container.streams.video:
             raise MediaError(f"{path.name}: the file has no video stream.")
         stream = container.streams.video[0]
+        if stream.codec_context is None:
+            raise MediaError(
+                f"{path.name}: the video codec is not supported (no decoder for it is available).",
+                hint="Convert the file to H.264 or MPEG-4 (for example with ffmpeg) and import the copy.",
+            )
         time_base = stream.time_base or Fraction(1, 1_000_000)
-        codec = stream.codec_context.name if stream.codec_context else ""
+        codec = stream.codec_context.name
         declared_frames = int(stream.frames or 0)
         sources = ["container"]
 
-        # Demux every packet: presentation times and keyframes without decoding.
+        # Demux every packet: presentation times and keyframes without decoding. Raw streams
+        # (.h264, .m4v) carry no timestamps: their frames are numbered and timed from the rate.
         pts_list: list[int] = []
-        key_pts: list[int] = []
+        keys: list[bool] = []
+        untimed: list[bool] = []
+        packets_seen = 0
         try:
             for packet in container.demux(stream):
-                if packet.size == 0 or packet.pts is None:
+                packets_seen += 1
+                if packet.size == 0 or getattr(packet, "is_discard", False):
                     continue
-                if getattr(packet, "is_discard", False):
-                    continue
-                pts_list.append(packet.pts)
-                if packet.is_keyframe:
-                    key_pts.append(packet.pts)
+                stamp = packet.pts if packet.pts is not None else packet.dts
+                untimed.append(stamp is None)
+                pts_list.append(len(pts_list) if stamp is None else stamp)
+                keys.append(packet.is_keyframe)
         except av.FFmpegError as exc:
             raise MediaError(_describe_av_error(path, exc)) from exc
         if not pts_list:
             raise MediaError(f"{path.name}: the video stream holds no frames.")
+        if any(untimed):
+            rate = stream.average_rate or stream.guessed_rate
+            if not rate or not 0 < float(rate) <= MAX_FPS:
+                raise MediaError(f"{path.name}: the stream has neither timestamps nor a usable frame rate.")
+            pts_list = list(range(len(pts_list)))
+            time_base = 1 / Fraction(rate)
+            sources.append("packet-order")
 
-        # The decoder: the first frame must really decode.
-        container.seek(0)
+        # The decoder: the first frame must really decode (in a fresh container: raw streams
+        # cannot seek back).
         width, height = stream.codec_context.width, stream.codec_context.height
         try:
-            first = next(container.decode(stream), None)
+            with av.open(str(path), metadata_errors="ignore") as decoding:
+                first = next(decoding.decode(decoding.streams.video[0]), None)
         except av.FFmpegError as exc:
             raise MediaError(
                 f"{path.name}: the video cannot be decoded (codec '{codec or 'unknown'}' failed: {exc})."
@@ -249,8 +282,15 @@ def probe_video_file(path: Path) -> VideoInfo:
         pts = np.sort(np.asarray(pts_list, dtype=np.int64))
         times = pts.astype(np.float64) * float(time_base)
         frame_count = len(times)
+        deltas = np.diff(times)
+        step = float(np.median(deltas)) if len(deltas) else 0.0
         if declared_frames and declared_frames != frame_count:
-            if frame_count < declared_frames * 0.98 - 1:
+            # Empty packets (AVI "drop frames") are listed by the container but hold no picture, and
+            # some containers list their length in ticks: only frames missing before the declared
+            # end of the stream mean the file was cut short.
+            declared_end = float(stream.duration * stream.time_base) if stream.duration else None
+            cut_short = declared_end is None or times[-1] + step < declared_end * 0.98
+            if packets_seen < declared_frames * 0.98 - 1 and cut_short:
                 raise MediaError(
                     f"{path.name}: the file is truncated: its container lists {declared_frames} frames "
                     f"but only {frame_count} can be read."
@@ -258,18 +298,17 @@ def probe_video_file(path: Path) -> VideoInfo:
             sources.append("frame-count")
         elif not declared_frames:
             sources.append("frame-count")
-        key_set = np.asarray(sorted(set(key_pts)), dtype=np.int64)
+        key_stamps = {stamp for stamp, key in zip(pts_list, keys, strict=True) if key}
+        key_set = np.asarray(sorted(key_stamps), dtype=np.int64)
         keyframes = np.searchsorted(pts, key_set).astype(np.int32)
 
         fps = float(stream.average_rate) if stream.average_rate else 0.0
-        deltas = np.diff(times)
         if not 0 < fps <= MAX_FPS:
-            span = times[-1] - times[0]
-            fps = (frame_count - 1) / span if frame_count > 1 and span > 0 else 0.0
+            fps = frame_count / (times[-1] - times[0] + step) if step > 0 else 0.0
             sources.append("derived-fps")
         if not 0 < fps <= MAX_FPS:
             raise MediaError(f"{path.name}: no usable frame rate (container and timestamps disagree).")
-        frame_period = float(np.median(deltas)) if len(deltas) else 1.0 / fps
+        frame_period = step or 1.0 / fps
         duration = float(times[-1] - times[0] + frame_period)
         is_vfr = bool(len(deltas) > 1 and np.max(np.abs(deltas - frame_period)) > 0.25 * frame_period)
     finally:
