@@ -1,0 +1,239 @@
+"""Detection subcommands: detect, runs, resume, cancel-run, models, add-model.
+
+They run the same pipeline as the window's worker (:func:`vru_desktop.detection.pipeline.execute_run`),
+headless, with a progress bar. Every command first marks runs left by a crashed process interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from vru_desktop.cli.common import Context, ProgressBar, print_json
+from vru_desktop.detection.models import (
+    DEFAULT_MODEL_NAME,
+    ensure_model_file,
+    list_models,
+    pickle_warning,
+    register_model,
+)
+from vru_desktop.detection.pipeline import (
+    DEVICES,
+    TRACKERS,
+    Progress,
+    RunCallbacks,
+    RunConfig,
+    RunControl,
+    RunSummary,
+    eta_text,
+    execute_run,
+)
+from vru_desktop.detection.runs import (
+    cancel_queued,
+    list_runs,
+    queue_project,
+    queue_videos,
+    recover_interrupted,
+    requeue,
+)
+from vru_desktop.errors import UsageError
+from vru_desktop.library.importer import project_id_by_name
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("detect", help="run a detector over videos (headless, with a progress bar)")
+    p.add_argument("video_ids", nargs="*", type=int, metavar="VIDEO_ID")
+    p.add_argument("--project", help="every video of this project")
+    p.add_argument("--model", default=DEFAULT_MODEL_NAME, help=f"model file (default {DEFAULT_MODEL_NAME})")
+    defaults = RunConfig()
+    p.add_argument("--conf", type=float, default=defaults.conf, help="confidence threshold")
+    p.add_argument("--iou", type=float, default=defaults.iou, help="NMS IoU threshold")
+    p.add_argument("--imgsz", type=int, default=defaults.imgsz, help="inference image size")
+    p.add_argument("--stride", type=int, default=defaults.stride, help="process every Nth frame")
+    p.add_argument("--stop-frame", type=int, help="process frames before this index only")
+    p.add_argument("--batch", type=int, default=defaults.batch, help="frames per inference batch")
+    p.add_argument("--device", choices=DEVICES, default=defaults.device)
+    p.add_argument("--tracker", choices=TRACKERS, default=defaults.tracker, help="fill track ids")
+    p.add_argument("--rider-threshold", type=float, default=defaults.rider_threshold)
+    p.add_argument("--commit-frames", type=int, default=defaults.commit_frames, help=argparse.SUPPRESS)
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(handler=cmd_detect)
+
+    p = subparsers.add_parser("runs", help="list detection runs with state and statistics")
+    p.add_argument("--video", type=int, help="only this video's runs")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_runs)
+
+    p = subparsers.add_parser("resume", help="continue an interrupted, stopped or failed run")
+    p.add_argument("run_id", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_resume)
+
+    p = subparsers.add_parser("cancel-run", help="take a queued run off the queue")
+    p.add_argument("run_id", type=int)
+    p.set_defaults(handler=cmd_cancel)
+
+    p = subparsers.add_parser("models", help="list the known detector models")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_models)
+
+    p = subparsers.add_parser("add-model", help="add a detector model file to the known models")
+    p.add_argument("path")
+    p.add_argument("--name", help="name to show (default: the file name)")
+    p.set_defaults(handler=cmd_add_model)
+
+
+@contextmanager
+def _stop_on_interrupt(control: RunControl) -> Iterator[None]:
+    """Ctrl+C stops the run cleanly (what was computed is kept) instead of killing it."""
+
+    def handler(_signum: int, _frame: Any) -> None:
+        print("\nstopping after the current frames…", file=sys.stderr)
+        control.stop()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _run_with_bar(ctx: Context, run_id: int, label: str) -> RunSummary:
+    bar = ProgressBar(label)
+    control = RunControl()
+
+    def progress(p: Progress) -> None:
+        bar.update(p.done, p.total, f"{p.fps:.1f} frames/s, {eta_text(p.eta_seconds)} left")
+
+    with _stop_on_interrupt(control):
+        return execute_run(
+            ctx.db, run_id, ctx.locations, control=control, callbacks=RunCallbacks(progress=progress)
+        )
+
+
+def _summary_line(s: RunSummary) -> str:
+    types = ", ".join(f"{k} {v}" for k, v in sorted(s.detections_by_type.items())) or "none"
+    line = (
+        f"run {s.session_id} (video {s.video_id}): {s.status}, {s.frames_processed} frames "
+        f"({s.frames_failed} failed), {s.total_detections} detections ({types}), "
+        f"{s.processing_time_seconds:.1f} s, {s.frames_per_second:.1f} frames/s"
+    )
+    return line + (f"\n  {s.error_message}" if s.error_message else "")
+
+
+def _config(args: argparse.Namespace) -> RunConfig:
+    config = RunConfig(
+        conf=args.conf,
+        iou=args.iou,
+        imgsz=args.imgsz,
+        stride=args.stride,
+        device=args.device,
+        tracker=args.tracker,
+        batch=args.batch,
+        rider_threshold=args.rider_threshold,
+        stop_frame=args.stop_frame,
+        commit_frames=args.commit_frames,
+    )
+    config.validate()
+    return config
+
+
+def cmd_detect(args: argparse.Namespace, ctx: Context) -> int:
+    if bool(args.video_ids) == bool(args.project):
+        raise UsageError("detect: give VIDEO_IDs or --project NAME (one of them).")
+    config = _config(args)
+    recover_interrupted(ctx.db)
+    path = ensure_model_file(args.model, ctx.locations)
+    warning = pickle_warning(path, ctx.locations)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    model = register_model(ctx.db, path)
+    if args.project:
+        runs = queue_project(ctx.db, project_id_by_name(ctx.db, args.project), model.id, config)
+    else:
+        runs = queue_videos(ctx.db, args.video_ids, model.id, config)
+    summaries = [_run_with_bar(ctx, run.id, f"video {run.video_id}") for run in runs]
+    if args.json:
+        print_json([s.to_dict() for s in summaries])
+    else:
+        for summary in summaries:
+            print(_summary_line(summary))
+        if not summaries:
+            print("nothing to do: no videos (or each already has a queued or running run)", file=sys.stderr)
+    return 0 if summaries and all(s.status == "completed" for s in summaries) else 1
+
+
+def cmd_resume(args: argparse.Namespace, ctx: Context) -> int:
+    recover_interrupted(ctx.db)
+    run = requeue(ctx.db, args.run_id)
+    summary = _run_with_bar(ctx, run.id, f"run {run.id}")
+    if args.json:
+        print_json(summary.to_dict())
+    else:
+        print(_summary_line(summary))
+    return 0 if summary.status == "completed" else 1
+
+
+def cmd_runs(args: argparse.Namespace, ctx: Context) -> int:
+    recover_interrupted(ctx.db)
+    rows = list_runs(ctx.db, video_id=args.video)
+    if args.json:
+        print_json([r.to_dict() for r in rows])
+        return 0
+    for r in rows:
+        stats = (
+            f"{r.total_detections} detections, {r.frames_per_second or 0:.1f} frames/s"
+            if r.total_detections is not None
+            else ""
+        )
+        print(
+            f"{r.id:4}  video {r.video_id} {r.video_name}  {r.model_name}  {r.status:11} "
+            f"{r.progress * 100:5.1f}%  {r.frames_processed} frames  {stats}"
+        )
+        if r.error_message:
+            print(f"      {r.error_message}")
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace, ctx: Context) -> int:
+    cancel_queued(ctx.db, args.run_id)
+    print(f"run {args.run_id} cancelled")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace, ctx: Context) -> int:
+    models = list_models(ctx.db)
+    if args.json:
+        print_json(
+            [
+                {
+                    "id": m.id,
+                    "name": m.name,
+                    "path": m.path,
+                    "format": m.format,
+                    "sha256": m.sha256,
+                    "class_names": m.class_names,
+                    "class_map": m.class_map,
+                }
+                for m in models
+            ]
+        )
+        return 0
+    for m in models:
+        mapped = sorted({v for v in m.class_map.values() if v})
+        print(f"{m.id:4}  {m.name}  {m.format}  {m.sha256[:12]}  {len(m.class_names)} classes → {mapped}")
+    return 0
+
+
+def cmd_add_model(args: argparse.Namespace, ctx: Context) -> int:
+    path = ensure_model_file(args.path, ctx.locations)
+    warning = pickle_warning(path, ctx.locations)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    model = register_model(ctx.db, path, name=args.name)
+    print(f"model {model.id}: {model.name} ({model.format}, sha256 {model.sha256[:12]}…)")
+    return 0

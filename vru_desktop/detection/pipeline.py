@@ -1,0 +1,698 @@
+"""The detection run loop, shared by the CLI and the window's worker (no Qt here).
+
+One run = one model over one video (a :class:`~vru_desktop.store.models.TestSession`). Frames are
+decoded ahead in their own thread into a bounded queue, inferred in batches, mapped to VRU events
+and written in batches: each commit holds the batch's events *and* ``last_committed_frame`` in one
+transaction, so a run killed at any moment resumes at ``last_committed_frame + 1`` with no
+duplicate and no gap. Pause waits on an event (no CPU); stop ends after the batch in hand and keeps
+everything computed so far.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import queue
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from vru_desktop.detection.classmap import DEFAULT_RIDER_THRESHOLD, VruDetection, map_detections
+from vru_desktop.detection.models import (
+    LoadedModel,
+    check_model_file,
+    check_tracker_available,
+    file_sha256,
+    library_versions,
+    load_model,
+    record_class_names,
+)
+from vru_desktop.errors import MediaError, ModelError, NotFoundError, ValidationError, VruError
+from vru_desktop.media.frames import DecodedFrame, FrameTable, iter_frames
+from vru_desktop.settings import Locations
+from vru_desktop.store.db import Database
+from vru_desktop.store.models import (
+    DetectionEvent,
+    DetectorModel,
+    SessionStatistics,
+    TestSession,
+    Video,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+TRACKERS = ("none", "bytetrack")
+DEVICES = ("cpu", "cuda")
+#: Run states in which a run can be started or continued.
+STARTABLE = ("created", "interrupted", "stopped", "failed")
+#: Video.processing_status for each run state.
+VIDEO_STATUS = {
+    "created": "queued",
+    "running": "processing",
+    "paused": "paused",
+    "completed": "completed",
+    "stopped": "stopped",
+    "failed": "failed",
+    "interrupted": "interrupted",
+}
+
+
+@dataclass
+class RunConfig:
+    """What a run does: thresholds, image size, frame stride, device, tracking, batching."""
+
+    conf: float = 0.25
+    iou: float = 0.7
+    imgsz: int = 640
+    stride: int = 1
+    device: str = "cpu"
+    tracker: str = "none"
+    batch: int = 4
+    rider_threshold: float = DEFAULT_RIDER_THRESHOLD
+    #: Process frames before this index only (``None``: to the end).
+    stop_frame: int | None = None
+    #: A commit holds at most this many frames, and happens at least this often (seconds).
+    commit_frames: int = 32
+    commit_seconds: float = 1.0
+    #: This many frames in a row that fail to decode fail the run.
+    max_consecutive_failures: int = 25
+
+    def validate(self) -> None:
+        problems = []
+        if not 0.0 < self.conf < 1.0:
+            problems.append("confidence must be between 0 and 1")
+        if not 0.0 < self.iou < 1.0:
+            problems.append("NMS IoU must be between 0 and 1")
+        if self.imgsz < 32 or self.imgsz % 32:
+            problems.append("image size must be a multiple of 32 (at least 32)")
+        if self.stride < 1:
+            problems.append("frame stride must be 1 or more")
+        if self.device not in DEVICES:
+            problems.append(f"device must be one of {', '.join(DEVICES)}")
+        if self.tracker not in TRACKERS:
+            problems.append(f"tracker must be one of {', '.join(TRACKERS)}")
+        if self.batch < 1 or self.commit_frames < 1 or self.max_consecutive_failures < 1:
+            problems.append("batch, commit size and failure limit must be 1 or more")
+        if not 0.0 < self.rider_threshold <= 1.0:
+            problems.append("rider threshold must be above 0 and at most 1")
+        if self.stop_frame is not None and self.stop_frame < 1:
+            problems.append("the last frame must be after the first")
+        if problems:
+            raise ValidationError("The run settings are not valid: " + "; ".join(problems) + ".")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class RunControl:
+    """Pause, resume and stop a run from another thread. Pausing blocks the run on an event (no CPU)."""
+
+    def __init__(self) -> None:
+        self._go = threading.Event()
+        self._go.set()
+        self._stop = threading.Event()
+
+    def pause(self) -> None:
+        if not self._stop.is_set():
+            self._go.clear()
+
+    def resume(self) -> None:
+        self._go.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._go.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._go.is_set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def wait_until_resumed(self) -> None:
+        self._go.wait()
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run stands: ``done`` of ``total`` frames, the last frame index, speed and time left."""
+
+    done: int
+    total: int
+    frame: int
+    fps: float
+    eta_seconds: float | None
+
+
+@dataclass
+class RunCallbacks:
+    """What a run reports while it goes (called on the run's thread)."""
+
+    progress: Callable[[Progress], None] = lambda progress: None
+    #: After each commit: first frame, last frame, number of events written.
+    committed: Callable[[int, int, int], None] = lambda first, last, count: None
+    state: Callable[[str], None] = lambda state: None
+    #: Minimum seconds between two progress reports (the last one always comes).
+    progress_interval: float = 0.1
+
+
+@dataclass
+class RunSummary:
+    session_id: int
+    video_id: int
+    status: str
+    frames_processed: int
+    frames_failed: int
+    total_detections: int
+    detections_by_type: dict[str, int]
+    processing_time_seconds: float
+    frames_per_second: float
+    error_message: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Plan:
+    session_id: int
+    video_id: int
+    video_path: Path
+    video_kind: str
+    table: FrameTable | None
+    model_id: int
+    model_path: Path
+    model_sha256: str
+    class_map: dict[str, str | None]
+    config: RunConfig
+    start_frame: int
+    end_frame: int
+    total: int
+    done_before: int
+    failed_before: int
+    time_before: float
+    previous_sha: str | None
+
+
+_END = object()
+
+
+@dataclass
+class _DecodeFailure:
+    error: BaseException
+
+
+def frames_to_process(end_frame: int, stride: int) -> int:
+    return len(range(0, end_frame, stride))
+
+
+def owner_tag() -> dict[str, Any]:
+    return {"pid": os.getpid(), "host": socket.gethostname()}
+
+
+def owner_alive(owner: dict[str, Any] | None) -> bool:
+    """Whether the process that holds a run is still alive on this machine."""
+    if not owner or owner.get("host") != socket.gethostname():
+        return False
+    pid = int(owner.get("pid", 0))
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+
+
+def _set_status(session: Any, run: TestSession, status: str) -> None:
+    run.status = status
+    video = session.get(Video, run.video_id)
+    if video is not None:
+        video.processing_status = VIDEO_STATUS[status]
+
+
+def _begin(db: Database, session_id: int) -> _Plan:
+    """Mark the run running and gather what the loop needs; refuse runs that cannot start."""
+    with db.transaction() as session:
+        run = session.get(TestSession, session_id)
+        if run is None:
+            raise NotFoundError(f"There is no run {session_id}.", hint="See 'vru-desktop runs'.")
+        if run.status == "completed":
+            raise ValidationError(f"Run {session_id} is already completed.")
+        if run.status in ("running", "paused") and owner_alive(run.provenance.get("owner")):
+            raise ValidationError(f"Run {session_id} is already running in another process.")
+        if run.status not in (*STARTABLE, "running", "paused"):
+            raise ValidationError(f"Run {session_id} is {run.status} and cannot be started.")
+        video = session.get(Video, run.video_id)
+        model = session.get(DetectorModel, run.model_id) if run.model_id is not None else None
+        if video is None:
+            raise NotFoundError(f"The video of run {session_id} is no longer in the library.")
+        if model is None:
+            raise ModelError(
+                f"The model of run {session_id} was removed from the list of models.",
+                hint="Start a new run with another model.",
+            )
+        config = RunConfig.from_dict(run.config)
+        config.validate()
+        frame_count = video.frame_count
+        table = None
+        if video.frame_index is not None:
+            table = FrameTable.from_bytes(video.frame_index.times, video.frame_index.keyframes)
+            frame_count = len(table) or frame_count
+        end = frame_count if config.stop_frame is None else min(frame_count, config.stop_frame)
+        start = (run.last_committed_frame // config.stride + 1) * config.stride
+        # Events are committed with last_committed_frame, so none can lie beyond it; make sure.
+        session.execute(
+            delete(DetectionEvent).where(
+                DetectionEvent.session_id == session_id,
+                DetectionEvent.frame_number > run.last_committed_frame,
+            )
+        )
+        _set_status(session, run, "running")
+        run.started_at = run.started_at or utcnow()
+        run.completed_at = None
+        run.error_message = None
+        run.provenance = {**run.provenance, "owner": owner_tag()}
+        return _Plan(
+            session_id=session_id,
+            video_id=video.id,
+            video_path=Path(video.file_path),
+            video_kind=video.kind,
+            table=table,
+            model_id=model.id,
+            model_path=Path(model.path),
+            model_sha256=model.sha256,
+            class_map=dict(model.class_map),
+            config=config,
+            start_frame=start,
+            end_frame=end,
+            total=frames_to_process(end, config.stride),
+            done_before=run.frames_processed,
+            failed_before=run.frames_failed,
+            time_before=run.processing_time_seconds,
+            previous_sha=run.provenance.get("model_sha256"),
+        )
+
+
+def _record_provenance(db: Database, plan: _Plan, model: LoadedModel, sha: str) -> None:
+    with db.transaction() as session:
+        run = session.get(TestSession, plan.session_id)
+        assert run is not None
+        sitting = {"from_frame": plan.start_frame, "at": str(utcnow())}
+        sittings = [*run.provenance.get("sittings", []), sitting]
+        run.provenance = {
+            **run.provenance,
+            "model_sha256": sha,
+            "model_path": str(plan.model_path),
+            "model_format": model.format,
+            "class_names": {str(k): v for k, v in model.names.items()},
+            "class_map": plan.class_map,
+            "libraries": library_versions(),
+            "sittings": sittings,
+        }
+
+
+def _decode_ahead(frames: Iterator[DecodedFrame], out: queue.Queue[Any], stop: threading.Event) -> None:
+    """The decoding thread: fills the bounded queue (blocking when full), ends with ``_END``."""
+    try:
+        for frame in frames:
+            if stop.is_set():
+                break
+            out.put(frame)
+    except BaseException as exc:
+        out.put(_DecodeFailure(exc))
+    finally:
+        close = getattr(frames, "close", None)
+        if close is not None:
+            close()
+        out.put(_END)
+
+
+class _Run:
+    """The state of one sitting of a run (from start or resume to completion, stop or failure)."""
+
+    def __init__(
+        self,
+        db: Database,
+        plan: _Plan,
+        model: LoadedModel,
+        control: RunControl,
+        callbacks: RunCallbacks,
+    ) -> None:
+        self.db = db
+        self.plan = plan
+        self.model = model
+        self.control = control
+        self.callbacks = callbacks
+        self.config = plan.config
+        self.done = plan.done_before
+        self.failed = plan.failed_before
+        self.done_this_sitting = 0
+        self.consecutive_failures = 0
+        self.pending: list[DetectionEvent] = []
+        self.pending_first: int | None = None
+        self.pending_last = -1
+        self.pending_done = 0
+        self.last_commit = time.monotonic()
+        self.last_progress = 0.0
+        self.active_seconds = 0.0
+        self.active_since = time.monotonic()
+
+    # -- timing ---------------------------------------------------------------------------------
+    def elapsed(self) -> float:
+        return self.active_seconds + (time.monotonic() - self.active_since)
+
+    def fps(self) -> float:
+        elapsed = self.elapsed()
+        return self.done_this_sitting / elapsed if elapsed > 0 else 0.0
+
+    # -- the loop -------------------------------------------------------------------------------
+    def run(self) -> str:
+        """Process every frame left; returns the final state (completed or stopped)."""
+        plan = self.plan
+        if plan.start_frame >= plan.end_frame:
+            return "completed"
+        frames = iter_frames(
+            plan.video_path,
+            plan.video_kind,
+            start=plan.start_frame,
+            stop=plan.end_frame,
+            stride=self.config.stride,
+            table=plan.table,
+        )
+        buffer: queue.Queue[Any] = queue.Queue(maxsize=max(8, 3 * self.config.batch))
+        stop_decoding = threading.Event()
+        decoder = threading.Thread(
+            target=_decode_ahead, args=(frames, buffer, stop_decoding), name="vru-decode", daemon=True
+        )
+        decoder.start()
+        try:
+            return self._consume(buffer)
+        finally:
+            stop_decoding.set()
+            while decoder.is_alive():  # unblock a decoder waiting on a full queue
+                try:
+                    buffer.get(timeout=0.05)
+                except queue.Empty:
+                    continue
+            decoder.join()
+
+    def _consume(self, buffer: queue.Queue[Any]) -> str:
+        batch_size = 1 if self.config.tracker != "none" else self.config.batch
+        ended = False
+        while not ended:
+            if self.control.paused and not self.control.stopped:
+                self._pause()
+            if self.control.stopped:
+                self.commit()
+                return "stopped"
+            batch: list[DecodedFrame] = []
+            while len(batch) < batch_size:
+                item = buffer.get()
+                if item is _END:
+                    ended = True
+                    break
+                if isinstance(item, _DecodeFailure):
+                    self.commit()
+                    raise item.error
+                batch.append(item)
+            if batch:
+                self._process(batch)
+        self.commit()
+        return "completed"
+
+    def _pause(self) -> None:
+        self.commit()
+        self.active_seconds += time.monotonic() - self.active_since
+        self._state("paused")
+        self.control.wait_until_resumed()
+        self.active_since = time.monotonic()
+        if not self.control.stopped:
+            self._state("running")
+
+    def _state(self, state: str) -> None:
+        with self.db.transaction() as session:
+            run = session.get(TestSession, self.plan.session_id)
+            assert run is not None
+            _set_status(session, run, state)
+        self.callbacks.state(state)
+
+    def _process(self, batch: list[DecodedFrame]) -> None:
+        good = [f for f in batch if f.image is not None]
+        results: dict[int, list[VruDetection]] = {}
+        if good:
+            cfg = self.config
+            args = {"conf": cfg.conf, "iou": cfg.iou, "imgsz": cfg.imgsz, "device": _device(cfg.device)}
+            if cfg.tracker != "none":
+                raw = [self.model.track(good[0].image, **args)]
+            else:
+                raw = self.model.predict([f.image for f in good], **args)
+            for frame, detections in zip(good, raw, strict=True):
+                results[frame.index] = map_detections(
+                    detections, self.plan.class_map, rider_threshold=cfg.rider_threshold
+                )
+        for frame in batch:
+            if frame.image is None:
+                self.failed += 1
+                self.consecutive_failures += 1
+                log.warning("run %s: frame %s skipped: %s", self.plan.session_id, frame.index, frame.error)
+                if self.consecutive_failures >= self.config.max_consecutive_failures:
+                    self.commit()
+                    raise MediaError(
+                        f"{self.plan.video_path.name}: {self.consecutive_failures} frames in a row could not "
+                        f"be decoded (up to frame {frame.index}); the video is probably damaged.",
+                        hint="Check the file, or set a last frame before the damaged part.",
+                    )
+            else:
+                self.consecutive_failures = 0
+                for det in results[frame.index]:
+                    self.pending.append(self._event(frame, det))
+            self.done += 1
+            self.done_this_sitting += 1
+            self.pending_done += 1
+            if self.pending_first is None:
+                self.pending_first = frame.index
+            self.pending_last = frame.index
+        now = time.monotonic()
+        due = now - self.last_commit >= self.config.commit_seconds
+        if due or self.pending_done >= self.config.commit_frames:
+            self.commit()
+        if now - self.last_progress >= self.callbacks.progress_interval or self.done >= self.plan.total:
+            self.last_progress = now
+            self._report(batch[-1].index)
+
+    def _report(self, frame: int) -> None:
+        fps = self.fps()
+        left = self.plan.total - self.done
+        eta = left / fps if fps > 0 else None
+        self.callbacks.progress(Progress(self.done, self.plan.total, frame, fps, eta))
+
+    def _event(self, frame: DecodedFrame, det: VruDetection) -> DetectionEvent:
+        extra: dict[str, Any] = {}
+        if det.vehicle_box is not None:
+            extra = {
+                "vehicle_box": [round(v, 2) for v in det.vehicle_box],
+                "vehicle_class": det.vehicle_class,
+            }
+        x1, y1, x2, y2 = (round(v, 2) for v in det.box)
+        return DetectionEvent(
+            session_id=self.plan.session_id,
+            video_id=self.plan.video_id,
+            frame_number=frame.index,
+            timestamp=frame.time,
+            vru_type=det.vru_type,
+            confidence=round(det.confidence, 5),
+            class_name=det.class_name,
+            track_id=det.track_id,
+            x1=x1,
+            y1=y1,
+            x2=x2,
+            y2=y2,
+            **extra,
+        )
+
+    def commit(self) -> None:
+        """Write the pending events with the run's counters and last frame, in one transaction."""
+        if self.pending_done == 0:
+            return
+        count = len(self.pending)
+        with self.db.transaction() as session:
+            run = session.get(TestSession, self.plan.session_id)
+            assert run is not None
+            session.add_all(self.pending)
+            run.last_committed_frame = self.pending_last
+            run.frames_processed = self.done
+            run.frames_failed = self.failed
+            run.progress = self.done / self.plan.total if self.plan.total else 1.0
+            run.processing_time_seconds = self.plan.time_before + self.elapsed()
+        first = self.pending_first if self.pending_first is not None else self.pending_last
+        self.pending = []
+        self.pending_first = None
+        self.pending_done = 0
+        self.last_commit = time.monotonic()
+        self.callbacks.committed(first, self.pending_last, count)
+
+
+def _device(device: str) -> str:
+    return "0" if device == "cuda" else "cpu"
+
+
+def compute_statistics(db: Database, session_id: int) -> SessionStatistics:
+    """Store the run's statistics: detections in all and by VRU type, frames, time, frames per second."""
+    with db.transaction() as session:
+        run = session.get(TestSession, session_id)
+        if run is None:
+            raise NotFoundError(f"There is no run {session_id}.")
+        by_type = {
+            vru_type: int(count)
+            for vru_type, count in session.execute(
+                select(DetectionEvent.vru_type, func.count())
+                .where(DetectionEvent.session_id == session_id)
+                .group_by(DetectionEvent.vru_type)
+                .order_by(DetectionEvent.vru_type)
+            )
+        }
+        stats = session.get(SessionStatistics, session_id)
+        if stats is None:
+            stats = SessionStatistics(session_id=session_id)
+            session.add(stats)
+        stats.total_detections = sum(by_type.values())
+        stats.detections_by_type = by_type
+        stats.frames_processed = run.frames_processed
+        stats.processing_time_seconds = run.processing_time_seconds
+        stats.frames_per_second = (
+            run.frames_processed / run.processing_time_seconds if run.processing_time_seconds > 0 else 0.0
+        )
+        stats.extra = {**(stats.extra or {}), "frames_failed": run.frames_failed}
+        stats.stale = False
+        session.flush()
+        return stats
+
+
+def _finish(db: Database, session_id: int, status: str, message: str | None) -> RunSummary:
+    with db.transaction() as session:
+        run = session.get(TestSession, session_id)
+        assert run is not None
+        _set_status(session, run, status)
+        run.error_message = message
+        if status == "completed":
+            run.progress = 1.0
+        run.completed_at = utcnow() if status in ("completed", "failed", "stopped") else None
+    stats = compute_statistics(db, session_id)
+    with db.session() as session:
+        run = session.get(TestSession, session_id)
+        assert run is not None
+        return RunSummary(
+            session_id=session_id,
+            video_id=run.video_id,
+            status=status,
+            frames_processed=run.frames_processed,
+            frames_failed=run.frames_failed,
+            total_detections=stats.total_detections,
+            detections_by_type=dict(stats.detections_by_type),
+            processing_time_seconds=run.processing_time_seconds,
+            frames_per_second=stats.frames_per_second,
+            error_message=message,
+        )
+
+
+def execute_run(
+    db: Database,
+    session_id: int,
+    locations: Locations,
+    *,
+    control: RunControl | None = None,
+    callbacks: RunCallbacks | None = None,
+) -> RunSummary:
+    """Run (or continue) a detection run to its end, a stop or a failure; returns its summary.
+
+    A failure is recorded on the run (status ``failed`` with its message, everything computed so far
+    kept) and returned in the summary; only a run that cannot start at all raises.
+    """
+    control = control or RunControl()
+    callbacks = callbacks or RunCallbacks()
+    plan = _begin(db, session_id)
+    callbacks.state("running")
+    try:
+        state, message = _execute(db, plan, locations, control, callbacks)
+    except VruError as exc:
+        state, message = "failed", str(exc)
+    except Exception as exc:
+        log.exception("run %s failed", session_id)
+        state, message = "failed", f"Unexpected error: {exc}. Details are in the log file."
+    summary = _finish(db, session_id, state, message)
+    callbacks.state(state)
+    return summary
+
+
+def _execute(
+    db: Database, plan: _Plan, locations: Locations, control: RunControl, callbacks: RunCallbacks
+) -> tuple[str, str | None]:
+    check_model_file(plan.model_path)
+    sha = file_sha256(plan.model_path)
+    if plan.previous_sha is not None and sha != plan.previous_sha:
+        raise ModelError(
+            f"{plan.model_path.name} changed since this run started (its SHA-256 differs); resuming would "
+            "mix two models in one run.",
+            hint="Start a new run instead.",
+        )
+    if plan.config.tracker != "none":
+        check_tracker_available()
+    model = load_model(plan.model_path, locations, device=plan.config.device)
+    plan.class_map = record_class_names(db, plan.model_id, {str(k): v for k, v in model.names.items()})
+    _record_provenance(db, plan, model, sha)
+    if control.stopped:
+        return "stopped", None
+    sitting = _Run(db, plan, model, control, callbacks)
+    try:
+        state = sitting.run()
+    finally:
+        sitting.commit()
+    if state == "stopped":
+        return state, None
+    missing = plan.total - sitting.done
+    if missing > 0:
+        with db.transaction() as session:
+            run = session.get(TestSession, plan.session_id)
+            assert run is not None
+            run.frames_failed += missing
+        return state, f"{missing} frames at the end of the video could not be decoded."
+    return state, None
+
+
+def eta_text(seconds: float | None) -> str:
+    """Time left for a person: ``1:05`` (m:ss) or ``1:02:05``; ``–`` when unknown."""
+    if seconds is None or math.isinf(seconds) or math.isnan(seconds):
+        return "–"
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"

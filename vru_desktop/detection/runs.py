@@ -1,0 +1,234 @@
+"""Detection runs in the database: create (queue), list, cancel, resume, recover after a crash.
+
+A run with status ``created`` is queued; the queue is the created runs in ``id`` order, so it
+survives a restart. Runs found ``running`` or ``paused`` at start-up whose process is gone become
+``interrupted``; resuming one queues it again and it continues at ``last_committed_frame + 1``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from vru_desktop.detection.pipeline import VIDEO_STATUS, RunConfig, owner_alive
+from vru_desktop.errors import NotFoundError, ValidationError
+from vru_desktop.store.db import Database
+from vru_desktop.store.models import DetectorModel, SessionStatistics, TestSession, Video
+
+log = logging.getLogger(__name__)
+
+#: AppSetting: how many runs the queue runs at the same time (1 by default).
+PARALLEL_RUNS_SETTING = "detection.parallel_runs"
+#: AppSetting: the run configuration last used (the run dialog starts from it).
+LAST_CONFIG_SETTING = "detection.last_config"
+#: AppSetting: the model last used.
+LAST_MODEL_SETTING = "detection.last_model_id"
+RESUMABLE = ("interrupted", "stopped", "failed")
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """A run as lists show it."""
+
+    id: int
+    video_id: int
+    video_name: str
+    model_id: int | None
+    model_name: str
+    status: str
+    progress: float
+    frames_processed: int
+    frames_failed: int
+    last_committed_frame: int
+    config: dict[str, Any]
+    created_at: str
+    error_message: str | None
+    total_detections: int | None
+    detections_by_type: dict[str, int]
+    processing_time_seconds: float
+    frames_per_second: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def create_run(db: Database, video_id: int, model_id: int, config: RunConfig) -> TestSession:
+    """Queue a run of ``model_id`` over ``video_id`` (status ``created``)."""
+    config.validate()
+    with db.transaction() as session:
+        video = session.get(Video, video_id)
+        if video is None:
+            raise NotFoundError(f"There is no video {video_id}.", hint="See 'vru-desktop videos'.")
+        if video.status != "ok":
+            raise ValidationError(
+                f"Video {video_id} ({video.filename}) is {video.status}; it cannot be processed.",
+                hint="Relink it to its file first.",
+            )
+        model = session.get(DetectorModel, model_id)
+        if model is None:
+            raise NotFoundError(f"There is no model {model_id}.", hint="See 'vru-desktop models'.")
+        run = TestSession(
+            video_id=video_id,
+            model_id=model_id,
+            config=config.to_dict(),
+            provenance={"model_name": model.name},
+            status="created",
+        )
+        session.add(run)
+        video.processing_status = VIDEO_STATUS["created"]
+        session.flush()
+        return run
+
+
+def queue_videos(db: Database, video_ids: list[int], model_id: int, config: RunConfig) -> list[TestSession]:
+    """Queue one run per video, skipping videos that already have a queued or running run of this model."""
+    busy = _busy_videos(db, model_id)
+    return [create_run(db, vid, model_id, config) for vid in video_ids if vid not in busy]
+
+
+def queue_project(db: Database, project_id: int, model_id: int, config: RunConfig) -> list[TestSession]:
+    """ "Detect all videos in this project": queue a run for each available video of the project."""
+    with db.session() as session:
+        ids = list(
+            session.scalars(
+                select(Video.id)
+                .where(Video.project_id == project_id, Video.status == "ok")
+                .order_by(Video.filename, Video.id)
+            )
+        )
+    return queue_videos(db, ids, model_id, config)
+
+
+def _busy_videos(db: Database, model_id: int) -> set[int]:
+    with db.session() as session:
+        return set(
+            session.scalars(
+                select(TestSession.video_id).where(
+                    TestSession.model_id == model_id,
+                    TestSession.status.in_(("created", "running", "paused")),
+                )
+            )
+        )
+
+
+def queued_runs(db: Database) -> list[int]:
+    """Ids of the queued runs, oldest first."""
+    with db.session() as session:
+        return list(
+            session.scalars(
+                select(TestSession.id).where(TestSession.status == "created").order_by(TestSession.id)
+            )
+        )
+
+
+def cancel_queued(db: Database, session_id: int) -> None:
+    """Take a queued run off the queue: it becomes ``stopped`` (nothing was computed; it can be resumed)."""
+    with db.transaction() as session:
+        run = _get(session, session_id)
+        if run.status != "created":
+            raise ValidationError(f"Run {session_id} is {run.status}; only queued runs can be cancelled.")
+        run.status = "stopped"
+        run.error_message = "Cancelled before it started."
+        _mark_video(session, run)
+
+
+def requeue(db: Database, session_id: int) -> TestSession:
+    """Queue an interrupted, stopped or failed run again; it continues after its last committed frame."""
+    with db.transaction() as session:
+        run = _get(session, session_id)
+        if run.status not in RESUMABLE:
+            raise ValidationError(
+                f"Run {session_id} is {run.status}; only {', '.join(RESUMABLE)} runs can be resumed."
+            )
+        run.status = "created"
+        run.error_message = None
+        _mark_video(session, run)
+        return run
+
+
+def recover_interrupted(db: Database) -> list[int]:
+    """At start-up: runs left running or paused by a process that is gone become ``interrupted``."""
+    recovered: list[int] = []
+    with db.transaction() as session:
+        for run in session.scalars(select(TestSession).where(TestSession.status.in_(("running", "paused")))):
+            if owner_alive(run.provenance.get("owner")):
+                continue
+            run.status = "interrupted"
+            run.error_message = (
+                f"The application stopped while this run was going (after frame {run.last_committed_frame}). "
+                "Resume continues from there."
+            )
+            _mark_video(session, run)
+            recovered.append(run.id)
+    if recovered:
+        log.info("runs %s were interrupted and can be resumed", recovered)
+    return recovered
+
+
+def _get(session: Any, session_id: int) -> TestSession:
+    run = session.get(TestSession, session_id)
+    if run is None:
+        raise NotFoundError(f"There is no run {session_id}.", hint="See 'vru-desktop runs'.")
+    return run
+
+
+def _mark_video(session: Any, run: TestSession) -> None:
+    video = session.get(Video, run.video_id)
+    if video is not None:
+        video.processing_status = VIDEO_STATUS[run.status]
+
+
+def get_run(db: Database, session_id: int) -> TestSession:
+    with db.session() as session:
+        return _get(session, session_id)
+
+
+def list_runs(db: Database, *, video_id: int | None = None, ids: list[int] | None = None) -> list[RunRow]:
+    """Runs with their video, model, state and statistics, newest first."""
+    with db.session() as session:
+        query = (
+            select(TestSession, Video.filename, DetectorModel.name, SessionStatistics)
+            .join(Video, Video.id == TestSession.video_id)
+            .outerjoin(DetectorModel, DetectorModel.id == TestSession.model_id)
+            .outerjoin(SessionStatistics, SessionStatistics.session_id == TestSession.id)
+            .order_by(TestSession.id.desc())
+        )
+        if video_id is not None:
+            query = query.where(TestSession.video_id == video_id)
+        if ids is not None:
+            query = query.where(TestSession.id.in_(ids))
+        rows = []
+        for run, video_name, model_name, stats in session.execute(query):
+            rows.append(
+                RunRow(
+                    id=run.id,
+                    video_id=run.video_id,
+                    video_name=video_name,
+                    model_id=run.model_id,
+                    model_name=model_name or run.provenance.get("model_name", "(removed)"),
+                    status=run.status,
+                    progress=run.progress,
+                    frames_processed=run.frames_processed,
+                    frames_failed=run.frames_failed,
+                    last_committed_frame=run.last_committed_frame,
+                    config=dict(run.config),
+                    created_at=run.created_at.isoformat(timespec="seconds"),
+                    error_message=run.error_message,
+                    total_detections=stats.total_detections if stats is not None else None,
+                    detections_by_type=dict(stats.detections_by_type) if stats is not None else {},
+                    processing_time_seconds=run.processing_time_seconds,
+                    frames_per_second=stats.frames_per_second if stats is not None else None,
+                )
+            )
+        return rows
+
+
+def parallel_runs(db: Database) -> int:
+    return max(1, int(db.get_setting(PARALLEL_RUNS_SETTING, 1)))
+
+
+def last_config(db: Database) -> RunConfig:
+    return RunConfig.from_dict(db.get_setting(LAST_CONFIG_SETTING, {}) or {})
