@@ -17,7 +17,7 @@ from vru_desktop.cli.common import Context
 from vru_desktop.errors import UsageError, VruError
 
 #: Modules that add subcommands; each has ``register(subparsers)``.
-COMMAND_MODULES = ("vru_desktop.cli.library",)
+COMMAND_MODULES = ("vru_desktop.cli.library", "vru_desktop.cli.detection")
 
 
 class _Parser(argparse.ArgumentParser):
