@@ -1,0 +1,71 @@
+"""The specification's readiness score of a video as a dataset item.
+
+Five criteria, 20 points each: the video has detections, has validated annotations, has ground
+truth (validated annotations on reviewed frames), belongs to a project, and its file is healthy
+(the file exists and its status is ``ok``). A score of 80 or more is *ready*, 40 or more *partial*,
+anything less *not ready*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from vru_desktop.errors import UsageError
+
+POINTS_PER_CRITERION = 20
+READY_MIN_SCORE = 80
+PARTIAL_MIN_SCORE = 40
+
+READY = "ready"
+PARTIAL = "partial"
+NOT_READY = "not-ready"
+#: The levels, best first.
+LEVELS: tuple[str, ...] = (READY, PARTIAL, NOT_READY)
+
+#: What each criterion means, for tooltips and the CLI.
+CRITERIA_LABELS: dict[str, str] = {
+    "has_detections": "has detections",
+    "has_validated_annotations": "has validated annotations",
+    "has_ground_truth": "has ground truth (validated boxes on reviewed frames)",
+    "has_project": "belongs to a project",
+    "file_healthy": "file exists and its status is ok",
+}
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Which criteria a video meets; the score and level follow from them."""
+
+    has_detections: bool
+    has_validated_annotations: bool
+    has_ground_truth: bool
+    has_project: bool
+    file_healthy: bool
+
+    @property
+    def score(self) -> int:
+        return POINTS_PER_CRITERION * sum(bool(getattr(self, f.name)) for f in fields(self))
+
+    @property
+    def level(self) -> str:
+        return level_of(self.score)
+
+    def missing(self) -> list[str]:
+        """The criteria not met, in words (what to do to raise the score)."""
+        return [CRITERIA_LABELS[f.name] for f in fields(self) if not getattr(self, f.name)]
+
+
+def level_of(score: int) -> str:
+    if score >= READY_MIN_SCORE:
+        return READY
+    if score >= PARTIAL_MIN_SCORE:
+        return PARTIAL
+    return NOT_READY
+
+
+def parse_level(text: str) -> str:
+    """A level from user input (``ready``, ``partial``, ``not-ready``/``not_ready``/``not ready``)."""
+    normalised = text.strip().lower().replace("_", "-").replace(" ", "-")
+    if normalised not in LEVELS:
+        raise UsageError(f"Unknown readiness '{text}'.", hint=f"Use one of: {', '.join(LEVELS)}.")
+    return normalised
