@@ -1,0 +1,219 @@
+"""COCO object detection (instances JSON): export and import.
+
+Export layout: ``annotations.json`` and ``images/<clip>_v<video id>_<frame>.jpg``. Category ids are
+1-based in the order of the VRU types. Each image carries ``video_id``, ``video_file``,
+``video_fingerprint``, ``frame_number`` (0-based) and ``timestamp``; each annotation carries the
+track id and occlusion in ``attributes`` (the Datumaro/CVAT convention). ``iscrowd`` marks crowd
+boxes (matched detections count as neither true nor false positives).
+
+Import: images with ``video_fingerprint`` and ``frame_number`` (this program's exports) pair exactly;
+others pair by file name (see :mod:`~vru_desktop.datasets.formats.common`). Boxes are scaled from the
+image's size to the video's when they differ.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from vru_desktop.datasets.formats.common import (
+    ExportVideo,
+    SourceBox,
+    SourceDataset,
+    SourceItem,
+    check_relative,
+    frame_of_image,
+    group_image_boxes,
+)
+from vru_desktop.errors import FormatError
+from vru_desktop.store.models import VRU_TYPES
+
+NAME = "coco"
+ANNOTATION_FILE = "annotations.json"
+IMAGES_DIR = "images"
+
+
+def categories_for(videos: list[ExportVideo]) -> list[str]:
+    """The VRU types in key order, then any project-specific types found in the boxes."""
+    names = list(VRU_TYPES)
+    for video in videos:
+        for box in video.boxes:
+            if box.vru_type not in names:
+                names.append(box.vru_type)
+    return names
+
+
+class CocoWriter:
+    needs_images = True
+
+    def image_path(self, root: Path, video: ExportVideo, frame: int) -> Path:
+        return root / IMAGES_DIR / video.image_name(frame)
+
+    def write(self, root: Path, videos: list[ExportVideo]) -> dict[str, int]:
+        names = categories_for(videos)
+        category_ids = {name: number for number, name in enumerate(names, start=1)}
+        images: list[dict[str, Any]] = []
+        annotations: list[dict[str, Any]] = []
+        for video in videos:
+            image_ids: dict[int, int] = {}
+            for frame in video.frames:
+                image_ids[frame] = len(images) + 1
+                images.append(
+                    {
+                        "id": image_ids[frame],
+                        "file_name": video.image_name(frame),
+                        "width": video.width,
+                        "height": video.height,
+                        "video_id": video.id,
+                        "video_file": video.filename,
+                        "video_fingerprint": video.fingerprint,
+                        "frame_number": frame,
+                        "timestamp": video.times[frame] if frame < len(video.times) else None,
+                    }
+                )
+            for box in video.visible_boxes():
+                image_id = image_ids.get(box.frame)
+                if image_id is None:
+                    continue
+                x1, y1, x2, y2 = box.box
+                w, h = x2 - x1, y2 - y1
+                annotations.append(
+                    {
+                        "id": len(annotations) + 1,
+                        "image_id": image_id,
+                        "category_id": category_ids[box.vru_type],
+                        "bbox": [x1, y1, w, h],
+                        "area": w * h,
+                        "iscrowd": int(box.crowd),
+                        "segmentation": [[x1, y1, x2, y1, x2, y2, x1, y2]],
+                        "attributes": {
+                            "track_id": box.track_id,
+                            "occluded": box.occluded,
+                            "truncated": box.truncated,
+                            "keyframe": box.is_keyframe,
+                        },
+                    }
+                )
+        document = {
+            "info": {"description": "VRU Desktop export", "version": "1.0"},
+            "licenses": [],
+            "categories": [
+                {"id": number, "name": name, "supercategory": "vru"} for name, number in category_ids.items()
+            ],
+            "images": images,
+            "annotations": annotations,
+        }
+        (root / ANNOTATION_FILE).write_text(json.dumps(document), encoding="utf-8")
+        return {"images": len(images), "annotations": len(annotations), "categories": len(names)}
+
+
+def load_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot be read ({exc.strerror}).") from exc
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"{path}: not UTF-8 text (byte {exc.start}).") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FormatError(
+            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}."
+        ) from exc
+
+
+def find_annotation_files(path: Path) -> list[Path]:
+    """``path`` itself, or every COCO JSON below a dataset folder (``annotations/*.json`` …)."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise FormatError(f"{path}: no such file or folder.")
+    found = sorted(p for p in path.rglob("*.json") if p.is_file())
+    if not found:
+        raise FormatError(f"{path}: no COCO annotation file (*.json) in this folder.")
+    return found
+
+
+def _field(record: Any, key: str, where: str) -> Any:
+    if not isinstance(record, dict) or key not in record:
+        raise FormatError(f"{where}: missing '{key}'.")
+    return record[key]
+
+
+def parse(path: Path) -> SourceDataset:
+    path = Path(path)
+    dataset = SourceDataset(NAME, path, [], [])
+    fingerprinted: dict[str, SourceItem] = {}
+    named: list[tuple[str, int, list[SourceBox]]] = []
+    for file in find_annotation_files(path):
+        document = load_json(file)
+        if not isinstance(document, dict) or "images" not in document or "annotations" not in document:
+            raise FormatError(f"{file}: not a COCO instances file (no 'images' and 'annotations').")
+        categories: dict[int, str] = {}
+        for number, category in enumerate(document.get("categories", [])):
+            where = f"{file}: categories[{number}]"
+            categories[int(_field(category, "id", where))] = str(_field(category, "name", where))
+        for name in categories.values():
+            if name not in dataset.labels:
+                dataset.labels.append(name)
+        images: dict[int, tuple[dict[str, Any], list[SourceBox]]] = {}
+        for number, image in enumerate(document["images"]):
+            where = f"{file}: images[{number}]"
+            image_id = int(_field(image, "id", where))
+            check_relative(str(_field(image, "file_name", where)), where)
+            images[image_id] = (image, [])
+        for number, ann in enumerate(document["annotations"]):
+            where = f"{file}: annotations[{number}]"
+            image_id = int(_field(ann, "image_id", where))
+            if image_id not in images:
+                raise FormatError(f"{where}: image_id {image_id} is not in 'images'.")
+            category_id = int(_field(ann, "category_id", where))
+            if category_id not in categories:
+                raise FormatError(f"{where}: category_id {category_id} is not in 'categories'.")
+            bbox = _field(ann, "bbox", where)
+            if not isinstance(bbox, list) or len(bbox) != 4:
+                raise FormatError(f"{where}: 'bbox' must be [x, y, width, height].")
+            try:
+                x, y, w, h = (float(v) for v in bbox)
+            except (TypeError, ValueError):
+                raise FormatError(f"{where}: 'bbox' {bbox} holds a value that is not a number.") from None
+            if w <= 0 or h <= 0:
+                dataset.skip("empty boxes (zero width or height)")
+                continue
+            image = images[image_id][0]
+            attributes = dict(ann.get("attributes") or {})
+            track = attributes.pop("track_id", None)
+            size = (float(image["width"]), float(image["height"])) if "width" in image else None
+            images[image_id][1].append(
+                SourceBox(
+                    frame=0,
+                    box=(x, y, x + w, y + h),
+                    label=categories[category_id],
+                    space=size,
+                    track=None if track is None else str(track),
+                    crowd=bool(ann.get("iscrowd", 0)),
+                    occluded=bool(attributes.pop("occluded", False)),
+                    truncated=bool(attributes.pop("truncated", False)),
+                    keyframe=bool(attributes.pop("keyframe", True)),
+                    attributes=attributes,
+                )
+            )
+        for image_id, (image, boxes) in images.items():
+            fingerprint = image.get("video_fingerprint")
+            if fingerprint and "frame_number" in image:
+                item = fingerprinted.setdefault(
+                    fingerprint,
+                    SourceItem(names=[str(image.get("video_file", ""))], fingerprint=fingerprint),
+                )
+                frame = int(image["frame_number"])
+                assert item.reviewed is not None
+                item.reviewed.add(frame)
+                for box in boxes:
+                    box.frame = frame
+                    item.boxes.append(box)
+            else:
+                name = str(image["file_name"])
+                named.append((name, frame_of_image(name, f"{file}: images id {image_id}"), boxes))
+    dataset.items = [*fingerprinted.values(), *group_image_boxes(named)]
+    return dataset

@@ -1,0 +1,242 @@
+"""What every format shares: the parsed form of a source dataset, the exported form of the library,
+file-name rules for image-per-frame datasets, and safe paths.
+
+A parser reads a dataset into :class:`SourceDataset` (items of boxes with their source labels, in
+the coordinate space the file uses); the importer maps labels to VRU types, pairs each item with a
+library video and stores it. A writer gets :class:`ExportVideo` objects (one per library video, with
+the boxes already chosen) and the decoded frames it asks for.
+
+Pairing images with video frames: the frame number is the last run of digits in the image's file
+name (``frame_000123.jpg`` → frame 123, ``img0.jpg`` → frame 0), 0-based unless the format says
+otherwise (MOT ``img1/000001.jpg`` is 1-based). What stands before the number (``clip_v3_000123`` →
+``clip_v3``), or the image's folder, names the video.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
+
+from vru_desktop.errors import FormatError
+
+Box = tuple[float, float, float, float]
+
+#: Image file extensions that an image-per-frame dataset may use.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+@dataclass
+class SourceBox:
+    """One box as the source file has it.
+
+    ``space`` is the (width, height) its coordinates refer to: the image's pixel size, ``(1, 1)`` for
+    normalised coordinates, ``(100, 100)`` for percentages, or ``None`` for the video's own pixels.
+    ``track`` groups the keyframes of one track; ``None`` is a box on its own.
+    """
+
+    frame: int
+    box: Box
+    label: str
+    space: tuple[float, float] | None = None
+    track: str | None = None
+    keyframe: bool = True
+    outside: bool = False
+    occluded: bool = False
+    crowd: bool = False
+    truncated: bool = False
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SourceItem:
+    """One video's worth of a source dataset (a CVAT task, a MOT sequence, the images of one clip).
+
+    ``names`` are tried in order against the library's video names; ``fingerprint`` (from this
+    program's own exports) pairs exactly. ``reviewed`` are the frames the dataset covers, boxes or
+    not; ``None`` means every frame up to ``frame_count`` (or the whole video). ``interpolate``
+    says whether frames between a track's keyframes are filled in (CVAT, Label Studio) or the
+    track's boxes are taken as they are (MOT lists every frame); a track whose last keyframe is
+    not outside lasts to ``hold_until`` (CVAT: the task's end; Label Studio: the video's end).
+    """
+
+    names: list[str]
+    boxes: list[SourceBox] = field(default_factory=list)
+    reviewed: set[int] | None = field(default_factory=set)
+    frame_count: int | None = None
+    fingerprint: str | None = None
+    interpolate: bool = False
+    hold_until: int | None = None
+
+
+@dataclass
+class SourceDataset:
+    """A parsed dataset: its items, the label names it declares, and what was left out and why."""
+
+    format: str
+    path: Path
+    items: list[SourceItem]
+    labels: list[str]
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, reason: str, count: int = 1) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + count
+
+    def used_labels(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for item in self.items:
+            for box in item.boxes:
+                seen.setdefault(box.label, None)
+        return list(seen)
+
+
+@dataclass
+class ExportBox:
+    """One annotation row chosen for export (a track's outside keyframes included, for CVAT)."""
+
+    frame: int
+    box: Box
+    vru_type: str
+    track_id: int | None
+    is_keyframe: bool = True
+    outside: bool = False
+    occluded: bool = False
+    crowd: bool = False
+    truncated: bool = False
+    validated: bool = True
+    confidence: float | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ExportVideo:
+    """A library video as an export sees it: its facts, its frames to write and its boxes."""
+
+    id: int
+    filename: str
+    file_path: str
+    kind: str
+    width: int
+    height: int
+    fps: float
+    frame_count: int
+    fingerprint: str
+    project: str
+    #: Frames to write as images (sorted, 0-based).
+    frames: list[int]
+    #: Boxes to export, sorted by frame (outside keyframes only where the format keeps tracks).
+    boxes: list[ExportBox]
+    times: list[float] = field(default_factory=list)
+
+    @property
+    def stem(self) -> str:
+        return safe_name(Path(self.filename).stem)
+
+    @property
+    def image_prefix(self) -> str:
+        """What names this video's images: unique in a dataset even when two files share a name."""
+        return f"{self.stem}_v{self.id}"
+
+    def image_name(self, frame: int, suffix: str = ".jpg") -> str:
+        return f"{self.image_prefix}_{frame:06d}{suffix}"
+
+    def visible_boxes(self) -> list[ExportBox]:
+        return [b for b in self.boxes if not b.outside]
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe form of ``text`` (letters, digits, ``-``, ``.``; the rest becomes ``_``)."""
+    cleaned = re.sub(r"[^A-Za-z0-9.\-]+", "_", text).strip("._")
+    return cleaned or "video"
+
+
+_FRAME_NAME = re.compile(r"^(.*?)(\d+)$")
+
+
+def split_frame_name(name: str) -> tuple[str, int] | None:
+    """``clip_v3_000123.jpg`` → (``clip_v3``, 123); ``None`` when the name ends in no number."""
+    stem = PurePosixPath(name.replace("\\", "/")).name
+    for suffix in (*IMAGE_SUFFIXES, ".txt"):
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    match = _FRAME_NAME.match(stem)
+    if match is None:
+        return None
+    return match.group(1).rstrip("_-. "), int(match.group(2))
+
+
+def image_item_names(name: str) -> list[str]:
+    """The names an image's video may go by: the prefix before its frame number, then its folder."""
+    names: list[str] = []
+    split = split_frame_name(name)
+    if split is not None and split[0]:
+        names.append(split[0])
+    parent = PurePosixPath(name.replace("\\", "/")).parent.name
+    if parent and parent not in names:
+        names.append(parent)
+    return names
+
+
+def check_relative(name: str, where: str) -> str:
+    """Refuse a file name that leaves the dataset folder (absolute, a drive, or with ``..``)."""
+    posix = name.replace("\\", "/")
+    if (
+        PurePosixPath(posix).is_absolute()
+        or PureWindowsPath(name).drive
+        or ".." in PurePosixPath(posix).parts
+    ):
+        raise FormatError(
+            f"{where}: file name '{name}' points outside the dataset folder; refused.",
+            hint="Dataset file names must be relative paths inside the dataset folder.",
+        )
+    return posix
+
+
+def group_image_boxes(
+    images: Iterable[tuple[str, int, list[SourceBox]]], *, frame_base: int = 0
+) -> list[SourceItem]:
+    """Gather images ``(name, frame, boxes)`` into one item per video name (see the module docstring).
+
+    ``frame`` is the frame number already found for the image (``-1``: none could be found).
+    """
+    items: dict[tuple[str, ...], SourceItem] = {}
+    for name, frame, boxes in images:
+        key = tuple(image_item_names(name))
+        item = items.setdefault(key, SourceItem(names=list(key)))
+        number = frame - frame_base
+        assert item.reviewed is not None
+        item.reviewed.add(number)
+        for box in boxes:
+            box.frame = number
+            item.boxes.append(box)
+    return list(items.values())
+
+
+def frame_of_image(name: str, where: str) -> int:
+    split = split_frame_name(name)
+    if split is None:
+        raise FormatError(
+            f"{where}: image '{name}' has no frame number in its name.",
+            hint="Image-per-frame datasets pair images with video frames by the number at the end of "
+            "the file name (frame_000123.jpg is frame 123).",
+        )
+    return split[1]
+
+
+def scale_box(box: Box, space: tuple[float, float] | None, width: int, height: int) -> Box:
+    """``box`` from its coordinate space into a ``width`` × ``height`` video's pixels."""
+    if space is None or (space[0] == width and space[1] == height):
+        return box
+    sx = width / space[0]
+    sy = height / space[1]
+    return (box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy)
+
+
+def parse_float(value: str | None, where: str, what: str) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise FormatError(f"{where}: {what} '{value}' is not a number.") from None
