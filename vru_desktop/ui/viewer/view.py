@@ -1,0 +1,218 @@
+"""The frame view: one frame as a pixmap in a QGraphicsScene, boxes over it, zoom, pan, box drawing.
+
+Scene coordinates are the frame's pixel coordinates, so a box item at ``x1, y1, x2, y2`` covers the
+same pixels at every zoom. Wheel zooms around the mouse; the middle button (or Alt + left button)
+pans; dragging the left button on an empty spot draws a new box.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen, QPixmap, QWheelEvent
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPixmapItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+    QGraphicsView,
+    QWidget,
+)
+
+from vru_desktop.ui.viewer.overlay import MIN_BOX_PX, BoxItem
+
+ZOOM_STEP = 1.25
+ZOOM_RANGE = (0.05, 40.0)
+
+
+def image_from_bgr(image: np.ndarray) -> QImage:
+    """A QImage over a BGR ``uint8`` array (copied, so the array may be reused)."""
+    height, width = image.shape[:2]
+    data = np.ascontiguousarray(image)
+    return QImage(data.data, width, height, data.strides[0], QImage.Format.Format_BGR888).copy()
+
+
+class FrameView(QGraphicsView):
+    """Shows one frame and the overlay items. Emits ``boxDrawn(QRectF)`` in frame pixels."""
+
+    boxDrawn = Signal(QRectF)
+    zoomChanged = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("frameView")
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
+        self.setBackgroundBrush(QColor(32, 32, 32))
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.pixmap_item = QGraphicsPixmapItem()
+        self.pixmap_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self.pixmap_item.setZValue(0)
+        self.scene().addItem(self.pixmap_item)
+        self.message_item = QGraphicsSimpleTextItem()
+        self.message_item.setBrush(QColor("white"))
+        self.message_item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.message_item.setZValue(10)
+        self.message_item.hide()
+        self.scene().addItem(self.message_item)
+        self.overlay_items: list[BoxItem] = []
+        self.fit_mode = True
+        self._frame_size = (0, 0)
+        self._rubber: QGraphicsRectItem | None = None
+        self._rubber_start = QPointF()
+        self._pan_start: QPointF | None = None
+        self.drawing_enabled = True
+
+    # -- the frame ------------------------------------------------------------------------------
+    def frame_rect(self) -> QRectF:
+        return QRectF(0, 0, *self._frame_size)
+
+    def set_frame_size(self, width: int, height: int) -> None:
+        if (width, height) != self._frame_size:
+            self._frame_size = (width, height)
+            self.scene().setSceneRect(QRectF(0, 0, width, height))
+            if self.fit_mode:
+                self.zoom_fit()
+
+    def show_image(self, image: QImage) -> None:
+        """Show a decoded frame (clears any frame message)."""
+        self.message_item.hide()
+        self.pixmap_item.setPixmap(QPixmap.fromImage(image))
+        self.set_frame_size(image.width(), image.height())
+
+    def show_message(self, text: str) -> None:
+        """A frame that cannot be shown: a dark frame with ``text`` drawn on it."""
+        width, height = self._frame_size if self._frame_size != (0, 0) else (640, 360)
+        blank = QPixmap(width, height)
+        blank.fill(QColor(20, 20, 20))
+        self.pixmap_item.setPixmap(blank)
+        self.set_frame_size(width, height)
+        self.message_item.setText(text)
+        self.message_item.setPos(width * 0.05, height * 0.45)
+        self.message_item.show()
+
+    def shown_image(self) -> QImage:
+        """The frame currently shown, as an image (what a person sees under the boxes)."""
+        return self.pixmap_item.pixmap().toImage()
+
+    def message(self) -> str | None:
+        return self.message_item.text() if self.message_item.isVisible() else None
+
+    # -- overlay --------------------------------------------------------------------------------
+    def set_overlay(self, items: list[BoxItem]) -> None:
+        scene = self.scene()
+        selected = {(item.kind, item.item_id) for item in self.overlay_items if item.isSelected()}
+        for item in self.overlay_items:
+            scene.removeItem(item)
+        self.overlay_items = items
+        for item in items:
+            scene.addItem(item)
+            if (item.kind, item.item_id) in selected:
+                item.setSelected(True)
+
+    def selected_boxes(self, kind: str) -> list[BoxItem]:
+        return [item for item in self.overlay_items if item.kind == kind and item.isSelected()]
+
+    # -- zoom and pan ---------------------------------------------------------------------------
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def zoom_fit(self) -> None:
+        self.fit_mode = True
+        if self._frame_size != (0, 0):
+            self.fitInView(self.frame_rect(), Qt.AspectRatioMode.KeepAspectRatio)
+        self.zoomChanged.emit(self.zoom())
+
+    def zoom_actual(self) -> None:
+        self.fit_mode = False
+        self.resetTransform()
+        self.zoomChanged.emit(self.zoom())
+
+    def zoom_by(self, factor: float) -> None:
+        target = min(max(self.zoom() * factor, ZOOM_RANGE[0]), ZOOM_RANGE[1])
+        self.fit_mode = False
+        self.scale(target / self.zoom(), target / self.zoom())
+        self.zoomChanged.emit(self.zoom())
+
+    def resizeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        super().resizeEvent(event)
+        if self.fit_mode:
+            self.zoom_fit()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120
+        if steps:
+            self.zoom_by(ZOOM_STEP**steps)
+        event.accept()
+
+    # -- mouse: pan and draw --------------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        pan = event.button() == Qt.MouseButton.MiddleButton or (
+            event.button() == Qt.MouseButton.LeftButton
+            and event.modifiers() & Qt.KeyboardModifier.AltModifier
+        )
+        if pan:
+            self._pan_start = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        item = self.itemAt(event.position().toPoint())
+        on_box = isinstance(item, BoxItem) or (item is not None and isinstance(item.parentItem(), BoxItem))
+        if (
+            event.button() == Qt.MouseButton.LeftButton
+            and not on_box
+            and self.drawing_enabled
+            and self._frame_size != (0, 0)
+        ):
+            self.scene().clearSelection()
+            self._rubber_start = self._clamp(self.mapToScene(event.position().toPoint()))
+            self._rubber = QGraphicsRectItem(QRectF(self._rubber_start, self._rubber_start))
+            pen = QPen(QColor("yellow"), 1.5, Qt.PenStyle.DashLine)
+            pen.setCosmetic(True)
+            self._rubber.setPen(pen)
+            self._rubber.setZValue(9)
+            self.scene().addItem(self._rubber)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._pan_start is not None:
+            delta = event.position() - self._pan_start
+            self._pan_start = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(delta.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(delta.y()))
+            event.accept()
+            return
+        if self._rubber is not None:
+            end = self._clamp(self.mapToScene(event.position().toPoint()))
+            self._rubber.setRect(QRectF(self._rubber_start, end).normalized())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._pan_start is not None:
+            self._pan_start = None
+            self.viewport().unsetCursor()
+            event.accept()
+            return
+        if self._rubber is not None:
+            end = self._clamp(self.mapToScene(event.position().toPoint()))
+            rect = QRectF(self._rubber_start, end).normalized()
+            self.scene().removeItem(self._rubber)
+            self._rubber = None
+            event.accept()
+            if rect.width() >= MIN_BOX_PX and rect.height() >= MIN_BOX_PX:
+                self.boxDrawn.emit(rect)
+            return
+        super().mouseReleaseEvent(event)
+
+    def _clamp(self, point: QPointF) -> QPointF:
+        width, height = self._frame_size
+        return QPointF(min(max(point.x(), 0.0), float(width)), min(max(point.y(), 0.0), float(height)))

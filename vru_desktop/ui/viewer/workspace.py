@@ -1,0 +1,784 @@
+"""The Viewer workspace: exact frames, playback, the annotation overlay and its editing, the timeline.
+
+Frame identity: the frame shown is always named by its 0-based decode index. Paused or stepping, the
+picture comes from :class:`~vru_desktop.media.reader.FrameReader` (the exact decoded frame); while
+playing, from QMediaPlayer, each frame's index found from its time in the stored frame table.
+
+Every edit goes through :class:`~vru_desktop.annotations.editor.AnnotationEditor`, which saves it at
+once and keeps the undo stack; the window's ``annotationsChanged`` signal tells other areas.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QImage, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vru_desktop.annotations.editor import AnnotationEditor
+from vru_desktop.errors import MediaError, ValidationError, VruError
+from vru_desktop.media.frames import FrameTable
+from vru_desktop.media.reader import FrameReader
+from vru_desktop.store.db import Database
+from vru_desktop.store.models import VRU_TYPES, FrameIndex, Project, Video
+from vru_desktop.ui.viewer.overlay import ANNOTATION, DETECTION, HIGHLIGHT, BoxItem
+from vru_desktop.ui.viewer.player import SPEEDS, Playback
+from vru_desktop.ui.viewer.timeline import TimelineWidget
+from vru_desktop.ui.viewer.view import FrameView, image_from_bgr
+
+if TYPE_CHECKING:
+    from vru_desktop.ui.main_window import MainWindow
+
+#: AppSetting key of the frame cache size in megabytes.
+CACHE_SETTING = "viewer.cache_mb"
+DEFAULT_CACHE_MB = 512
+#: Live detection refreshes during a run are throttled to this interval.
+DETECTION_REFRESH_MS = 500
+MAX_CLASS_KEYS = 9
+
+
+@dataclass(frozen=True)
+class OpenVideo:
+    """What the viewer needs of the video it shows (a snapshot, no ORM row)."""
+
+    id: int
+    filename: str
+    path: Path
+    kind: str
+    frame_count: int
+    fps: float
+    width: int
+    height: int
+    vru_classes: tuple[str, ...]
+
+
+def format_time(seconds: float) -> str:
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours >= 1:
+        return f"{sign}{int(hours)}:{int(minutes):02d}:{secs:06.3f}"
+    return f"{sign}{int(minutes)}:{secs:06.3f}"
+
+
+_TIME = re.compile(r"^(?:(\d+):)?(?:(\d+):)?(\d+(?:\.\d*)?)\s*s?$")
+
+
+def parse_position(text: str, table: FrameTable) -> int:
+    """A frame index from what a person typed: ``123`` (frame), ``12.5s``, ``1:02.5`` or ``1:02:03``.
+
+    Times are the video's own presentation times, as the viewer shows them.
+    """
+    value = text.strip().lower()
+    if not value:
+        raise ValidationError("Give a frame number or a time.", hint="For example 120, 4.8s or 0:04.8.")
+    if value.isdigit():
+        index = int(value)
+        if index >= len(table):
+            raise ValidationError(
+                f"Frame {index} is outside the video (frames 0–{len(table) - 1}).",
+                hint="Give a smaller frame number.",
+            )
+        return index
+    match = _TIME.match(value)
+    if match is None or (":" not in value and not value.endswith("s")):
+        raise ValidationError(
+            f"'{text}' is neither a frame number nor a time.", hint="For example 120, 4.8s or 0:04.8."
+        )
+    first, second, secs = match.groups()
+    hours, minutes = (int(first), int(second)) if second is not None else (0, int(first or 0))
+    seconds = hours * 3600 + minutes * 60 + float(secs)
+    if seconds > table.times[-1] + 1.0:
+        raise ValidationError(
+            f"{format_time(seconds)} is after the end of the video ({format_time(table.times[-1])}).",
+            hint="Give an earlier time.",
+        )
+    return table.index_at(seconds)
+
+
+def load_video(db: Database, video_id: int) -> tuple[OpenVideo, FrameTable]:
+    with db.session() as session:
+        video = session.get(Video, video_id)
+        if video is None:
+            raise VruError(f"Video {video_id} is not in the library.", hint="Choose a video in the Library.")
+        index = session.get(FrameIndex, video_id)
+        if index is None:
+            raise MediaError(f"{video.filename}: no frame table was stored.", hint="Re-import the video.")
+        project = session.get(Project, video.project_id) if video.project_id is not None else None
+        classes = tuple(project.vru_classes) if project is not None and project.vru_classes else VRU_TYPES
+        info = OpenVideo(
+            video.id,
+            video.filename,
+            Path(video.file_path),
+            video.kind,
+            video.frame_count,
+            video.fps,
+            video.width,
+            video.height,
+            classes,
+        )
+        return info, FrameTable.from_bytes(index.times, index.keyframes)
+
+
+class ViewerWorkspace(QWidget):
+    """The viewer tab. ``frameChanged(index)`` after every frame shown (playing, stepping, seeking)."""
+
+    frameChanged = Signal(int)
+    annotationsEdited = Signal(int)
+
+    def __init__(self, db: Database, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("viewerWorkspace")
+        self.db = db
+        self.video: OpenVideo | None = None
+        self.table: FrameTable | None = None
+        self.reader: FrameReader | None = None
+        self.editor: AnnotationEditor | None = None
+        self.current = 0
+        self.session_id: int | None = None
+        self.highlight: tuple[int, tuple[float, float, float, float], str] | None = None
+        self.propagate_frames = 10
+        self.playback = Playback(self)
+        self.playback.frameShown.connect(self._on_played_frame)
+        self.playback.playingChanged.connect(self._on_playing_changed)
+        self.playback.failed.connect(self.show_status)
+
+        self.view = FrameView()
+        self.view.boxDrawn.connect(self._on_box_drawn)
+        self.view.zoomChanged.connect(lambda zoom: self.zoom_label.setText(f"{zoom * 100:.0f} %"))
+        self.missing_label = QLabel()
+        self.missing_label.setObjectName("missingLabel")
+        self.missing_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.missing_label.setWordWrap(True)
+        self.relink_button = QPushButton("Relink…")
+        self.relink_button.setObjectName("relinkButton")
+        self.relink_button.clicked.connect(self.relink)
+        missing_page = QWidget()
+        missing_layout = QVBoxLayout(missing_page)
+        missing_layout.addStretch(1)
+        missing_layout.addWidget(self.missing_label)
+        missing_layout.addWidget(self.relink_button, alignment=Qt.AlignmentFlag.AlignCenter)
+        missing_layout.addStretch(1)
+        self.empty_label = QLabel("Open a video from the Library (double-click or Enter).")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pages = QStackedWidget()
+        for page in (self.empty_label, self.view, missing_page):
+            self.pages.addWidget(page)
+        self.missing_page = missing_page
+
+        self.timeline = TimelineWidget()
+        self.timeline.frameRequested.connect(self.go_to)
+        self.timeline.setMaximumHeight(140)
+        self._summary_timer = QTimer(self, singleShot=True, interval=150)
+        self._summary_timer.timeout.connect(self._refresh_summary)
+        self._detections_timer = QTimer(self, singleShot=True, interval=DETECTION_REFRESH_MS)
+        self._detections_timer.timeout.connect(self._refresh_detections)
+
+        self._build_actions()
+        self._build_toolbar()
+        self.position_label = QLabel("–")
+        self.position_label.setObjectName("positionLabel")
+        self.status_label = QLabel()
+        self.status_label.setObjectName("viewerStatus")
+        status = QHBoxLayout()
+        status.addWidget(self.position_label)
+        status.addStretch(1)
+        status.addWidget(self.status_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.toolbar)
+        layout.addWidget(self.pages, 1)
+        layout.addWidget(self.timeline)
+        layout.addLayout(status)
+        self._set_enabled(False)
+
+    # -- actions --------------------------------------------------------------------------------
+    def _action(
+        self, text: str, shortcut: str | QKeySequence | None, slot, *, checkable: bool = False
+    ) -> QAction:  # type: ignore[no-untyped-def]
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut) if isinstance(shortcut, str) else shortcut)
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.setCheckable(checkable)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        a = self._action
+        self.play_action = a("&Play / Pause", "Space", self.toggle_play)
+        self.next_action = a("&Next Frame", "Right", lambda: self.step(1))
+        self.prev_action = a("P&revious Frame", "Left", lambda: self.step(-1))
+        self.next10_action = a("Forward 10 Frames", "Shift+Right", lambda: self.step(10))
+        self.prev10_action = a("Back 10 Frames", "Shift+Left", lambda: self.step(-10))
+        self.first_action = a("&First Frame", "Home", lambda: self.go_to(0))
+        self.last_action = a("&Last Frame", "End", self.go_to_last)
+        self.goto_action = a("&Go to Frame or Time…", "Ctrl+G", self.ask_go_to)
+        self.slower_action = a("&Slower", "[", lambda: self.change_speed(-1))
+        self.faster_action = a("F&aster", "]", lambda: self.change_speed(1))
+        self.fit_action = a("Zoom to &Fit", "Ctrl+0", self.view.zoom_fit)
+        self.actual_action = a("&Actual Size (100 %)", "Ctrl+1", self.view.zoom_actual)
+        self.zoom_in_action = a("Zoom &In", QKeySequence.StandardKey.ZoomIn, lambda: self.view.zoom_by(1.25))
+        self.zoom_out_action = a(
+            "Zoom &Out", QKeySequence.StandardKey.ZoomOut, lambda: self.view.zoom_by(0.8)
+        )
+        self.show_gt_action = a("Show &Ground Truth", "G", self.refresh_overlay, checkable=True)
+        self.show_det_action = a("Show &Detections", "D", self.refresh_overlay, checkable=True)
+        self.show_gt_action.setChecked(True)
+        self.show_det_action.setChecked(True)
+
+        self.undo_action = a("&Undo", "Ctrl+Z", self.undo)
+        self.redo_action = a("&Redo", "Ctrl+Shift+Z", self.redo)
+        self.delete_action = a("&Delete Box", "Delete", self.delete_selected)
+        self.class_actions = [
+            a(f"Class {n}", str(n), lambda _=False, n=n: self.set_class_key(n - 1))
+            for n in range(1, MAX_CLASS_KEYS + 1)
+        ]
+        self.validated_action = a("Toggle &Validated", "V", lambda: self.toggle_flag("validated"))
+        self.occluded_action = a("Toggle &Occluded", "O", lambda: self.toggle_flag("occluded"))
+        self.truncated_action = a("Toggle &Truncated", "T", lambda: self.toggle_flag("truncated"))
+        self.accept_action = a("&Accept Detection", "A", self.accept_selected)
+        self.reject_action = a("Re&ject Detection", "R", self.reject_selected)
+        self.accept_all_action = a("Accept All Detections on &Frame", "Shift+A", self.accept_all)
+        self.copy_next_action = a("&Copy Boxes to Next Frame", "C", self.copy_to_next)
+        self.propagate_action = a("&Propagate Box…", "P", self.ask_propagate)
+        self.outside_action = a("&End Track Here (Outside)", "X", self.set_outside)
+        self.reviewed_action = a("Mark Frame &Reviewed", "F", self.toggle_reviewed, checkable=True)
+
+    def video_actions(self) -> list[QAction | None]:
+        """The actions of the Video menu, in order (``None`` = separator)."""
+        return [
+            self.play_action,
+            None,
+            self.next_action,
+            self.prev_action,
+            self.next10_action,
+            self.prev10_action,
+            self.first_action,
+            self.last_action,
+            self.goto_action,
+            None,
+            self.slower_action,
+            self.faster_action,
+            None,
+            self.fit_action,
+            self.actual_action,
+            self.zoom_in_action,
+            self.zoom_out_action,
+            None,
+            self.show_gt_action,
+            self.show_det_action,
+        ]
+
+    def edit_actions(self) -> list[QAction | None]:
+        """The actions of the Edit menu, in order (``None`` = separator)."""
+        return [
+            self.undo_action,
+            self.redo_action,
+            None,
+            self.delete_action,
+            *self.class_actions,
+            self.validated_action,
+            self.occluded_action,
+            self.truncated_action,
+            None,
+            self.accept_action,
+            self.reject_action,
+            self.accept_all_action,
+            None,
+            self.copy_next_action,
+            self.propagate_action,
+            self.outside_action,
+            None,
+            self.reviewed_action,
+        ]
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar()
+        self.toolbar = bar
+        for action in (
+            self.first_action,
+            self.prev10_action,
+            self.prev_action,
+            self.play_action,
+            self.next_action,
+            self.next10_action,
+            self.last_action,
+        ):
+            bar.addAction(action)
+        self.frame_spin = QSpinBox()
+        self.frame_spin.setObjectName("frameSpin")
+        self.frame_spin.setKeyboardTracking(False)
+        self.frame_spin.setPrefix("frame ")
+        self.frame_spin.valueChanged.connect(self._on_spin)
+        bar.addWidget(self.frame_spin)
+        self.speed_combo = QComboBox()
+        self.speed_combo.setObjectName("speedCombo")
+        for speed in SPEEDS:
+            self.speed_combo.addItem(f"{speed:g}×", speed)
+        self.speed_combo.setCurrentIndex(SPEEDS.index(1.0))
+        self.speed_combo.currentIndexChanged.connect(
+            lambda i: self.playback.set_rate(float(self.speed_combo.itemData(i)))
+        )
+        bar.addWidget(self.speed_combo)
+        bar.addSeparator()
+        bar.addAction(self.fit_action)
+        bar.addAction(self.actual_action)
+        self.zoom_label = QLabel("100 %")
+        bar.addWidget(self.zoom_label)
+        bar.addSeparator()
+        self.class_combo = QComboBox()
+        self.class_combo.setObjectName("classCombo")
+        self.class_combo.setToolTip("Class of new boxes (keys 1–9 with nothing selected)")
+        bar.addWidget(self.class_combo)
+        bar.addSeparator()
+        bar.addAction(self.show_gt_action)
+        bar.addAction(self.show_det_action)
+        self.run_combo = QComboBox()
+        self.run_combo.setObjectName("runCombo")
+        self.run_combo.setToolTip("Detection run shown")
+        self.run_combo.setMinimumContentsLength(18)
+        self.run_combo.currentIndexChanged.connect(self._on_run_chosen)
+        bar.addWidget(self.run_combo)
+        self.confidence_spin = QDoubleSpinBox()
+        self.confidence_spin.setObjectName("confidenceSpin")
+        self.confidence_spin.setRange(0.0, 1.0)
+        self.confidence_spin.setSingleStep(0.05)
+        self.confidence_spin.setPrefix("conf ≥ ")
+        self.confidence_spin.setValue(0.25)
+        self.confidence_spin.valueChanged.connect(self.refresh_overlay)
+        bar.addWidget(self.confidence_spin)
+        bar.addSeparator()
+        bar.addAction(self.reviewed_action)
+
+    def _set_enabled(self, enabled: bool) -> None:
+        for action in self.actions():
+            action.setEnabled(enabled)
+        self.toolbar.setEnabled(enabled)
+        if enabled:
+            self._update_undo_actions()
+
+    # -- opening --------------------------------------------------------------------------------
+    def open_video(self, video_id: int, frame: int = 0) -> None:
+        """Show ``video_id`` at ``frame``; a missing file shows the Relink page instead."""
+        self.close_video()
+        video, table = load_video(self.db, video_id)
+        self.video, self.table = video, table
+        self.editor = AnnotationEditor(self.db, video_id)
+        self.editor.add_listener(self._on_edited)
+        self.class_combo.clear()
+        for number, name in enumerate(video.vru_classes[:MAX_CLASS_KEYS], start=1):
+            self.class_combo.addItem(f"{number} {name.replace('_', ' ')}", name)
+        for number, action in enumerate(self.class_actions, start=1):
+            names = video.vru_classes
+            action.setVisible(number <= len(names))
+            if number <= len(names):
+                action.setText(f"Class {number}: {names[number - 1].replace('_', ' ')}")
+        self.frame_spin.blockSignals(True)
+        self.frame_spin.setRange(0, max(0, len(table) - 1))
+        self.frame_spin.blockSignals(False)
+        self.timeline.set_video(len(table), video.fps)
+        self._load_runs()
+        if not video.path.exists():
+            self._show_missing()
+            return
+        try:
+            cache_mb = int(self.db.get_setting(CACHE_SETTING, DEFAULT_CACHE_MB))
+            self.reader = FrameReader(video.path, table, video.kind, cache_bytes=cache_mb * 1024 * 1024)
+            self.playback.open(video.path, video.kind, table, self.reader)
+        except MediaError as exc:
+            self._show_missing(str(exc))
+            return
+        self.view.set_frame_size(video.width, video.height)
+        self.pages.setCurrentWidget(self.view)
+        self._set_enabled(True)
+        self.view.zoom_fit()
+        self._refresh_summary()
+        self.go_to(frame)
+        self.view.setFocus()
+
+    def close_video(self) -> None:
+        self.playback.close()
+        if self.reader is not None:
+            self.reader.close()
+        self.reader = self.editor = self.video = self.table = None
+        self.highlight = None
+        self.view.set_overlay([])
+        self._set_enabled(False)
+        self.pages.setCurrentWidget(self.empty_label)
+
+    def _show_missing(self, detail: str | None = None) -> None:
+        assert self.video is not None
+        text = detail or f"{self.video.path}: file not found."
+        self.missing_label.setText(
+            f"<b>{self.video.filename}</b> cannot be opened.<br>{text}<br>"
+            "If it was moved or renamed, use Relink to point the library at its new place."
+        )
+        self.pages.setCurrentWidget(self.missing_page)
+
+    def ask_relink_path(self) -> str:
+        assert self.video is not None
+        if self.video.kind == "image_sequence":
+            return QFileDialog.getExistingDirectory(self, f"Find the frames of {self.video.filename}")
+        path, _ = QFileDialog.getOpenFileName(self, f"Find {self.video.filename}")
+        return path
+
+    def relink(self) -> None:
+        from vru_desktop.library.importer import relink
+
+        if self.video is None:
+            return
+        video_id = self.video.id
+        path = self.ask_relink_path()
+        if not path:
+            return
+        try:
+            relink(self.db, video_id, path)
+        except VruError as exc:
+            self.missing_label.setText(f"<b>Relink failed.</b><br>{exc}")
+            return
+        self.open_video(video_id)
+
+    # -- frames ---------------------------------------------------------------------------------
+    def go_to(self, index: int) -> None:
+        """Show the exact frame ``index`` (pauses playback)."""
+        if self.table is None or self.reader is None:
+            return
+        if self.playback.is_playing():
+            self.playback.pause()
+        self.current = min(max(int(index), 0), len(self.table) - 1)
+        try:
+            image = self.reader.read(self.current)
+        except MediaError as exc:
+            self.view.show_message(f"Frame {self.current} cannot be shown.\n{exc}")
+        else:
+            self.view.show_image(image_from_bgr(image))
+        self._frame_shown()
+
+    def go_to_last(self) -> None:
+        if self.table is not None:
+            self.go_to(len(self.table) - 1)
+
+    def step(self, delta: int) -> None:
+        if self.table is not None:
+            self.go_to(self.current + delta)
+
+    def toggle_play(self) -> None:
+        if self.playback.is_playing():
+            self.playback.pause()  # playingChanged shows the exact frame where it stopped
+        elif self.table is not None:
+            self.playback.play(self.current)
+
+    def change_speed(self, direction: int) -> None:
+        index = min(max(self.speed_combo.currentIndex() + direction, 0), len(SPEEDS) - 1)
+        self.speed_combo.setCurrentIndex(index)
+
+    def ask_go_to(self) -> None:
+        if self.table is None:
+            return
+        text, ok = QInputDialog.getText(
+            self, "Go to", "Frame number or time (for example 120, 4.8s, 0:04.8):"
+        )
+        if ok:
+            self.go_to_text(text)
+
+    def go_to_text(self, text: str) -> None:
+        assert self.table is not None
+        try:
+            self.go_to(parse_position(text, self.table))
+        except ValidationError as exc:
+            self.show_status(str(exc))
+
+    def _on_played_frame(self, index: int, image: QImage) -> None:
+        self.current = index
+        self.view.show_image(image)
+        self._frame_shown()
+
+    def _on_playing_changed(self, playing: bool) -> None:
+        self.play_action.setText("&Pause" if playing else "&Play")
+        if not playing and self.reader is not None:
+            self.go_to(self.current)  # the exact decoded frame for the index where playback stopped
+
+    def _on_spin(self, value: int) -> None:
+        if value != self.current:
+            self.go_to(value)
+
+    def _frame_shown(self) -> None:
+        assert self.table is not None and self.video is not None
+        index = self.current
+        self.position_label.setText(
+            f"Frame {index} / {len(self.table) - 1}   ·   {format_time(self.table.time_of(index))}"
+            f"   ·   {self.video.fps:g} fps"
+        )
+        self.frame_spin.blockSignals(True)
+        self.frame_spin.setValue(index)
+        self.frame_spin.blockSignals(False)
+        self.timeline.set_current_frame(index)
+        self.refresh_overlay()
+        self.frameChanged.emit(index)
+
+    def shown_index(self) -> int:
+        return self.current
+
+    # -- overlay --------------------------------------------------------------------------------
+    def refresh_overlay(self) -> None:
+        if self.editor is None or self.video is None:
+            return
+        frame = self.current
+        bounds = QRectF(0, 0, self.video.width, self.video.height)
+        items: list[BoxItem] = []
+        if self.show_det_action.isChecked() and self.session_id is not None:
+            items += [
+                BoxItem.for_detection(view)
+                for view in self.editor.frame_detections(frame, self.session_id, self.confidence_spin.value())
+            ]
+        if self.show_gt_action.isChecked():
+            items += [
+                BoxItem.for_annotation(view, self._on_box_edited, bounds)
+                for view in self.editor.frame_annotations(frame)
+            ]
+        if self.highlight is not None and self.highlight[0] == frame:
+            _, box, label = self.highlight
+            items.append(BoxItem(HIGHLIGHT, box, color="#ffffff", label=label))
+        self.view.set_overlay(items)
+        self.reviewed_action.setChecked(self.editor.is_reviewed(frame))
+
+    def set_highlight(self, frame: int, highlight: dict | None) -> None:
+        self.highlight = None
+        if highlight and highlight.get("box"):
+            box = tuple(float(v) for v in highlight["box"])
+            self.highlight = (frame, (box[0], box[1], box[2], box[3]), str(highlight.get("label", "")))
+        self.refresh_overlay()
+
+    def _load_runs(self) -> None:
+        assert self.editor is not None
+        keep = self.session_id
+        self.run_combo.blockSignals(True)
+        self.run_combo.clear()
+        self.run_combo.addItem("No detection run", None)
+        for run in self.editor.sessions():
+            self.run_combo.addItem(f"{run.label} ({run.status})", run.id)
+        position = self.run_combo.findData(keep) if keep is not None else -1
+        self.run_combo.setCurrentIndex(position if position >= 0 else min(1, self.run_combo.count() - 1))
+        self.run_combo.blockSignals(False)
+        self.session_id = self.run_combo.currentData()
+
+    def _on_run_chosen(self, _index: int) -> None:
+        self.session_id = self.run_combo.currentData()
+        self.refresh_overlay()
+        self._summary_timer.start()
+
+    def choose_run(self, session_id: int | None) -> None:
+        position = self.run_combo.findData(session_id)
+        if position >= 0:
+            self.run_combo.setCurrentIndex(position)
+
+    def on_detections_changed(self, video_id: int, session_id: int) -> None:
+        """A run wrote detections: list it, and redraw (throttled) when it is the run shown."""
+        if self.video is None or video_id != self.video.id or self.editor is None:
+            return
+        if self.run_combo.findData(session_id) < 0:
+            self._load_runs()
+            if self.session_id is None:
+                self.choose_run(session_id)
+        if session_id == self.session_id and not self._detections_timer.isActive():
+            self._detections_timer.start()
+
+    def _refresh_detections(self) -> None:
+        if not self.playback.is_playing():
+            self.refresh_overlay()
+        self._refresh_summary()
+
+    def _refresh_summary(self) -> None:
+        if self.editor is not None:
+            self.timeline.set_summary(self.editor.timeline_summary(self.session_id))
+
+    # -- editing --------------------------------------------------------------------------------
+    def _edit(self, work) -> object:  # type: ignore[no-untyped-def]
+        """Run one editor call; a refused edit is shown, not raised."""
+        if self.editor is None:
+            return None
+        try:
+            return work(self.editor)
+        except VruError as exc:
+            self.show_status(str(exc))
+            return None
+
+    def _on_edited(self, frames: set[int]) -> None:
+        if self.current in frames:
+            self.refresh_overlay()
+        self._update_undo_actions()
+        self._summary_timer.start()
+        if self.video is not None:
+            self.annotationsEdited.emit(self.video.id)
+
+    def _update_undo_actions(self) -> None:
+        editor = self.editor
+        self.undo_action.setEnabled(editor is not None and editor.can_undo())
+        self.redo_action.setEnabled(editor is not None and editor.can_redo())
+        self.undo_action.setText(f"&Undo {editor.undo_text()}" if editor and editor.can_undo() else "&Undo")
+        self.redo_action.setText(f"&Redo {editor.redo_text()}" if editor and editor.can_redo() else "&Redo")
+
+    def current_class(self) -> str:
+        assert self.video is not None
+        return str(self.class_combo.currentData() or self.video.vru_classes[0])
+
+    def _selected_ids(self, kind: str) -> list[int]:
+        return [item.item_id for item in self.view.selected_boxes(kind) if item.item_id is not None]
+
+    def _on_box_drawn(self, rect: QRectF) -> None:
+        if self.playback.is_playing():
+            return
+        box = (rect.left(), rect.top(), rect.right(), rect.bottom())
+        new_id = self._edit(lambda e: e.add_box(self.current, box, self.current_class()))
+        if isinstance(new_id, int):
+            self._select(ANNOTATION, [new_id])
+
+    def _on_box_edited(self, item: BoxItem, box: tuple[float, float, float, float]) -> None:
+        if item.item_id is not None:
+            QTimer.singleShot(0, lambda: self._edit(lambda e: e.move_box(item.item_id, box)))
+
+    def _select(self, kind: str, ids: list[int]) -> None:
+        for item in self.view.overlay_items:
+            item.setSelected(item.kind == kind and item.item_id in ids)
+
+    def delete_selected(self) -> None:
+        for annotation_id in self._selected_ids(ANNOTATION):
+            self._edit(lambda e, i=annotation_id: e.delete_box(i))
+
+    def set_class_key(self, position: int) -> None:
+        if self.video is None or position >= len(self.video.vru_classes):
+            return
+        name = self.video.vru_classes[position]
+        selected = self._selected_ids(ANNOTATION)
+        if not selected:
+            self.class_combo.setCurrentIndex(position)
+            return
+        for annotation_id in selected:
+            self._edit(lambda e, i=annotation_id: e.set_class(i, name))
+        self._select(ANNOTATION, selected)
+
+    def toggle_flag(self, flag: str) -> None:
+        if self.editor is None:
+            return
+        selected = self._selected_ids(ANNOTATION)
+        views = {view.id: view for view in self.editor.frame_annotations(self.current)}
+        for annotation_id in selected:
+            if annotation_id in views:
+                value = not getattr(views[annotation_id], flag)
+                self._edit(lambda e, i=annotation_id, v=value: e.set_flags(i, **{flag: v}))
+        self._select(ANNOTATION, selected)
+
+    def accept_selected(self) -> None:
+        created = [
+            self._edit(lambda e, i=event_id: e.accept_detection(i))
+            for event_id in self._selected_ids(DETECTION)
+        ]
+        self._select(ANNOTATION, [i for i in created if isinstance(i, int)])
+
+    def reject_selected(self) -> None:
+        for event_id in self._selected_ids(DETECTION):
+            self._edit(lambda e, i=event_id: e.reject_detection(i))
+
+    def accept_all(self) -> None:
+        if self.session_id is None:
+            self.show_status("Choose a detection run first.")
+            return
+        session_id, minimum = self.session_id, self.confidence_spin.value()
+        self._edit(lambda e: e.accept_all_detections(self.current, session_id, minimum))
+
+    def copy_to_next(self) -> None:
+        if self.table is None or self.current >= len(self.table) - 1:
+            return
+        if self._edit(lambda e: e.copy_to_next_frame(self.current)) is not None:
+            self.step(1)
+
+    def ask_propagate(self) -> None:
+        selected = self._selected_ids(ANNOTATION)
+        if len(selected) != 1:
+            self.show_status("Select one box to propagate.")
+            return
+        frames, ok = QInputDialog.getInt(
+            self, "Propagate box", "Copy the box forward this many frames:", self.propagate_frames, 1, 100_000
+        )
+        if ok:
+            self.propagate(frames)
+
+    def propagate(self, frames: int) -> None:
+        selected = self._selected_ids(ANNOTATION)
+        if len(selected) != 1:
+            self.show_status("Select one box to propagate.")
+            return
+        self.propagate_frames = frames
+        self._edit(lambda e: e.propagate(selected[0], frames))
+
+    def set_outside(self) -> None:
+        for annotation_id in self._selected_ids(ANNOTATION):
+            self._edit(lambda e, i=annotation_id: e.set_outside(i))
+
+    def toggle_reviewed(self) -> None:
+        if self.editor is None:
+            return
+        reviewed = not self.editor.is_reviewed(self.current)
+        self._edit(lambda e: e.set_reviewed(self.current, reviewed))
+        self.reviewed_action.setChecked(self.editor.is_reviewed(self.current))
+
+    def undo(self) -> None:
+        self._edit(lambda e: e.undo())
+
+    def redo(self) -> None:
+        self._edit(lambda e: e.redo())
+
+    def show_status(self, text: str) -> None:
+        self.status_label.setText(text)
+
+
+def install(window: MainWindow) -> None:
+    """Add the Viewer tab, its Video and Edit menu actions, and follow the window's signals."""
+    workspace = ViewerWorkspace(window.db, window)
+    window.viewer = workspace  # type: ignore[attr-defined]
+    window.add_workspace(workspace, "Viewer")
+    for menu_name, actions in (("&Video", workspace.video_actions()), ("&Edit", workspace.edit_actions())):
+        menu = window.menu(menu_name)
+        for action in actions:
+            if action is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(action)
+
+    def open_video(video_id: int, frame: int = 0, highlight: dict | None = None) -> None:
+        try:
+            if workspace.video is None or workspace.video.id != video_id:
+                workspace.open_video(video_id, frame)
+            else:
+                workspace.go_to(frame)
+        except VruError as exc:
+            window.statusBar().showMessage(str(exc), 10_000)
+            return
+        workspace.set_highlight(frame, highlight)
+        window.show_workspace(workspace)
+        workspace.view.setFocus()
+
+    window.videoActivated.connect(lambda video_id: open_video(video_id))
+    window.openVideoRequested.connect(open_video)
+    window.detectionsChanged.connect(workspace.on_detections_changed)
+    workspace.annotationsEdited.connect(window.annotationsChanged)
