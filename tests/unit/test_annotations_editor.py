@@ -679,3 +679,33 @@ def test_timeline_summary_is_computed_by_aggregate_queries(db: Database, video_i
         assert summary.detections.get(vru_type, np.empty(0)).tolist() == sorted(
             set(frames[:100][types[:100] == vru_type].tolist())
         )
+
+
+def test_update_summary_after_edits_equals_a_full_summary(db: Database, video_id: int) -> None:
+    editor = AnnotationEditor(db, video_id)
+    editor.add_box(0, (0, 0, 10, 10), "pedestrian", track_id=1)
+    editor.add_box(30, (0, 0, 10, 10), "pedestrian", track_id=1)
+    summary = editor.timeline_summary(None)
+    changed: list[set[int]] = []
+    editor.add_listener(changed.append)
+    edits: list[Callable[[], object]] = [
+        lambda: editor.set_class(editor.frame_annotations(15)[0].id, "cyclist"),
+        lambda: editor.set_outside(editor.frame_annotations(10)[0].id),
+        lambda: editor.add_box(40, (0, 0, 10, 10), "scooter_rider"),
+        lambda: editor.set_reviewed(40),
+        lambda: editor.propagate(editor.frame_annotations(40)[0].id, 5),
+        editor.undo,
+        editor.undo,
+        lambda: editor.delete_box(editor.frame_annotations(3)[0].id),
+    ]
+    for edit in edits:
+        edit()
+        summary = editor.update_summary(summary, changed[-1])
+        full = editor.timeline_summary(None)
+        assert {k: v.tolist() for k, v in summary.annotations.items()} == {
+            k: v.tolist() for k, v in full.annotations.items()
+        }
+        assert summary.reviewed == full.reviewed
+    assert set(summary.annotations) == {"cyclist", "scooter_rider"}  # the track changed class
+    assert summary.annotations["scooter_rider"].tolist() == [40] and summary.reviewed == []
+    assert editor.update_summary(summary, []) is summary

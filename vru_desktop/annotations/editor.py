@@ -56,6 +56,13 @@ _ANNOTATIONS_BY_TYPE = text(
     " WHERE video_id = :video AND outside = 0 GROUP BY vru_type, frame_number"
     ") GROUP BY vru_type"
 )
+_ANNOTATIONS_IN_RANGE = text(
+    "SELECT vru_type, group_concat(frame_number) FROM ("
+    " SELECT vru_type, frame_number FROM annotations"
+    " WHERE video_id = :video AND outside = 0 AND frame_number BETWEEN :first AND :last"
+    " GROUP BY vru_type, frame_number"
+    ") GROUP BY vru_type"
+)
 _DETECTIONS_BY_TYPE = text(
     "SELECT vru_type, group_concat(frame_number) FROM ("
     " SELECT vru_type, frame_number FROM detection_events"
@@ -302,6 +309,34 @@ class AnnotationEditor:
                 for start, end in session.execute(_REVIEWED_RANGES, {"video": self.video_id})
             ]
         return TimelineSummary(self.frame_count, annotations, detections, reviewed)
+
+    def update_summary(self, summary: TimelineSummary, frames: Iterable[int]) -> TimelineSummary:
+        """``summary`` with the annotations of ``frames`` (a listener's changed frames) read again.
+
+        Much cheaper than :meth:`timeline_summary` on a long video; detections are kept as they are
+        (edits change only their review state), reviewed ranges are read again.
+        """
+        changed = np.unique(np.fromiter(frames, dtype=np.int64))
+        if not len(changed):
+            return summary
+        params = {"video": self.video_id, "first": int(changed[0]), "last": int(changed[-1])}
+        with self.db.session() as session:
+            fresh = {
+                vru_type: _frames_array(found)
+                for vru_type, found in session.execute(_ANNOTATIONS_IN_RANGE, params)
+            }
+            reviewed = [
+                (int(start), int(end))
+                for start, end in session.execute(_REVIEWED_RANGES, {"video": self.video_id})
+            ]
+        annotations: dict[str, np.ndarray] = {}
+        for vru_type in dict.fromkeys([*summary.annotations, *fresh]):
+            old = summary.annotations.get(vru_type, np.empty(0, dtype=np.int64))
+            new = fresh.get(vru_type, np.empty(0, dtype=np.int64))
+            merged = np.union1d(old[~np.isin(old, changed)], new[np.isin(new, changed)])
+            if len(merged):
+                annotations[vru_type] = merged.astype(np.int64)
+        return TimelineSummary(summary.frame_count, annotations, summary.detections, reviewed)
 
     # -- edits -------------------------------------------------------------------------------------
     def add_box(self, frame: int, box: Box, vru_type: str, track_id: int | None = None) -> int:
