@@ -1,0 +1,128 @@
+"""Pedestrian-detection metrics: log-average miss rate (Caltech) and results by box height.
+
+Log-average miss rate (Dollár et al., Caltech Pedestrian benchmark, ``bbGt('compRoc')`` and
+``dbEval``): over all detections in descending score, false positives per frame
+``FPPI = FP / frames`` and miss rate ``MR = 1 - TP / positives``; at 9 reference points spaced
+evenly in log space over FPPI 10⁻²…10⁰, take the miss rate at the last point of the curve whose
+FPPI does not exceed the reference (miss rate 1 where the curve starts above it); the result is
+the geometric mean of those 9 miss rates (each floored at 1e-10).
+
+Height bins split ground truth by box height in pixels (default near >= 80, medium 30–80,
+far < 30, configurable). Per bin, boxes of other heights are ignored and so are unmatched
+detections of other heights (the COCO area-range rule applied to height), so each bin has its own
+recall, AP50 and log-average miss rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from vru_desktop.evaluation.coco import CocoData, CocoParams, accumulate
+from vru_desktop.evaluation.matching import DetectionBoxes, GroundTruthBoxes, greedy_match
+
+FPPI_REFERENCE = np.logspace(-2.0, 0.0, 9)
+#: Default height bins in pixels: name → (min, max), inclusive bounds as in the COCO rule.
+HEIGHT_BINS: dict[str, tuple[float, float]] = {
+    "near": (80.0, 1e9),
+    "medium": (30.0, 80.0),
+    "far": (0.0, 30.0),
+}
+
+
+def log_average_miss_rate(
+    scores: np.ndarray, true_positive: np.ndarray, false_positive: np.ndarray, n_pos: int, n_frames: int
+) -> float | None:
+    """The Caltech log-average miss rate; ``None`` without positives or frames.
+
+    ``true_positive`` / ``false_positive`` flag each detection (ignored detections have neither).
+    """
+    if n_pos <= 0 or n_frames <= 0:
+        return None
+    order = np.argsort(-scores, kind="stable")
+    tp = np.cumsum(true_positive[order])
+    fp = np.cumsum(false_positive[order])
+    counted = (true_positive | false_positive)[order]
+    fppi = np.concatenate([[-np.inf], fp[counted] / n_frames])
+    recall = np.concatenate([[0.0], tp[counted] / n_pos])
+    last = np.searchsorted(fppi, FPPI_REFERENCE, side="right") - 1
+    miss = 1.0 - recall[last]
+    return float(np.exp(np.mean(np.log(np.maximum(1e-10, miss)))))
+
+
+@dataclass(frozen=True)
+class HeightBinResult:
+    name: str
+    low: float
+    high: float
+    positives: int
+    true_positives: int
+    recall: float | None
+    ap50: float | None
+    log_average_miss_rate: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bin": self.name,
+            "height_px": [self.low, self.high],
+            "positives": self.positives,
+            "true_positives": self.true_positives,
+            "recall": self.recall,
+            "ap50": self.ap50,
+            "log_average_miss_rate": self.log_average_miss_rate,
+        }
+
+
+def by_height(
+    gt: GroundTruthBoxes,
+    dt: DetectionBoxes,
+    n_frames: int,
+    *,
+    conf: float = 0.0,
+    iou: float = 0.5,
+    bins: dict[str, tuple[float, float]] | None = None,
+    category: int | None = None,
+) -> list[HeightBinResult]:
+    """Recall at ``conf``, AP at ``iou`` and log-average miss rate per height bin.
+
+    ``category`` restricts both sides to one class (e.g. pedestrian); otherwise all classes count
+    and matching is per class.
+    """
+    bins = dict(bins or HEIGHT_BINS)
+    if category is not None:
+        g, d = gt.category == category, dt.category == category
+        gt = GroundTruthBoxes(gt.image[g], gt.category[g], gt.xywh[g], gt.size[g], gt.crowd[g])
+        dt = DetectionBoxes(dt.image[d], dt.category[d], dt.xywh[d], dt.size[d], dt.score[d])
+    gt_h = GroundTruthBoxes(gt.image, gt.category, gt.xywh, gt.xywh[:, 3].copy(), gt.crowd)
+    dt_h = DetectionBoxes(dt.image, dt.category, dt.xywh, dt.xywh[:, 3].copy(), dt.score)
+    matching = greedy_match(gt_h, dt_h, [iou], list(bins.values()))
+    n_cat = int(max(gt.category.max(initial=-1), dt.category.max(initial=-1)) + 1)
+    params = CocoParams(iou_thresholds=np.array([iou]), area_ranges=bins, max_dets=(max(len(dt), 1),))
+    data = CocoData(gt_h, dt_h, [], list(range(n_cat)), [str(k) for k in range(n_cat)])
+    precision, _ = accumulate(data, matching, params)
+    results = []
+    for a, (name, (low, high)) in enumerate(bins.items()):
+        positives = int((~matching.gt_ignored[a]).sum())
+        tp_flags = matching.true_positive[a, 0]
+        fp_flags = matching.false_positive[a, 0]
+        above = dt.score >= conf
+        tp = int((tp_flags & above).sum())
+        p = precision[0, :, :, a, 0]
+        defined = p[p > -1]
+        results.append(
+            HeightBinResult(
+                name=name,
+                low=low,
+                high=high,
+                positives=positives,
+                true_positives=tp,
+                recall=tp / positives if positives else None,
+                ap50=float(defined.mean()) if defined.size else None,
+                log_average_miss_rate=log_average_miss_rate(
+                    dt.score, tp_flags, fp_flags, positives, n_frames
+                ),
+            )
+        )
+    return results
