@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,7 +197,8 @@ def _pair(session: Session, items: list[SourceItem], video_id: int | None) -> li
     unpaired: list[str] = []
     for item in items:
         video = by_fingerprint.get(item.fingerprint or "")
-        for name in item.names if video is None else ():
+        names = [n for name in item.names for n in (name, re.sub(r"_v\d+$", "", name))]
+        for name in dict.fromkeys(names) if video is None else ():
             key = _key(name)
             exact = [v for v in videos if key in (_key(v.filename), f"{_key(v.filename)}_v{v.id}")]
             prefix = [v for v in videos if _key(v.filename).startswith(key) and len(key) >= 3]
@@ -258,9 +260,19 @@ def _store_item(
         vru = table[boxes[0].label]
         assert vru is not None
         for track_box, origin in _track_rows(boxes, item, frame_count):
+            placed = SourceBox(
+                track_box.frame,
+                track_box.box,
+                origin.label,
+                origin.space,
+                origin.track,
+                occluded=origin.occluded,
+                truncated=origin.truncated,
+                crowd=origin.crowd,
+            )
             row = _row(
                 video,
-                origin,
+                placed,
                 vru,
                 track_id,
                 track_box.is_keyframe,
@@ -268,15 +280,6 @@ def _store_item(
                 times,
                 format_name,
                 ground_truth,
-            )
-            row.update(
-                dict(
-                    zip(
-                        ("x1", "y1", "x2", "y2"),
-                        scale_box(track_box.box, origin.space, video.width, video.height),
-                        strict=True,
-                    )
-                )
             )
             row["attributes"] = {**origin.attributes, "source_track_id": source_id}
             rows.append(row)
