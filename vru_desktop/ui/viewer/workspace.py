@@ -225,7 +225,7 @@ class ViewerWorkspace(QWidget):
 
     def _build_actions(self) -> None:
         a = self._action
-        self.play_action = a("&Play / Pause", "Space", self.toggle_play)
+        self.play_action = a("&Play", "Space", self.toggle_play)
         self.next_action = a("&Next Frame", "Right", lambda: self.step(1))
         self.prev_action = a("P&revious Frame", "Left", lambda: self.step(-1))
         self.next10_action = a("Forward 10 Frames", "Shift+Right", lambda: self.step(10))
