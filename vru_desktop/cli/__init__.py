@@ -17,7 +17,12 @@ from vru_desktop.cli.common import Context
 from vru_desktop.errors import UsageError, VruError
 
 #: Modules that add subcommands; each has ``register(subparsers)``.
-COMMAND_MODULES = ("vru_desktop.cli.library", "vru_desktop.cli.detection", "vru_desktop.cli.datasets")
+COMMAND_MODULES = (
+    "vru_desktop.cli.library",
+    "vru_desktop.cli.detection",
+    "vru_desktop.cli.datasets",
+    "vru_desktop.cli.dataset_manager",
+)
 
 
 class _Parser(argparse.ArgumentParser):
