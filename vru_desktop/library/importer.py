@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from vru_desktop.errors import MediaError, NotFoundError, VruError
@@ -312,3 +312,10 @@ def project_id_by_name(db: Database, name: str) -> int:
                 f"No project named '{name}'.", hint="Create it first, or leave --project out."
             )
         return project.id
+
+
+def remove_videos(db: Database, video_ids: Sequence[int]) -> int:
+    """Remove videos from the library (with their frame tables, runs and boxes); files stay on disk."""
+    with db.transaction() as session:
+        removed = session.execute(delete(Video).where(Video.id.in_(list(video_ids)))).rowcount
+    return int(removed or 0)

@@ -19,6 +19,7 @@ REQUIRED_FIELDS = ("name", "camera_model", "camera_view", "signal_type")
 CAMERA_VIEWS = ("front", "rear", "side", "overhead", "interior", "surround", "other")
 SIGNAL_TYPES = ("video", "object list", "event", "alarm", "other")
 LENS_TYPES = ("standard", "wide angle", "fisheye", "telephoto", "other")
+PROJECT_STATUSES = ("active", "archived")
 
 
 @dataclass

@@ -3,30 +3,61 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from vru_desktop.settings import configure_logging, resolve_locations
+from vru_desktop.settings import Locations, configure_logging, resolve_locations
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
+    from vru_desktop.store.db import Database
+    from vru_desktop.ui.main_window import MainWindow
+
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+
+
+def application() -> QApplication:
+    """The QApplication with the program's name, icon and style sheet (created once)."""
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
+    app.setApplicationName("VRU Desktop")
+    app.setOrganizationName("vru_desktop")
+    app.setDesktopFileName("vru-desktop")
+    app.setWindowIcon(QIcon(str(RESOURCES / "icon.svg")))
+    style = RESOURCES / "style.qss"
+    if style.is_file():
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    return app
+
+
+def build_window(db: Database, locations: Locations) -> MainWindow:
+    from vru_desktop.ui.main_window import MainWindow
+
+    application()
+    return MainWindow(db, locations)
 
 
 def run_gui(data_dir: str | None = None, *, verbose: bool = False) -> int:
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtWidgets import QMessageBox
 
     from vru_desktop.errors import VruError
     from vru_desktop.library.projects import ensure_default_project
     from vru_desktop.store.db import open_database
-    from vru_desktop.ui.main_window import MainWindow
 
     locations = resolve_locations(data_dir).ensure()
     configure_logging(locations, verbose=verbose)
-    app = QApplication.instance() or QApplication(sys.argv)
-    app.setApplicationName("VRU Desktop")
-    app.setOrganizationName("vru_desktop")
+    app = application()
     try:
         db = open_database(locations.database)
         ensure_default_project(db)
     except VruError as exc:
         QMessageBox.critical(None, "VRU Desktop", str(exc))
         return 1
-    window = MainWindow(db, locations)
+    window = build_window(db, locations)
     window.show()
     code = app.exec()
     db.close()

@@ -2,58 +2,85 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
 from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QHeaderView,
     QLabel,
-    QPlainTextEdit,
     QProgressDialog,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from vru_desktop.jobs.base import FunctionWorker, start_in_thread
+from vru_desktop.jobs.base import FunctionWorker
 from vru_desktop.library.importer import Assignment, ImportOutcome, import_paths
 from vru_desktop.store.db import Database
 
+STATUS_ORDER = ("imported", "relinked", "duplicate", "refused", "cancelled")
+STATUS_COLOURS = {"refused": "#c0392b", "cancelled": "#7f8c8d", "duplicate": "#b9770e"}
+
 
 class ImportRunner(QObject):
-    """Runs one import batch; ``finished(outcomes)`` when done (also after cancel or failure)."""
+    """One import batch: its worker (started by the caller on a thread), progress dialog and summary.
+
+    ``finished(outcomes)`` comes after the summary is shown (also after cancel or failure).
+    """
 
     finished = Signal(list)
 
     def __init__(
-        self, db: Database, paths: list[str], active_project_id: int | None, parent: QWidget
+        self,
+        db: Database,
+        paths: Sequence[str],
+        assignment: Assignment,
+        sequence_fps: Mapping[Path, float],
+        parent: QWidget,
     ) -> None:
         super().__init__(parent)
         self.parent_widget = parent
         self.outcomes: list[ImportOutcome] = []
-        assignment = Assignment(active_project_id=active_project_id)
+        self.summary: ImportSummary | None = None
+        paths = list(paths)
 
         def work(progress, should_cancel):  # type: ignore[no-untyped-def]
             return import_paths(
-                db, paths, assignment=assignment, progress=progress, should_cancel=should_cancel
+                db,
+                paths,
+                assignment=assignment,
+                sequence_fps=sequence_fps,
+                progress=progress,
+                should_cancel=should_cancel,
             )
 
         self.worker = FunctionWorker(work)
-        self.progress = QProgressDialog("Importing…", "Cancel", 0, 0, parent)
+        self.progress = QProgressDialog("Looking for videos…", "Cancel", 0, 0, parent)
+        self.progress.setObjectName("importProgress")
         self.progress.setWindowTitle("Import")
         self.progress.setWindowModality(Qt.WindowModality.WindowModal)
-        self.progress.setMinimumDuration(300)
+        self.progress.setMinimumDuration(400)
+        self.progress.setAutoReset(False)
+        self.progress.setAutoClose(False)
         self.progress.canceled.connect(self.worker.cancel)
         self.worker.progress.connect(self._on_progress)
         self.worker.succeeded.connect(self._on_success)
-        self.worker.failed.connect(lambda message: self._on_end(message))
-        self.worker.cancelled.connect(lambda message: self._on_end(message))
+        self.worker.failed.connect(self._on_end)
+        self.worker.cancelled.connect(self._on_end)
 
-    def start(self) -> None:
-        self.thread = start_in_thread(self.worker, self)
+    def cancel(self) -> None:
+        self.worker.cancel()
 
     def _on_progress(self, done: int, total: int, detail: str) -> None:
         self.progress.setMaximum(total)
         self.progress.setValue(done)
-        self.progress.setLabelText(f"Importing {done + 1 if done < total else done} of {total}\n{detail}")
+        if done < total:
+            self.progress.setLabelText(f"Importing {done + 1} of {total}\n{Path(detail).name}")
 
     def _on_success(self, outcomes: list[ImportOutcome]) -> None:
         self.outcomes = outcomes
@@ -61,6 +88,7 @@ class ImportRunner(QObject):
 
     def _on_end(self, message: str | None) -> None:
         self.progress.reset()
+        self.progress.close()
         self.summary = ImportSummary(self.outcomes, message, self.parent_widget)
         self.summary.show()
         self.finished.emit(self.outcomes)
@@ -73,23 +101,37 @@ class ImportSummary(QDialog):
         super().__init__(parent)
         self.setObjectName("importSummary")
         self.setWindowTitle("Import summary")
-        counts: dict[str, int] = {}
-        for outcome in outcomes:
-            counts[outcome.status] = counts.get(outcome.status, 0) + 1
-        parts = [
-            f"{counts.get(s, 0)} {s}"
-            for s in ("imported", "duplicate", "relinked", "refused")
-            if counts.get(s)
-        ]
+        self.outcomes = outcomes
+        counts = {s: sum(o.status == s for o in outcomes) for s in STATUS_ORDER}
+        parts = [f"{count} {status}" for status, count in counts.items() if count]
         head = ", ".join(parts) if parts else "Nothing found to import (no video files or frame folders)."
         self.headline = QLabel(head if message is None else f"{message}\n{head}")
         self.headline.setObjectName("importHeadline")
-        self.details = QPlainTextEdit("\n".join(o.line() for o in outcomes))
-        self.details.setReadOnly(True)
+        self.headline.setWordWrap(True)
+        self.table = QTreeWidget()
+        self.table.setObjectName("importOutcomes")
+        self.table.setRootIsDecorated(False)
+        self.table.setHeaderLabels(["Result", "File", "Details"])
+        self.table.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        for outcome in sorted(outcomes, key=lambda o: STATUS_ORDER.index(o.status)):
+            item = QTreeWidgetItem([outcome.status, outcome.path.name, outcome.message])
+            item.setToolTip(1, str(outcome.path))
+            item.setToolTip(2, outcome.message)
+            if outcome.status in STATUS_COLOURS:
+                item.setForeground(0, QColor(STATUS_COLOURS[outcome.status]))
+            self.table.addTopLevelItem(item)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.accept)
         layout = QVBoxLayout(self)
         layout.addWidget(self.headline)
-        layout.addWidget(self.details)
+        layout.addWidget(self.table)
         layout.addWidget(buttons)
-        self.resize(720, 360)
+        self.resize(820, 380)
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        """(result, file name, details) per row, as shown."""
+        return [
+            (item.text(0), item.text(1), item.text(2))
+            for item in (self.table.topLevelItem(i) for i in range(self.table.topLevelItemCount()))
+        ]

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+import html
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QPoint, QSettings, QSize, Qt, QThread, Signal
+from PySide6.QtGui import QAction, QColor, QFont, QIcon, QPixmap, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
+    QHeaderView,
+    QInputDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMenu,
+    QMessageBox,
     QSplitter,
     QStackedWidget,
     QTableView,
@@ -19,12 +27,39 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy import select
 
-from vru_desktop.library.projects import list_projects, video_counts
+from vru_desktop.errors import VruError
+from vru_desktop.jobs.base import FunctionWorker, start_in_thread
+from vru_desktop.library.importer import (
+    Assignment,
+    ImportOutcome,
+    refresh_status,
+    relink,
+    relink_search,
+    remove_videos,
+    sequences_needing_fps,
+)
+from vru_desktop.library.projects import (
+    USER_DEFAULT_SETTING,
+    delete_project,
+    get_project,
+    list_projects,
+    project_by_name,
+    video_counts,
+)
+from vru_desktop.library.thumbnails import ThumbnailRequest, make_thumbnails, thumbnail_path
+from vru_desktop.settings import Locations
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import Video
+from vru_desktop.store.models import Project, Video
 
 EMPTY_TEXT = "Drop videos here or File → Import"
-VIDEO_COLUMNS = ("Name", "Duration", "FPS", "Resolution", "Frames", "Size", "Status")
+VIDEO_COLUMNS = ("", "Name", "Duration", "FPS", "Resolution", "Frames", "Size", "Status")
+THUMB_COLUMN, NAME_COLUMN, STATUS_COLUMN = 0, 1, 7
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+FINGERPRINT_ROLE = Qt.ItemDataRole.UserRole + 2
+THUMB_SIZE = QSize(96, 54)
+VIDEO_FILTER = (
+    "Videos (*.mp4 *.mov *.avi *.mkv *.m4v *.webm *.ts *.mts *.mpg *.mpeg *.wmv *.flv);;All files (*)"
+)
 
 
 def human_size(size: int) -> str:
@@ -42,46 +77,107 @@ def human_duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:05.2f}" if hours else f"{minutes}:{secs:05.2f}"
 
 
+def _details_table(title: str, rows: list[tuple[str, str]]) -> str:
+    body = "".join(
+        f"<tr><th align='left' valign='top'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+        for k, v in rows
+    )
+    return f"<h3>{html.escape(title)}</h3><table cellspacing='4'>{body}</table>"
+
+
 class LibraryView(QWidget):
+    """Lists projects and videos, and runs the library's actions (import, relink, remove, projects)."""
+
     videoActivated = Signal(int)
     projectChanged = Signal(int)
+    #: The library's contents changed (import, removal, project edit); the window refreshes.
+    changed = Signal()
+    #: A one-line message for the status bar.
+    message = Signal(str)
 
-    def __init__(self, db: Database, window: QWidget) -> None:
-        super().__init__()
+    def __init__(self, db: Database, locations: Locations, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
         self.db = db
-        self.window_ = window
+        self.locations = locations
+        self._jobs: list[tuple[FunctionWorker, QThread]] = []
+        self._thumb_queue: list[ThumbnailRequest] = []
+        self._thumb_busy = False
+        self.last_import: Any = None
+        self._wanted_project: int | None = None
+
         self.projects = QListWidget()
         self.projects.setObjectName("projectList")
+        self.projects.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.projects.customContextMenuRequested.connect(self._project_menu)
         self.projects.currentItemChanged.connect(self._project_selected)
+        self.projects.itemDoubleClicked.connect(lambda _item: self.edit_project())
+
         self.video_model = QStandardItemModel(0, len(VIDEO_COLUMNS))
         self.video_model.setHorizontalHeaderLabels(VIDEO_COLUMNS)
+        self.video_model.setSortRole(SORT_ROLE)
         self.videos = QTableView()
         self.videos.setObjectName("videoTable")
         self.videos.setModel(self.video_model)
         self.videos.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.videos.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.videos.setSortingEnabled(True)
+        self.videos.sortByColumn(NAME_COLUMN, Qt.SortOrder.AscendingOrder)
+        self.videos.setIconSize(THUMB_SIZE)
+        self.videos.setAlternatingRowColors(True)
         self.videos.verticalHeader().hide()
-        self.videos.horizontalHeader().setStretchLastSection(True)
-        self.videos.doubleClicked.connect(lambda index: self._activate(index.row()))
+        self.videos.verticalHeader().setDefaultSectionSize(THUMB_SIZE.height() + 6)
+        header = self.videos.horizontalHeader()
+        header.setSectionResizeMode(THUMB_COLUMN, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(THUMB_COLUMN, THUMB_SIZE.width() + 8)
+        header.resizeSection(NAME_COLUMN, 260)
+        header.setStretchLastSection(True)
+        self.videos.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.videos.customContextMenuRequested.connect(self._video_menu)
+        self.videos.activated.connect(lambda index: self._activate(index.row()))
         self.videos.selectionModel().selectionChanged.connect(self._show_details)
+        placeholder = QPixmap(THUMB_SIZE)
+        placeholder.fill(QColor("#3a3f44"))
+        self._placeholder = QIcon(placeholder)
+
         self.empty_label = QLabel(EMPTY_TEXT)
         self.empty_label.setObjectName("emptyLibraryLabel")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_label.setStyleSheet("font-size: 16pt; color: palette(mid);")
         self.middle = QStackedWidget()
         self.middle.addWidget(self.empty_label)
         self.middle.addWidget(self.videos)
+
         self.details = QTextBrowser()
         self.details.setObjectName("videoDetails")
+        self.details.setAcceptDrops(False)  # drops go to the window, which imports them
+        self.details.setOpenLinks(False)
+
         self.splitter = QSplitter()
         self.splitter.addWidget(self.projects)
         self.splitter.addWidget(self.middle)
         self.splitter.addWidget(self.details)
-        self.splitter.setSizes([220, 800, 320])
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([230, 820, 330])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
+
+        # Actions the window puts in its menus; the context menus reuse them.
+        self.new_project_action = QAction("&New Project…", self)
+        self.new_project_action.triggered.connect(self.new_project)
+        self.edit_project_action = QAction("&Edit Project…", self)
+        self.edit_project_action.triggered.connect(self.edit_project)
+        self.delete_project_action = QAction("&Delete Project…", self)
+        self.delete_project_action.triggered.connect(self.delete_project)
+        self.user_default_action = QAction("Set as &My Default Project", self)
+        self.user_default_action.setCheckable(True)
+        self.user_default_action.triggered.connect(self.toggle_user_default)
+        self.open_video_action = QAction("&Open Video", self)
+        self.open_video_action.triggered.connect(self._activate_selected)
+        self.relink_action = QAction("&Relink…", self)
+        self.relink_action.triggered.connect(self.relink_selected)
+        self.remove_action = QAction("Re&move from Library…", self)
+        self.remove_action.triggered.connect(self.remove_selected)
+        self._update_actions()
 
     # -- queries --------------------------------------------------------------------------------
     def current_project_id(self) -> int | None:
@@ -90,23 +186,60 @@ class LibraryView(QWidget):
 
     def selected_video_ids(self) -> list[int]:
         rows = sorted({index.row() for index in self.videos.selectionModel().selectedRows()})
-        return [int(self.video_model.item(row, 0).data(Qt.ItemDataRole.UserRole)) for row in rows]
+        return [self._video_id(row) for row in rows]
 
-    def refresh(self) -> None:
+    def video_rows(self) -> list[dict[str, str]]:
+        """The table as shown, one dict per row (column title → text)."""
+        return [
+            {
+                VIDEO_COLUMNS[column]: self.video_model.item(row, column).text()
+                for column in range(1, len(VIDEO_COLUMNS))
+            }
+            for row in range(self.video_model.rowCount())
+        ]
+
+    def _video_id(self, row: int) -> int:
+        return int(self.video_model.item(row, NAME_COLUMN).data(Qt.ItemDataRole.UserRole))
+
+    # -- loading --------------------------------------------------------------------------------
+    def refresh(self, *, check_files: bool = False) -> None:
+        """Reload projects and videos; ``check_files`` first marks moved or deleted files as missing."""
+        if check_files:
+            refresh_status(self.db)
         current = self.current_project_id()
         counts = video_counts(self.db)
+        user_default = self.db.get_setting(USER_DEFAULT_SETTING)
         self.projects.blockSignals(True)
         self.projects.clear()
+        default_item: QListWidgetItem | None = None
         for project in list_projects(self.db):
-            label = f"{project.name} ({counts.get(project.id, 0)})"
-            item = QListWidgetItem(label)
+            item = QListWidgetItem(f"{project.name}  ({counts.get(project.id, 0)})")
             item.setData(Qt.ItemDataRole.UserRole, project.id)
-            item.setToolTip(f"{project.camera_model} · {project.camera_view} · {project.signal_type}")
+            notes = [f"{project.camera_model} · {project.camera_view} · {project.signal_type}"]
+            if project.is_default:
+                notes.append("system default project")
+            if project.id == user_default:
+                notes.append("my default project: imports go here when no other project is selected")
+                font = QFont(item.font())
+                font.setBold(True)
+                item.setFont(font)
+            item.setToolTip("\n".join(notes))
             self.projects.addItem(item)
-            if project.id == current or (current is None and project.is_default):
+            if project.id == (current or self._wanted_project):
                 self.projects.setCurrentItem(item)
+            if project.is_default:
+                default_item = item
+        if self.projects.currentItem() is None and default_item is not None:
+            self.projects.setCurrentItem(default_item)
+        self._wanted_project = None  # restored once, at start-up
         self.projects.blockSignals(False)
         self._load_videos()
+
+    def select_project(self, project_id: int) -> None:
+        for row in range(self.projects.count()):
+            if self.projects.item(row).data(Qt.ItemDataRole.UserRole) == project_id:
+                self.projects.setCurrentRow(row)
+                return
 
     def _project_selected(self) -> None:
         self._load_videos()
@@ -120,28 +253,109 @@ class LibraryView(QWidget):
             videos = list(
                 session.scalars(select(Video).where(Video.project_id == project_id).order_by(Video.id))
             )
+        self.videos.setSortingEnabled(False)
         self.video_model.setRowCount(0)
+        requests: list[ThumbnailRequest] = []
         for video in videos:
-            cells = (
-                video.filename,
-                human_duration(video.duration),
-                f"{video.fps:g}",
-                video.resolution,
-                str(video.frame_count),
-                human_size(video.file_size),
-                video.status,
-            )
-            items = [QStandardItem(text) for text in cells]
-            items[0].setData(video.id, Qt.ItemDataRole.UserRole)
-            items[0].setToolTip(video.file_path)
+            cells: list[tuple[str, Any]] = [
+                ("", video.id),
+                (video.filename, video.filename.lower()),
+                (human_duration(video.duration), video.duration),
+                (f"{video.fps:.3f}".rstrip("0").rstrip("."), video.fps),
+                (video.resolution, video.width * video.height),
+                (str(video.frame_count), video.frame_count),
+                (human_size(video.file_size), video.file_size),
+                (video.status, video.status),
+            ]
+            items = []
+            for text, key in cells:
+                item = QStandardItem(text)
+                item.setData(key, SORT_ROLE)
+                items.append(item)
+            items[NAME_COLUMN].setData(video.id, Qt.ItemDataRole.UserRole)
+            items[NAME_COLUMN].setToolTip(video.file_path)
+            items[THUMB_COLUMN].setData(video.fingerprint, FINGERPRINT_ROLE)
+            if video.status != "ok":
+                items[STATUS_COLUMN].setForeground(QColor("#d35400"))
+                items[STATUS_COLUMN].setToolTip("The file is not where it was: use Video → Relink.")
+            cached = thumbnail_path(self.locations.cache_dir, video.fingerprint)
+            if cached.is_file():
+                items[THUMB_COLUMN].setIcon(QIcon(str(cached)))
+            else:
+                items[THUMB_COLUMN].setIcon(self._placeholder)
+                if video.status == "ok":
+                    requests.append(
+                        ThumbnailRequest(
+                            video.fingerprint, Path(video.file_path), video.kind, video.frame_count
+                        )
+                    )
             self.video_model.appendRow(items)
+        self.videos.setSortingEnabled(True)
         self.middle.setCurrentWidget(self.videos if videos else self.empty_label)
-        self.details.setHtml("")
+        self._show_details()
+        self._update_actions()
+        if requests:
+            self._queue_thumbnails(requests)
 
+    # -- thumbnails (decoded off the UI thread) -------------------------------------------------
+    def _queue_thumbnails(self, requests: list[ThumbnailRequest]) -> None:
+        known = {r.fingerprint for r in self._thumb_queue}
+        self._thumb_queue.extend(r for r in requests if r.fingerprint not in known)
+        if not self._thumb_busy:
+            self._next_thumbnails()
+
+    def _next_thumbnails(self) -> None:
+        batch, self._thumb_queue = self._thumb_queue, []
+        if not batch:
+            self._thumb_busy = False
+            return
+        self._thumb_busy = True
+        cache_dir = self.locations.cache_dir
+
+        def work(progress, should_cancel):  # type: ignore[no-untyped-def]
+            return make_thumbnails(batch, cache_dir, progress=progress, should_cancel=should_cancel)
+
+        worker = FunctionWorker(work)
+        worker.progress.connect(lambda _done, _total, fingerprint: self._thumbnail_ready(fingerprint))
+        worker.done.connect(self._next_thumbnails)
+        self._start(worker)
+
+    def _thumbnail_ready(self, fingerprint: str) -> None:
+        icon = QIcon(str(thumbnail_path(self.locations.cache_dir, fingerprint)))
+        for row in range(self.video_model.rowCount()):
+            item = self.video_model.item(row, THUMB_COLUMN)
+            if item.data(FINGERPRINT_ROLE) == fingerprint:
+                item.setIcon(icon)
+
+    def thumbnails_pending(self) -> bool:
+        return self._thumb_busy or bool(self._thumb_queue)
+
+    def _start(self, worker: FunctionWorker) -> None:
+        thread = start_in_thread(worker, self)
+        job = (worker, thread)
+        self._jobs.append(job)
+        worker.done.connect(lambda: self._jobs.remove(job) if job in self._jobs else None)
+
+    def shutdown(self) -> None:
+        """Cancel and wait for background work (before the window closes)."""
+        self._thumb_queue.clear()
+        for worker, thread in list(self._jobs):
+            worker.cancel()
+            thread.quit()
+            thread.wait(10_000)
+        self._jobs.clear()
+
+    # -- details --------------------------------------------------------------------------------
     def _show_details(self) -> None:
         ids = self.selected_video_ids()
-        if len(ids) != 1:
-            self.details.setHtml(f"<p>{len(ids)} videos selected</p>" if ids else "")
+        self._update_actions()
+        if len(ids) > 1:
+            self.details.setHtml(f"<p>{len(ids)} videos selected</p>")
+            return
+        if not ids:
+            project_id = self.current_project_id()
+            if project_id is not None:
+                self.details.setHtml(self._project_details(get_project(self.db, project_id)))
             return
         with self.db.session() as session:
             video = session.get(Video, ids[0])
@@ -158,20 +372,196 @@ class LibraryView(QWidget):
                 ("Start time", f"{video.start_time:g} s"),
                 ("Size", human_size(video.file_size)),
                 ("Status", video.status),
+                ("Processing", video.processing_status),
                 ("Metadata from", video.metadata_source),
+                ("Imported", video.imported_at.strftime("%Y-%m-%d %H:%M")),
                 ("Fingerprint", video.fingerprint[:16] + "…"),
             ]
-        body = "".join(f"<tr><th align='left'>{k}</th><td>{v}</td></tr>" for k, v in rows)
-        self.details.setHtml(f"<h3>{video.filename}</h3><table cellspacing='4'>{body}</table>")
+            text = _details_table(video.filename, rows)
+        if video.status == "missing":
+            text += "<p><b>The file is missing.</b> Use Video → Relink to find it again.</p>"
+        self.details.setHtml(text)
+
+    def _project_details(self, project: Project) -> str:
+        rows = [
+            ("Camera model", project.camera_model),
+            ("Camera view", project.camera_view),
+            ("Lens type", project.lens_type or "–"),
+            ("Resolution", project.resolution or "–"),
+            ("Frame rate", f"{project.frame_rate:g} fps" if project.frame_rate else "–"),
+            ("Signal type", project.signal_type),
+            ("Status", project.status),
+            ("VRU classes", ", ".join(project.vru_classes)),
+        ]
+        if project.is_default:
+            rows.append(("", "system default project"))
+        if project.id == self.db.get_setting(USER_DEFAULT_SETTING):
+            rows.append(("", "my default project"))
+        text = _details_table(project.name, rows)
+        return text + (f"<p>{html.escape(project.description)}</p>" if project.description else "")
+
+    # -- actions --------------------------------------------------------------------------------
+    def _update_actions(self) -> None:
+        project_id = self.current_project_id()
+        is_system_default = False
+        if project_id is not None:
+            is_system_default = get_project(self.db, project_id).is_default
+        self.edit_project_action.setEnabled(project_id is not None)
+        self.delete_project_action.setEnabled(project_id is not None and not is_system_default)
+        self.user_default_action.setEnabled(project_id is not None)
+        self.user_default_action.setChecked(
+            project_id is not None and self.db.get_setting(USER_DEFAULT_SETTING) == project_id
+        )
+        has_videos = bool(self.selected_video_ids())
+        for action in (self.open_video_action, self.relink_action, self.remove_action):
+            action.setEnabled(has_videos)
+
+    def _project_menu(self, position: QPoint) -> None:
+        menu = QMenu(self)
+        menu.addAction(self.new_project_action)
+        if self.projects.itemAt(position) is not None:
+            menu.addActions([self.edit_project_action, self.user_default_action, self.delete_project_action])
+        menu.exec(self.projects.viewport().mapToGlobal(position))
+
+    def _video_menu(self, position: QPoint) -> None:
+        if not self.selected_video_ids():
+            return
+        menu = QMenu(self)
+        menu.addActions([self.open_video_action, self.relink_action])
+        menu.addSeparator()
+        menu.addAction(self.remove_action)
+        menu.exec(self.videos.viewport().mapToGlobal(position))
 
     def _activate(self, row: int) -> None:
-        self.videoActivated.emit(int(self.video_model.item(row, 0).data(Qt.ItemDataRole.UserRole)))
+        self.videoActivated.emit(self._video_id(row))
+
+    def _activate_selected(self) -> None:
+        ids = self.selected_video_ids()
+        if ids:
+            self.videoActivated.emit(ids[0])
+
+    def new_project(self) -> None:
+        from vru_desktop.ui.project_dialog import edit_project
+
+        project = edit_project(self.db, None, self)
+        if project is not None:
+            self.changed.emit()
+            self.select_project(project.id)
+            self.message.emit(f"Project '{project.name}' created.")
+
+    def edit_project(self) -> None:
+        from vru_desktop.ui.project_dialog import edit_project
+
+        project_id = self.current_project_id()
+        if project_id is not None and edit_project(self.db, project_id, self) is not None:
+            self.changed.emit()
+
+    def delete_project(self) -> None:
+        project_id = self.current_project_id()
+        if project_id is None:
+            return
+        project = get_project(self.db, project_id)
+        answer = QMessageBox.question(
+            self,
+            "Delete project",
+            f"Delete the project '{project.name}'?\nIts videos move to the default project; "
+            "no video, run or box is deleted.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            moved = delete_project(self.db, project_id)
+        except VruError as exc:
+            QMessageBox.warning(self, "Delete project", str(exc))
+            return
+        self.projects.setCurrentItem(None)
+        self.changed.emit()
+        self.message.emit(f"Project '{project.name}' deleted; {moved} video(s) moved to the default project.")
+
+    def toggle_user_default(self) -> None:
+        project_id = self.current_project_id()
+        if project_id is None:
+            return
+        mine = self.db.get_setting(USER_DEFAULT_SETTING) == project_id
+        self.db.set_setting(USER_DEFAULT_SETTING, None if mine else project_id)
+        name = get_project(self.db, project_id).name
+        self.changed.emit()
+        self.message.emit(
+            f"'{name}' is no longer my default project." if mine else f"My default project: '{name}'."
+        )
+
+    def remove_selected(self) -> None:
+        ids = self.selected_video_ids()
+        if not ids:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Remove from library",
+            f"Remove {len(ids)} video(s) from the library?\n\nThe files stay on disk. Detection runs, "
+            "annotations and reviews of these videos are deleted from the library.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        removed = remove_videos(self.db, ids)
+        self.changed.emit()
+        self.message.emit(f"{removed} video(s) removed from the library; the files are untouched.")
+
+    def relink_selected(self) -> None:
+        ids = self.selected_video_ids()
+        if not ids:
+            return
+        with self.db.session() as session:
+            video = session.get(Video, ids[0])
+            assert video is not None
+            name, kind, old_path = video.filename, video.kind, video.file_path
+        box = QMessageBox(self)
+        box.setWindowTitle("Relink")
+        box.setText(f"Where is '{name}' now?\nIt was at {old_path}.")
+        choose = box.addButton("Choose File…", QMessageBox.ButtonRole.AcceptRole)
+        search = box.addButton("Search a Folder…", QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        if box.clickedButton() is choose:
+            if kind == "image_sequence":
+                path = QFileDialog.getExistingDirectory(self, f"Frame folder of {name}")
+            else:
+                path, _ = QFileDialog.getOpenFileName(self, f"New place of {name}", "", VIDEO_FILTER)
+            if path:
+                self.relink_to(ids[0], path)
+        elif box.clickedButton() is search:
+            folder = QFileDialog.getExistingDirectory(self, "Search missing videos below")
+            if folder:
+                self.relink_search(folder)
+
+    def relink_to(self, video_id: int, path: str) -> None:
+        try:
+            relink(self.db, video_id, path)
+        except VruError as exc:
+            QMessageBox.warning(self, "Relink", str(exc))
+            return
+        self.changed.emit()
+        self.message.emit(f"Video {video_id} relinked to {path}.")
+
+    def relink_search(self, folder: str) -> None:
+        """Search ``folder`` for every missing video (by content fingerprint), off the UI thread."""
+        db = self.db
+        worker = FunctionWorker(lambda progress, should_cancel: relink_search(db, folder))
+        worker.succeeded.connect(lambda found: self._relink_found(folder, found))
+        worker.failed.connect(lambda message: QMessageBox.warning(self, "Relink", message))
+        self.message.emit(f"Searching {folder} for missing videos…")
+        self._start(worker)
+
+    def _relink_found(self, folder: str, found: list[tuple[int, Path]]) -> None:
+        self.changed.emit()
+        if found:
+            lines = "\n".join(f"video {video_id}: {path}" for video_id, path in found)
+            QMessageBox.information(self, "Relink", f"Found {len(found)} missing video(s):\n{lines}")
+        else:
+            QMessageBox.information(self, "Relink", f"No missing video was found below {folder}.")
 
     # -- import ---------------------------------------------------------------------------------
     def import_dialog(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(
-            self, "Import videos", "", "Videos (*.mp4 *.mov *.avi *.mkv *.m4v *.webm *.ts);;All files (*)"
-        )
+        files, _ = QFileDialog.getOpenFileNames(self, "Import videos", "", VIDEO_FILTER)
         if files:
             self.import_paths(files)
 
@@ -180,31 +570,62 @@ class LibraryView(QWidget):
         if folder:
             self.import_paths([folder])
 
+    def import_assignment(self) -> Assignment:
+        """The selected project counts as the user's choice, unless it is the system default project:
+        then the user's default project and the file and folder names decide."""
+        project_id = self.current_project_id()
+        if project_id is not None and get_project(self.db, project_id).is_default:
+            project_id = None
+        return Assignment(active_project_id=project_id)
+
+    def ask_fps(self, folder: Path) -> float | None:
+        value, ok = QInputDialog.getDouble(
+            self,
+            "Frame rate of an image sequence",
+            f"{folder}\nhas no seqinfo.ini giving its frame rate.\nFrames per second:",
+            30.0,
+            0.01,
+            240.0,
+            3,
+        )
+        return value if ok else None
+
     def import_paths(self, paths: list[str]) -> None:
+        """Import files and folders off the UI thread, with progress, cancel and a summary at the end."""
         from vru_desktop.ui.import_dialog import ImportRunner
 
-        runner = ImportRunner(self.db, paths, self.current_project_id(), self)
-        runner.finished.connect(lambda _outcomes: self.window_.refresh())  # type: ignore[attr-defined]
-        runner.start()
+        sequence_fps = {}
+        for folder in sequences_needing_fps(paths):
+            fps = self.ask_fps(folder)
+            if fps is not None:
+                sequence_fps[folder] = fps
+        runner = ImportRunner(self.db, paths, self.import_assignment(), sequence_fps, self)
+        runner.finished.connect(self._import_finished)
+        self.last_import = runner
+        self._start(runner.worker)
 
-    def new_project(self) -> None:
-        from vru_desktop.ui.project_dialog import edit_project
-
-        if edit_project(self.db, None, self) is not None:
-            self.window_.refresh()  # type: ignore[attr-defined]
+    def _import_finished(self, outcomes: list[ImportOutcome]) -> None:
+        self.changed.emit()
+        projects = {o.project for o in outcomes if o.status == "imported" and o.project}
+        if len(projects) == 1:  # show where the videos went
+            self.select_project(project_by_name(self.db, projects.pop()).id)
+        imported = sum(o.status == "imported" for o in outcomes)
+        refused = sum(o.status == "refused" for o in outcomes)
+        self.message.emit(f"Import finished: {imported} imported, {refused} refused.")
 
     # -- state ----------------------------------------------------------------------------------
     def save_state(self, settings: QSettings) -> None:
         settings.setValue("library/splitter", self.splitter.saveState())
+        settings.setValue("library/header", self.videos.horizontalHeader().saveState())
         settings.setValue("library/project", self.current_project_id())
 
     def restore_state(self, settings: QSettings) -> None:
-        state = settings.value("library/splitter")
-        if state is not None:
-            self.splitter.restoreState(state)
+        for key, target in (
+            ("library/splitter", self.splitter),
+            ("library/header", self.videos.horizontalHeader()),
+        ):
+            state = settings.value(key)
+            if state is not None:
+                target.restoreState(state)
         project = settings.value("library/project")
-        if project is not None:
-            self.refresh()
-            for row in range(self.projects.count()):
-                if str(self.projects.item(row).data(Qt.ItemDataRole.UserRole)) == str(project):
-                    self.projects.setCurrentRow(row)
+        self._wanted_project = int(project) if project else None

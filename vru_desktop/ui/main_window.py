@@ -4,7 +4,9 @@ Integration contract for the other areas (viewer, detection, evaluation, dataset
 
 * ``window.add_workspace(widget, title)`` adds a tab; ``window.show_workspace(widget)`` raises it.
 * ``window.menu(name)`` returns the menu of that name ("&File", "&Edit", "&View", "&Video",
-  "&Detection", "&Evaluation", "&Dataset", "&Help"), so areas add their actions with shortcuts.
+  "&Detection", "&Evaluation", "&Dataset", "&Tools", "&Help"), so areas add their actions with
+  shortcuts. Library actions that act on the selection (Delete, Ctrl+E, Ctrl+L …) are active only
+  while the Library tab has focus, so other workspaces may bind the same keys.
 * Signals: ``videoActivated(video_id)`` (double-click or Enter on a video), ``projectChanged(project_id)``,
   ``libraryChanged()`` (after imports and edits; areas refresh their views),
   ``detectionsChanged(video_id, session_id)`` (a run wrote new detection events),
@@ -16,14 +18,24 @@ Integration contract for the other areas (viewer, detection, evaluation, dataset
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QTabWidget, QWidget
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
 
 from vru_desktop.settings import Locations
 from vru_desktop.store.db import Database
 
-MENU_NAMES = ("&File", "&Edit", "&View", "&Video", "&Detection", "&Evaluation", "&Dataset", "&Help")
+MENU_NAMES = (
+    "&File",
+    "&Edit",
+    "&View",
+    "&Video",
+    "&Detection",
+    "&Evaluation",
+    "&Dataset",
+    "&Tools",
+    "&Help",
+)
 
 
 class MainWindow(QMainWindow):
@@ -38,6 +50,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.db = db
         self.locations = locations
+        self.setObjectName("mainWindow")
         self.setWindowTitle("VRU Desktop")
         self.setAcceptDrops(True)
         self.resize(1400, 860)
@@ -47,17 +60,21 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         from vru_desktop.ui.library_view import LibraryView
 
-        self.library = LibraryView(db, self)
+        self.library = LibraryView(db, locations, self)
         self.add_workspace(self.library, "Library")
         self.library.videoActivated.connect(self.videoActivated)
         self.library.projectChanged.connect(self.projectChanged)
+        self.library.changed.connect(self.refresh)
+        self.library.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.status_label = QLabel()
+        self.status_label.setObjectName("libraryStatus")
+        self.status_label.setToolTip(f"Data folder: {locations.data_dir}")
         self.statusBar().addPermanentWidget(self.status_label)
         self._build_actions()
         self._install_workspaces()
         self._settings = QSettings(str(locations.data_dir / "window.ini"), QSettings.Format.IniFormat)
         self._restore_state()
-        self.refresh()
+        self.refresh(check_files=True)
 
     # -- the contract ---------------------------------------------------------------------------
     def menu(self, name: str) -> QMenu:
@@ -75,24 +92,48 @@ class MainWindow(QMainWindow):
     def selected_video_ids(self) -> list[int]:
         return self.library.selected_video_ids()
 
-    def refresh(self) -> None:
-        self.library.refresh()
+    def refresh(self, *, check_files: bool = False) -> None:
+        """Reload the library (``check_files``: first mark moved or deleted files as missing)."""
+        self.library.refresh(check_files=check_files)
+        self._update_status()
         self.libraryChanged.emit()
 
     # -- set-up ---------------------------------------------------------------------------------
     def _build_actions(self) -> None:
+        library = self.library
         file_menu = self.menu("&File")
         self.import_action = self._action(
-            file_menu, "&Import Videos…", QKeySequence.StandardKey.Open, self.library.import_dialog
+            file_menu, "&Import Videos…", QKeySequence.StandardKey.Open, library.import_dialog
         )
         self.import_folder_action = self._action(
-            file_menu, "Import &Folder…", "Ctrl+Shift+O", self.library.import_folder_dialog
+            file_menu, "Import &Folder…", "Ctrl+Shift+O", library.import_folder_dialog
         )
         file_menu.addSeparator()
-        self._action(file_menu, "&New Project…", QKeySequence.StandardKey.New, self.library.new_project)
+        self._add(file_menu, library.new_project_action, QKeySequence.StandardKey.New, local=False)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
-        self._action(self.menu("&View"), "&Refresh", QKeySequence.StandardKey.Refresh, self.refresh)
+
+        edit_menu = self.menu("&Edit")
+        self._add(edit_menu, library.edit_project_action, "Ctrl+E")
+        self._add(edit_menu, library.user_default_action, "Ctrl+Shift+D")
+        self._add(edit_menu, library.delete_project_action, "Ctrl+Shift+Delete")
+        edit_menu.addSeparator()
+
+        video_menu = self.menu("&Video")
+        self._add(video_menu, library.open_video_action, "Ctrl+Return")
+        self._add(video_menu, library.relink_action, "Ctrl+L")
+        self._add(video_menu, library.remove_action, QKeySequence.StandardKey.Delete)
+        video_menu.addSeparator()
+
+        self._action(
+            self.menu("&View"),
+            "&Refresh",
+            QKeySequence.StandardKey.Refresh,
+            lambda: self.refresh(check_files=True),
+        )
+        self.doctor_action = self._action(
+            self.menu("&Tools"), "&Check and Repair Library (Doctor)", "Ctrl+Shift+K", self.run_doctor
+        )
         self._action(self.menu("&Help"), "&About VRU Desktop", None, self._about)
 
     def _action(self, menu: QMenu, text: str, shortcut: object, slot: object) -> QAction:
@@ -103,15 +144,40 @@ class MainWindow(QMainWindow):
         menu.addAction(action)
         return action
 
+    def _add(self, menu: QMenu, action: QAction, shortcut: object, *, local: bool = True) -> None:
+        """Put a library action in a menu; ``local`` ones only fire while the Library tab has focus."""
+        action.setShortcut(shortcut if not isinstance(shortcut, str) else QKeySequence(shortcut))
+        if local:
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.library.addAction(action)
+        menu.addAction(action)
+
     def _install_workspaces(self) -> None:
         """Other areas add their tabs and menu actions here (each through its own ``install`` function)."""
         from vru_desktop.ui import workspaces
 
         workspaces.install_all(self)
 
-    def _about(self) -> None:
-        from PySide6.QtWidgets import QMessageBox
+    def _update_status(self) -> None:
+        from sqlalchemy import func, select
 
+        from vru_desktop.store.models import Project, Video
+
+        with self.db.session() as session:
+            projects = session.scalar(select(func.count()).select_from(Project))
+            videos = session.scalar(select(func.count()).select_from(Video))
+            missing = session.scalar(select(func.count()).select_from(Video).where(Video.status == "missing"))
+        text = f"{projects} projects · {videos} videos"
+        self.status_label.setText(text + (f" · {missing} missing" if missing else ""))
+
+    def run_doctor(self) -> None:
+        from vru_desktop.library.doctor import run_doctor
+
+        report = run_doctor(self.db)
+        self.refresh()
+        QMessageBox.information(self, "Library doctor", "\n".join(report.lines()))
+
+    def _about(self) -> None:
         from vru_desktop import __version__
 
         QMessageBox.about(
@@ -123,13 +189,18 @@ class MainWindow(QMainWindow):
 
     # -- drag and drop --------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasUrls():
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
         paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
         if paths:
             event.acceptProposedAction()
+            self.show_workspace(self.library)
             self.library.import_paths(paths)
 
     # -- state ----------------------------------------------------------------------------------
@@ -143,6 +214,7 @@ class MainWindow(QMainWindow):
         self.library.restore_state(self._settings)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.library.shutdown()
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.setValue("state", self.saveState())
         self.library.save_state(self._settings)

@@ -18,6 +18,8 @@ from vru_desktop.errors import VruError
 from vru_desktop.library.projects import (
     CAMERA_VIEWS,
     LENS_TYPES,
+    PROJECT_STATUSES,
+    REQUIRED_FIELDS,
     SIGNAL_TYPES,
     ProjectFields,
     create_project,
@@ -56,11 +58,12 @@ class ProjectDialog(QDialog):
         self.frame_rate.setSpecialValueText("unknown")
         self.frame_rate.setValue(data.frame_rate or 0)
         self.signal_type = _combo(SIGNAL_TYPES, data.signal_type)
+        self.status = _combo(PROJECT_STATUSES, data.status)
+        self.status.setEditable(False)
         self.description = QPlainTextEdit(data.description)
         self.vru_classes = QLineEdit(", ".join(data.vru_classes))
         self.error = QLabel()
         self.error.setObjectName("projectError")
-        self.error.setStyleSheet("color: #c0392b;")
         self.error.setWordWrap(True)
         form = QFormLayout(self)
         form.addRow("Name *", self.name)
@@ -70,6 +73,7 @@ class ProjectDialog(QDialog):
         form.addRow("Lens type", self.lens_type)
         form.addRow("Resolution", self.resolution)
         form.addRow("Frame rate", self.frame_rate)
+        form.addRow("Status", self.status)
         form.addRow("VRU classes (keys 1–9)", self.vru_classes)
         form.addRow("Description", self.description)
         form.addRow(self.error)
@@ -90,10 +94,20 @@ class ProjectDialog(QDialog):
             resolution=self.resolution.text().strip(),
             frame_rate=self.frame_rate.value() or None,
             signal_type=self.signal_type.currentText().strip(),
+            status=self.status.currentText() or "active",
             vru_classes=[c.strip() for c in self.vru_classes.text().split(",") if c.strip()],
         )
 
+    def _mark_missing(self) -> None:
+        """Outline each empty required field, so the person sees where to type."""
+        data = self.fields()
+        for name in REQUIRED_FIELDS:
+            widget = getattr(self, name)
+            empty = not str(getattr(data, name)).strip()
+            widget.setStyleSheet("border: 1px solid #c0392b;" if empty else "")
+
     def save(self) -> None:
+        self._mark_missing()
         try:
             if self.project_id is None:
                 self.saved = create_project(self.db, self.fields())
