@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "vru_desktop.cli.library",
     "vru_desktop.cli.detection",
     "vru_desktop.cli.datasets",
+    "vru_desktop.cli.evaluation",
     "vru_desktop.cli.dataset_manager",
 )
 
