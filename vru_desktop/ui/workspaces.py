@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from vru_desktop.ui.main_window import MainWindow
 
 #: Modules with an ``install(window: MainWindow) -> None`` function, in tab order.
-WORKSPACE_MODULES: tuple[str, ...] = ("vru_desktop.ui.datasets.workspace",)
+WORKSPACE_MODULES: tuple[str, ...] = ("vru_desktop.ui.datasets.workspace", "vru_desktop.ui.datasets.actions")
 
 
 def install_all(window: MainWindow) -> None:

@@ -1,0 +1,230 @@
+"""Import annotations: choose the format, the dataset and the target video(s); read it; map its class
+names to VRU types in the class-mapping dialog (filled from what this source used last time and the
+defaults); then import off the UI thread, in one transaction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressDialog,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy import select
+
+from vru_desktop.datasets.formats.common import SourceDataset
+from vru_desktop.datasets.importer import (
+    FORMATS,
+    ImportOptions,
+    ImportResult,
+    import_annotations,
+    read_dataset,
+)
+from vru_desktop.datasets.mapping import ClassMapping
+from vru_desktop.errors import VruError
+from vru_desktop.jobs.base import FunctionWorker, start_in_thread
+from vru_desktop.store.db import Database
+from vru_desktop.store.models import VRU_TYPES, Video
+
+IGNORE_TEXT = "(ignore)"
+
+
+class ClassMappingDialog(QDialog):
+    """One row per class name in the dataset: its box count and the VRU type it becomes (or ignore)."""
+
+    def __init__(self, dataset: SourceDataset, mapping: ClassMapping, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("classMappingDialog")
+        self.setWindowTitle("Map classes to VRU types")
+        counts: dict[str, int] = {}
+        for item in dataset.items:
+            for box in item.boxes:
+                if not box.outside:
+                    counts[box.label] = counts.get(box.label, 0) + 1
+        self.names = dataset.used_labels()
+        self.table = QTableWidget(len(self.names), 3)
+        self.table.setHorizontalHeaderLabels(["Class in the dataset", "Boxes", "VRU type"])
+        self.combos: dict[str, QComboBox] = {}
+        for row, name in enumerate(self.names):
+            self.table.setItem(row, 0, QTableWidgetItem(name))
+            self.table.setItem(row, 1, QTableWidgetItem(str(counts.get(name, 0))))
+            combo = QComboBox()
+            combo.addItems([*VRU_TYPES, IGNORE_TEXT])
+            target = mapping.target(name)
+            combo.setCurrentText(target if target in VRU_TYPES else IGNORE_TEXT)
+            self.table.setCellWidget(row, 2, combo)
+            self.combos[name] = combo
+        self.table.resizeColumnsToContents()
+        unmapped = mapping.unmapped(self.names)
+        note = QLabel(
+            "Classes with no known VRU type are set to ignore: " + ", ".join(unmapped)
+            if unmapped
+            else "Every class has a VRU type (from this dataset's last import or the defaults)."
+        )
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Import")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+        self.resize(520, 360)
+
+    def set_target(self, name: str, target: str | None) -> None:
+        self.combos[name].setCurrentText(target or IGNORE_TEXT)
+
+    def mapping(self) -> dict[str, str | None]:
+        return {
+            name: (None if combo.currentText() == IGNORE_TEXT else combo.currentText())
+            for name, combo in self.combos.items()
+        }
+
+
+class ImportAnnotationsDialog(QDialog):
+    """``imported(result)`` after a successful import; errors and cancel show in ``status``."""
+
+    imported = Signal(object)
+
+    def __init__(self, db: Database, video_id: int | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("importAnnotationsDialog")
+        self.setWindowTitle("Import annotations")
+        self.db = db
+        self.worker: FunctionWorker | None = None
+        self.mapping_dialog: ClassMappingDialog | None = None
+        self.dataset: SourceDataset | None = None
+        self.result: ImportResult | None = None
+
+        self.format = QComboBox()
+        for key, label in FORMATS.items():
+            self.format.addItem(label, key)
+        self.path = QLineEdit()
+        self.path.setPlaceholderText("annotation file or dataset folder")
+        browse_file = QPushButton("File…")
+        browse_file.clicked.connect(self._browse_file)
+        browse_folder = QPushButton("Folder…")
+        browse_folder.clicked.connect(self._browse_folder)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path)
+        path_row.addWidget(browse_file)
+        path_row.addWidget(browse_folder)
+        self.video = QComboBox()
+        self.video.addItem("Pair with library videos by name", None)
+        with db.session() as session:
+            for video in session.scalars(select(Video).order_by(Video.id)):
+                self.video.addItem(f"{video.id}: {video.filename}", video.id)
+                if video.id == video_id:
+                    self.video.setCurrentIndex(self.video.count() - 1)
+        self.proposals = QCheckBox("Import as unvalidated proposals (mark no frame reviewed)")
+        self.cvat_frames = QComboBox()
+        self.cvat_frames.addItem("the task's source video (frames as in the file)", "source")
+        self.cvat_frames.addItem("only the task's frames (0, 1, 2 …)", "task")
+        form = QFormLayout()
+        form.addRow("Format", self.format)
+        form.addRow("Dataset", path_row)
+        form.addRow("Onto", self.video)
+        form.addRow("CVAT video is", self.cvat_frames)
+        form.addRow("", self.proposals)
+        self.status = QLabel()
+        self.status.setObjectName("importStatus")
+        self.status.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.next_button = buttons.addButton("Map classes…", QDialogButtonBox.ButtonRole.ActionRole)
+        self.next_button.clicked.connect(self.read)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.status)
+        layout.addWidget(buttons)
+        self.resize(640, 260)
+
+    def _browse_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Annotation file", "", "Annotations (*.json *.xml *.txt *.yaml)"
+        )
+        if path:
+            self.path.setText(path)
+
+    def _browse_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Dataset folder")
+        if folder:
+            self.path.setText(folder)
+
+    def options(self, mapping: dict[str, str | None]) -> ImportOptions:
+        return ImportOptions(
+            video_id=self.video.currentData(),
+            mapping=mapping,
+            unmapped="ignore",
+            ground_truth=not self.proposals.isChecked(),
+            cvat_frames=self.cvat_frames.currentData(),
+        )
+
+    def read(self) -> ClassMappingDialog | None:
+        """Parse the dataset and open the class-mapping dialog (its Import button starts the import)."""
+        if not self.path.text().strip():
+            self.status.setText("Choose the annotation file or dataset folder.")
+            return None
+        format_name = self.format.currentData()
+        try:
+            self.dataset = read_dataset(format_name, self.path.text().strip(), self.options({}))
+        except VruError as exc:
+            self.status.setText(str(exc))
+            return None
+        boxes = sum(len(item.boxes) for item in self.dataset.items)
+        self.status.setText(f"Read {boxes} boxes in {len(self.dataset.items)} parts; map the classes.")
+        mapping = ClassMapping.for_source(self.db, format_name, Path(self.dataset.path))
+        self.mapping_dialog = ClassMappingDialog(self.dataset, mapping, self)
+        self.mapping_dialog.accepted.connect(lambda: self.start(self.mapping_dialog.mapping()))  # type: ignore[union-attr]
+        self.mapping_dialog.open()
+        return self.mapping_dialog
+
+    def start(self, mapping: dict[str, str | None]) -> None:
+        options = self.options(mapping)
+        db = self.db
+        format_name = self.format.currentData()
+        path = self.path.text().strip()
+
+        def work(progress, should_cancel):  # type: ignore[no-untyped-def]
+            return import_annotations(
+                db, format_name, path, options, progress=progress, should_cancel=should_cancel
+            )
+
+        self.worker = FunctionWorker(work)
+        self.progress = QProgressDialog("Importing annotations…", "Cancel", 0, 0, self)
+        self.progress.setWindowModality(Qt.WindowModality.WindowModal)
+        self.progress.setMinimumDuration(300)
+        self.progress.canceled.connect(self.worker.cancel)
+        self.worker.succeeded.connect(self._on_success)
+        self.worker.failed.connect(self._on_end)
+        self.worker.cancelled.connect(self._on_end)
+        self.next_button.setEnabled(False)
+        self.status.setText("Importing…")
+        self.thread = start_in_thread(self.worker, self)
+
+    def _on_success(self, result: ImportResult) -> None:
+        self.result = result
+        self._on_end("Imported " + "; ".join([f"{result.boxes} boxes", *result.lines()]))
+        self.imported.emit(result)
+
+    def _on_end(self, message: str) -> None:
+        self.progress.reset()
+        self.next_button.setEnabled(True)
+        self.status.setText(message)
