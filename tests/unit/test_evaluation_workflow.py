@@ -219,3 +219,45 @@ def test_missing_run_statistics(db: Database) -> None:
         get_statistics(db, 42)
     with pytest.raises(NotFoundError, match="no detection run 42"):
         link_detection_events(db, 42)
+
+
+def test_compare_two_runs(db: Database, run_id: int) -> None:
+    from test_evaluation_metrics import A
+
+    from vru_desktop.evaluation.compare import compare_runs
+
+    video_id = _video_id(db, run_id)
+    with db.transaction() as s:
+        new = TestSession(video_id=video_id, config={"conf": 0.25}, status="completed")
+        s.add(new)
+        s.flush()
+        boxes = [(f, A, 0.9) for f in range(10)] + [(6, (100, 300, 140, 380), 0.5)]
+        for frame, box, conf in boxes:
+            s.add(
+                DetectionEvent(
+                    session_id=new.id,
+                    video_id=video_id,
+                    frame_number=frame,
+                    timestamp=frame / 10,
+                    vru_type="pedestrian",
+                    confidence=conf,
+                    x1=box[0],
+                    y1=box[1],
+                    x2=box[2],
+                    y2=box[3],
+                )
+            )
+        new_id = new.id
+    result = compare_runs(evaluate_run(db, run_id), evaluate_run(db, new_id))
+    counts = result.to_dict()["counts"]
+    assert counts == {
+        "missed by new": 5,  # cyclist B on frames 5–9
+        "found by new": 2,  # pedestrian A on frames 0 and 1
+        "new false positive": 1,
+        "false positive removed": 4,
+    }
+    assert (result.base_tp, result.new_tp, result.base_fp, result.new_fp) == (13, 10, 4, 1)
+    first = result.differences[0]
+    assert (first.kind, first.frame, first.vru_type) == ("found by new", 0, "pedestrian")
+    with pytest.raises(ValidationError, match="same IoU"):
+        compare_runs(evaluate_run(db, run_id), evaluate_run(db, new_id, iou=0.3))
