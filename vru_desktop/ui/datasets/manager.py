@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateEdit,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -69,10 +68,17 @@ class Column:
     numeric: bool = False
 
 
+SHORT_TYPE_TITLES = {
+    "pedestrian": "Ped.",
+    "cyclist": "Cyc.",
+    "motorcyclist": "Moto.",
+    "wheelchair_user": "Wheel.",
+    "scooter_rider": "Scoot.",
+}
+
+
 def _short_type(vru_type: str) -> str:
-    return {"wheelchair_user": "Wheelch.", "scooter_rider": "Scooter", "motorcyclist": "Motorcyc."}.get(
-        vru_type, vru_type.capitalize()
-    )
+    return SHORT_TYPE_TITLES.get(vru_type, vru_type[:6].capitalize())
 
 
 def _file_text(row: DatasetRow) -> str:
@@ -85,6 +91,13 @@ def _columns() -> tuple[Column, ...]:
     text_columns = [
         Column("video_id", "ID", lambda r: r.video_id, SORT_KEYS["video_id"], numeric=True),
         Column("filename", "Video", lambda r: r.filename, SORT_KEYS["filename"]),
+        Column(
+            "readiness",
+            "Readiness",
+            lambda r: f"{r.level} · {r.score}",
+            SORT_KEYS["readiness"],
+            "20 points each: detections, validated boxes, ground truth, project, healthy file",
+        ),
         Column("project", "Project", lambda r: r.project_name or "—", SORT_KEYS["project"]),
         Column("camera_model", "Camera", lambda r: r.camera_model, SORT_KEYS["camera_model"]),
         Column("camera_view", "View", lambda r: r.camera_view, SORT_KEYS["camera_view"]),
@@ -93,9 +106,9 @@ def _columns() -> tuple[Column, ...]:
         Column(
             "imported_at",
             "Imported",
-            lambda r: r.imported_at[:16],
+            lambda r: r.imported_at[:10],
             SORT_KEYS["imported_at"],
-            "Import time (UTC)",
+            "Import date (UTC)",
         ),
         Column("frames", "Frames", lambda r: r.frame_count, SORT_KEYS["frames"], numeric=True),
         Column(
@@ -142,13 +155,6 @@ def _columns() -> tuple[Column, ...]:
             True,
         ),
         Column("file_healthy", "File", _file_text, SORT_KEYS["file_healthy"], "File exists and status ok"),
-        Column(
-            "readiness",
-            "Readiness",
-            lambda r: f"{r.level} · {r.score}",
-            SORT_KEYS["readiness"],
-            "20 points each: detections, validated boxes, ground truth, project, healthy file",
-        ),
     ]
     return (*text_columns, *type_columns, *count_columns)
 
@@ -217,6 +223,8 @@ class DatasetTableModel(QAbstractTableModel):
             return f"{run} ({row.runs} run(s) in all)\n{kinds}"
         if column.key == "filename":
             return row.file_path
+        if column.key == "imported_at":
+            return f"imported {row.imported_at[:19]} UTC"
         return column.tooltip
 
     def headerData(
@@ -260,6 +268,7 @@ class DatasetManager(QWidget):
         self.setObjectName("datasetManager")
         self.db = db
         self._dirty = True
+        self._columns_fitted = False
         self.model = DatasetTableModel(self)
         self.table = QTableView()
         self.table.setObjectName("datasetTable")
@@ -327,8 +336,12 @@ class DatasetManager(QWidget):
         reset = QPushButton("Clear filters")
         reset.setObjectName("clearFilters")
         reset.clicked.connect(self.clear_filters)
-        grid = QGridLayout()
-        grid.setContentsMargins(0, 0, 0, 0)
+        camera_titles = {
+            "camera_model": "Camera",
+            "camera_view": "View",
+            "lens_type": "Lens",
+            "signal_type": "Signal",
+        }
         first = [
             ("Search", self.search),
             ("Project", self.project_combo),
@@ -336,25 +349,25 @@ class DatasetManager(QWidget):
             ("Status", self.status_combo),
             ("VRU type", self.vru_combo),
         ]
-        camera_titles = {
-            "camera_model": "Camera",
-            "camera_view": "View",
-            "lens_type": "Lens",
-            "signal_type": "Signal",
-        }
         second = [(camera_titles[name], combo) for name, combo in self.camera_combos.items()]
-        for row_number, pairs in enumerate((first, second)):
-            for number, (label, widget) in enumerate(pairs):
-                grid.addWidget(QLabel(label), row_number, 2 * number)
-                grid.addWidget(widget, row_number, 2 * number + 1)
-        dates = QHBoxLayout()
-        for widget in (self.from_check, self.from_date, self.to_check, self.to_date):
-            dates.addWidget(widget)
-        grid.addLayout(dates, 1, 8, 1, 2)
-        grid.addWidget(reset, 0, 10)
-        grid.addWidget(self.count_label, 1, 10)
-        grid.setColumnStretch(1, 2)
-        self.filter_layout = grid
+        self.filter_layout = QVBoxLayout()
+        self.filter_layout.setSpacing(4)
+        for pairs, tail in ((first, reset), (second, self.count_label)):
+            line = QHBoxLayout()
+            for label, widget in pairs:
+                line.addWidget(QLabel(label))
+                line.addWidget(widget)
+                line.addSpacing(8)
+            if pairs is second:
+                for widget in (self.from_check, self.from_date, self.to_check, self.to_date):
+                    line.addWidget(widget)
+            line.addStretch(1)
+            line.addWidget(tail)
+            self.filter_layout.addLayout(line)
+        self.search.setMinimumWidth(220)
+        for combo in (self.project_combo, *self.camera_combos.values()):
+            combo.setMinimumWidth(140)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
 
     def current_filter(self) -> DatasetFilter:
         def chosen(combo: QComboBox) -> tuple[Any, ...]:
@@ -426,6 +439,9 @@ class DatasetManager(QWidget):
         selected = set(self.selected_video_ids())
         rows = query_datasets(self.db, flt)
         self.model.set_rows(rows)
+        if rows and not self._columns_fitted:
+            self.table.resizeColumnsToContents()
+            self._columns_fitted = True
         self._restore_selection(selected)
         self.stats_panel.show_statistics(compute_statistics(self.db, rows, all_videos=flt == DatasetFilter()))
         total = len(rows) if flt == DatasetFilter() else None
