@@ -129,7 +129,7 @@ class DatasetRow:
             return {}
         return {str(k): int(v) for k, v in json.loads(self.detections_json).items() if v}
 
-    @property
+    @cached_property
     def readiness(self) -> Readiness:
         return Readiness(
             has_detections=self.detection_total > 0,

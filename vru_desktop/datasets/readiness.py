@@ -44,7 +44,14 @@ class Readiness:
 
     @property
     def score(self) -> int:
-        return POINTS_PER_CRITERION * sum(bool(getattr(self, f.name)) for f in fields(self))
+        met = (
+            self.has_detections,
+            self.has_validated_annotations,
+            self.has_ground_truth,
+            self.has_project,
+            self.file_healthy,
+        )
+        return POINTS_PER_CRITERION * sum(map(bool, met))
 
     @property
     def level(self) -> str:
