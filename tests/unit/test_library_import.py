@@ -207,6 +207,26 @@ def test_inference_from_a_folder_name(db, tmp_path: Path, make_video) -> None:
     assert outcome.project == "Bridge Cam"
 
 
+def test_inference_matches_whole_words_whatever_separates_them(db, make_video) -> None:
+    _project(db, "Market Street 1906")
+    _project(db, "Cam")
+    outcomes = import_paths(
+        db,
+        [
+            make_video("market_street_1906.mp4", 5),
+            make_video("camera_test.mp4", 6),
+            make_video("cam-2.mp4", 7),
+        ],
+    )
+    assert [o.project for o in outcomes] == ["Market Street 1906", "Default", "Cam"]
+
+
+def test_shared_street_video_goes_to_the_project_named_after_it(db, shared_data: Path) -> None:
+    _project(db, "Market Street 1906")
+    [outcome] = import_paths(db, [shared_data / "street_videos" / "market_street_1906.mp4"])
+    assert outcome.project == "Market Street 1906"
+
+
 def _frames(folder: Path, count: int) -> Path:
     folder.mkdir(parents=True)
     for index in range(count):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,13 +113,22 @@ def choose_project(session: Session, db: Database, path: Path, assignment: Assig
     return default
 
 
+def _words(text: str) -> str:
+    """``Market_Street-1906.mp4`` → `` market street 1906 mp4 ``: names compared word by word."""
+    return " " + " ".join(re.findall(r"[^\W_]+", text.lower())) + " "
+
+
 def infer_project(session: Session, path: Path) -> Project | None:
-    """The project whose name appears in the file name or a parent folder name (longest name wins)."""
-    haystack = [part.lower() for part in (path.name, *[p.name for p in path.parents][:4])]
+    """The project whose name appears in the file name or a parent folder name (longest name wins).
+
+    Names match as whole words, whatever separates them: the project "Market Street" takes
+    ``market_street_cam2.mp4`` and ``Market-Street/day1.mp4`` but not ``supermarket.mp4``.
+    """
+    haystack = [_words(part) for part in (path.name, *[p.name for p in path.parents][:4])]
     best: Project | None = None
     for project in session.scalars(select(Project).where(Project.is_default.is_(False))):
-        needle = project.name.lower()
-        matches = len(needle) >= 3 and any(needle in part for part in haystack)
+        needle = _words(project.name)
+        matches = len(needle.strip()) >= 3 and any(needle in part for part in haystack)
         if matches and (best is None or len(project.name) > len(best.name)):
             best = project
     return best

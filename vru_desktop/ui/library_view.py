@@ -57,6 +57,9 @@ THUMB_COLUMN, NAME_COLUMN, STATUS_COLUMN = 0, 1, 7
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 FINGERPRINT_ROLE = Qt.ItemDataRole.UserRole + 2
 THUMB_SIZE = QSize(96, 54)
+#: Widths of the columns after the name (which takes the rest); fixed, so a long library loads fast.
+COLUMN_WIDTHS = {2: 80, 3: 64, 4: 96, 5: 70, 6: 82, 7: 72}
+NUMERIC_COLUMNS = (2, 3, 5, 6)
 VIDEO_FILTER = (
     "Videos (*.mp4 *.mov *.avi *.mkv *.m4v *.webm *.ts *.mts *.mpg *.mpeg *.wmv *.flv);;All files (*)"
 )
@@ -127,10 +130,12 @@ class LibraryView(QWidget):
         self.videos.verticalHeader().hide()
         self.videos.verticalHeader().setDefaultSectionSize(THUMB_SIZE.height() + 6)
         header = self.videos.horizontalHeader()
+        header.setStretchLastSection(False)
         header.setSectionResizeMode(THUMB_COLUMN, QHeaderView.ResizeMode.Fixed)
+        header.setSectionResizeMode(NAME_COLUMN, QHeaderView.ResizeMode.Stretch)
         header.resizeSection(THUMB_COLUMN, THUMB_SIZE.width() + 8)
-        header.resizeSection(NAME_COLUMN, 260)
-        header.setStretchLastSection(True)
+        for column, width in COLUMN_WIDTHS.items():
+            header.resizeSection(column, width)
         self.videos.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.videos.customContextMenuRequested.connect(self._video_menu)
         self.videos.activated.connect(lambda index: self._activate(index.row()))
@@ -268,9 +273,11 @@ class LibraryView(QWidget):
                 (video.status, video.status),
             ]
             items = []
-            for text, key in cells:
+            for column, (text, key) in enumerate(cells):
                 item = QStandardItem(text)
                 item.setData(key, SORT_ROLE)
+                if column in NUMERIC_COLUMNS:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 items.append(item)
             items[NAME_COLUMN].setData(video.id, Qt.ItemDataRole.UserRole)
             items[NAME_COLUMN].setToolTip(video.file_path)
