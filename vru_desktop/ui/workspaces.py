@@ -12,7 +12,12 @@ if TYPE_CHECKING:
     from vru_desktop.ui.main_window import MainWindow
 
 #: Modules with an ``install(window: MainWindow) -> None`` function, in tab order.
-WORKSPACE_MODULES: tuple[str, ...] = ("vru_desktop.ui.datasets.workspace", "vru_desktop.ui.datasets.actions")
+WORKSPACE_MODULES: tuple[str, ...] = (
+    "vru_desktop.ui.viewer.workspace",
+    "vru_desktop.ui.datasets.workspace",
+    "vru_desktop.ui.datasets.actions",
+    "vru_desktop.ui.evaluation.workspace",
+)
 
 
 def install_all(window: MainWindow) -> None:
