@@ -223,6 +223,17 @@ def test_unreadable_file(make_video) -> None:
         path.chmod(0o644)
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="running as root: every folder is readable")
+def test_unreadable_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0)
+    try:
+        assert "permission denied" in _refusal(folder)
+    finally:
+        folder.chmod(0o755)
+
+
 # -- image sequences and fingerprints -----------------------------------------------------------------
 
 

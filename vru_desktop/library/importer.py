@@ -75,8 +75,8 @@ def collect_candidates(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         if not path.is_dir():
             found.append(path)
             continue
-        if is_image_sequence(path):
-            found.append(path)
+        if is_image_sequence(path) or not os.access(path, os.R_OK | os.X_OK):
+            found.append(path)  # a frame folder, or one that cannot be read: probing says why
             continue
         for root, dirs, files in os.walk(path):
             dirs.sort()

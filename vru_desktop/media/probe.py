@@ -91,7 +91,10 @@ def _sequence_files(folder: Path) -> list[Path]:
 
 def is_image_sequence(folder: Path) -> bool:
     """A folder holding at least two numbered images (a MOTChallenge ``img1/``, a KITTI sequence)."""
-    return folder.is_dir() and len(_sequence_files(folder)) >= 2
+    try:
+        return folder.is_dir() and len(_sequence_files(folder)) >= 2
+    except OSError:  # an unreadable folder: probing it says why
+        return False
 
 
 def sequence_files(folder: Path) -> list[Path]:
@@ -205,6 +208,8 @@ def probe_video_file(path: Path) -> VideoInfo:
     if not path.exists():
         raise MediaError(f"{path}: file not found.")
     if path.is_dir():
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise MediaError(f"{path}: cannot read the folder (permission denied).")
         raise MediaError(f"{path}: this is a folder without numbered image frames, not a video.")
     try:
         size = path.stat().st_size
