@@ -44,6 +44,14 @@ class RunEvaluation:
         if not 0.0 <= self.conf <= 1.0:
             raise ValidationError(f"Confidence threshold {self.conf} is outside 0…1.", hint="Use e.g. 0.25.")
 
+    def with_conf(self, conf: float) -> RunEvaluation:
+        """The same run at another confidence threshold, sharing the matching already done."""
+        other = RunEvaluation(self.data, self.iou, conf, self.height_bins)
+        for name in ("points", "coco"):  # threshold-free cached results
+            if name in self.__dict__:
+                other.__dict__[name] = self.__dict__[name]
+        return other
+
     @cached_property
     def points(self) -> OperatingPoints:
         d = self.data

@@ -1,0 +1,1 @@
+"""The Evaluation tab: a run scored against ground truth, plots, error browser, comparison."""

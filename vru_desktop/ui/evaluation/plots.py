@@ -1,0 +1,155 @@
+"""The evaluation plots (pyqtgraph): precision–recall per class, confidence histograms of TP vs FP,
+detections and misses along the video, and the confusion matrix.
+
+Each plot keeps its items and only updates data when the confidence threshold moves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QWidget
+
+from vru_desktop.evaluation.metrics import OperatingPoints
+
+COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
+TP_COLOR, FP_COLOR, FN_COLOR = "#2ca02c", "#d62728", "#ff7f0e"
+
+
+class PrecisionRecallPlot(pg.PlotWidget):
+    """One curve per class and "all" (dashed); a dot marks each curve at the current threshold."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent=parent, background="w")
+        self.setTitle("Precision–recall", color="#222", size="10pt")
+        self.setLabel("bottom", "recall")
+        self.setLabel("left", "precision")
+        self.showGrid(x=True, y=True, alpha=0.2)
+        self.setRange(xRange=(0, 1), yRange=(0, 1.02), padding=0.02)
+        self.legend = self.addLegend(offset=(-10, 10))
+        self.markers = pg.ScatterPlotItem(size=9, pen=pg.mkPen("#000"), brush=pg.mkBrush("#ffffffc0"))
+        self.curves: dict[str, dict[str, np.ndarray]] = {}
+
+    def set_points(self, points: OperatingPoints) -> None:
+        self.clear()
+        self.legend.clear()
+        self.curves = points.curves
+        for i, (name, curve) in enumerate(self.curves.items()):
+            style = pg.mkPen("#000", width=2, style=pg.QtCore.Qt.PenStyle.DashLine)
+            pen = style if name == "all" else pg.mkPen(COLORS[i % len(COLORS)], width=2)
+            self.plot(curve["recall"], curve["precision"], pen=pen, name=name)
+        self.addItem(self.markers)
+
+    def set_conf(self, conf: float) -> None:
+        spots = []
+        for curve in self.curves.values():
+            n = int(np.searchsorted(-curve["score"], -conf, side="right"))
+            if n:
+                spots.append((curve["recall"][n - 1], curve["precision"][n - 1]))
+        self.markers.setData(pos=np.array(spots).reshape(-1, 2))
+
+
+class ConfidenceHistogram(pg.PlotWidget):
+    """Confidence of true positives (green) and false positives (red); a line at the threshold."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent=parent, background="w")
+        self.setTitle("Confidence: TP vs FP", color="#222", size="10pt")
+        self.setLabel("bottom", "confidence")
+        self.setLabel("left", "detections")
+        self.showGrid(x=False, y=True, alpha=0.2)
+        self.legend = self.addLegend(offset=(10, 10))
+        self.line = pg.InfiniteLine(
+            angle=90, pen=pg.mkPen("#000", width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine)
+        )
+        self.tp_bars: pg.BarGraphItem | None = None
+        self.fp_bars: pg.BarGraphItem | None = None
+
+    def set_points(self, points: OperatingPoints) -> None:
+        self.clear()
+        self.legend.clear()
+        hist = points.score_histograms(20)
+        edges = hist["edges"]
+        width = (edges[1] - edges[0]) / 2
+        self.tp_bars = pg.BarGraphItem(
+            x0=edges[:-1], width=width * 0.95, height=hist["tp"], brush=TP_COLOR, name="TP"
+        )
+        self.fp_bars = pg.BarGraphItem(
+            x0=edges[:-1] + width, width=width * 0.95, height=hist["fp"], brush=FP_COLOR, name="FP"
+        )
+        self.addItem(self.tp_bars)
+        self.addItem(self.fp_bars)
+        self.legend.addItem(self.tp_bars, "true positives")
+        self.legend.addItem(self.fp_bars, "false positives")
+        self.addItem(self.line)
+        self.setXRange(0, 1, padding=0.02)
+
+    def set_conf(self, conf: float) -> None:
+        self.line.setValue(conf)
+
+
+class TimelinePlot(pg.PlotWidget):
+    """True positives, false positives and misses per reviewed frame, against video time."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent=parent, background="w")
+        self.setTitle("Along the video", color="#222", size="10pt")
+        self.setLabel("bottom", "time (s)")
+        self.setLabel("left", "boxes per frame")
+        self.showGrid(x=True, y=True, alpha=0.2)
+        self.setMouseEnabled(x=True, y=False)
+        self.addLegend(offset=(10, 10))
+        self.tp = self.plot([], [], pen=pg.mkPen(TP_COLOR, width=1.5), name="detected (TP)")
+        self.fp = self.plot([], [], pen=pg.mkPen(FP_COLOR, width=1.5), name="false (FP)")
+        self.fn = self.plot([], [], pen=pg.mkPen(FN_COLOR, width=1.5), name="missed (FN)")
+        self.times = np.zeros(0)
+
+    def set_times(self, times: np.ndarray) -> None:
+        self.times = np.asarray(times, dtype=float)
+
+    def set_line(self, line: dict[str, np.ndarray]) -> None:
+        for key in ("tp", "fp", "fn"):
+            getattr(self, key).setData(self.times, line[key].astype(float))
+
+
+class ConfusionPlot(pg.PlotWidget):
+    """The confusion matrix as a heat map with counts; rows truth, columns prediction."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent=parent, background="w")
+        self.setTitle("Confusion (truth ↓, predicted →)", color="#222", size="10pt")
+        self.setMouseEnabled(x=False, y=False)
+        self.getViewBox().invertY(True)
+        self.image = pg.ImageItem()
+        self.image.setColorMap(pg.colormap.get("CET-L18"))
+        self.addItem(self.image)
+        self.labels: list[pg.TextItem] = []
+        self.matrix = np.zeros((0, 0), dtype=np.int64)
+        self.names: list[str] = []
+
+    def set_matrix(self, names: list[str], matrix: np.ndarray) -> None:
+        used = [i for i in range(len(names)) if matrix[i].any() or matrix[:, i].any()]
+        self.names = [names[i] for i in used]
+        self.matrix = matrix[np.ix_(used, used)]
+        for item in self.labels:
+            self.removeItem(item)
+        self.labels = []
+        n = len(used)
+        if n == 0:
+            self.image.clear()
+            return
+        shown = np.log1p(self.matrix.astype(float))
+        self.image.setImage(shown.T, levels=(0, max(float(shown.max()), 1.0)))
+        self.image.setRect(0, 0, n, n)
+        peak = max(float(shown.max()), 1.0)
+        for i in range(n):
+            for j in range(n):
+                color = "#fff" if shown[i, j] > 0.6 * peak else "#000"
+                text = pg.TextItem(str(int(self.matrix[i, j])), color=color, anchor=(0.5, 0.5))
+                text.setPos(j + 0.5, i + 0.5)
+                self.addItem(text)
+                self.labels.append(text)
+        ticks = [[(k + 0.5, name) for k, name in enumerate(self.names)]]
+        self.getAxis("bottom").setTicks(ticks)
+        self.getAxis("left").setTicks(ticks)
+        self.setRange(xRange=(0, n), yRange=(0, n), padding=0)

@@ -1,0 +1,555 @@
+"""The test-session view: a run's metrics against ground truth, plots, the error browser, comparison.
+
+The run is matched once per IoU threshold (:class:`~vru_desktop.evaluation.metrics.OperatingPoints`);
+the confidence slider then recomputes tables, plots and the error list from the stored detections
+with no re-matching and no re-inference. Clicking an error emits :attr:`EvaluationView.openRequested`
+``(video_id, frame, {"box": …, "label": …})``; the workspace forwards it to the window's
+``openVideoRequested``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy import select
+
+from vru_desktop.errors import VruError
+from vru_desktop.evaluation.compare import DIFFERENCE_KINDS, Comparison, compare_runs
+from vru_desktop.evaluation.metrics import ERROR_KINDS, ErrorTable, ThresholdMetrics
+from vru_desktop.evaluation.report import write_report
+from vru_desktop.evaluation.run import RunEvaluation, evaluate_run
+from vru_desktop.evaluation.statistics import compute_statistics, get_statistics, link_detection_events
+from vru_desktop.evaluation.tracks import summarize_tracks
+from vru_desktop.store.db import Database
+from vru_desktop.store.models import DetectorModel, TestSession, Video
+from vru_desktop.ui.evaluation.plots import (
+    ConfidenceHistogram,
+    ConfusionPlot,
+    PrecisionRecallPlot,
+    TimelinePlot,
+)
+
+Index = QModelIndex | QPersistentModelIndex
+SLIDER_STEPS = 100
+
+
+def _f(value: float | None) -> str:
+    return "–" if value is None or value < 0 else f"{value:.3f}"
+
+
+class ErrorModel(QAbstractTableModel):
+    """The error table at the current threshold, optionally filtered to one kind."""
+
+    HEADERS = ("Kind", "Frame", "Time (s)", "Class", "Score", "Box")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.table: ErrorTable | None = None
+        self.classes: list[str] = []
+        self.times = np.zeros(0)
+        self.rows = np.zeros(0, dtype=np.int64)
+        self.kind_filter: int | None = None
+
+    def set_errors(self, table: ErrorTable, classes: list[str], times: np.ndarray) -> None:
+        self.beginResetModel()
+        self.table, self.classes, self.times = table, classes, times
+        self._filter()
+        self.endResetModel()
+
+    def set_kind(self, kind: int | None) -> None:
+        self.beginResetModel()
+        self.kind_filter = kind
+        self._filter()
+        self.endResetModel()
+
+    def _filter(self) -> None:
+        if self.table is None:
+            self.rows = np.zeros(0, dtype=np.int64)
+        elif self.kind_filter is None:
+            self.rows = np.arange(len(self.table))
+        else:
+            self.rows = np.flatnonzero(self.table.kind == self.kind_filter)
+
+    def error(self, row: int) -> dict[str, Any]:
+        assert self.table is not None
+        return self.table.row(int(self.rows[row]), self.classes)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role != Qt.ItemDataRole.DisplayRole or self.table is None:
+            return None
+        i = int(self.rows[index.row()])
+        t = self.table
+        column = index.column()
+        if column == 0:
+            return ERROR_KINDS[int(t.kind[i])].replace("_", " ")
+        if column == 1:
+            return int(t.frame[i])
+        if column == 2:
+            frame = int(t.frame[i])
+            return f"{self.times[frame]:.2f}" if 0 <= frame < len(self.times) else ""
+        if column == 3:
+            return self.classes[int(t.category[i])]
+        if column == 4:
+            return "" if np.isnan(t.score[i]) else f"{t.score[i]:.3f}"
+        return ", ".join(f"{v:.0f}" for v in t.box[i])
+
+
+class EvaluationView(QWidget):
+    """Pick a run; see its metrics, plots, errors; move the confidence; compare with another run."""
+
+    openRequested = Signal(int, int, object)
+    #: After the threshold changed and everything was redrawn (argument: the confidence).
+    updated = Signal(float)
+
+    def __init__(self, db: Database, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("evaluationView")
+        self.db = db
+        self.result: RunEvaluation | None = None
+        self.metrics: ThresholdMetrics | None = None
+        self.comparison: Comparison | None = None
+        self._bases: dict[tuple[int, float], RunEvaluation] = {}
+        self._times = np.zeros(0)
+        self._run_summary: list[str] = []
+        self._build()
+
+    # -- layout -----------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.run_combo = QComboBox()
+        self.run_combo.setMinimumWidth(320)
+        self.run_combo.currentIndexChanged.connect(self._run_chosen)
+        self.iou_spin = QDoubleSpinBox()
+        self.iou_spin.setRange(0.05, 0.95)
+        self.iou_spin.setSingleStep(0.05)
+        self.iou_spin.setValue(0.5)
+        self.iou_spin.setToolTip("IoU a detection needs with a ground-truth box to match it")
+        self.iou_spin.editingFinished.connect(self._iou_changed)
+        self.conf_slider = QSlider(Qt.Orientation.Horizontal)
+        self.conf_slider.setRange(0, SLIDER_STEPS)
+        self.conf_slider.setMinimumWidth(220)
+        self.conf_slider.setToolTip("Confidence threshold: recomputed from the stored detections")
+        self.conf_slider.valueChanged.connect(lambda v: self.set_conf(v / SLIDER_STEPS))
+        self.conf_label = QLabel("conf ≥ 0.25")
+        self.recalc_button = QPushButton("Recalculate")
+        self.recalc_button.setToolTip("Link detections to matching annotations and recompute the statistics")
+        self.recalc_button.clicked.connect(self.recalculate)
+        self.report_button = QPushButton("Report…")
+        self.report_button.clicked.connect(self.export_report)
+
+        top = QHBoxLayout()
+        for widget in (QLabel("Run"), self.run_combo, QLabel("IoU"), self.iou_spin, QLabel("Confidence")):
+            top.addWidget(widget)
+        top.addWidget(self.conf_slider, 1)
+        for widget in (self.conf_label, self.recalc_button, self.report_button):
+            top.addWidget(widget)
+
+        self.summary = QLabel("Choose a detection run.")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.table = QTableWidget(0, 7)
+        self.table.setHorizontalHeaderLabels(["Class", "TP", "FP", "FN", "Precision", "Recall", "F1"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.statistics_label = QLabel()
+        self.statistics_label.setWordWrap(True)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.table, 2)
+        left_layout.addWidget(self.summary, 3)
+        left_layout.addWidget(self.statistics_label, 1)
+
+        self.pr_plot = PrecisionRecallPlot()
+        self.histogram = ConfidenceHistogram()
+        self.timeline = TimelinePlot()
+        self.confusion = ConfusionPlot()
+        plots = QWidget()
+        grid = QGridLayout(plots)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.pr_plot, 0, 0)
+        grid.addWidget(self.histogram, 0, 1)
+        grid.addWidget(self.timeline, 1, 0)
+        grid.addWidget(self.confusion, 1, 1)
+
+        upper = QSplitter(Qt.Orientation.Horizontal)
+        upper.addWidget(left)
+        upper.addWidget(plots)
+        upper.setStretchFactor(0, 2)
+        upper.setStretchFactor(1, 5)
+
+        # Error browser.
+        self.error_filter = QComboBox()
+        self.error_filter.addItem("All errors", None)
+        for i, kind in enumerate(ERROR_KINDS):
+            self.error_filter.addItem(kind.replace("_", " "), i)
+        self.error_filter.currentIndexChanged.connect(
+            lambda: self.error_model.set_kind(self.error_filter.currentData())
+        )
+        self.error_model = ErrorModel(self)
+        self.error_view = QTableView()
+        self.error_view.setModel(self.error_model)
+        self.error_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.error_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.error_view.verticalHeader().hide()
+        self.error_view.horizontalHeader().setStretchLastSection(True)
+        self.error_view.clicked.connect(self._error_clicked)
+        self.error_view.activated.connect(self._error_clicked)
+        errors = QWidget()
+        errors_layout = QVBoxLayout(errors)
+        errors_layout.addWidget(self.error_filter)
+        errors_layout.addWidget(self.error_view)
+
+        # Comparison with another run on the same video.
+        self.compare_combo = QComboBox()
+        self.compare_combo.currentIndexChanged.connect(self._compare_chosen)
+        self.compare_label = QLabel("Choose an earlier run of the same video to compare with.")
+        self.compare_table = QTableWidget(0, 5)
+        self.compare_table.setHorizontalHeaderLabels(["Difference", "Frame", "Class", "Score", "Box"])
+        self.compare_table.verticalHeader().hide()
+        self.compare_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.compare_table.horizontalHeader().setStretchLastSection(True)
+        self.compare_table.cellClicked.connect(self._difference_clicked)
+        compare = QWidget()
+        compare_layout = QVBoxLayout(compare)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Compare with"))
+        row.addWidget(self.compare_combo, 1)
+        compare_layout.addLayout(row)
+        compare_layout.addWidget(self.compare_label)
+        compare_layout.addWidget(self.compare_table)
+
+        self.bottom_tabs = QTabWidget()
+        self.bottom_tabs.addTab(errors, "Errors")
+        self.bottom_tabs.addTab(compare, "Compare runs")
+
+        body = QSplitter(Qt.Orientation.Vertical)
+        body.addWidget(upper)
+        body.addWidget(self.bottom_tabs)
+        body.setStretchFactor(0, 3)
+        body.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(body, 1)
+        self._set_enabled(False)
+
+    def _set_enabled(self, enabled: bool) -> None:
+        for widget in (
+            self.iou_spin,
+            self.conf_slider,
+            self.recalc_button,
+            self.report_button,
+            self.compare_combo,
+        ):
+            widget.setEnabled(enabled)
+
+    # -- runs -------------------------------------------------------------------------------------
+    def refresh_runs(self) -> None:
+        """Fill the run list (runs that produced detections), keeping the current choice."""
+        current = self.current_run_id()
+        with self.db.session() as session:
+            rows = session.execute(
+                select(
+                    TestSession.id,
+                    TestSession.status,
+                    Video.filename,
+                    DetectorModel.name,
+                    TestSession.provenance,
+                )
+                .join(Video, Video.id == TestSession.video_id)
+                .outerjoin(DetectorModel, DetectorModel.id == TestSession.model_id)
+                .where(TestSession.status != "created")
+                .order_by(TestSession.id.desc())
+            ).all()
+        self.run_combo.blockSignals(True)
+        self.run_combo.clear()
+        self.run_combo.addItem("(choose a run)", None)
+        for run_id, status, filename, model, provenance in rows:
+            name = model or (provenance or {}).get("model_name") or "model ?"
+            self.run_combo.addItem(f"#{run_id}  {filename}  —  {name}  ({status})", run_id)
+        index = self.run_combo.findData(current)
+        self.run_combo.setCurrentIndex(max(index, 0))
+        self.run_combo.blockSignals(False)
+
+    def current_run_id(self) -> int | None:
+        return self.run_combo.currentData()
+
+    def show_run(self, run_id: int) -> None:
+        """Select and evaluate ``run_id``."""
+        if self.run_combo.findData(run_id) < 0:
+            self.refresh_runs()
+        index = self.run_combo.findData(run_id)
+        if index == self.run_combo.currentIndex():
+            self.load(run_id)
+        else:
+            self.run_combo.setCurrentIndex(index)
+
+    def _run_chosen(self) -> None:
+        run_id = self.current_run_id()
+        if run_id is not None:
+            self.load(run_id)
+
+    def _iou_changed(self) -> None:
+        if self.result is not None and abs(self.iou_spin.value() - self.result.iou) > 1e-9:
+            self.load(self.result.data.session_id, conf=self.conf_slider.value() / SLIDER_STEPS)
+
+    def load(self, run_id: int, *, conf: float | None = None) -> None:
+        """Evaluate ``run_id`` at the chosen IoU (matching once) and show it at ``conf``."""
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            result = evaluate_run(self.db, run_id, iou=round(self.iou_spin.value(), 4), conf=conf)
+            _ = result.points, result.coco, result.tracks  # match now, while the wait cursor shows
+        except VruError as exc:
+            QGuiApplication.restoreOverrideCursor()
+            self.summary.setText(f"<b>Cannot evaluate run {run_id}:</b> {exc}")
+            self._set_enabled(False)
+            return
+        QGuiApplication.restoreOverrideCursor()
+        self.result = result
+        self._times = result.data.frame_times if len(result.data.frame_times) else np.zeros(0)
+        self.pr_plot.set_points(result.points)
+        self.histogram.set_points(result.points)
+        self.timeline.set_times(result.data.time_of(result.data.reviewed_frames))
+        self._summarize_run()
+        self._fill_compare_runs()
+        self._show_statistics()
+        self._set_enabled(True)
+        self.conf_slider.blockSignals(True)
+        self.conf_slider.setValue(round(result.conf * SLIDER_STEPS))
+        self.conf_slider.blockSignals(False)
+        self.set_conf(result.conf)
+
+    # -- the threshold ----------------------------------------------------------------------------
+    def set_conf(self, conf: float) -> None:
+        """Recompute everything shown at confidence ``conf`` from the precomputed matching."""
+        if self.result is None:
+            return
+        points = self.result.points
+        self.metrics = points.at(conf)
+        self.conf_label.setText(f"conf ≥ {conf:.2f}")
+        self._fill_table(self.metrics)
+        self.pr_plot.set_conf(conf)
+        self.histogram.set_conf(conf)
+        self.timeline.set_line(points.timeline(conf))
+        self.confusion.set_matrix(self.metrics.confusion_labels, self.metrics.confusion)
+        self.error_model.set_errors(points.errors(conf), self.result.data.classes, self._frame_times())
+        self._show_summary(conf)
+        if self.comparison is not None:
+            self._compare_chosen()
+        self.updated.emit(conf)
+
+    def _frame_times(self) -> np.ndarray:
+        if len(self._times):
+            return self._times
+        assert self.result is not None
+        frames = np.arange(max(int(self.result.data.video.get("frame_count") or 0), 1))
+        return self.result.data.time_of(frames)
+
+    def _fill_table(self, m: ThresholdMetrics) -> None:
+        rows = [*m.per_class.items(), ("overall", m.overall)]
+        self.table.setRowCount(len(rows))
+        for r, (name, c) in enumerate(rows):
+            values = [name, c.tp, c.fp, c.fn, _f(c.precision), _f(c.recall), _f(c.f1)]
+            for col, value in enumerate(values):
+                item = QTableWidgetItem(str(value))
+                if col:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if name == "overall":
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                self.table.setItem(r, col, item)
+
+    def _summarize_run(self) -> None:
+        """The threshold-free part of the summary (COCO, miss rates, tracks), computed once per load."""
+        assert self.result is not None
+        r = self.result
+        stats = r.coco.stats_dict()
+        lamr = r.miss_rates()
+        tracks = summarize_tracks(r.tracks)
+        best_conf, best_f1 = r.points.best_f1()
+        lines = [
+            f"<b>COCO</b>: AP {_f(stats['AP'])}, AP50 {_f(stats['AP50'])}, AP75 {_f(stats['AP75'])}, "
+            f"AR100 {_f(stats['AR100'])}. Best F1 {best_f1:.3f} at conf {best_conf:.2f}.",
+            "<b>Log-average miss rate</b>: " + ", ".join(f"{k} {_f(v)}" for k, v in lamr.items()) + ".",
+        ]
+        if tracks["tracks"]:
+            lines.append(
+                f"<b>Tracks</b> (at {r.conf:.2f}): {tracks['tracks']}, "
+                f"never detected {tracks['never_detected']}, "
+                f"mean time to first detection {_f(tracks['mean_time_to_first_detection'])} s, "
+                f"longest miss streak {tracks['max_miss_streak']} frames."
+            )
+        self._run_summary = lines
+
+    def _show_summary(self, conf: float) -> None:
+        assert self.result is not None and self.metrics is not None
+        r, d = self.result, self.result.data
+        errors = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in self.metrics.error_counts.items())
+        lines = [
+            f"<b>{d.video['filename']}</b> — {d.n_frames} reviewed frames, "
+            f"{int(r.points.n_pos.sum())} ground-truth boxes, {len(d.dt)} detections evaluated "
+            f"(of {d.total_detections}).",
+            f"<b>Errors</b> at {conf:.2f}: {errors}.",
+            *self._run_summary,
+        ]
+        self.summary.setText("<br>".join(lines))
+
+    def _show_statistics(self) -> None:
+        assert self.result is not None
+        try:
+            stats = get_statistics(self.db, self.result.data.session_id)
+        except VruError as exc:
+            self.statistics_label.setText(str(exc))
+            return
+        accuracy = "–" if stats.detection_accuracy is None else f"{stats.detection_accuracy:.3f}"
+        self.statistics_label.setText(
+            f"Session statistics: {stats.total_detections} detections, {stats.total_annotations} "
+            f"ground-truth boxes, accuracy (F1) {accuracy}, {stats.processing_time_seconds:.1f} s "
+            f"({stats.frames_per_second:.1f} frames/s)."
+        )
+
+    # -- errors -----------------------------------------------------------------------------------
+    def _error_clicked(self, index: QModelIndex) -> None:
+        if self.result is None or not index.isValid():
+            return
+        error = self.error_model.error(index.row())
+        label = f"{error['kind'].replace('_', ' ')}: {error['class']}"
+        if error["score"] is not None:
+            label += f" {error['score']:.2f}"
+        self.openRequested.emit(
+            self.result.data.video_id, error["frame"], {"box": error["box"], "label": label}
+        )
+
+    # -- actions ----------------------------------------------------------------------------------
+    def recalculate(self) -> None:
+        if self.result is None:
+            return
+        run_id = self.result.data.session_id
+        try:
+            link = link_detection_events(self.db, run_id)
+            compute_statistics(self.db, run_id)
+        except VruError as exc:
+            QMessageBox.warning(self, "Recalculate", str(exc))
+            return
+        self.load(run_id, conf=self.conf_slider.value() / SLIDER_STEPS)
+        self.statistics_label.setText(self.statistics_label.text() + f" ({link.line()}.)")
+
+    def export_report(self, path: str | None = None) -> None:
+        if self.result is None:
+            return
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(
+                self,
+                "Save validation report",
+                f"run-{self.result.data.session_id}-report.html",
+                "HTML (*.html)",
+            )
+            if not path:
+                return
+        try:
+            written = write_report(self.result.with_conf(self.conf_slider.value() / SLIDER_STEPS), path)
+        except (VruError, OSError) as exc:
+            QMessageBox.warning(self, "Report", str(exc))
+            return
+        self.statistics_label.setText(f"Report written to {written}.")
+
+    # -- comparison -------------------------------------------------------------------------------
+    def _fill_compare_runs(self) -> None:
+        assert self.result is not None
+        with self.db.session() as session:
+            others = session.scalars(
+                select(TestSession.id)
+                .where(
+                    TestSession.video_id == self.result.data.video_id,
+                    TestSession.id != self.result.data.session_id,
+                    TestSession.status != "created",
+                )
+                .order_by(TestSession.id.desc())
+            ).all()
+        self.compare_combo.blockSignals(True)
+        self.compare_combo.clear()
+        self.compare_combo.addItem("(no comparison)", None)
+        for run_id in others:
+            self.compare_combo.addItem(f"run #{run_id}", run_id)
+        self.compare_combo.blockSignals(False)
+        self.comparison = None
+        self._bases = {}
+        self.compare_table.setRowCount(0)
+
+    def _compare_chosen(self) -> None:
+        base_id = self.compare_combo.currentData()
+        if self.result is None or base_id is None:
+            self.comparison = None
+            self.compare_table.setRowCount(0)
+            return
+        r = self.result
+        try:
+            key = (base_id, r.iou)
+            if key not in self._bases:
+                self._bases = {key: evaluate_run(self.db, base_id, iou=r.iou)}
+            self.comparison = compare_runs(
+                self._bases[key], r.with_conf(self.conf_slider.value() / SLIDER_STEPS)
+            )
+        except VruError as exc:
+            self.compare_label.setText(str(exc))
+            return
+        c = self.comparison
+        counts = ", ".join(f"{k} {c.count(k)}" for k in DIFFERENCE_KINDS)
+        self.compare_label.setText(
+            f"Run #{c.new_run} against run #{c.base_run} on {c.frames} frames: TP {c.base_tp} → {c.new_tp}, "
+            f"FP {c.base_fp} → {c.new_fp}. {counts}."
+        )
+        self.compare_table.setRowCount(len(c.differences))
+        for row, diff in enumerate(c.differences):
+            score = "" if diff.score is None else f"{diff.score:.3f}"
+            box = ", ".join(f"{v:.0f}" for v in diff.box)
+            for col, value in enumerate((diff.kind, diff.frame, diff.vru_type, score, box)):
+                self.compare_table.setItem(row, col, QTableWidgetItem(str(value)))
+
+    def _difference_clicked(self, row: int, _column: int) -> None:
+        if self.comparison is None or self.result is None:
+            return
+        diff = self.comparison.differences[row]
+        self.openRequested.emit(
+            self.result.data.video_id,
+            diff.frame,
+            {"box": list(diff.box), "label": f"{diff.kind}: {diff.vru_type}"},
+        )
