@@ -672,8 +672,9 @@ def test_timeline_summary_is_computed_by_aggregate_queries(db: Database, video_i
     finally:
         event.remove(db.engine, "before_cursor_execute", before)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) == 3
-    assert all("GROUP BY" in s for s in selects)
+    assert len(selects) == 3  # annotations, detections, reviewed frames: one aggregate each
+    assert all("group_concat(" in s for s in selects)
+    assert all("GROUP BY frame_number, vru_type" in s for s in selects[:2])
     for vru_type in ("pedestrian", "cyclist", "scooter_rider"):
         assert summary.annotations[vru_type].tolist() == sorted(set(frames[types == vru_type].tolist()))
         assert summary.detections.get(vru_type, np.empty(0)).tolist() == sorted(

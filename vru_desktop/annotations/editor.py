@@ -53,28 +53,23 @@ BOX_TOLERANCE = 1e-6
 _ANNOTATIONS_BY_TYPE = text(
     "SELECT vru_type, group_concat(frame_number) FROM ("
     " SELECT vru_type, frame_number FROM annotations"
-    " WHERE video_id = :video AND outside = 0 GROUP BY vru_type, frame_number"
+    " WHERE video_id = :video AND outside = 0 GROUP BY frame_number, vru_type"
     ") GROUP BY vru_type"
 )
 _ANNOTATIONS_IN_RANGE = text(
     "SELECT vru_type, group_concat(frame_number) FROM ("
     " SELECT vru_type, frame_number FROM annotations"
     " WHERE video_id = :video AND outside = 0 AND frame_number BETWEEN :first AND :last"
-    " GROUP BY vru_type, frame_number"
+    " GROUP BY frame_number, vru_type"
     ") GROUP BY vru_type"
 )
 _DETECTIONS_BY_TYPE = text(
     "SELECT vru_type, group_concat(frame_number) FROM ("
     " SELECT vru_type, frame_number FROM detection_events"
-    " WHERE session_id = :session GROUP BY vru_type, frame_number"
+    " WHERE session_id = :session GROUP BY frame_number, vru_type"
     ") GROUP BY vru_type"
 )
-_REVIEWED_RANGES = text(
-    "SELECT min(frame_number), max(frame_number) FROM ("
-    " SELECT frame_number, frame_number - row_number() OVER (ORDER BY frame_number) AS run"
-    " FROM reviewed_frames WHERE video_id = :video"
-    ") GROUP BY run ORDER BY 1"
-)
+_REVIEWED_FRAMES = text("SELECT group_concat(frame_number) FROM reviewed_frames WHERE video_id = :video")
 _MARK_STALE = text(
     "UPDATE session_statistics SET stale = 1"
     " WHERE session_id IN (SELECT id FROM test_sessions WHERE video_id = :video)"
@@ -92,6 +87,27 @@ def _frames_array(concatenated: str | None) -> np.ndarray:
     if not concatenated:
         return np.empty(0, dtype=np.int64)
     return np.sort(np.array(concatenated.split(","), dtype=np.int64))
+
+
+def _contains(sorted_values: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """Which of ``items`` are in ``sorted_values`` (a sorted array), by binary search."""
+    if not len(sorted_values):
+        return np.zeros(len(items), dtype=bool)
+    positions = np.minimum(np.searchsorted(sorted_values, items), len(sorted_values) - 1)
+    return sorted_values[positions] == items
+
+
+def _replace_frames(old: np.ndarray, fresh: np.ndarray, changed: np.ndarray) -> np.ndarray:
+    """Sorted ``old`` with the frames in ``changed`` (sorted) taken from ``fresh`` instead.
+
+    Only the slice of ``old`` between the first and last changed frame is touched.
+    """
+    lo = int(np.searchsorted(old, changed[0], side="left"))
+    hi = int(np.searchsorted(old, changed[-1], side="right"))
+    middle = old[lo:hi]
+    kept = middle[~_contains(changed, middle)]
+    added = fresh[_contains(changed, fresh)]
+    return np.concatenate([old[:lo], np.sort(np.concatenate([kept, added])), old[hi:]]).astype(np.int64)
 
 
 class _Recorder:
@@ -289,7 +305,8 @@ class AnnotationEditor:
     def timeline_summary(self, session_id: int | None) -> TimelineSummary:
         """Per VRU type, the frames with annotations (and detections of ``session_id``); reviewed ranges.
 
-        Computed by aggregate queries, so only one row per type and per reviewed range leaves SQLite.
+        Computed by aggregate queries (GROUP BY frame and type, then one ``group_concat`` row per type;
+        one row for the reviewed frames), so no per-box row leaves SQLite.
         """
         with self.db.session() as session:
             annotations = {
@@ -304,10 +321,7 @@ class AnnotationEditor:
                 if session_id is not None
                 else {}
             )
-            reviewed = [
-                (int(start), int(end))
-                for start, end in session.execute(_REVIEWED_RANGES, {"video": self.video_id})
-            ]
+            reviewed = self._reviewed_ranges(session)
         return TimelineSummary(self.frame_count, annotations, detections, reviewed)
 
     def update_summary(self, summary: TimelineSummary, frames: Iterable[int]) -> TimelineSummary:
@@ -325,18 +339,25 @@ class AnnotationEditor:
                 vru_type: _frames_array(found)
                 for vru_type, found in session.execute(_ANNOTATIONS_IN_RANGE, params)
             }
-            reviewed = [
-                (int(start), int(end))
-                for start, end in session.execute(_REVIEWED_RANGES, {"video": self.video_id})
-            ]
+            reviewed = self._reviewed_ranges(session)
+        empty = np.empty(0, dtype=np.int64)
         annotations: dict[str, np.ndarray] = {}
         for vru_type in dict.fromkeys([*summary.annotations, *fresh]):
-            old = summary.annotations.get(vru_type, np.empty(0, dtype=np.int64))
-            new = fresh.get(vru_type, np.empty(0, dtype=np.int64))
-            merged = np.union1d(old[~np.isin(old, changed)], new[np.isin(new, changed)])
+            merged = _replace_frames(
+                summary.annotations.get(vru_type, empty), fresh.get(vru_type, empty), changed
+            )
             if len(merged):
-                annotations[vru_type] = merged.astype(np.int64)
+                annotations[vru_type] = merged
         return TimelineSummary(summary.frame_count, annotations, summary.detections, reviewed)
+
+    def _reviewed_ranges(self, session: Session) -> list[tuple[int, int]]:
+        frames = _frames_array(session.execute(_REVIEWED_FRAMES, {"video": self.video_id}).scalar())
+        if not len(frames):
+            return []
+        breaks = np.flatnonzero(np.diff(frames) > 1)
+        starts = frames[np.r_[0, breaks + 1]].tolist()
+        ends = frames[np.r_[breaks, len(frames) - 1]].tolist()
+        return list(zip(starts, ends, strict=True))
 
     # -- edits -------------------------------------------------------------------------------------
     def add_box(self, frame: int, box: Box, vru_type: str, track_id: int | None = None) -> int:
