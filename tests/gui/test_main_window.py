@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox, QWidget
 from sqlalchemy import select
 
 from vru_desktop.library.projects import (
@@ -40,8 +40,9 @@ def window(db, data_dir: Path, qtbot) -> Iterator[MainWindow]:
     main.close()
 
 
-def drop(window: MainWindow, paths: list[Path], qtbot) -> list:
-    """Drag ``paths`` over the window and drop them; wait for the import's summary; return its rows."""
+def drop(window: MainWindow, paths: list[Path], qtbot, target: QWidget | None = None) -> list:
+    """Drag ``paths`` over ``target`` (the window) and drop them; wait for the summary; return its rows."""
+    target = target or window
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     enter = QDragEnterEvent(
@@ -51,7 +52,7 @@ def drop(window: MainWindow, paths: list[Path], qtbot) -> list:
         Qt.MouseButton.LeftButton,
         Qt.KeyboardModifier.NoModifier,
     )
-    QApplication.sendEvent(window, enter)
+    QApplication.sendEvent(target, enter)
     assert enter.isAccepted()
     event = QDropEvent(
         QPointF(300, 300),
@@ -60,7 +61,7 @@ def drop(window: MainWindow, paths: list[Path], qtbot) -> list:
         Qt.MouseButton.LeftButton,
         Qt.KeyboardModifier.NoModifier,
     )
-    QApplication.sendEvent(window, event)
+    QApplication.sendEvent(target, event)
     assert event.isAccepted()
     runner = window.library.last_import
     qtbot.waitUntil(lambda: runner.summary is not None, timeout=30_000)
@@ -93,7 +94,8 @@ def test_drop_files_imports_them_and_shows_summary_table_and_thumbnails(
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(other.read_bytes()[: other.stat().st_size // 2])
 
-    rows = drop(window, [good, empty, other, text, cut], qtbot)
+    # Dropped on the "Drop videos here" text; the window takes the drop.
+    rows = drop(window, [good, empty, other, text, cut], qtbot, window.library.empty_label)
 
     assert [(status, name) for status, name, _ in rows] == [
         ("imported", "walk.mp4"),
