@@ -389,3 +389,12 @@ def test_window_starts_without_torch_or_ultralytics(data_dir: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+def test_dropping_a_folder_without_videos_says_so(window: MainWindow, tmp_path: Path, qtbot) -> None:
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    (folder / "report.pdf").write_bytes(b"%PDF-1.4")
+    assert drop(window, [folder], qtbot) == []
+    headline = window.library.last_import.summary.headline.text()
+    assert headline == "Nothing found to import (no video files or frame folders)."

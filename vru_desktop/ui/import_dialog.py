@@ -104,8 +104,11 @@ class ImportSummary(QDialog):
         self.outcomes = outcomes
         counts = {s: sum(o.status == s for o in outcomes) for s in STATUS_ORDER}
         parts = [f"{count} {status}" for status, count in counts.items() if count]
-        head = ", ".join(parts) if parts else "Nothing found to import (no video files or frame folders)."
-        self.headline = QLabel(head if message is None else f"{message}\n{head}")
+        if message is not None:  # the import itself failed: say so first
+            head = "\n".join([message, ", ".join(parts)]) if parts else message
+        else:
+            head = ", ".join(parts) if parts else "Nothing found to import (no video files or frame folders)."
+        self.headline = QLabel(head)
         self.headline.setObjectName("importHeadline")
         self.headline.setWordWrap(True)
         self.table = QTreeWidget()
