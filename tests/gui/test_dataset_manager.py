@@ -201,6 +201,7 @@ def test_window_signals_refresh_the_table_debounced(qtbot, window, db) -> None:
 def test_stats_panel_plots_the_rows(qtbot, window) -> None:
     manager = dataset_manager(window)
     panel = manager.stats_panel
+    qtbot.waitUntil(lambda: panel.statistics.videos == 3)  # computed off the UI thread
     classes = panel.class_names[:5]
     assert classes == ["pedestrian", "cyclist", "motorcyclist", "wheelchair_user", "scooter_rider"]
     heights = {key: bars.opts["height"].tolist() for key, bars in panel.class_bars.items()}
@@ -217,6 +218,7 @@ def test_stats_panel_plots_the_rows(qtbot, window) -> None:
     assert "5.3% (2 of 38 frames)" in panel.coverage_plot.getPlotItem().titleLabel.text
     # The plots follow the filters.
     manager.project_combo.setCurrentIndex(manager.project_combo.findText("Depot"))
-    qtbot.waitUntil(lambda: manager.model.rowCount() == 1)
-    assert panel.class_bars["annotations"].opts["height"].tolist() == [0, 0, 0, 0, 1]
+    with qtbot.waitSignal(manager.statisticsShown):
+        qtbot.waitUntil(lambda: manager.model.rowCount() == 1)
     assert panel.statistics.videos == 1
+    assert panel.class_bars["annotations"].opts["height"].tolist() == [0, 0, 0, 0, 1]

@@ -139,6 +139,7 @@ def test_shared_mot17_data_in_the_table_and_the_statistics(qtbot, mot_window) ->
         rows["MOT17-02-FRCNN"].project_name == "MOT17 static"
         and rows["MOT17-13-FRCNN"].camera_view == "front"
     )
+    qtbot.waitUntil(lambda: manager.stats_panel.statistics.videos == 7)
     stats = manager.stats_panel.statistics
     boxes = expected["MOT17-02-FRCNN"]["boxes"] + expected["MOT17-04-FRCNN"]["boxes"]
     assert stats.annotations_by_type == {"pedestrian": boxes}
@@ -156,5 +157,6 @@ def test_shared_mot17_data_in_the_table_and_the_statistics(qtbot, mot_window) ->
     manager.clear_filters()
     screenshot = os.environ.get("VRU_DATASETS_SCREENSHOT")
     if screenshot:
+        qtbot.waitUntil(lambda: manager.stats_panel.statistics.videos == 7)
         qtbot.wait(200)
         assert mot_window.grab().save(screenshot)

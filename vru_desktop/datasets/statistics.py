@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import text
 
 from vru_desktop.datasets.query import DatasetRow
 from vru_desktop.store.db import Database
@@ -24,11 +23,12 @@ HEIGHT_BIN_PX = 16
 #: Ground-truth coverage histogram: per-video reviewed share in steps of 10 %.
 COVERAGE_BINS = np.linspace(0.0, 1.0, 11)
 
+#: Each box's class, validation and height bin; counted in Python, which is faster than a SQL
+#: GROUP BY here (SQLite sorts every row for that; no index covers these columns).
 _BOXES_SQL = """
-SELECT vru_type, validated, CAST((y2 - y1) / :bin AS INTEGER) AS bin, count(*)
+SELECT vru_type, validated, CAST((y2 - y1) / :bin AS INTEGER)
 FROM annotations
 WHERE outside = 0 {videos}
-GROUP BY vru_type, validated, bin
 """
 
 
@@ -114,17 +114,21 @@ def compute_statistics(
     if not all_videos:
         videos = "AND video_id IN (SELECT value FROM json_each(:ids))"
         params["ids"] = json.dumps([row.video_id for row in rows])
+    raw = db.engine.raw_connection()  # plain tuples straight from sqlite3, counted in C
+    try:
+        cursor = raw.cursor()
+        cursor.execute(_BOXES_SQL.format(videos=videos), params)
+        boxes = Counter(cursor.fetchall())
+    finally:
+        raw.close()
     annotations: Counter[str] = Counter()
     validated: Counter[str] = Counter()
     heights: Counter[int] = Counter()
-    with db.engine.connect() as conn:
-        for vru_type, is_validated, height_bin, count in conn.execute(
-            text(_BOXES_SQL.format(videos=videos)), params
-        ):
-            annotations[vru_type] += count
-            if is_validated:
-                validated[vru_type] += count
-            heights[max(int(height_bin), 0)] += count
+    for (vru_type, is_validated, height_bin), count in boxes.items():
+        annotations[vru_type] += count
+        if is_validated:
+            validated[vru_type] += count
+        heights[max(int(height_bin), 0)] += count
     stats.annotations_by_type = dict(annotations)
     stats.validated_by_type = dict(validated)
     if heights:

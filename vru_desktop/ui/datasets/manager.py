@@ -7,6 +7,8 @@ formatted only when painted). Filters re-run the query (debounced); sorting happ
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +17,10 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QDate,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     Qt,
+    QThreadPool,
     QTimer,
     Signal,
 )
@@ -46,11 +50,13 @@ from vru_desktop.datasets.query import (
     sort_rows,
 )
 from vru_desktop.datasets.readiness import LEVELS, NOT_READY, PARTIAL, READY
-from vru_desktop.datasets.statistics import compute_statistics
+from vru_desktop.datasets.statistics import DatasetStatistics, compute_statistics
 from vru_desktop.library.projects import list_projects
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import VRU_TYPES
 from vru_desktop.ui.datasets.stats_panel import StatsPanel
+
+log = logging.getLogger(__name__)
 
 READINESS_COLOURS = {READY: "#c8ebc8", PARTIAL: "#ffecb3", NOT_READY: "#f8cdcd"}
 REFRESH_DELAY_MS = 400
@@ -256,12 +262,20 @@ class DatasetTableModel(QAbstractTableModel):
         sort_rows(self.rows, COLUMNS[column].sort_key, descending=order == Qt.SortOrder.DescendingOrder)
 
 
+class _StatisticsDelivery(QObject):
+    """Carries a statistics result from the worker thread to the UI thread."""
+
+    ready = Signal(int, object)
+
+
 class DatasetManager(QWidget):
     """The Datasets tab: filter bar, the table, the statistics panel."""
 
     videoActivated = Signal(int)
     #: The visible rows changed (after a query): the number shown.
     rowsChanged = Signal(int)
+    #: The statistics panel shows the statistics of the current rows.
+    statisticsShown = Signal()
 
     def __init__(self, db: Database, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -296,6 +310,9 @@ class DatasetManager(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(self.filter_layout)
         layout.addWidget(splitter)
+        self._stats_generation = 0
+        self._stats_delivery = _StatisticsDelivery(self)
+        self._stats_delivery.ready.connect(self._statistics_ready)
         self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS)
         self._refresh_timer.timeout.connect(self._refresh_if_shown)
         self._filter_timer = QTimer(self, singleShot=True, interval=FILTER_DELAY_MS)
@@ -443,10 +460,36 @@ class DatasetManager(QWidget):
             self.table.resizeColumnsToContents()
             self._columns_fitted = True
         self._restore_selection(selected)
-        self.stats_panel.show_statistics(compute_statistics(self.db, rows, all_videos=flt == DatasetFilter()))
+        self._start_statistics(rows, all_videos=flt == DatasetFilter())
         total = len(rows) if flt == DatasetFilter() else None
         self.count_label.setText(f"{len(rows)} videos" if total is not None else f"{len(rows)} videos shown")
         self.rowsChanged.emit(len(rows))
+
+    def _start_statistics(self, rows: list[DatasetRow], *, all_videos: bool) -> None:
+        """Compute the statistics off the UI thread; only the newest request's result is shown."""
+        self._stats_generation += 1
+        generation, delivery, db = self._stats_generation, self._stats_delivery, self.db
+
+        def work() -> None:
+            result: DatasetStatistics | str
+            try:
+                result = compute_statistics(db, rows, all_videos=all_videos)
+            except Exception as exc:  # a worker thread must report, not raise
+                log.exception("dataset statistics failed")
+                result = f"Statistics not available: {exc}"
+            with contextlib.suppress(RuntimeError):  # the tab was closed meanwhile
+                delivery.ready.emit(generation, result)
+
+        QThreadPool.globalInstance().start(work)
+
+    def _statistics_ready(self, generation: int, result: DatasetStatistics | str) -> None:
+        if generation != self._stats_generation:
+            return
+        if isinstance(result, str):
+            self.stats_panel.show_message(result)
+        else:
+            self.stats_panel.show_statistics(result)
+        self.statisticsShown.emit()
 
     def schedule_refresh(self) -> None:
         """Something changed in the library: refresh soon (once for a burst), or when next shown."""

@@ -85,6 +85,10 @@ class StatsPanel(QWidget):
             f"Class distribution ({stats.videos} videos)", color="#222", size="10pt"
         )
 
+    def show_message(self, message: str) -> None:
+        """Say why there are no statistics (in the class chart's title)."""
+        self.class_plot.getPlotItem().setTitle(message, color="#a00", size="10pt")
+
     def _draw_classes(self, stats: DatasetStatistics) -> None:
         plot = self.class_plot.getPlotItem()
         plot.clear()
