@@ -7,6 +7,7 @@ starts (in the run's worker thread or the CLI process). Ultralytics picks its ba
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -131,8 +132,9 @@ def _hash_into(digest: Any, file: Path) -> None:
 def read_class_names(path: Path, fmt: str) -> dict[str, str]:
     """Class id → name from the metadata Ultralytics embeds, without loading the model.
 
-    OpenVINO folders carry ``metadata.yaml``; ``.tflite`` files carry a ``metadata.json`` in a zip
-    appended to the file. Other formats answer ``{}`` here: their names are read when the model is
+    OpenVINO folders carry ``metadata.yaml``; ``.tflite`` files carry a zip appended to the file with
+    ``metadata.json`` (or, from older exports, a dict literal). Other formats answer ``{}`` here: their
+    names are read when the model is
     first loaded for a run (:func:`record_class_names`).
     """
     metadata: dict[str, Any] | None = None
@@ -143,9 +145,12 @@ def read_class_names(path: Path, fmt: str) -> dict[str, str]:
             metadata = yaml.safe_load((path / "metadata.yaml").read_text(encoding="utf-8"))
         elif fmt == "tflite" and zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as archive:
-                if "metadata.json" in archive.namelist():
+                entries = archive.namelist()
+                if "metadata.json" in entries:
                     metadata = json.loads(archive.read("metadata.json"))
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+                elif entries:  # older exports: a Python dict literal in the first entry
+                    metadata = ast.literal_eval(archive.read(entries[0]).decode("utf-8"))
+    except (OSError, ValueError, SyntaxError, zipfile.BadZipFile) as exc:
         log.warning("cannot read the metadata of %s: %s", path, exc)
     except Exception as exc:  # yaml.YAMLError: a broken metadata file only loses the names here
         log.warning("cannot parse the metadata of %s: %s", path, exc)
@@ -158,7 +163,16 @@ def read_class_names(path: Path, fmt: str) -> dict[str, str]:
 def library_versions() -> dict[str, str]:
     """Versions of the libraries a run's results depend on (read from package metadata, no imports)."""
     versions = {"python": platform.python_version(), "vru_desktop": __version__}
-    for package in ("ultralytics", "torch", "openvino", "ai-edge-litert", "onnxruntime", "numpy", "av"):
+    for package in (
+        "ultralytics-opencv-headless",
+        "ultralytics",
+        "torch",
+        "openvino",
+        "ai-edge-litert",
+        "onnxruntime",
+        "numpy",
+        "av",
+    ):
         try:
             versions[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:

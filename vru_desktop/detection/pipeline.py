@@ -561,6 +561,23 @@ class _Run:
         self.callbacks.committed(first, self.pending_last, count)
 
 
+# The model of the last run stays loaded, so a queue of runs with one model loads it once. A run takes
+# it out while it runs, so two runs at the same time never share one.
+_loaded: dict[tuple[str, str, str], LoadedModel] = {}
+_loaded_lock = threading.Lock()
+
+
+def _take_loaded(key: tuple[str, str, str]) -> LoadedModel | None:
+    with _loaded_lock:
+        return _loaded.pop(key, None)
+
+
+def _keep_loaded(key: tuple[str, str, str], model: LoadedModel) -> None:
+    with _loaded_lock:
+        _loaded.clear()
+        _loaded[key] = model
+
+
 def _device(device: str) -> str:
     return "0" if device == "cuda" else "cpu"
 
@@ -666,7 +683,11 @@ def _execute(
         )
     if plan.config.tracker != "none":
         check_tracker_available()
-    model = load_model(plan.model_path, locations, device=plan.config.device)
+    tracking = plan.config.tracker != "none"
+    key = (str(plan.model_path), sha, plan.config.device)
+    model = _take_loaded(key) if not tracking else None
+    if model is None:
+        model = load_model(plan.model_path, locations, device=plan.config.device)
     plan.class_map = record_class_names(db, plan.model_id, {str(k): v for k, v in model.names.items()})
     _record_provenance(db, plan, model, sha)
     if control.stopped:
@@ -676,6 +697,8 @@ def _execute(
         state = sitting.run()
     finally:
         sitting.commit()
+    if not tracking:  # a tracker keeps per-video state in the model: never reuse that one
+        _keep_loaded(key, model)
     if state == "stopped":
         return state, None
     missing = plan.total - sitting.done
