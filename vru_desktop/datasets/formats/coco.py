@@ -86,7 +86,6 @@ class CocoWriter:
                         "bbox": [x1, y1, w, h],
                         "area": w * h,
                         "iscrowd": int(box.crowd),
-                        "segmentation": [[x1, y1, x2, y1, x2, y2, x1, y2]],
                         "attributes": {
                             "track_id": box.track_id,
                             "occluded": box.occluded,
@@ -104,7 +103,7 @@ class CocoWriter:
             "images": images,
             "annotations": annotations,
         }
-        (root / ANNOTATION_FILE).write_text(json.dumps(document), encoding="utf-8")
+        (root / ANNOTATION_FILE).write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
         return {"images": len(images), "annotations": len(annotations), "categories": len(names)}
 
 
