@@ -14,6 +14,16 @@ from vru_desktop.evaluation.metrics import OperatingPoints
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
 TP_COLOR, FP_COLOR, FN_COLOR = "#2ca02c", "#d62728", "#ff7f0e"
+#: Curves are drawn with at most this many points (a repaint must stay cheap with 100 000 detections).
+MAX_CURVE_POINTS = 1500
+
+
+def _thin(*arrays: np.ndarray) -> list[np.ndarray]:
+    n = len(arrays[0])
+    if n <= MAX_CURVE_POINTS:
+        return list(arrays)
+    pick = np.unique(np.linspace(0, n - 1, MAX_CURVE_POINTS).astype(np.int64))
+    return [a[pick] for a in arrays]
 
 
 class PrecisionRecallPlot(pg.PlotWidget):
@@ -37,7 +47,7 @@ class PrecisionRecallPlot(pg.PlotWidget):
         for i, (name, curve) in enumerate(self.curves.items()):
             style = pg.mkPen("#000", width=2, style=pg.QtCore.Qt.PenStyle.DashLine)
             pen = style if name == "all" else pg.mkPen(COLORS[i % len(COLORS)], width=2)
-            self.plot(curve["recall"], curve["precision"], pen=pen, name=name)
+            self.plot(*_thin(curve["recall"], curve["precision"]), pen=pen, name=name)
         self.addItem(self.markers)
 
     def set_conf(self, conf: float) -> None:
@@ -98,6 +108,8 @@ class TimelinePlot(pg.PlotWidget):
         self.setLabel("left", "boxes per frame")
         self.showGrid(x=True, y=True, alpha=0.2)
         self.setMouseEnabled(x=True, y=False)
+        self.setDownsampling(auto=True, mode="peak")
+        self.setClipToView(True)
         self.addLegend(offset=(10, 10))
         self.tp = self.plot([], [], pen=pg.mkPen(TP_COLOR, width=1.5), name="detected (TP)")
         self.fp = self.plot([], [], pen=pg.mkPen(FP_COLOR, width=1.5), name="false (FP)")
@@ -131,10 +143,17 @@ class ConfusionPlot(pg.PlotWidget):
         used = [i for i in range(len(names)) if matrix[i].any() or matrix[:, i].any()]
         self.names = [names[i] for i in used]
         self.matrix = matrix[np.ix_(used, used)]
-        for item in self.labels:
-            self.removeItem(item)
-        self.labels = []
         n = len(used)
+        if len(self.labels) != n * n:  # the cell texts are kept while the classes stay the same
+            for item in self.labels:
+                self.removeItem(item)
+            self.labels = []
+            for i in range(n):
+                for j in range(n):
+                    text = pg.TextItem("", anchor=(0.5, 0.5))
+                    text.setPos(j + 0.5, i + 0.5)
+                    self.addItem(text)
+                    self.labels.append(text)
         if n == 0:
             self.image.clear()
             return
@@ -144,11 +163,9 @@ class ConfusionPlot(pg.PlotWidget):
         peak = max(float(shown.max()), 1.0)
         for i in range(n):
             for j in range(n):
-                color = "#fff" if shown[i, j] > 0.6 * peak else "#000"
-                text = pg.TextItem(str(int(self.matrix[i, j])), color=color, anchor=(0.5, 0.5))
-                text.setPos(j + 0.5, i + 0.5)
-                self.addItem(text)
-                self.labels.append(text)
+                self.labels[i * n + j].setText(
+                    str(int(self.matrix[i, j])), color="#fff" if shown[i, j] > 0.6 * peak else "#000"
+                )
         ticks = [[(k + 0.5, name) for k, name in enumerate(self.names)]]
         self.getAxis("bottom").setTicks(ticks)
         self.getAxis("left").setTicks(ticks)
