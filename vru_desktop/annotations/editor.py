@@ -24,11 +24,23 @@ from pathlib import PurePath
 from typing import TypeVar
 
 import numpy as np
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import RowMapping, and_, func, select, text, update
 from sqlalchemy.orm import Session
 
 from vru_desktop.annotations.tracks import Keyframe, interpolate_track
-from vru_desktop.annotations.undo import Change, IdMap, RowImage, apply_change, image_of
+from vru_desktop.annotations.undo import (
+    ANNOTATION_COLUMNS,
+    ANNOTATIONS,
+    Change,
+    IdMap,
+    RowImage,
+    apply_change,
+    delete_rows,
+    image_of,
+    insert_rows,
+    read_images,
+    update_rows,
+)
 from vru_desktop.annotations.views import AnnotationView, DetectionView, SessionView, TimelineSummary
 from vru_desktop.errors import NotFoundError, ValidationError
 from vru_desktop.media.frames import FrameTable
@@ -40,6 +52,7 @@ from vru_desktop.store.models import (
     ReviewedFrame,
     TestSession,
     Video,
+    utcnow,
 )
 
 Box = tuple[float, float, float, float]
@@ -111,22 +124,34 @@ def _replace_frames(old: np.ndarray, fresh: np.ndarray, changed: np.ndarray) -> 
 
 
 class _Recorder:
-    """Collects the row images of one edit while it runs in ``session``."""
+    """Collects what one edit changes while it runs in ``session``.
+
+    Before images are taken as rows are first touched (from ORM rows, or read in bulk by the track
+    code); after images are read back from the database when the edit is done, so they are exact.
+    """
 
     def __init__(self, session: Session, text_: str) -> None:
         self.session = session
         self.change = Change(text_)
         self._before: dict[int, RowImage] = {}
-        self._rows: dict[int, Annotation] = {}
-        self._deleted: set[int] = set()
-        #: Rows this edit created, by Python object identity.
-        self._new: dict[int, Annotation] = {}
+        #: Ids of rows this edit inserted; their "before" is "did not exist".
+        self._new_ids: set[int] = set()
+        #: ORM rows this edit added, by Python object identity (their ids come with the flush).
+        self._pending: dict[int, Annotation] = {}
+
+    def remember(self, images: dict[int, RowImage]) -> None:
+        """Before images of rows about to change (the first image of a row wins)."""
+        for row_id, image in images.items():
+            if row_id not in self._before and row_id not in self._new_ids:
+                self._before[row_id] = image
+
+    def inserted(self, ids: Iterable[int]) -> None:
+        self._new_ids.update(ids)
 
     def touch(self, row: Annotation) -> None:
-        """Call before changing an existing row."""
-        if id(row) not in self._new and row.id not in self._before:
-            self._before[row.id] = image_of(row)
-            self._rows[row.id] = row
+        """Call before changing an ORM row."""
+        if id(row) not in self._pending and row.id is not None:
+            self.remember({row.id: image_of(row)})
 
     def set(self, row: Annotation, **values: object) -> None:
         """Set columns of ``row``, recording it only when a value really changes."""
@@ -138,18 +163,15 @@ class _Recorder:
 
     def add(self, row: Annotation) -> Annotation:
         self.session.add(row)
-        self._new[id(row)] = row
+        self._pending[id(row)] = row
         return row
 
     def delete(self, row: Annotation) -> None:
-        if self._new.pop(id(row), None) is not None:  # made and removed within this edit
-            if row.id is None:
-                self.session.expunge(row)
-            else:
-                self.session.delete(row)
+        if id(row) in self._pending and row.id is None:
+            del self._pending[id(row)]
+            self.session.expunge(row)
             return
         self.touch(row)
-        self._deleted.add(row.id)
         self.session.delete(row)
 
     def review(self, event: DetectionEvent, value: str | None) -> None:
@@ -165,12 +187,13 @@ class _Recorder:
 
     def finish(self) -> Change:
         self.session.flush()
-        for row_id, before in self._before.items():
-            after = None if row_id in self._deleted else image_of(self._rows[row_id])
-            if after != before:
-                self.change.annotations[row_id] = (before, after)
-        for row in self._new.values():
-            self.change.annotations[row.id] = (None, image_of(row))
+        new_ids = self._new_ids | {row.id for row in self._pending.values() if row.id is not None}
+        after = read_images(self.session, [*self._before, *new_ids])
+        for row_id in sorted({*self._before, *new_ids}):
+            before = None if row_id in new_ids else self._before[row_id]
+            image = after.get(row_id)
+            if image != before:
+                self.change.annotations[row_id] = (before, image)
         self.change.reviews = {
             event_id: entry for event_id, entry in self.change.reviews.items() if entry[1] != entry[2]
         }
@@ -415,9 +438,19 @@ class AnnotationEditor:
 
         def work(rec: _Recorder) -> None:
             row = self._row(rec.session, annotation_id)
-            rows = [row] if row.track_id is None else self._track_rows(rec.session, row.track_id)
-            for each in rows:
-                rec.set(each, vru_type=vru_type)
+            if row.track_id is None:
+                rec.set(row, vru_type=vru_type)
+                return
+            same_track = (
+                ANNOTATIONS.c.video_id == self.video_id,
+                ANNOTATIONS.c.track_id == row.track_id,
+                ANNOTATIONS.c.vru_type != vru_type,
+            )
+            rows = rec.session.execute(select(ANNOTATIONS).where(*same_track)).mappings().all()
+            rec.remember({each["id"]: _strip_id(each) for each in rows})
+            rec.session.execute(
+                update(ANNOTATIONS).where(*same_track).values(vru_type=vru_type, updated_at=utcnow())
+            )
 
         self._edit(f"Change class to {vru_type}", work)
 
@@ -533,14 +566,25 @@ class AnnotationEditor:
                 )
             track_id = self._ensure_track(rec, row)
             rec.set(row, is_keyframe=True)
-            for later in self._track_rows(rec.session, track_id, start + 1, end):
-                rec.delete(later)
+            rec.session.flush()
+            in_range = (
+                ANNOTATIONS.c.video_id == self.video_id,
+                ANNOTATIONS.c.track_id == track_id,
+                ANNOTATIONS.c.frame_number.between(start + 1, end),
+            )
+            replaced = rec.session.execute(select(ANNOTATIONS).where(*in_range)).mappings().all()
+            rec.remember({each["id"]: _strip_id(each) for each in replaced})
+            delete_rows(rec.session, [each["id"] for each in replaced])
             rec.add(
                 self._new_row(end, row.bounding_box, track_id=track_id, is_keyframe=True, **_flags_of(row))
             )
             self._rebuild(rec, track_id, start, end)
             rec.change.text = f"Propagate box {end - start} frame{'s' if end - start != 1 else ''}"
-            return [each.id for each in self._track_rows(rec.session, track_id, start + 1, end)]
+            return list(
+                rec.session.scalars(
+                    select(ANNOTATIONS.c.id).where(*in_range).order_by(ANNOTATIONS.c.frame_number)
+                )
+            )
 
         return self._edit("Propagate box", work)
 
@@ -723,54 +767,98 @@ class AnnotationEditor:
 
     def _rebuild(self, rec: _Recorder, track_id: int, first: int, last: int) -> None:
         """Rewrite the interpolated rows of a track around keyframes changed on ``first``–``last``:
-        from the keyframe before ``first`` to the keyframe after ``last`` (or the track's ends)."""
+        from the keyframe before ``first`` to the keyframe after ``last`` (or the track's ends).
+
+        Keyframes are read as ORM rows (few); interpolated rows are read, updated, deleted and
+        inserted in bulk (a long gap between keyframes can hold thousands).
+        """
         session = rec.session
         session.flush()
-        base = select(Annotation).where(
+        keyed = select(Annotation).where(
             Annotation.video_id == self.video_id,
             Annotation.track_id == track_id,
+            Annotation.is_keyframe.is_(True),
         )
-        keyed = base.where(Annotation.is_keyframe.is_(True))
         before = session.scalars(
             keyed.where(Annotation.frame_number < first).order_by(Annotation.frame_number.desc()).limit(1)
         ).first()
         after = session.scalars(
             keyed.where(Annotation.frame_number > last).order_by(Annotation.frame_number).limit(1)
         ).first()
-        window = base
-        if before is not None:
-            window = window.where(Annotation.frame_number >= before.frame_number)
-        if after is not None:
-            window = window.where(Annotation.frame_number <= after.frame_number)
-        rows = list(session.scalars(window.order_by(Annotation.frame_number, Annotation.id)))
-        keys = {row.frame_number: row for row in rows if row.is_keyframe}
-        filled: dict[int, list[Annotation]] = {}
-        for row in rows:
-            if not row.is_keyframe:
-                filled.setdefault(row.frame_number, []).append(row)
+        low = before.frame_number if before is not None else None
+        high = after.frame_number if after is not None else None
+        window = keyed
+        interpolated = select(ANNOTATIONS).where(
+            ANNOTATIONS.c.video_id == self.video_id,
+            ANNOTATIONS.c.track_id == track_id,
+            ANNOTATIONS.c.is_keyframe.is_(False),
+        )
+        if low is not None:
+            window = window.where(Annotation.frame_number >= low)
+            interpolated = interpolated.where(ANNOTATIONS.c.frame_number > low)
+        if high is not None:
+            window = window.where(Annotation.frame_number <= high)
+            interpolated = interpolated.where(ANNOTATIONS.c.frame_number < high)
+        keys = {row.frame_number: row for row in session.scalars(window.order_by(Annotation.id))}
+        existing: dict[int, list[RowImage]] = {}
+        for row in session.execute(interpolated.order_by(ANNOTATIONS.c.id)).mappings():
+            existing.setdefault(row["frame_number"], []).append(dict(row))
+
         wanted: dict[int, tuple[Box, Annotation]] = {}
         source: Annotation | None = None
         for point in interpolate_track(
-            Keyframe(row.frame_number, row.bounding_box, row.outside) for row in keys.values()
+            Keyframe(frame, row.bounding_box, row.outside) for frame, row in sorted(keys.items())
         ):
             if point.is_keyframe:
                 source = keys[point.frame]
             elif source is not None:
                 wanted[point.frame] = (point.box, source)
-        for frame, existing in filled.items():
-            keep = existing[0] if frame in wanted else None
-            for row in existing:
-                if row is not keep:
-                    rec.delete(row)
+
+        now = utcnow()
+        removed: list[RowImage] = []
+        changed: list[tuple[int, RowImage]] = []
+        touched: list[RowImage] = []
+        created: list[RowImage] = []
+        for frame, rows in existing.items():
+            removed.extend(rows if frame not in wanted else rows[1:])
         for frame, (box, key) in wanted.items():
-            inherited = {name: getattr(key, name) for name in INHERITED}
-            existing = filled.get(frame)
-            if existing:
-                row = existing[0]
-                moved = any(abs(a - b) > BOX_TOLERANCE for a, b in zip(row.bounding_box, box, strict=True))
-                rec.set(row, **(_box_values(box) if moved else {}), **inherited, outside=False)
-            else:
-                rec.add(self._new_row(frame, box, track_id=track_id, is_keyframe=False, **inherited))
+            values: RowImage = {name: getattr(key, name) for name in INHERITED}
+            rows = existing.get(frame)
+            if not rows:
+                created.append(self._image(frame, box, track_id, values, now))
+                continue
+            row = rows[0]
+            if any(abs(row[name] - value) > BOX_TOLERANCE for name, value in _box_values(box).items()):
+                values.update(_box_values(box))
+            values["outside"] = False
+            updates = {name: value for name, value in values.items() if row[name] != value}
+            if updates:
+                touched.append(row)
+                changed.append((row["id"], {**updates, "updated_at": now}))
+        rec.remember({row["id"]: _strip_id(row) for row in [*removed, *touched]})
+        delete_rows(session, [row["id"] for row in removed])
+        update_rows(session, changed)
+        rec.inserted(insert_rows(session, created))
+
+    def _image(self, frame: int, box: Box, track_id: int | None, values: RowImage, now: object) -> RowImage:
+        """A complete image of a new interpolated row (every column but the id)."""
+        image: RowImage = {
+            "video_id": self.video_id,
+            "detection_event_id": None,
+            "frame_number": frame,
+            "timestamp": self._time_of(frame),
+            "confidence": None,
+            "track_id": track_id,
+            "is_keyframe": False,
+            "outside": False,
+            "attributes": {},
+            "created_at": now,
+            "updated_at": now,
+            **_box_values(box),
+            **values,
+        }
+        assert set(image) == set(ANNOTATION_COLUMNS)
+        return image
 
     def _accept(self, rec: _Recorder, event: DetectionEvent) -> int:
         linked = rec.session.scalar(
@@ -812,6 +900,10 @@ class AnnotationEditor:
             .limit(1)
         )
         return int(existing) if existing is not None else self._next_track_id(session)
+
+
+def _strip_id(row: RowImage | RowMapping) -> RowImage:
+    return {name: row[name] for name in ANNOTATION_COLUMNS}
 
 
 def _check_box(box: Iterable[float]) -> Box:

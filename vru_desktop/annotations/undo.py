@@ -12,10 +12,12 @@ that name the old id keep working.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import ColumnElement, Integer, bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from vru_desktop.store.models import Annotation, DetectionEvent, ReviewedFrame
@@ -72,6 +74,44 @@ class IdMap:
         self._next[old_id] = new_id
 
 
+def _id_list(ids: Iterable[int]) -> ColumnElement[bool]:
+    """``id IN (…)`` with the ids passed as one JSON parameter (no bound parameter per id)."""
+    values = json.dumps(sorted({int(row_id) for row_id in ids}))
+    listed = text("SELECT value FROM json_each(:id_list)").bindparams(id_list=values).columns(value=Integer)
+    return ANNOTATIONS.c.id.in_(listed)
+
+
+def read_images(session: Session, ids: Iterable[int]) -> dict[int, RowImage]:
+    """The current images of the annotation rows with these ids (rows that do not exist are left out)."""
+    images: dict[int, RowImage] = {}
+    for row in session.execute(select(ANNOTATIONS).where(_id_list(ids))).mappings():
+        images[row["id"]] = {name: row[name] for name in ANNOTATION_COLUMNS}
+    return images
+
+
+def delete_rows(session: Session, ids: Iterable[int]) -> None:
+    session.execute(delete(ANNOTATIONS).where(_id_list(ids)))
+
+
+def update_rows(session: Session, changes: list[tuple[int, RowImage]]) -> None:
+    """Write column values to rows by id, one executemany per set of columns."""
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row_id, values in changes:
+        by_columns.setdefault(tuple(sorted(values)), []).append({"row_id": row_id, **values})
+    for params in by_columns.values():
+        session.execute(update(ANNOTATIONS).where(ANNOTATIONS.c.id == bindparam("row_id")), params)
+
+
+def insert_rows(session: Session, images: list[RowImage]) -> list[int]:
+    """Insert rows (with or without an ``id``); returns their ids in the same order."""
+    if not images:
+        return []
+    result = session.execute(
+        insert(ANNOTATIONS).returning(ANNOTATIONS.c.id, sort_by_parameter_order=True), images
+    )
+    return [int(row_id) for row_id in result.scalars()]
+
+
 def apply_change(session: Session, change: Change, ids: IdMap, *, forward: bool, video_id: int) -> None:
     """Write the "after" images of ``change`` (``forward``) or its "before" images (undo)."""
     deletes: list[int] = []
@@ -83,23 +123,23 @@ def apply_change(session: Session, change: Change, ids: IdMap, *, forward: bool,
         if target is None:
             deletes.append(row_id)
         elif current is None:
-            creates.append((recorded_id, target))
+            creates.append((row_id, target))
         else:
             updates.append((row_id, target))
-    if deletes:
-        session.execute(delete(ANNOTATIONS).where(ANNOTATIONS.c.id.in_(deletes)))
-    for row_id, image in updates:
-        result = session.execute(update(ANNOTATIONS).where(ANNOTATIONS.c.id == row_id).values(**image))
-        if result.rowcount == 0:  # removed outside this editor: bring it back
-            session.execute(insert(ANNOTATIONS).values(id=row_id, **image))
-    for recorded_id, image in creates:
-        row_id = ids.resolve(recorded_id)
-        taken = session.execute(select(ANNOTATIONS.c.id).where(ANNOTATIONS.c.id == row_id)).first()
-        if taken is None:
-            session.execute(insert(ANNOTATIONS).values(id=row_id, **image))
-        else:
-            new_id = session.execute(insert(ANNOTATIONS).values(**image)).inserted_primary_key[0]
-            ids.replace(row_id, int(new_id))
+    delete_rows(session, deletes)
+    if updates:
+        present = set(read_images(session, [row_id for row_id, _image in updates]))
+        update_rows(session, [(row_id, image) for row_id, image in updates if row_id in present])
+        # A row removed outside this editor is brought back under its id.
+        creates.extend((row_id, image) for row_id, image in updates if row_id not in present)
+    if creates:
+        taken = set(read_images(session, [row_id for row_id, _image in creates]))
+        insert_rows(session, [{"id": row_id, **image} for row_id, image in creates if row_id not in taken])
+        moved = [(row_id, image) for row_id, image in creates if row_id in taken]
+        for (old_id, _image), new_id in zip(
+            moved, insert_rows(session, [image for _id, image in moved]), strict=True
+        ):
+            ids.replace(old_id, new_id)
     for event_id, (_frame, before, after) in change.reviews.items():
         session.execute(
             update(EVENTS).where(EVENTS.c.id == event_id).values(review=after if forward else before)
