@@ -327,8 +327,13 @@ def query_datasets(
     """
     flt = flt or DatasetFilter()
     where, params = _where(flt)
-    with db.engine.connect() as conn:
-        records = conn.execute(text(_SQL.format(where=where)), params).all()
+    raw = db.engine.raw_connection()  # plain tuples from sqlite3: no result-row objects for 10 000 rows
+    try:
+        cursor = raw.cursor()
+        cursor.execute(_SQL.format(where=where), params)
+        records = cursor.fetchall()
+    finally:
+        raw.close()
     with_types = _annotated_with_types(db, flt.vru_types) if flt.vru_types else set()
     wanted_types = set(flt.vru_types)
     wanted_levels = set(flt.readiness)

@@ -8,7 +8,7 @@ anything less *not ready*.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 from vru_desktop.errors import UsageError
 
@@ -32,8 +32,7 @@ CRITERIA_LABELS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Readiness:
+class Readiness(NamedTuple):
     """Which criteria a video meets; the score and level follow from them."""
 
     has_detections: bool
@@ -44,14 +43,7 @@ class Readiness:
 
     @property
     def score(self) -> int:
-        met = (
-            self.has_detections,
-            self.has_validated_annotations,
-            self.has_ground_truth,
-            self.has_project,
-            self.file_healthy,
-        )
-        return POINTS_PER_CRITERION * sum(map(bool, met))
+        return POINTS_PER_CRITERION * sum(map(bool, self))
 
     @property
     def level(self) -> str:
@@ -59,7 +51,7 @@ class Readiness:
 
     def missing(self) -> list[str]:
         """The criteria not met, in words (what to do to raise the score)."""
-        return [CRITERIA_LABELS[f.name] for f in fields(self) if not getattr(self, f.name)]
+        return [CRITERIA_LABELS[name] for name, met in zip(self._fields, self, strict=True) if not met]
 
 
 def level_of(score: int) -> str:
