@@ -710,3 +710,39 @@ def test_update_summary_after_edits_equals_a_full_summary(db: Database, video_id
     assert set(summary.annotations) == {"cyclist", "scooter_rider"}  # the track changed class
     assert summary.annotations["scooter_rider"].tolist() == [40] and summary.reviewed == []
     assert editor.update_summary(summary, []) is summary
+
+
+def test_long_tracks_are_edited_and_undone_exactly(db: Database) -> None:
+    """A video row without a frame table (times from its frame rate) and a 1200-frame track."""
+    with db.transaction() as session:
+        video = Video(
+            filename="long.mp4", file_path="/nowhere/long.mp4", fingerprint="long", frame_count=5000
+        )
+        video.fps = 20.0
+        session.add(video)
+        session.flush()
+        video_id = video.id
+    editor = AnnotationEditor(db, video_id)
+    start = editor.add_box(1000, (0, 0, 10, 10), "pedestrian")
+    states = [table(db, video_id)]
+    created = editor.propagate(start, 1200)
+    states.append(table(db, video_id))
+    assert len(created) == 1200 and len(states[-1]) == 1201
+    editor.move_box(created[599], (300, 0, 310, 10))  # frame 1600
+    states.append(table(db, video_id))
+    assert boxes_on(editor, 1300) == [pytest.approx((150, 0, 160, 10))]
+    assert boxes_on(editor, 1900) == [pytest.approx((150, 0, 160, 10))]
+    editor.set_class(start, "cyclist")
+    states.append(table(db, video_id))
+    editor.delete_box(created[599])
+    states.append(table(db, video_id))
+    assert boxes_on(editor, 1600) == [(0, 0, 10, 10)]
+    with db.session() as session:
+        row = session.get(Annotation, editor.frame_annotations(1345)[0].id)
+        assert row is not None and row.timestamp == pytest.approx(1345 / 20)
+    for expected in reversed(states[:-1]):
+        editor.undo()
+        assert table(db, video_id) == expected
+    for expected in states[1:]:
+        editor.redo()
+        assert table(db, video_id) == expected
