@@ -81,11 +81,9 @@ class ConfidenceHistogram(pg.PlotWidget):
         hist = points.score_histograms(20)
         edges = hist["edges"]
         width = (edges[1] - edges[0]) / 2
-        self.tp_bars = pg.BarGraphItem(
-            x0=edges[:-1], width=width * 0.95, height=hist["tp"], brush=TP_COLOR, name="TP"
-        )
+        self.tp_bars = pg.BarGraphItem(x0=edges[:-1], width=width * 0.95, height=hist["tp"], brush=TP_COLOR)
         self.fp_bars = pg.BarGraphItem(
-            x0=edges[:-1] + width, width=width * 0.95, height=hist["fp"], brush=FP_COLOR, name="FP"
+            x0=edges[:-1] + width, width=width * 0.95, height=hist["fp"], brush=FP_COLOR
         )
         self.addItem(self.tp_bars)
         self.addItem(self.fp_bars)
@@ -106,6 +104,7 @@ class TimelinePlot(pg.PlotWidget):
         self.setTitle("Along the video", color="#222", size="10pt")
         self.setLabel("bottom", "time (s)")
         self.setLabel("left", "boxes per frame")
+        self.getAxis("bottom").enableAutoSIPrefix(False)
         self.showGrid(x=True, y=True, alpha=0.2)
         self.setMouseEnabled(x=True, y=False)
         self.setDownsampling(auto=True, mode="peak")

@@ -214,6 +214,7 @@ class EvaluationView(QWidget):
         upper.addWidget(plots)
         upper.setStretchFactor(0, 2)
         upper.setStretchFactor(1, 5)
+        upper.setSizes([430, 1100])
 
         # Error browser.
         self.error_filter = QComboBox()
@@ -265,6 +266,7 @@ class EvaluationView(QWidget):
         body.addWidget(self.bottom_tabs)
         body.setStretchFactor(0, 3)
         body.setStretchFactor(1, 1)
+        body.setSizes([660, 260])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(body, 1)
