@@ -218,6 +218,10 @@ def test_deleting_a_keyframe_reinterpolates_between_its_neighbours(
     assert [row.x1 for row in rows] == pytest.approx([10.0 * f for f in range(11)])
     editor.delete_box(last)  # the track now ends at its remaining keyframe
     assert [row.frame_number for row in track_rows(db, video_id, 1)] == [0]
+    editor.delete_box(rows[0].id)  # and is gone with it
+    assert track_rows(db, video_id, 1) == []
+    editor.undo()
+    assert [row.frame_number for row in track_rows(db, video_id, 1)] == [0]
 
 
 def test_deleting_an_interpolated_box_hides_it_on_that_frame_only(

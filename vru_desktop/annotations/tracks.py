@@ -50,6 +50,8 @@ def interpolate_track(keyframes: Iterable[Keyframe]) -> list[TrackBox]:
     for key in keyframes:
         by_frame[key.frame] = key
     ordered = [by_frame[f] for f in sorted(by_frame)]
+    if not ordered:
+        return []
     result: list[TrackBox] = []
     for current, following in zip(ordered, [*ordered[1:], None], strict=True):
         result.append(TrackBox(current.frame, current.box, True, current.outside))
