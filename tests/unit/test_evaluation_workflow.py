@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -164,6 +166,21 @@ def test_report_is_one_self_contained_file(db: Database, run_id: int, tmp_path: 
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report")] == []
     with pytest.raises(ValidationError, match=r"\.html"):
         write_report(evaluate_run(db, run_id), tmp_path / "report.txt")
+
+
+def test_report_opens_in_a_browser(db: Database, run_id: int, tmp_path: Path) -> None:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no Chromium to render the report with (the HTML parser test still checks it)")
+    out = write_report(evaluate_run(db, run_id), tmp_path / "report.html")
+    dom = subprocess.run(
+        [browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--dump-dom", out.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert dom.count("<svg") == 3 and "Validation report: run" in dom and "scene.mp4" in dom
 
 
 def test_cli(

@@ -74,6 +74,18 @@ def _frame(title: str, x_label: str, y_label: str, x_max: float, y_max: float, b
     )
 
 
+def _nice_max(value: float) -> float:
+    """The smallest "round" axis maximum >= ``value`` whose fifths are round too (5, 10, 25, 50 …)."""
+    if value <= 0:
+        return 1.0
+    step = value / 5
+    magnitude = 10 ** np.floor(np.log10(step))
+    for factor in (1, 2, 2.5, 5, 10):
+        if factor * magnitude >= step:
+            return float(factor * magnitude * 5)
+    return float(10 * magnitude * 5)
+
+
 def _tick(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".") if value < 10 else f"{value:.0f}"
 
@@ -111,7 +123,7 @@ def pr_plot(curves: dict[str, dict[str, np.ndarray]]) -> str:
 
 def histogram_plot(hist: dict[str, np.ndarray], conf: float) -> str:
     edges = hist["edges"]
-    y_max = float(max(hist["tp"].max(initial=0), hist["fp"].max(initial=0), 1))
+    y_max = _nice_max(float(max(hist["tp"].max(initial=0), hist["fp"].max(initial=0), 1)))
     width = (_W - 2 * _M) / (len(edges) - 1) / 2
     body = []
     for i in range(len(edges) - 1):
@@ -133,8 +145,10 @@ def histogram_plot(hist: dict[str, np.ndarray], conf: float) -> str:
 
 
 def timeline_plot(line: dict[str, np.ndarray], times: np.ndarray) -> str:
-    x_max = float(times.max(initial=0) or 1.0)
-    y_max = float(max(line["tp"].max(initial=0), line["fp"].max(initial=0), line["fn"].max(initial=0), 1))
+    x_max = _nice_max(float(times.max(initial=0)))
+    y_max = _nice_max(
+        float(max(line["tp"].max(initial=0), line["fp"].max(initial=0), line["fn"].max(initial=0), 1))
+    )
     body, legend = [], []
     for key, color, label in (
         ("tp", PALETTE[2], "detected (TP)"),
@@ -286,7 +300,7 @@ def render_report(result: RunEvaluation) -> str:
             [
                 [
                     b.name,
-                    f"{b.low:g}–{b.high:g}",
+                    f"≥ {b.low:g}" if b.high >= 1e8 else f"{b.low:g}–{b.high:g}",
                     b.positives,
                     b.true_positives,
                     _num(b.recall),
