@@ -176,11 +176,45 @@ def test_timeline_speed_100000_frames_1000000_boxes(db: Database, qtbot) -> None
         f"exact per-frame runs would be {exact_runs:,} rectangles "
         f"({exact_runs / max(rectangles, 1):.0f}x more)"
     )
-    zoom_time, zoomed = timed(
-        lambda: (
-            widget.getPlotItem().getViewBox().setXRange(40_000, 41_000, padding=0)
-            or widget.drawn_rectangles()
-        )
+    view = widget.getPlotItem().getViewBox()
+    zooms = [(40_000 + 37 * step, 41_000 + 37 * step) for step in range(10)]
+    start = time.perf_counter()
+    for left, right in zooms:
+        view.setXRange(left, right, padding=0)
+        widget.repaint()
+    zoom_time = (time.perf_counter() - start) / len(zooms)
+    print(
+        f"pan/zoom at 1 000 frames wide: {zoom_time * 1000:.1f} ms per step, "
+        f"{widget.drawn_rectangles()} rectangles"
     )
-    print(f"zoom to 1 000 frames: {zoom_time * 1000:.1f} ms, {zoomed} rectangles")
     assert rectangles < 10 * widget.viewport().width()
+
+
+def test_track_edit_speed_grows_with_the_frames_it_rewrites(db: Database) -> None:
+    """Moving the middle of a track, and undoing it, on a 50-frame and a 5 000-frame track."""
+    with db.transaction() as session:
+        video = Video(filename="t.mp4", file_path="/nowhere/t.mp4", fingerprint="tracks", frame_count=FRAMES)
+        video.fps = 25.0
+        session.add(video)
+        session.flush()
+        video_id = video.id
+    editor = AnnotationEditor(db, video_id)
+    figures: dict[int, tuple[float, float, float]] = {}
+    for length in (50, 5_000):
+        first = editor.add_box(length * 3, (0, 0, 10, 10), "pedestrian")
+        start = time.perf_counter()
+        created = editor.propagate(first, length)
+        propagate_time = time.perf_counter() - start
+        start = time.perf_counter()
+        editor.move_box(created[length // 2], (50, 50, 60, 60))
+        move_time = time.perf_counter() - start
+        start = time.perf_counter()
+        editor.undo()
+        undo_time = time.perf_counter() - start
+        figures[length] = (propagate_time, move_time, undo_time)
+        print(
+            f"\n{length:>5}-frame track: propagate {propagate_time * 1000:.0f} ms, move middle "
+            f"{move_time * 1000:.0f} ms, undo {undo_time * 1000:.0f} ms"
+        )
+    small, large = figures[50], figures[5_000]
+    print("5 000 vs 50 frames: " + ", ".join(f"{b / a:.0f}x" for a, b in zip(small, large, strict=True)))
