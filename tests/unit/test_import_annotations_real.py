@@ -269,3 +269,19 @@ def test_label_studio_video_keyframes(db: Database, make_video, tmp_path: Path, 
     visible = {a.frame_number: a.x1 for a in rows(db, outcome.video_id) if not a.outside}
     assert visible == pytest.approx({f: x * 2 for f, x in expected.items()})
     assert reviewed(db, outcome.video_id) == set(range(10))
+
+
+def test_import_the_video_with_its_annotations(data_dir: Path, shared_data: Path, capsys) -> None:
+    from vru_desktop.cli import main
+
+    mot = shared_data / "mot17_mini"
+    argv = ["--data-dir", str(data_dir), "import-annotations", "--format", "mot", "--json"]
+    sequence = str(mot / "train" / "MOT17-05-FRCNN")
+    assert main([*argv, sequence, "--with-video", str(mot / "videos" / "MOT17-05-FRCNN_first6.mp4")]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert [(v["filename"], v["boxes"], v["crowd"]) for v in summary["videos"]] == [
+        ("MOT17-05-FRCNN_first6.mp4", 47, 2)
+    ]
+    # without the video in the library, pairing by name fails with a clear message and exit code 1
+    assert main([*argv, str(mot / "train" / "MOT17-09-FRCNN")]) == 1
+    assert "No library video for: MOT17-09-FRCNN" in capsys.readouterr().err
