@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from vru_desktop.errors import NotFoundError
 from vru_desktop.evaluation.matching import DetectionBoxes, GroundTruthBoxes, xyxy_to_xywh
@@ -171,7 +171,9 @@ def load_run(db: Database, session_id: int) -> EvaluationInput:
             .where(DetectionEvent.session_id == session_id)
             .order_by(DetectionEvent.frame_number, DetectionEvent.id)
         ).all()
-        total_detections = session.query(DetectionEvent).filter_by(session_id=session_id).count()
+        total_detections = session.scalar(
+            select(func.count()).select_from(DetectionEvent).where(DetectionEvent.session_id == session_id)
+        )
         classes = (
             list(project.vru_classes) if project is not None and project.vru_classes else list(VRU_TYPES)
         )
@@ -247,7 +249,7 @@ def load_run(db: Database, session_id: int) -> EvaluationInput:
         dt=dt,
         dt_ids=np.array([r.id for r in det_rows], dtype=np.int64),
         dt_xyxy=dt_xyxy,
-        total_detections=total_detections,
+        total_detections=int(total_detections or 0),
         gt_in_ignore_regions=int((~gt_keep).sum()),
         dt_in_ignore_regions=int((~dt_keep).sum()),
         video=video_info,
