@@ -179,6 +179,28 @@ def test_cvat_round_trip_keeps_the_track_and_its_end(source, tmp_path: Path) -> 
         target.close()
 
 
+def test_coco_round_trip_keeps_track_ids_and_keyframe_flags(source, tmp_path: Path) -> None:
+    db, video = source
+    out = tmp_path / "coco"
+    export_dataset(db, ExportOptions("coco", out, video_ids=[1]))
+    target = fresh_db(tmp_path, video)
+    try:
+        import_annotations(target, "coco", out, ImportOptions())
+        with target.session() as session:
+            track = list(
+                session.scalars(
+                    select(Annotation)
+                    .where(Annotation.track_id.is_not(None))
+                    .order_by(Annotation.frame_number)
+                )
+            )
+        assert {a.attributes["source_track_id"] for a in track} == {"7"}
+        assert [a.frame_number for a in track if a.is_keyframe] == [2, 10]
+        assert len(track) == 11  # the reviewed frames 2…12 of the track
+    finally:
+        target.close()
+
+
 def test_all_annotations_exports_proposals_too(source, tmp_path: Path) -> None:
     db, _ = source
     gt = export_dataset(db, ExportOptions("coco", tmp_path / "gt", video_ids=[1]))

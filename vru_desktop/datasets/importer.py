@@ -318,7 +318,7 @@ def _track_rows(
     """Every frame of one track, each with the source keyframe that gives its flags and attributes."""
     ordered = sorted(boxes, key=lambda b: b.frame)
     if not item.interpolate:
-        return [(TrackBox(b.frame, b.box, True, b.outside), b) for b in ordered]
+        return [(TrackBox(b.frame, b.box, b.keyframe, b.outside), b) for b in ordered]
     by_frame = {b.frame: b for b in ordered}
     filled = interpolate_track(Keyframe(b.frame, b.box, b.outside) for b in ordered)
     last = filled[-1]
