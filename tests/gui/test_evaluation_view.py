@@ -160,3 +160,8 @@ def test_slider_error_browser_and_recalculate(qtbot, db: Database, data_dir: Pat
         )
     window.annotationsChanged.emit(video_id)
     assert [_cell(view, overall, c) for c in range(4)] == ["overall", "9", "1", "2"]
+    # The cached statistics were marked stale and recomputed for the view.
+    with db.session() as s:
+        stats = s.get(SessionStatistics, run_id)
+        assert stats.total_annotations == 11 and not stats.stale
+    assert "11 ground-truth boxes" in view.statistics_label.text()

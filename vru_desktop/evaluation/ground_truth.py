@@ -73,12 +73,6 @@ class EvaluationInput:
             return frames / fps
         return self.frame_times[np.clip(frames, 0, len(self.frame_times) - 1)]
 
-    @property
-    def reviewed_seconds(self) -> float:
-        """Duration covered by the reviewed frames: one frame period each."""
-        fps = self.video.get("fps") or 0.0
-        return self.n_frames / fps if fps > 0 else 0.0
-
 
 def points_in_polygons(points: np.ndarray, polygons: list[Any]) -> np.ndarray:
     """Whether each ``(x, y)`` point lies inside any polygon (even-odd ray casting, vectorised)."""

@@ -127,21 +127,6 @@ def mark_stale(db: Database, video_id: int) -> int:
         return int(result.rowcount or 0)
 
 
-def recalculate_video(db: Database, video_id: int) -> list[SessionStatistics]:
-    """Recalculate every run of a video (the "Recalculate" action), after the link repair."""
-    with db.session() as session:
-        run_ids = list(
-            session.scalars(
-                select(TestSession.id).where(TestSession.video_id == video_id).order_by(TestSession.id)
-            )
-        )
-    out = []
-    for run_id in run_ids:
-        link_detection_events(db, run_id)
-        out.append(compute_statistics(db, run_id))
-    return out
-
-
 @dataclass(frozen=True)
 class LinkResult:
     linked: int

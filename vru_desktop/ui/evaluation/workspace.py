@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QVBoxLayout, QWidget
 
 from vru_desktop.errors import VruError
 from vru_desktop.evaluation.events import evaluate_events, import_device_events
+from vru_desktop.evaluation.statistics import mark_stale
 from vru_desktop.ui.evaluation.view import SLIDER_STEPS, EvaluationView
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class EvaluationWorkspace(QWidget):
             self._outdated = True
 
     def _annotations_changed(self, video_id: int) -> None:
+        mark_stale(self.window_.db, video_id)  # whoever changed them: cached statistics are out of date
         result = self.view.result
         if result is not None and result.data.video_id == video_id:
             self._outdated = True
