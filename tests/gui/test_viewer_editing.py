@@ -73,8 +73,7 @@ def test_draw_move_resize_classify_flag_delete_undo(window, viewer, qtbot) -> No
     assert row.frame_number == 1 and row.vru_type == "pedestrian" and row.validated
     assert row.x1 == pytest.approx(40, abs=2) and row.y2 == pytest.approx(170, abs=2)
     assert changed == [viewer.video.id]
-    (item,) = [i for i in viewer.view.overlay_items if i.kind == ANNOTATION]
-    assert item.isSelected(), "a new box is selected, ready for keys"
+    assert viewer.view.selected_ids(ANNOTATION) == [row.id], "a new box is selected, ready for keys"
 
     drag(qtbot, viewer, (80, 110), (100, 120))  # move by (+20, +10)
     (row,) = rows(window.db)
@@ -87,8 +86,9 @@ def test_draw_move_resize_classify_flag_delete_undo(window, viewer, qtbot) -> No
 
     key(qtbot, viewer, Qt.Key.Key_2)
     assert rows(window.db)[0].vru_type == "cyclist"
-    label = next(i for i in viewer.view.overlay_items if i.kind == ANNOTATION).label_text()
-    assert label.startswith("cyclist")
+    (box,) = viewer.view.boxes(ANNOTATION)
+    assert box.label == "cyclist ✓"
+    assert box.color == "#56b4e9" and box.style == Qt.PenStyle.SolidLine
     key(qtbot, viewer, Qt.Key.Key_5)
     assert rows(window.db)[0].vru_type == "scooter_rider"
     key(qtbot, viewer, Qt.Key.Key_O)
@@ -103,15 +103,22 @@ def test_draw_move_resize_classify_flag_delete_undo(window, viewer, qtbot) -> No
     key(qtbot, viewer, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     (row,) = rows(window.db)
     assert row.vru_type == "scooter_rider" and row.occluded
-    assert [i.kind for i in viewer.view.overlay_items] == [ANNOTATION]
+    assert [b.kind for b in viewer.view.overlay_boxes] == [ANNOTATION]
     for _ in range(3):
         key(qtbot, viewer, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert not rows(window.db)[0].occluded
     key(qtbot, viewer, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert rows(window.db)[0].occluded
 
+    # An unselected box is selected and moved by one drag.
+    viewer.view.clear_selection()
+    before = rows(window.db)[0]
+    drag(qtbot, viewer, (before.x1 + 10, before.y1 + 10), (before.x1 + 5, before.y1 + 30))
+    moved = rows(window.db)[0]
+    assert (moved.x1, moved.y1) == (pytest.approx(before.x1 - 5, abs=2), pytest.approx(before.y1 + 20, abs=2))
+
     # With nothing selected, a class key picks the class of the next box drawn.
-    viewer.view.scene().clearSelection()
+    viewer.view.clear_selection()
     key(qtbot, viewer, Qt.Key.Key_3)
     drag(qtbot, viewer, (200, 20), (260, 90))
     assert rows(window.db)[-1].vru_type == "motorcyclist"
@@ -125,19 +132,22 @@ def test_tracks_copy_propagate_outside_and_reviewed(window, viewer, qtbot, monke
     (second,) = rows(window.db, 1)
     assert first.track_id is not None and second.track_id == first.track_id
 
-    viewer._select(ANNOTATION, [second.id])
+    assert viewer.view.selected_ids(ANNOTATION) == []
+    click(qtbot, viewer, 30, 50)
+    assert viewer.view.selected_ids(ANNOTATION) == [second.id]
     monkeypatch.setattr(QInputDialog, "getInt", lambda *args, **kwargs: (5, True))
     key(qtbot, viewer, Qt.Key.Key_P)
     assert sorted(r.frame_number for r in rows(window.db) if r.track_id == first.track_id) == list(range(7))
 
     key(qtbot, viewer, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)  # frame 11: past the track
-    assert not [i for i in viewer.view.overlay_items if i.kind == ANNOTATION]
+    assert not viewer.view.boxes(ANNOTATION)
     viewer.go_to_text("4")
-    (on_four,) = [i for i in viewer.view.overlay_items if i.kind == ANNOTATION]
-    on_four.setSelected(True)
+    (on_four,) = viewer.view.boxes(ANNOTATION)
+    assert on_four.label.endswith("(interp.)")
+    click(qtbot, viewer, 30, 50)
     key(qtbot, viewer, Qt.Key.Key_X)  # the track ends here (and resumes at its next keyframe, 6)
     assert sorted(r.frame_number for r in rows(window.db)) == [0, 1, 2, 3, 6]
-    assert not [i for i in viewer.view.overlay_items if i.kind == ANNOTATION]
+    assert not viewer.view.boxes(ANNOTATION)
 
     key(qtbot, viewer, Qt.Key.Key_F)
     assert viewer.reviewed_action.isChecked()
@@ -185,32 +195,34 @@ def test_detections_accept_reject_filter_and_live_refresh(window, viewer, qtbot)
     run_id, events = add_run(window.db, viewer.video.id)
     window.detectionsChanged.emit(viewer.video.id, run_id)
     assert viewer.session_id == run_id
-    qtbot.waitUntil(lambda: len([i for i in viewer.view.overlay_items if i.kind == DETECTION]) == 3)
-    detections = [i for i in viewer.view.overlay_items if i.kind == DETECTION]
-    assert detections[0].pen().style() == Qt.PenStyle.DashLine
-    assert "0.90" in detections[0].label_text()
+    qtbot.waitUntil(lambda: len(viewer.view.boxes(DETECTION)) == 3)
+    detections = viewer.view.boxes(DETECTION)
+    assert detections[0].style == Qt.PenStyle.DashLine
+    assert detections[0].label == "pedestrian 0.90"
 
     viewer.confidence_spin.setValue(0.5)
-    assert len([i for i in viewer.view.overlay_items if i.kind == DETECTION]) == 2
+    assert len(viewer.view.boxes(DETECTION)) == 2
     viewer.confidence_spin.setValue(0.0)
-    assert len([i for i in viewer.view.overlay_items if i.kind == DETECTION]) == 4
+    assert len(viewer.view.boxes(DETECTION)) == 4
 
     click(qtbot, viewer, 120, 70)  # the cyclist
     key(qtbot, viewer, Qt.Key.Key_A)
     (accepted,) = rows(window.db)
     assert accepted.detection_event_id == events[1] and accepted.vru_type == "cyclist"
-    viewer.view.scene().clearSelection()
     click(qtbot, viewer, 280, 70)
+    assert viewer.view.selected_ids(DETECTION) == [events[3]]
     key(qtbot, viewer, Qt.Key.Key_R)
     with window.db.session() as session:
         assert session.get(DetectionEvent, events[3]).review == "rejected"
+    rejected = next(b for b in viewer.view.boxes(DETECTION) if b.item_id == events[3])
+    assert rejected.faded and rejected.label.endswith("rejected")
     key(qtbot, viewer, Qt.Key.Key_A, Qt.KeyboardModifier.ShiftModifier)  # the open ones left
     assert sorted(r.detection_event_id for r in rows(window.db)) == sorted([events[0], events[1], events[2]])
 
     viewer.show_det_action.trigger()
-    assert not [i for i in viewer.view.overlay_items if i.kind == DETECTION]
+    assert not viewer.view.boxes(DETECTION)
     viewer.show_gt_action.trigger()
-    assert viewer.view.overlay_items == []
+    assert viewer.view.overlay_boxes == []
     viewer.show_gt_action.trigger()
     viewer.show_det_action.trigger()
 
@@ -231,7 +243,7 @@ def test_detections_accept_reject_filter_and_live_refresh(window, viewer, qtbot)
             )
         )
     window.detectionsChanged.emit(viewer.video.id, run_id)
-    qtbot.waitUntil(lambda: len([i for i in viewer.view.overlay_items if i.kind == DETECTION]) == 5)
+    qtbot.waitUntil(lambda: len(viewer.view.boxes(DETECTION)) == 5)
 
 
 def test_open_video_requested_highlights_a_box(window, qtbot, make_video) -> None:  # type: ignore[no-untyped-def]
@@ -239,11 +251,11 @@ def test_open_video_requested_highlights_a_box(window, qtbot, make_video) -> Non
     window.openVideoRequested.emit(outcome.video_id, 7, {"box": [10, 20, 60, 90], "label": "missed: person"})
     viewer = window.viewer
     assert window.tabs.currentWidget() is viewer and viewer.current == 7
-    (highlight,) = [i for i in viewer.view.overlay_items if i.kind == HIGHLIGHT]
-    assert highlight.box() == (10, 20, 60, 90) and highlight.label_text() == "missed: person"
-    assert highlight.pen().style() == Qt.PenStyle.DashDotLine
+    (highlight,) = viewer.view.boxes(HIGHLIGHT)
+    assert highlight.box == (10, 20, 60, 90) and highlight.label == "missed: person"
+    assert highlight.style == Qt.PenStyle.DashDotLine
     qtbot.keyClick(viewer.view, Qt.Key.Key_Right)
-    assert not [i for i in viewer.view.overlay_items if i.kind == HIGHLIGHT]
+    assert not viewer.view.boxes(HIGHLIGHT)
 
 
 def test_zoom_fit_actual_wheel_and_pan(window, viewer, qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -109,3 +109,21 @@ def test_index_outside_the_video_is_refused(tmp_path: Path) -> None:
     path = encode_pattern_video(tmp_path / "v.mp4", 10, gop=10)
     with _reader(path) as reader, pytest.raises(IndexError):
         reader.read(10)
+
+
+def test_a_far_seek_skips_frames_nothing_refers_to(tmp_path: Path) -> None:
+    path = encode_pattern_video(tmp_path / "v.mp4", 240, gop=240, bframes=3)
+
+    class Counting(FrameReader):
+        decoded = 0
+
+        def _next_frame(self):  # type: ignore[no-untyped-def]
+            found = super()._next_frame()
+            self.decoded += found is not None
+            return found
+
+    info = probe(path)
+    with Counting(path, FrameTable(info.frame_times, info.keyframes), read_ahead=0) as reader:
+        assert read_index(reader.read(200)) == 200
+        assert reader.decoded < 150, "B-frames far before the target are not decoded"
+        assert [read_index(reader.read(i)) for i in (199, 198, 201)] == [199, 198, 201]

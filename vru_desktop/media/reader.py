@@ -4,7 +4,8 @@ A :class:`FrameReader` keeps one decoder open. Reading frame ``i``:
 
 * from the cache of decoded frames (LRU, bounded by bytes, default 512 MB), or
 * by decoding forward when the decoder already stands before ``i`` and no keyframe lies between, or
-* by seeking to the keyframe before ``i`` (from the stored frame table) and decoding forward.
+* by seeking to the keyframe before ``i`` (from the stored frame table) and decoding forward,
+  skipping the frames that no other frame refers to until close to ``i``.
 
 Every decoded frame is identified by its presentation time, looked up in the stored frame table, so
 the index never depends on how many frames a seek happened to skip. Frames just before a seek's
@@ -34,6 +35,8 @@ DEFAULT_CACHE_BYTES = 512 * 1024 * 1024
 DEFAULT_READ_AHEAD = 6
 #: Frames just before a seek's target that are kept, so stepping back after a seek needs no new seek.
 KEEP_BEFORE_TARGET = 4
+#: While seeking, frames no other frame refers to are not decoded until this close to the target.
+SKIP_MARGIN = 12
 #: Decoded frames whose time is this close to a table time (in frame periods) are that frame.
 _MATCH_TOLERANCE = 0.45
 
@@ -260,26 +263,40 @@ class FrameReader:
                 self._position = index
                 return index, frame
 
+    def _skip_non_reference(self, skip: bool) -> bool:
+        """Let the decoder drop frames no other frame refers to (they are far before the target)."""
+        if self._stream is not None:
+            self._stream.codec_context.skip_frame = "NONREF" if skip else "DEFAULT"
+        return skip
+
     def _decode_to(self, index: int) -> np.ndarray:
         key = self.table.keyframe_before(index)
         sequential = self._frames is not None and self._position < index and key <= self._position + 1
         if not sequential:
             self._seek(key)
-        tried_earlier = False
+        # Frames decoded in flight (reordering, frame threads) trail the packets fed: stop skipping early.
+        margin = KEEP_BEFORE_TARGET + SKIP_MARGIN + int(self._stream.codec_context.thread_count or 1)
+        skipping = self._skip_non_reference(index - self._position > margin)
+        retried = False
         while True:
             found = self._next_frame()
             if found is None:
+                self._skip_non_reference(False)
                 self._close_decoder()
                 raise MediaError(
                     f"Frame {index} cannot be decoded (the stream ended before it).",
                     hint="The file may be truncated.",
                 )
             decoded, frame = found
+            if skipping and index - decoded <= margin:
+                skipping = self._skip_non_reference(False)
             if decoded > index:
-                # The seek landed after the target (an inexact container index): start earlier.
-                if not tried_earlier and key > 0:
-                    tried_earlier = True
-                    key = self.table.keyframe_before(key - 1)
+                # The seek landed after the target (an inexact container index) or the target was
+                # skipped: decode again from an earlier keyframe, every frame.
+                skipping = self._skip_non_reference(False)
+                if not retried:
+                    retried = True
+                    key = self.table.keyframe_before(key - 1) if key > 0 else 0
                     self._seek(key)
                     continue
                 self._close_decoder()

@@ -1,20 +1,34 @@
-"""Graphics items drawn over the frame, in the frame's pixel coordinates (so they follow zoom and pan).
+"""What is drawn over the frame, in the frame's pixel coordinates (so it follows zoom and pan).
 
-* :class:`BoxItem` — a ground-truth box (solid, class colour), a detection (dashed, with confidence)
-  or a highlight (thick, dash-dot, white on black). Labels keep their screen size at any zoom.
-* A selected ground-truth box shows eight handles; dragging inside moves it, dragging a handle
-  resizes it. The new box is reported once, when the mouse is released.
+* :class:`OverlayBox` — one box to draw: a ground-truth box (solid, class colour), a detection
+  (dashed, with its confidence; faded once rejected) or a highlight (thick white dash-dot on black).
+* :class:`OverlayLayer` — one graphics item that paints every box that is not selected, grouped by
+  pen into a few ``drawRects`` calls, and their labels at a constant screen size. Two hundred boxes
+  cost one Python call per repaint rather than two hundred items.
+* :class:`BoxItem` — a selected box, as its own item: eight handles on a ground-truth box; dragging
+  inside moves it, dragging a handle resizes it; the new box is reported once, on release.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QTransform
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QStaticText,
+    QTransform,
+)
 from PySide6.QtWidgets import (
     QGraphicsItem,
-    QGraphicsRectItem,
+    QGraphicsSceneHoverEvent,
     QGraphicsSceneMouseEvent,
     QGraphicsSimpleTextItem,
     QStyleOptionGraphicsItem,
@@ -31,6 +45,21 @@ HANDLE_PX = 8.0
 MIN_BOX_PX = 2.0
 LABEL_FONT = QFont()
 LABEL_FONT.setPointSize(9)
+_STYLES = {
+    ANNOTATION: Qt.PenStyle.SolidLine,
+    DETECTION: Qt.PenStyle.DashLine,
+    HIGHLIGHT: Qt.PenStyle.DashDotLine,
+}
+_CURSORS = {
+    "tl": Qt.CursorShape.SizeFDiagCursor,
+    "br": Qt.CursorShape.SizeFDiagCursor,
+    "tr": Qt.CursorShape.SizeBDiagCursor,
+    "bl": Qt.CursorShape.SizeBDiagCursor,
+    "t": Qt.CursorShape.SizeVerCursor,
+    "b": Qt.CursorShape.SizeVerCursor,
+    "l": Qt.CursorShape.SizeHorCursor,
+    "r": Qt.CursorShape.SizeHorCursor,
+}
 
 
 def _label_text(view: AnnotationView | DetectionView) -> str:
@@ -42,26 +71,156 @@ def _label_text(view: AnnotationView | DetectionView) -> str:
         if view.review:
             parts.append(view.review)
     else:
-        flags = "".join(
-            mark
-            for mark, on in (("✓", view.validated), ("occl", view.occluded), ("trunc", view.truncated))
-            if on
-        )
-        if flags:
-            parts.append(flags)
+        if view.validated:
+            parts.append("✓")
+        parts.extend(name for name, on in (("occl", view.occluded), ("trunc", view.truncated)) if on)
         if not view.is_keyframe:
             parts.append("(interp.)")
     return " ".join(parts)
 
 
-class _Label(QGraphicsSimpleTextItem):
-    """A label with a filled background that keeps its size on screen."""
+@dataclass(frozen=True)
+class OverlayBox:
+    """One box over the frame, with its label. ``item_id``: the annotation or detection id."""
 
-    def __init__(self, text: str, color: QColor, parent: QGraphicsItem) -> None:
+    kind: str
+    item_id: int | None
+    box: Box
+    color: str
+    label: str
+    faded: bool = False
+
+    @property
+    def style(self) -> Qt.PenStyle:
+        return _STYLES[self.kind]
+
+    @property
+    def key(self) -> tuple[str, int | None]:
+        return (self.kind, self.item_id)
+
+    def rect(self) -> QRectF:
+        return QRectF(QPointF(self.box[0], self.box[1]), QPointF(self.box[2], self.box[3])).normalized()
+
+    @classmethod
+    def of_annotation(cls, view: AnnotationView) -> OverlayBox:
+        return cls(ANNOTATION, view.id, view.box, color_of(view.vru_type), _label_text(view))
+
+    @classmethod
+    def of_detection(cls, view: DetectionView) -> OverlayBox:
+        return cls(
+            DETECTION,
+            view.id,
+            view.box,
+            color_of(view.vru_type),
+            _label_text(view),
+            faded=view.review == "rejected",
+        )
+
+    @classmethod
+    def highlight(cls, box: Box, label: str) -> OverlayBox:
+        return cls(HIGHLIGHT, None, box, "#ffffff", label)
+
+
+def _pen(color: QColor, width: float, style: Qt.PenStyle) -> QPen:
+    pen = QPen(color, width, style)
+    pen.setCosmetic(True)
+    return pen
+
+
+def _colors(box: OverlayBox) -> tuple[QColor, QColor]:
+    """Line colour and label text colour of a box."""
+    line = QColor(box.color)
+    if box.faded:
+        line.setAlpha(110)
+    text = QColor("black") if line.lightness() > 140 else QColor("white")
+    return line, text
+
+
+class OverlayLayer(QGraphicsItem):
+    """Paints a list of boxes (those not selected) in a few batched calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setZValue(2)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self._bounds = QRectF()
+        self._groups: list[tuple[QPen, list[QRectF]]] = []
+        self._labels: list[tuple[QRectF, QStaticText, QColor, QColor, float]] = []
+        self._metrics = QFontMetricsF(LABEL_FONT)
+        self._texts: dict[str, tuple[QStaticText, float]] = {}
+
+    def _text(self, label: str) -> tuple[QStaticText, float]:
+        """A laid-out label and its width, reused across frames (a track keeps its label)."""
+        found = self._texts.get(label)
+        if found is None:
+            if len(self._texts) > 5000:
+                self._texts.clear()
+            text = QStaticText(label)
+            text.setPerformanceHint(QStaticText.PerformanceHint.AggressiveCaching)
+            text.prepare(QTransform(), LABEL_FONT)
+            found = self._texts[label] = (text, self._metrics.horizontalAdvance(label))
+        return found
+
+    def set_boxes(self, boxes: list[OverlayBox], bounds: QRectF) -> None:
+        self.prepareGeometryChange()
+        self._bounds = QRectF(bounds)
+        groups: dict[tuple[str, Qt.PenStyle, bool, float], list[QRectF]] = {}
+        self._labels = []
+        for box in boxes:
+            rect = box.rect()
+            if box.kind == HIGHLIGHT:  # white dash-dot on a black line: visible on any picture
+                groups.setdefault(("#000000", Qt.PenStyle.SolidLine, False, 6.0), []).append(rect)
+            width = 4.0 if box.kind == HIGHLIGHT else 2.0
+            groups.setdefault((box.color, box.style, box.faded, width), []).append(rect)
+            line, text = _colors(box)
+            if box.label:
+                static, width = self._text(box.label)
+                self._labels.append((rect, static, line, text, width))
+        self._groups = []
+        for (color, style, faded, width), rects in groups.items():
+            line = QColor(color)
+            if faded:
+                line.setAlpha(110)
+            self._groups.append((_pen(line, width, style), rects))
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for pen, rects in self._groups:
+            painter.setPen(pen)
+            painter.drawRects(rects)
+        if not self._labels:
+            return
+        transform = painter.worldTransform()
+        frame = transform.mapRect(self._bounds)
+        painter.resetTransform()
+        painter.setFont(LABEL_FONT)
+        height = self._metrics.height()
+        for rect, text, background, foreground, width in self._labels:
+            corner = transform.map(rect.topLeft())
+            x = min(max(corner.x(), frame.left()), frame.right() - width - 4)
+            y = corner.y() - height - 1
+            if y < frame.top():  # no room above the box: inside it
+                y = corner.y() + 1
+            painter.fillRect(QRectF(x, y, width + 4, height), background)
+            painter.setPen(foreground)
+            painter.drawStaticText(QPointF(x + 2, y), text)
+        painter.setTransform(transform)
+
+
+class _Label(QGraphicsSimpleTextItem):
+    """The label of a selected box: a filled background, constant size on screen, above the box."""
+
+    def __init__(self, text: str, background: QColor, foreground: QColor, parent: QGraphicsItem) -> None:
         super().__init__(text, parent)
         self.setFont(LABEL_FONT)
-        self.setBrush(QBrush(QColor("black") if color.lightness() > 140 else QColor("white")))
-        self._background = color
+        self.setBrush(QBrush(foreground))
+        self._background = background
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
 
@@ -72,86 +231,61 @@ class _Label(QGraphicsSimpleTextItem):
         super().paint(painter, option, widget)
 
 
-class BoxItem(QGraphicsRectItem):
-    """One box over the frame. ``kind`` is ANNOTATION, DETECTION or HIGHLIGHT."""
+class BoxItem(QGraphicsItem):
+    """A selected box. Ground-truth boxes can be moved and resized; ``on_edited(item, box)`` on release."""
 
     def __init__(
         self,
-        kind: str,
-        box: Box,
+        box: OverlayBox,
         *,
-        color: str,
-        label: str,
-        item_id: int | None = None,
         on_edited: Callable[[BoxItem, Box], None] | None = None,
         bounds: QRectF | None = None,
     ) -> None:
-        super().__init__(QRectF(QPointF(box[0], box[1]), QPointF(box[2], box[3])).normalized())
-        self.kind = kind
-        self.item_id = item_id
+        super().__init__()
+        self.overlay = box
+        self.kind = box.kind
+        self.item_id = box.item_id
+        self.editable = box.kind == ANNOTATION and on_edited is not None
+        self._rect = box.rect()
         self._on_edited = on_edited
         self._bounds = bounds
-        self._color = QColor(color)
+        line, text = _colors(box)
+        self._pen = _pen(line, 3.0, box.style)
+        self._fill = QColor(line)
+        self._fill.setAlpha(45)
         self._drag: tuple[str, QPointF, QRectF] | None = None
-        pen = QPen(self._color, 2.0)
-        pen.setCosmetic(True)
-        if kind == DETECTION:
-            pen.setStyle(Qt.PenStyle.DashLine)
-        elif kind == HIGHLIGHT:
-            pen = QPen(QColor("white"), 4.0, Qt.PenStyle.DashDotLine)
-            pen.setCosmetic(True)
-        self.setPen(pen)
-        self.setZValue({ANNOTATION: 3, DETECTION: 2, HIGHLIGHT: 4}[kind])
-        if kind != HIGHLIGHT:
-            self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
-        if kind == ANNOTATION:
-            self.setAcceptHoverEvents(True)
-        self.label = _Label(label, self._color if kind != HIGHLIGHT else QColor("white"), self)
+        self.setZValue(5)
+        self.setAcceptHoverEvents(self.editable)
+        self.label = _Label(box.label, line, text, self)
         self._place_label()
 
-    @classmethod
-    def for_annotation(
-        cls, view: AnnotationView, on_edited: Callable[[BoxItem, Box], None], bounds: QRectF
-    ) -> BoxItem:
-        return cls(
-            ANNOTATION,
-            view.box,
-            color=color_of(view.vru_type),
-            label=_label_text(view),
-            item_id=view.id,
-            on_edited=on_edited,
-            bounds=bounds,
-        )
-
-    @classmethod
-    def for_detection(cls, view: DetectionView) -> BoxItem:
-        item = cls(
-            DETECTION, view.box, color=color_of(view.vru_type), label=_label_text(view), item_id=view.id
-        )
-        if view.review == "rejected":
-            item.setOpacity(0.45)
-        return item
+    def rect(self) -> QRectF:
+        return QRectF(self._rect)
 
     def box(self) -> Box:
-        rect = self.rect()
+        rect = self._rect
         return (rect.left(), rect.top(), rect.right(), rect.bottom())
 
-    def label_text(self) -> str:
-        return self.label.text()
+    def _set_rect(self, rect: QRectF) -> None:
+        self.prepareGeometryChange()
+        self._rect = QRectF(rect)
+        self._place_label()
 
     def _place_label(self) -> None:
-        self.label.setPos(self.rect().topLeft())
-        # Above the box on screen: move up by the label's height in device pixels (zoom independent).
+        self.label.setPos(self._rect.topLeft())
+        # Above the box on screen: up by the label's height in screen pixels, at any zoom.
         self.label.setTransform(QTransform.fromTranslate(0, -self.label.boundingRect().height() - 1))
 
-    # -- painting -------------------------------------------------------------------------------
-    def _scale(self) -> float:
+    # -- geometry and painting ------------------------------------------------------------------
+    def _handle_size(self) -> float:
         views = self.scene().views() if self.scene() is not None else []
-        return views[0].transform().m11() if views else 1.0
+        scale = views[0].transform().m11() if views else 1.0
+        return HANDLE_PX / max(scale, 1e-6)
 
     def _handles(self) -> dict[str, QRectF]:
-        rect = self.rect()
-        size = HANDLE_PX / max(self._scale(), 1e-6)
+        if not self.editable:
+            return {}
+        rect, size = self._rect, self._handle_size()
         points = {
             "tl": rect.topLeft(),
             "t": QPointF(rect.center().x(), rect.top()),
@@ -165,35 +299,25 @@ class BoxItem(QGraphicsRectItem):
         return {name: QRectF(p.x() - size / 2, p.y() - size / 2, size, size) for name, p in points.items()}
 
     def boundingRect(self) -> QRectF:
-        margin = HANDLE_PX / max(self._scale(), 1e-6)
-        return super().boundingRect().adjusted(-margin, -margin, margin, margin)
+        margin = self._handle_size()
+        return self._rect.adjusted(-margin, -margin, margin, margin)
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
-        path.addRect(self.boundingRect() if self.isSelected() else self.rect())
+        path.addRect(self.boundingRect())
         return path
 
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
-        selected = self.isSelected()
-        if self.kind == HIGHLIGHT:
-            under = QPen(QColor("black"), 6.0)
-            under.setCosmetic(True)
-            painter.setPen(under)
-            painter.drawRect(self.rect())
-        pen = QPen(self.pen())
-        if selected:
-            pen.setWidthF(3.0)
-        painter.setPen(pen)
-        fill = QColor(self._color)
-        fill.setAlpha(50 if selected else 0)
-        painter.setBrush(fill)
-        painter.drawRect(self.rect())
-        if selected and self.kind == ANNOTATION:
+        painter.setPen(self._pen)
+        painter.setBrush(self._fill)
+        painter.drawRect(self._rect)
+        handles = self._handles()
+        if handles:
             painter.setPen(QPen(QColor("black"), 0))
             painter.setBrush(QColor("white"))
-            for handle in self._handles().values():
+            for handle in handles.values():
                 painter.drawRect(handle)
 
     # -- editing --------------------------------------------------------------------------------
@@ -203,35 +327,19 @@ class BoxItem(QGraphicsRectItem):
                 return name
         return None
 
-    def hoverMoveEvent(self, event) -> None:  # type: ignore[no-untyped-def]
-        handle = self.handle_at(event.pos()) if self.isSelected() else None
-        cursors = {
-            "tl": Qt.CursorShape.SizeFDiagCursor,
-            "br": Qt.CursorShape.SizeFDiagCursor,
-            "tr": Qt.CursorShape.SizeBDiagCursor,
-            "bl": Qt.CursorShape.SizeBDiagCursor,
-            "t": Qt.CursorShape.SizeVerCursor,
-            "b": Qt.CursorShape.SizeVerCursor,
-            "l": Qt.CursorShape.SizeHorCursor,
-            "r": Qt.CursorShape.SizeHorCursor,
-        }
-        self.setCursor(cursors.get(handle or "", Qt.CursorShape.SizeAllCursor))
+    def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        self.setCursor(_CURSORS.get(self.handle_at(event.pos()) or "", Qt.CursorShape.SizeAllCursor))
         super().hoverMoveEvent(event)
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
-        if self.kind == ANNOTATION and event.button() == Qt.MouseButton.LeftButton:
-            handle = self.handle_at(event.pos()) if self.isSelected() else None
-            if not (event.modifiers() & Qt.KeyboardModifier.ControlModifier):
-                self.scene().clearSelection()
-            self.setSelected(True)
-            self._drag = (handle or "move", event.scenePos(), QRectF(self.rect()))
+        if self.editable and event.button() == Qt.MouseButton.LeftButton:
+            self._drag = (self.handle_at(event.pos()) or "move", event.scenePos(), QRectF(self._rect))
             event.accept()
             return
-        super().mousePressEvent(event)
+        event.ignore()
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self._drag is None:
-            super().mouseMoveEvent(event)
             return
         mode, start, original = self._drag
         delta = event.scenePos() - start
@@ -253,24 +361,20 @@ class BoxItem(QGraphicsRectItem):
             rect = rect.normalized()
             if self._bounds is not None:
                 rect = rect.intersected(self._bounds)
-        self.prepareGeometryChange()
-        self.setRect(rect)
-        self._place_label()
+        self._set_rect(rect)
         event.accept()
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self._drag is None:
-            super().mouseReleaseEvent(event)
             return
         _, _, original = self._drag
         self._drag = None
-        rect = self.rect()
         event.accept()
+        rect = self._rect
         if rect == original:
             return
         if rect.width() < MIN_BOX_PX or rect.height() < MIN_BOX_PX:
-            self.setRect(original)
-            self._place_label()
+            self._set_rect(original)
             return
         if self._on_edited is not None:
             self._on_edited(self, self.box())

@@ -53,6 +53,7 @@ class Playback(QObject):
         self._playing = False
         self._rate = 1.0
         self._index = 0
+        self._first = 0  # frames before this one, still queued from before a seek, are not shown
         self._pending_position: int | None = None
         self._player: QMediaPlayer | None = None
         self._sink: QVideoSink | None = None
@@ -107,6 +108,7 @@ class Playback(QObject):
             return
         last = len(self._table) - 1
         self._index = 0 if from_index >= last else from_index
+        self._first = self._index
         self._playing = True
         if self._kind == "image_sequence":
             self._timer.start(self._interval())
@@ -168,11 +170,15 @@ class Playback(QObject):
     def _on_video_frame(self, frame: QVideoFrame) -> None:
         if not self._playing or not frame.isValid() or frame.startTime() < 0 or self._table is None:
             return
+        index = self.index_of_time(frame.startTime())
+        if index < self._first:
+            return
         image = frame.toImage()
         if image.isNull():
             return
-        self._index = self.index_of_time(frame.startTime())
-        self.frameShown.emit(self._index, image)
+        self._first = 0
+        self._index = index
+        self.frameShown.emit(index, image)
 
     def _on_status(self, status: QMediaPlayer.MediaStatus) -> None:
         if status not in _LOADING and self._playing and self._pending_position is not None:

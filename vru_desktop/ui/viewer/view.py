@@ -1,8 +1,9 @@
 """The frame view: one frame as a pixmap in a QGraphicsScene, boxes over it, zoom, pan, box drawing.
 
-Scene coordinates are the frame's pixel coordinates, so a box item at ``x1, y1, x2, y2`` covers the
-same pixels at every zoom. Wheel zooms around the mouse; the middle button (or Alt + left button)
-pans; dragging the left button on an empty spot draws a new box.
+Scene coordinates are the frame's pixel coordinates, so a box at ``x1, y1, x2, y2`` covers the same
+pixels at every zoom. Wheel zooms around the mouse; the middle button (or Alt + left button) pans.
+A click on a box selects it (Ctrl adds to the selection) and, on a ground-truth box, starts moving
+it; dragging on an empty spot draws a new box.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vru_desktop.ui.viewer.overlay import MIN_BOX_PX, BoxItem
+from vru_desktop.ui.viewer.overlay import ANNOTATION, MIN_BOX_PX, BoxItem, OverlayBox, OverlayLayer
 
 ZOOM_STEP = 1.25
 ZOOM_RANGE = (0.05, 40.0)
@@ -37,6 +38,8 @@ class FrameView(QGraphicsView):
     """Shows one frame and the overlay items. Emits ``boxDrawn(QRectF)`` in frame pixels."""
 
     boxDrawn = Signal(QRectF)
+    #: A selected ground-truth box was moved or resized: its annotation id and new box.
+    boxEdited = Signal(int, tuple)
     zoomChanged = Signal(float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -53,6 +56,8 @@ class FrameView(QGraphicsView):
         self.pixmap_item = QGraphicsPixmapItem()
         self.pixmap_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.pixmap_item.setZValue(0)
+        # Redrawing the boxes reuses the frame scaled to the screen instead of scaling it again.
+        self.pixmap_item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.scene().addItem(self.pixmap_item)
         self.message_item = QGraphicsSimpleTextItem()
         self.message_item.setBrush(QColor("white"))
@@ -60,7 +65,11 @@ class FrameView(QGraphicsView):
         self.message_item.setZValue(10)
         self.message_item.hide()
         self.scene().addItem(self.message_item)
-        self.overlay_items: list[BoxItem] = []
+        self.layer = OverlayLayer()
+        self.scene().addItem(self.layer)
+        self.overlay_boxes: list[OverlayBox] = []
+        self.selected_items: list[BoxItem] = []
+        self._selected: set[tuple[str, int | None]] = set()
         self.fit_mode = True
         self._frame_size = (0, 0)
         self._rubber: QGraphicsRectItem | None = None
@@ -104,19 +113,62 @@ class FrameView(QGraphicsView):
         return self.message_item.text() if self.message_item.isVisible() else None
 
     # -- overlay --------------------------------------------------------------------------------
-    def set_overlay(self, items: list[BoxItem]) -> None:
-        scene = self.scene()
-        selected = {(item.kind, item.item_id) for item in self.overlay_items if item.isSelected()}
-        for item in self.overlay_items:
-            scene.removeItem(item)
-        self.overlay_items = items
-        for item in items:
-            scene.addItem(item)
-            if (item.kind, item.item_id) in selected:
-                item.setSelected(True)
+    def set_overlay(self, boxes: list[OverlayBox]) -> None:
+        """Draw ``boxes``; the selection is kept for boxes that are still there."""
+        self.overlay_boxes = list(boxes)
+        present = {box.key for box in boxes}
+        self._selected &= present
+        self._rebuild()
 
-    def selected_boxes(self, kind: str) -> list[BoxItem]:
-        return [item for item in self.overlay_items if item.kind == kind and item.isSelected()]
+    def _rebuild(self) -> None:
+        scene = self.scene()
+        for item in self.selected_items:
+            scene.removeItem(item)
+        self.layer.set_boxes(
+            [b for b in self.overlay_boxes if b.key not in self._selected], self.frame_rect()
+        )
+        self.selected_items = [
+            BoxItem(box, on_edited=self._on_item_edited, bounds=self.frame_rect())
+            for box in self.overlay_boxes
+            if box.key in self._selected
+        ]
+        for item in self.selected_items:
+            scene.addItem(item)
+
+    def _on_item_edited(self, item: BoxItem, box: tuple[float, float, float, float]) -> None:
+        if item.item_id is not None:
+            self.boxEdited.emit(item.item_id, box)
+
+    def boxes(self, kind: str) -> list[OverlayBox]:
+        return [box for box in self.overlay_boxes if box.kind == kind]
+
+    def select(self, kind: str, ids: list[int], *, add: bool = False) -> None:
+        keys = {(kind, item_id) for item_id in ids} & {box.key for box in self.overlay_boxes}
+        self._selected = (self._selected | keys) if add else keys
+        self._rebuild()
+
+    def toggle_selected(self, box: OverlayBox) -> None:
+        self._selected ^= {box.key}
+        self._rebuild()
+
+    def clear_selection(self) -> None:
+        if self._selected:
+            self._selected = set()
+            self._rebuild()
+
+    def selected_ids(self, kind: str) -> list[int]:
+        return [
+            box.item_id
+            for box in self.overlay_boxes
+            if box.kind == kind and box.key in self._selected and box.item_id is not None
+        ]
+
+    def box_at(self, point: QPointF) -> OverlayBox | None:
+        """The smallest selectable box under ``point`` (frame pixels); ground truth wins a tie."""
+        hits = [box for box in self.overlay_boxes if box.item_id is not None and box.rect().contains(point)]
+        if not hits:
+            return None
+        return min(hits, key=lambda b: (b.rect().width() * b.rect().height(), b.kind != ANNOTATION))
 
     # -- zoom and pan ---------------------------------------------------------------------------
     def zoom(self) -> float:
@@ -161,15 +213,28 @@ class FrameView(QGraphicsView):
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
             return
+        if event.button() != Qt.MouseButton.LeftButton or self._frame_size == (0, 0):
+            super().mousePressEvent(event)
+            return
+        add = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
         item = self.itemAt(event.position().toPoint())
-        on_box = isinstance(item, BoxItem) or (item is not None and isinstance(item.parentItem(), BoxItem))
-        if (
-            event.button() == Qt.MouseButton.LeftButton
-            and not on_box
-            and self.drawing_enabled
-            and self._frame_size != (0, 0)
-        ):
-            self.scene().clearSelection()
+        selected = item if isinstance(item, BoxItem) else None
+        if item is not None and isinstance(item.parentItem(), BoxItem):
+            selected = item.parentItem()  # type: ignore[assignment]
+        if selected is not None and selected.editable and not add:
+            super().mousePressEvent(event)  # move or resize the selected box
+            return
+        hit = self.box_at(self.mapToScene(event.position().toPoint()))
+        if hit is not None:
+            if add:
+                self.toggle_selected(hit)
+            else:
+                self.select(hit.kind, [hit.item_id] if hit.item_id is not None else [])
+                super().mousePressEvent(event)  # a ground-truth box can be dragged at once
+            event.accept()
+            return
+        if self.drawing_enabled:
+            self.clear_selection()
             self._rubber_start = self._clamp(self.mapToScene(event.position().toPoint()))
             self._rubber = QGraphicsRectItem(QRectF(self._rubber_start, self._rubber_start))
             pen = QPen(QColor("yellow"), 1.5, Qt.PenStyle.DashLine)

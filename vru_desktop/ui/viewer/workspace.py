@@ -38,7 +38,7 @@ from vru_desktop.media.frames import FrameTable
 from vru_desktop.media.reader import FrameReader
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import VRU_TYPES, FrameIndex, Project, Video
-from vru_desktop.ui.viewer.overlay import ANNOTATION, DETECTION, HIGHLIGHT, BoxItem
+from vru_desktop.ui.viewer.overlay import ANNOTATION, DETECTION, OverlayBox
 from vru_desktop.ui.viewer.player import SPEEDS, Playback
 from vru_desktop.ui.viewer.timeline import TimelineWidget
 from vru_desktop.ui.viewer.view import FrameView, image_from_bgr
@@ -163,6 +163,7 @@ class ViewerWorkspace(QWidget):
 
         self.view = FrameView()
         self.view.boxDrawn.connect(self._on_box_drawn)
+        self.view.boxEdited.connect(self._on_box_edited)
         self.view.zoomChanged.connect(lambda zoom: self.zoom_label.setText(f"{zoom * 100:.0f} %"))
         self.missing_label = QLabel()
         self.missing_label.setObjectName("missingLabel")
@@ -544,22 +545,17 @@ class ViewerWorkspace(QWidget):
         if self.editor is None or self.video is None:
             return
         frame = self.current
-        bounds = QRectF(0, 0, self.video.width, self.video.height)
-        items: list[BoxItem] = []
+        boxes: list[OverlayBox] = []
         if self.show_det_action.isChecked() and self.session_id is not None:
-            items += [
-                BoxItem.for_detection(view)
-                for view in self.editor.frame_detections(frame, self.session_id, self.confidence_spin.value())
-            ]
+            minimum = self.confidence_spin.value()
+            boxes += map(
+                OverlayBox.of_detection, self.editor.frame_detections(frame, self.session_id, minimum)
+            )
         if self.show_gt_action.isChecked():
-            items += [
-                BoxItem.for_annotation(view, self._on_box_edited, bounds)
-                for view in self.editor.frame_annotations(frame)
-            ]
+            boxes += map(OverlayBox.of_annotation, self.editor.frame_annotations(frame))
         if self.highlight is not None and self.highlight[0] == frame:
-            _, box, label = self.highlight
-            items.append(BoxItem(HIGHLIGHT, box, color="#ffffff", label=label))
-        self.view.set_overlay(items)
+            boxes.append(OverlayBox.highlight(self.highlight[1], self.highlight[2]))
+        self.view.set_overlay(boxes)
         self.reviewed_action.setChecked(self.editor.is_reviewed(frame))
 
     def set_highlight(self, frame: int, highlight: dict | None) -> None:
@@ -643,7 +639,7 @@ class ViewerWorkspace(QWidget):
         return str(self.class_combo.currentData() or self.video.vru_classes[0])
 
     def _selected_ids(self, kind: str) -> list[int]:
-        return [item.item_id for item in self.view.selected_boxes(kind) if item.item_id is not None]
+        return self.view.selected_ids(kind)
 
     def _on_box_drawn(self, rect: QRectF) -> None:
         if self.playback.is_playing():
@@ -653,13 +649,12 @@ class ViewerWorkspace(QWidget):
         if isinstance(new_id, int):
             self._select(ANNOTATION, [new_id])
 
-    def _on_box_edited(self, item: BoxItem, box: tuple[float, float, float, float]) -> None:
-        if item.item_id is not None:
-            QTimer.singleShot(0, lambda: self._edit(lambda e: e.move_box(item.item_id, box)))
+    def _on_box_edited(self, annotation_id: int, box: tuple[float, float, float, float]) -> None:
+        # After the mouse event has returned: saving redraws the overlay, which replaces the item.
+        QTimer.singleShot(0, lambda: self._edit(lambda e: e.move_box(annotation_id, box)))
 
     def _select(self, kind: str, ids: list[int]) -> None:
-        for item in self.view.overlay_items:
-            item.setSelected(item.kind == kind and item.item_id in ids)
+        self.view.select(kind, ids)
 
     def delete_selected(self) -> None:
         for annotation_id in self._selected_ids(ANNOTATION):

@@ -1,0 +1,224 @@
+"""Viewer speed on a 1080p H.264 video with a 250-frame GOP (and B-frames).
+
+Run: ``.venv/bin/python -m pytest tests/benchmarks/test_viewer_speed.py -s``
+
+Targets (from the issue): next-frame step median < 30 ms, random seek p95 < 150 ms, redrawing 200
+boxes < 16 ms, frame cache bounded (default 512 MB). Each figure is printed beside a reference
+measured in the same run: stepping without read-ahead, and seeking by decoding from the first frame
+(what a reader without keyframe seeks does).
+"""
+
+from __future__ import annotations
+
+import random
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtCore import QCoreApplication
+from unit.test_reader_videos import draw_index, read_index
+
+from vru_desktop.library.importer import import_paths
+from vru_desktop.media.frames import iter_frames
+from vru_desktop.media.reader import DEFAULT_CACHE_BYTES, open_reader
+from vru_desktop.settings import resolve_locations
+from vru_desktop.store.models import Annotation
+from vru_desktop.ui.main_window import MainWindow
+
+pytestmark = pytest.mark.benchmark
+
+FRAMES = 500
+SIZE = (1920, 1080)
+MOT_FRAME = "mot17_mini/train/MOT17-04-FRCNN/img1/000001.jpg"
+
+
+def make_1080p(path: Path, background: np.ndarray) -> Path:
+    """500 frames of a real street picture panning slowly, each carrying its index; GOP 250, B-frames."""
+    import av
+
+    width, height = SIZE
+    background = cv2.resize(background, SIZE)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {
+            "preset": "ultrafast",
+            "crf": "23",
+            "x264-params": "keyint=250:min-keyint=250:scenecut=0:bframes=3",
+        }
+        for index in range(FRAMES):
+            image = np.roll(background, index * 4, axis=1)
+            draw_index(image, index)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        container.mux(stream.encode(None))
+    return path
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000
+
+
+def p95(values: list[float]) -> float:
+    return float(np.percentile(values, 95))
+
+
+def verdict(value: float, target: float) -> str:
+    return "meets target" if value < target else "MISSES target"
+
+
+@pytest.fixture
+def video_1080p(tmp_path: Path, shared_data: Path) -> Path:
+    background = cv2.imread(str(shared_data / MOT_FRAME))
+    assert background is not None
+    started = time.perf_counter()
+    path = make_1080p(tmp_path / "street_1080p_gop250.mp4", background)
+    print(
+        f"\n[made {path.name}: {FRAMES} frames 1920x1080, GOP 250, in {time.perf_counter() - started:.1f} s]"
+    )
+    return path
+
+
+def test_viewer_speed(qtbot, db, data_dir: Path, video_1080p: Path) -> None:  # type: ignore[no-untyped-def]
+    (outcome,) = import_paths(db, [video_1080p])
+    video_id = outcome.video_id
+    rng = random.Random(3)
+    targets = [rng.randrange(FRAMES) for _ in range(40)]
+    lines: list[str] = []
+
+    # -- reader alone ------------------------------------------------------------------------------
+    with open_reader(db, video_id, read_ahead=0) as reader:
+        reader.read(100)
+        plain_steps = []
+        for index in range(101, 141):
+            started = time.perf_counter()
+            reader.read(index)
+            plain_steps.append(time.perf_counter() - started)
+    with open_reader(db, video_id) as reader:
+        reader.read(100)
+        ahead_steps = []
+        for index in range(101, 141):
+            started = time.perf_counter()
+            image = reader.read(index)
+            ahead_steps.append(time.perf_counter() - started)
+            time.sleep(1 / 30)  # a person stepping (or holding →) gives the read-ahead time to work
+        assert read_index(image) == 140
+        seeks = []
+        for index in targets:
+            reader.cache.clear()
+            started = time.perf_counter()
+            image = reader.read(index)
+            seeks.append(time.perf_counter() - started)
+            assert read_index(image) == index
+    naive = []
+    for index in targets[:6]:  # decoding from the first frame, without a keyframe seek
+        started = time.perf_counter()
+        (decoded,) = iter_frames(video_1080p, start=index, stop=index + 1)
+        naive.append(time.perf_counter() - started)
+        assert read_index(decoded.image) == index
+    lines.append(
+        f"reader next-frame step median: {ms(statistics.median(ahead_steps)):.1f} ms with read-ahead, "
+        f"{ms(statistics.median(plain_steps)):.1f} ms without "
+        f"(ratio {statistics.median(plain_steps) / statistics.median(ahead_steps):.1f}×)"
+    )
+    lines.append(
+        f"reader random seek: median {ms(statistics.median(seeks)):.1f} ms, p95 {ms(p95(seeks)):.1f} ms; "
+        f"decoding from frame 0 instead: median {ms(statistics.median(naive)):.1f} ms "
+        f"(ratio {statistics.median(naive) / statistics.median(seeks[:6]):.1f}× on the same targets)"
+    )
+
+    # -- the real viewer ---------------------------------------------------------------------------
+    window = MainWindow(db, resolve_locations(data_dir).ensure())
+    qtbot.addWidget(window)
+    window.resize(1600, 1000)
+    window.show()
+    qtbot.waitExposed(window)
+    window.videoActivated.emit(video_id)
+    viewer = window.viewer
+    view = viewer.view
+    viewer.go_to(300)
+    QCoreApplication.processEvents()
+    steps = []
+    for _ in range(40):
+        started = time.perf_counter()
+        viewer.step(1)
+        view.viewport().repaint()
+        steps.append(time.perf_counter() - started)
+        QCoreApplication.processEvents()
+        time.sleep(1 / 30)
+    view_seeks = []
+    for index in targets:
+        viewer.reader.cache.clear()
+        started = time.perf_counter()
+        viewer.go_to(index)
+        view.viewport().repaint()
+        view_seeks.append(time.perf_counter() - started)
+    lines.append(
+        "viewer next-frame step (decode + show + overlay + paint): "
+        f"median {ms(statistics.median(steps)):.1f} ms "
+        f"— target < 30 ms: {verdict(ms(statistics.median(steps)), 30)}"
+    )
+    lines.append(
+        f"viewer random seek: p95 {ms(p95(view_seeks)):.1f} ms "
+        f"(median {ms(statistics.median(view_seeks)):.1f} ms) "
+        f"— target < 150 ms: {verdict(ms(p95(view_seeks)), 150)}"
+    )
+
+    # -- 200 boxes ---------------------------------------------------------------------------------
+    frame = 301
+    rng_boxes = np.random.default_rng(5)
+    with db.transaction() as session:
+        for number in range(200):
+            x, y = rng_boxes.uniform(0, 1800), rng_boxes.uniform(0, 900)
+            session.add(
+                Annotation(
+                    video_id=video_id,
+                    frame_number=frame,
+                    vru_type="pedestrian",
+                    track_id=number,
+                    x1=x,
+                    y1=y,
+                    x2=x + 60,
+                    y2=y + 150,
+                    validated=bool(number % 2),
+                )
+            )
+    viewer.go_to(frame)
+    assert len(view.boxes("annotation")) == 200
+    redraws, paints = [], []
+    for _ in range(30):
+        started = time.perf_counter()
+        viewer.refresh_overlay()
+        view.viewport().repaint()
+        redraws.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        view.viewport().repaint()
+        paints.append(time.perf_counter() - started)
+    lines.append(
+        f"redraw 200 boxes (query + items + paint): median {ms(statistics.median(redraws)):.1f} ms, "
+        f"paint alone {ms(statistics.median(paints)):.1f} ms — target < 16 ms: "
+        f"{verdict(ms(statistics.median(redraws)), 16)}"
+    )
+
+    # -- memory bound ------------------------------------------------------------------------------
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    frame_bytes = SIZE[0] * SIZE[1] * 3
+    with open_reader(db, video_id) as reader:
+        for index in range(0, FRAMES, 2):  # 250 frames × 6.2 MB = 1.5 GB if nothing were evicted
+            reader.read(index)
+            assert reader.cache.bytes <= DEFAULT_CACHE_BYTES
+        held = reader.cache.bytes
+        count = len(reader.cache)
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    lines.append(
+        f"frame cache after 250 distinct 1080p frames: {held / 2**20:.0f} MB in {count} frames "
+        f"(bound {DEFAULT_CACHE_BYTES / 2**20:.0f} MB; "
+        f"unbounded would be {250 * frame_bytes / 2**20:.0f} MB); "
+        f"peak RSS grew {rss_after - rss_before:.0f} MB"
+    )
+    assert held <= DEFAULT_CACHE_BYTES and count < 250
+    print("\n" + "\n".join(lines))
+    window.close()
