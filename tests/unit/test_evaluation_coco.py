@@ -169,3 +169,77 @@ def test_bad_files_give_clear_errors(tmp_path: Path, fixture_dir: Path) -> None:
 def _write(path: Path, document: object) -> Path:
     path.write_text(json.dumps(document))
     return path
+
+
+def _reference_match(gt, dt, thresholds, ranges, max_dets):  # type: ignore[no-untyped-def]
+    """pycocotools' ``evaluateImg`` loop, transcribed literally (one image/category at a time)."""
+    from vru_desktop.evaluation.matching import box_iou
+
+    n_r, n_t = len(ranges), len(thresholds)
+    dt_gt = np.full((n_r, n_t, len(dt)), -1)
+    dt_ig = np.zeros((n_r, n_t, len(dt)), dtype=bool)
+    keys = {(int(i), int(c)) for i, c in zip(gt.image, gt.category, strict=True)}
+    keys |= {(int(i), int(c)) for i, c in zip(dt.image, dt.category, strict=True)}
+    for image, cat in sorted(keys):
+        g = np.flatnonzero((gt.image == image) & (gt.category == cat))
+        d = np.flatnonzero((dt.image == image) & (dt.category == cat))
+        d = d[np.argsort(-dt.score[d], kind="mergesort")][:max_dets]
+        for a, (lo, hi) in enumerate(ranges):
+            g_ig = gt.crowd[g] | (gt.size[g] < lo) | (gt.size[g] > hi)
+            order = np.argsort(g_ig, kind="mergesort")
+            gs, gig, crowd = g[order], g_ig[order], gt.crowd[g][order]
+            ious = box_iou(dt.xywh[d], gt.xywh[gs], crowd) if len(gs) else np.zeros((len(d), 0))
+            for t, thr in enumerate(thresholds):
+                taken = np.zeros(len(gs), dtype=bool)
+                for di, det in enumerate(d):
+                    iou, m = min(thr, 1 - 1e-10), -1
+                    for gi in range(len(gs)):
+                        if taken[gi] and not crowd[gi]:
+                            continue
+                        if m > -1 and not gig[m] and gig[gi]:
+                            break
+                        if ious[di, gi] < iou:
+                            continue
+                        iou, m = ious[di, gi], gi
+                    if m == -1:
+                        out = dt.size[det] < lo or dt.size[det] > hi
+                        dt_ig[a, t, det] = out
+                        continue
+                    dt_gt[a, t, det] = gs[m]
+                    dt_ig[a, t, det] = gig[m]
+                    taken[m] = True
+    return dt_gt, dt_ig
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_vectorised_matching_equals_the_literal_loop(seed: int) -> None:
+    """Random crowded scenes with tied scores, crowd boxes, duplicates and size ranges."""
+    rng = np.random.default_rng(seed)
+    n_gt, n_dt = 150, 260
+    g_xy = rng.integers(0, 60, (n_gt, 2)).astype(float)
+    g_wh = rng.integers(4, 40, (n_gt, 2)).astype(float)
+    gt = GroundTruthBoxes(
+        image=rng.integers(0, 6, n_gt),
+        category=rng.integers(0, 3, n_gt),
+        xywh=np.column_stack([g_xy, g_wh]),
+        size=g_wh[:, 0] * g_wh[:, 1] * rng.uniform(0.5, 1.2, n_gt),
+        crowd=rng.random(n_gt) < 0.08,
+    )
+    source = rng.integers(0, n_gt, n_dt)
+    d_xywh = gt.xywh[source] + rng.integers(-4, 5, (n_dt, 4))
+    d_xywh[:, 2:] = np.maximum(d_xywh[:, 2:], 1)
+    dt = DetectionBoxes(
+        image=gt.image[source],
+        category=np.where(rng.random(n_dt) < 0.85, gt.category[source], rng.integers(0, 3, n_dt)),
+        xywh=d_xywh,
+        size=d_xywh[:, 2] * d_xywh[:, 3],
+        score=rng.integers(1, 8, n_dt) / 8,  # many ties
+    )
+    thresholds = [0.5, 0.6, 0.75, 0.9]
+    ranges = [(0, 1e10), (0, 200), (200, 600), (600, 1e10)]
+    fast = greedy_match(gt, dt, thresholds, ranges, max_dets=20)
+    ref_gt, ref_ig = _reference_match(gt, dt, thresholds, ranges, 20)
+    kept = fast.kept
+    assert (~kept).any()  # some image/category pairs exceed max_dets
+    assert np.array_equal(fast.dt_gt[:, :, kept], ref_gt[:, :, kept])
+    assert np.array_equal(fast.dt_ignored[:, :, kept], ref_ig[:, :, kept])

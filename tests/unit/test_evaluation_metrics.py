@@ -255,3 +255,14 @@ def test_bad_requests(db: Database, run_id: int) -> None:
         evaluate_run(db, 999)
     with pytest.raises(ValidationError, match="IoU"):
         evaluate_run(db, run_id, iou=1.5)
+
+
+def test_height_bins_come_from_the_setting(db: Database, run_id: int) -> None:
+    from vru_desktop.evaluation.run import HEIGHT_BINS_SETTING
+
+    db.set_setting(HEIGHT_BINS_SETTING, {"tall": [60, 1e9], "short": [0, 60]})
+    bins = {b.name: b for b in evaluate_run(db, run_id).heights()}
+    assert list(bins) == ["tall", "short"]
+    assert (bins["tall"].positives, bins["short"].positives) == (10, 10)
+    pedestrians = {b.name: b for b in evaluate_run(db, run_id).heights("pedestrian")}
+    assert (pedestrians["tall"].positives, pedestrians["short"].positives) == (10, 0)
