@@ -398,3 +398,37 @@ def test_dropping_a_folder_without_videos_says_so(window: MainWindow, tmp_path: 
     assert drop(window, [folder], qtbot) == []
     headline = window.library.last_import.summary.headline.text()
     assert headline == "Nothing found to import (no video files or frame folders)."
+
+
+def test_relink_action_with_a_chosen_file(
+    window: MainWindow, db, make_video, tmp_path: Path, monkeypatch, qtbot
+) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QFileDialog
+
+    path = make_video("walked_off.mp4", 13)
+    drop(window, [path], qtbot)
+    moved = tmp_path / "new_home.mp4"
+    path.rename(moved)
+    window.refresh(check_files=True)
+    window.library.videos.selectRow(0)
+    assert window.library.relink_action.isEnabled()
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_args: (str(moved), ""))
+    asked: list[str] = []
+
+    def choose_file() -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        asked.append(box.text())
+        [button] = [b for b in box.buttons() if b.text() == "Choose File…"]
+        button.click()
+
+    QTimer.singleShot(0, choose_file)
+    window.library.relink_action.trigger()
+    assert "walked_off.mp4" in asked[0] and str(path) in asked[0]
+    [video] = _videos(db)
+    assert (video.status, video.file_path, video.filename) == ("ok", str(moved.resolve()), "new_home.mp4")
+    assert (window.library.video_rows()[0]["Status"], window.library.video_rows()[0]["Name"]) == (
+        "ok",
+        "new_home.mp4",
+    )

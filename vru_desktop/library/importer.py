@@ -271,6 +271,7 @@ def relink(db: Database, video_id: int, new_path: str | os.PathLike[str]) -> Vid
                 hint="Choose the original file; a re-encoded copy has other frames.",
             )
         video.file_path = str(path)
+        video.filename = sequence_name(path) if video.kind == "image_sequence" else path.name
         video.status = "ok"
         return video
 
