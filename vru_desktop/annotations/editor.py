@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from pathlib import PurePath
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import RowMapping, and_, func, select, text, update
@@ -63,25 +63,25 @@ INHERITED = ("vru_type", "validated", "occluded", "truncated", "crowd", "source"
 #: Pixels an interpolated box may differ by before it is rewritten (float noise of re-interpolation).
 BOX_TOLERANCE = 1e-6
 
+#: Frames grouped by the set of types on them: the GROUP BY follows the (video, frame) index, so
+#: SQLite sorts one row per frame rather than one per box. Each type is followed by char(31), so a
+#: type name may hold a comma.
+_TYPES_PER_FRAME = (
+    "SELECT types, group_concat(frame_number) FROM ("
+    " SELECT frame_number, group_concat(DISTINCT vru_type || char(31)) AS types FROM {table}"
+    " WHERE {where} GROUP BY frame_number"
+    ") GROUP BY types"
+)
 _ANNOTATIONS_BY_TYPE = text(
-    "SELECT vru_type, group_concat(frame_number) FROM ("
-    " SELECT vru_type, frame_number FROM annotations"
-    " WHERE video_id = :video AND outside = 0 GROUP BY frame_number, vru_type"
-    ") GROUP BY vru_type"
+    _TYPES_PER_FRAME.format(table="annotations", where="video_id = :video AND outside = 0")
 )
 _ANNOTATIONS_IN_RANGE = text(
-    "SELECT vru_type, group_concat(frame_number) FROM ("
-    " SELECT vru_type, frame_number FROM annotations"
-    " WHERE video_id = :video AND outside = 0 AND frame_number BETWEEN :first AND :last"
-    " GROUP BY frame_number, vru_type"
-    ") GROUP BY vru_type"
+    _TYPES_PER_FRAME.format(
+        table="annotations",
+        where="video_id = :video AND outside = 0 AND frame_number BETWEEN :first AND :last",
+    )
 )
-_DETECTIONS_BY_TYPE = text(
-    "SELECT vru_type, group_concat(frame_number) FROM ("
-    " SELECT vru_type, frame_number FROM detection_events"
-    " WHERE session_id = :session GROUP BY frame_number, vru_type"
-    ") GROUP BY vru_type"
-)
+_DETECTIONS_BY_TYPE = text(_TYPES_PER_FRAME.format(table="detection_events", where="session_id = :session"))
 _REVIEWED_FRAMES = text("SELECT group_concat(frame_number) FROM reviewed_frames WHERE video_id = :video")
 _MARK_STALE = text(
     "UPDATE session_statistics SET stale = 1"
@@ -94,6 +94,16 @@ _GROUND_TRUTH = text(
     " WHERE r.video_id = :video AND a.validated = 1 AND a.outside = 0"
     ") WHERE id = :video"
 )
+
+
+def _frames_by_type(rows: Iterable[Any]) -> dict[str, np.ndarray]:
+    """Rows of (types on a frame, those frames) from :data:`_TYPES_PER_FRAME` → type → sorted frames."""
+    parts: dict[str, list[np.ndarray]] = {}
+    for types, frames in rows:
+        found = _frames_array(frames)
+        for name in types[:-1].split("\x1f,"):
+            parts.setdefault(name, []).append(found)
+    return {name: np.sort(np.concatenate(arrays)) for name, arrays in parts.items()}
 
 
 def _frames_array(concatenated: str | None) -> np.ndarray:
@@ -328,19 +338,14 @@ class AnnotationEditor:
     def timeline_summary(self, session_id: int | None) -> TimelineSummary:
         """Per VRU type, the frames with annotations (and detections of ``session_id``); reviewed ranges.
 
-        Computed by aggregate queries (GROUP BY frame and type, then one ``group_concat`` row per type;
-        one row for the reviewed frames), so no per-box row leaves SQLite.
+        Computed by aggregate queries: boxes grouped by frame along the (video, frame) index, then one
+        row per distinct set of types on a frame; one row for the reviewed frames. No per-box row
+        leaves SQLite.
         """
         with self.db.session() as session:
-            annotations = {
-                vru_type: _frames_array(frames)
-                for vru_type, frames in session.execute(_ANNOTATIONS_BY_TYPE, {"video": self.video_id})
-            }
+            annotations = _frames_by_type(session.execute(_ANNOTATIONS_BY_TYPE, {"video": self.video_id}))
             detections = (
-                {
-                    vru_type: _frames_array(frames)
-                    for vru_type, frames in session.execute(_DETECTIONS_BY_TYPE, {"session": session_id})
-                }
+                _frames_by_type(session.execute(_DETECTIONS_BY_TYPE, {"session": session_id}))
                 if session_id is not None
                 else {}
             )
@@ -358,10 +363,7 @@ class AnnotationEditor:
             return summary
         params = {"video": self.video_id, "first": int(changed[0]), "last": int(changed[-1])}
         with self.db.session() as session:
-            fresh = {
-                vru_type: _frames_array(found)
-                for vru_type, found in session.execute(_ANNOTATIONS_IN_RANGE, params)
-            }
+            fresh = _frames_by_type(session.execute(_ANNOTATIONS_IN_RANGE, params))
             reviewed = self._reviewed_ranges(session)
         empty = np.empty(0, dtype=np.int64)
         annotations: dict[str, np.ndarray] = {}
