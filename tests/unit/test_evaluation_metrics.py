@@ -266,3 +266,48 @@ def test_height_bins_come_from_the_setting(db: Database, run_id: int) -> None:
     assert (bins["tall"].positives, bins["short"].positives) == (10, 10)
     pedestrians = {b.name: b for b in evaluate_run(db, run_id).heights("pedestrian")}
     assert (pedestrians["tall"].positives, pedestrians["short"].positives) == (10, 0)
+
+
+def test_runs_without_detections_or_ground_truth(db: Database, run_id: int, tmp_path: Path) -> None:
+    from vru_desktop.evaluation.report import render_report
+    from vru_desktop.evaluation.statistics import compute_statistics
+
+    with db.transaction() as s:
+        video_id = s.get(TestSession, run_id).video_id
+        empty_run = TestSession(video_id=video_id, config={"conf": 0.25}, status="completed")
+        other = Video(filename="b.mp4", file_path=str(tmp_path / "b.mp4"), fps=25.0, fingerprint="b")
+        s.add_all([empty_run, other])
+        s.flush()
+        unreviewed_run = TestSession(video_id=other.id, status="completed")
+        s.add(unreviewed_run)
+        s.flush()
+        s.add(
+            DetectionEvent(
+                session_id=unreviewed_run.id,
+                video_id=other.id,
+                frame_number=0,
+                timestamp=0.0,
+                vru_type="pedestrian",
+                confidence=0.9,
+                x1=0,
+                y1=0,
+                x2=10,
+                y2=30,
+            )
+        )
+        ids = (empty_run.id, unreviewed_run.id)
+    nothing_found = evaluate_run(db, ids[0])
+    m = nothing_found.metrics()
+    assert (m.overall.tp, m.overall.fp, m.overall.fn) == (0, 0, 20)
+    assert m.overall.precision is None and m.overall.recall == 0.0
+    assert m.error_counts["missed"] == 20 and nothing_found.miss_rates()["all"] == pytest.approx(1.0)
+    assert all(t.first_detected_frame is None for t in nothing_found.tracks)
+    assert "<svg" in render_report(nothing_found)
+    assert compute_statistics(db, ids[0]).detection_accuracy == 0.0
+
+    no_ground_truth = evaluate_run(db, ids[1])
+    assert no_ground_truth.data.n_frames == 0 and len(no_ground_truth.data.dt) == 0
+    assert no_ground_truth.coco.stats.tolist() == [-1.0] * 12
+    assert no_ground_truth.metrics().overall.f1 is None
+    assert compute_statistics(db, ids[1]).detection_accuracy is None
+    assert "<svg" in render_report(no_ground_truth)

@@ -158,7 +158,7 @@ class OperatingPoints:
         self.dt_fp = per_class.false_positive[0, 0]
         self.gt_counted = ~per_class.gt_ignored[0]
         matched_dt = per_class.gt_dt[0, 0]
-        self.gt_hit_score = np.where(matched_dt >= 0, dt.score[np.maximum(matched_dt, 0)], -np.inf)
+        self.gt_hit_score = _take(dt.score, matched_dt, -np.inf)
         self.n_pos = np.bincount(gt.category[self.gt_counted], minlength=n_cls)
 
         self.order = np.argsort(-dt.score, kind="stable")
@@ -172,11 +172,11 @@ class OperatingPoints:
         agnostic = greedy_match(gt, dt, [iou], class_agnostic=True)
         ag_gt = agnostic.dt_gt[0, 0]
         counted = ~agnostic.dt_ignored[0, 0]
-        self.ag_truth = np.where(ag_gt >= 0, gt.category[np.maximum(ag_gt, 0)], n_cls)[counted]
+        self.ag_truth = _take(gt.category, ag_gt, n_cls)[counted]
         self.ag_pred = dt.category[counted]
         self.ag_score = dt.score[counted]
         ag_matched = agnostic.gt_dt[0, 0]
-        self.ag_gt_score = np.where(ag_matched >= 0, dt.score[np.maximum(ag_matched, 0)], -np.inf)
+        self.ag_gt_score = _take(dt.score, ag_matched, -np.inf)
 
         self.error_kind, self.error_ref = self._type_false_positives()
 
@@ -338,6 +338,14 @@ class OperatingPoints:
         reachable = np.append(self.neg_sorted[1:] != self.neg_sorted[:-1], True)
         best = int(np.argmax(np.where(reachable, f1, -1)))
         return float(-self.neg_sorted[best]), float(f1[best])
+
+
+def _take(values: np.ndarray, index: np.ndarray, missing: float) -> np.ndarray:
+    """``values[index]`` where ``index >= 0``, else ``missing``."""
+    out = np.full(len(index), missing, dtype=np.result_type(values, type(missing)))
+    found = index >= 0
+    out[found] = values[index[found]]
+    return out
 
 
 def _xyxy(xywh: np.ndarray) -> np.ndarray:

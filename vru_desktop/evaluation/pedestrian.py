@@ -7,8 +7,8 @@ evenly in log space over FPPI 10⁻²…10⁰, take the miss rate at the last po
 FPPI does not exceed the reference (miss rate 1 where the curve starts above it); the result is
 the geometric mean of those 9 miss rates (each floored at 1e-10).
 
-Height bins split ground truth by box height in pixels (default near >= 80, medium 30–80,
-far < 30, configurable). Per bin, boxes of other heights are ignored and so are unmatched
+Height bins split ground truth by box height in pixels, each bin ``[min, max)`` (default near
+>= 80, medium 30–80, far < 30, configurable). Per bin, boxes of other heights are ignored and so are unmatched
 detections of other heights (the COCO area-range rule applied to height), so each bin has its own
 recall, AP50 and log-average miss rate.
 """
@@ -97,9 +97,11 @@ def by_height(
         dt = DetectionBoxes(dt.image[d], dt.category[d], dt.xywh[d], dt.size[d], dt.score[d])
     gt_h = GroundTruthBoxes(gt.image, gt.category, gt.xywh, gt.xywh[:, 3].copy(), gt.crowd)
     dt_h = DetectionBoxes(dt.image, dt.category, dt.xywh, dt.xywh[:, 3].copy(), dt.score)
-    matching = greedy_match(gt_h, dt_h, [iou], list(bins.values()))
+    # Half-open bins: a box exactly at a boundary belongs to the upper bin only.
+    ranges = {name: (lo, float(np.nextafter(hi, -np.inf))) for name, (lo, hi) in bins.items()}
+    matching = greedy_match(gt_h, dt_h, [iou], list(ranges.values()))
     n_cat = int(max(gt.category.max(initial=-1), dt.category.max(initial=-1)) + 1)
-    params = CocoParams(iou_thresholds=np.array([iou]), area_ranges=bins, max_dets=(max(len(dt), 1),))
+    params = CocoParams(iou_thresholds=np.array([iou]), area_ranges=ranges, max_dets=(max(len(dt), 1),))
     data = CocoData(gt_h, dt_h, [], list(range(n_cat)), [str(k) for k in range(n_cat)])
     precision, _ = accumulate(data, matching, params)
     results = []

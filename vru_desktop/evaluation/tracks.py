@@ -52,9 +52,9 @@ def track_metrics(data: EvaluationInput, *, conf: float = 0.0, iou: float = 0.5)
         return []
     matching = greedy_match(data.gt, data.dt, [iou], class_agnostic=True)
     matched = matching.gt_dt[0, 0]
-    detected = (
-        (matched >= 0) & (data.dt.score[np.maximum(matched, 0)] >= conf) if len(data.dt) else matched >= 0
-    )
+    hit_score = np.full(len(matched), -np.inf)
+    hit_score[matched >= 0] = data.dt.score[matched[matched >= 0]]
+    detected = hit_score >= conf
     order = tracked[np.lexsort((data.gt.image[tracked], data.gt_track[tracked]))]
     ids, starts, counts = np.unique(data.gt_track[order], return_index=True, return_counts=True)
     results = []
