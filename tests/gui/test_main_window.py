@@ -353,11 +353,15 @@ def test_window_state_is_remembered(db, data_dir: Path, qtbot) -> None:
     first.library.select_project(gate.id)
     first.library.splitter.setSizes([300, 700, 200])
     sizes = first.library.splitter.sizes()
+    last_tab = first.tabs.count() - 1
+    first.tabs.setCurrentIndex(last_tab)
     first.close()
     second = build_window(db, locations)
     qtbot.addWidget(second)
     second.show()
     assert second.library.current_project_id() == gate.id
+    assert second.tabs.currentIndex() == last_tab
+    second.show_workspace(second.library)
     restored = second.library.splitter.sizes()
     assert (restored[0], restored[2]) == (sizes[0], sizes[2]) == (300, 200)
     second.close()

@@ -73,9 +73,6 @@ class ImportRunner(QObject):
         self.worker.failed.connect(self._on_end)
         self.worker.cancelled.connect(self._on_end)
 
-    def cancel(self) -> None:
-        self.worker.cancel()
-
     def _on_progress(self, done: int, total: int, detail: str) -> None:
         self.progress.setMaximum(total)
         self.progress.setValue(done)

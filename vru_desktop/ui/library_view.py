@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPoint, QSettings, QSize, Qt, QThread, Signal
 from PySide6.QtGui import QAction, QColor, QFont, QIcon, QPixmap, QStandardItem, QStandardItemModel
@@ -50,6 +50,9 @@ from vru_desktop.library.thumbnails import ThumbnailRequest, make_thumbnails, th
 from vru_desktop.settings import Locations
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import Project, Video
+
+if TYPE_CHECKING:
+    from vru_desktop.ui.import_dialog import ImportRunner
 
 EMPTY_TEXT = "Drop videos here or File → Import"
 VIDEO_COLUMNS = ("", "Name", "Duration", "FPS", "Resolution", "Frames", "Size", "Status")
@@ -105,7 +108,8 @@ class LibraryView(QWidget):
         self._jobs: list[tuple[FunctionWorker, QThread]] = []
         self._thumb_queue: list[ThumbnailRequest] = []
         self._thumb_busy = False
-        self.last_import: Any = None
+        #: The latest import batch (its progress dialog and summary).
+        self.last_import: ImportRunner | None = None
         self._wanted_project: int | None = None
 
         self.projects = QListWidget()

@@ -212,11 +212,15 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         self.library.restore_state(self._settings)
+        tab = self._settings.value("tab")
+        if tab is not None and 0 <= int(tab) < self.tabs.count():
+            self.tabs.setCurrentIndex(int(tab))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.library.shutdown()
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.setValue("state", self.saveState())
+        self._settings.setValue("tab", self.tabs.currentIndex())
         self.library.save_state(self._settings)
         self._settings.sync()
         super().closeEvent(event)
