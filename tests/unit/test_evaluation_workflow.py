@@ -212,6 +212,8 @@ def test_cli(
     assert main([*base, "import-device-events", video_id, str(events)]) == 0
     assert main([*base, "evaluate-events", video_id, "--json"]) == 0
     assert json.loads(capsys.readouterr().out.split("\n", 1)[1])["hits"] == 4
+    assert main([*base, "report", str(run_id), "--out", str(out), "--tolerance", "0.5"]) == 0
+    assert "Device events (event-level validation)" in out.read_text(encoding="utf-8")
     assert main([*base, "import-device-events", "999", str(events)]) == 1
 
 

@@ -23,6 +23,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", required=True, metavar="FILE.html")
     p.add_argument("--iou", type=float, default=0.5)
     p.add_argument("--conf", type=float, help="confidence threshold (default: the run's own)")
+    p.add_argument(
+        "--tolerance", type=float, default=1.0, help="device-event tolerance in seconds (default 1)"
+    )
     p.set_defaults(handler=cmd_report)
 
     p = subparsers.add_parser(
@@ -79,12 +82,16 @@ def cmd_evaluate(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
+    from vru_desktop.evaluation.events import device_event_count, evaluate_events
     from vru_desktop.evaluation.report import write_report
     from vru_desktop.evaluation.run import evaluate_run
 
     _check_thresholds(args)
     result = evaluate_run(ctx.db, args.run_id, iou=args.iou, conf=args.conf)
-    path = write_report(result, Path(args.out))
+    video_id = result.data.video_id
+    has_events = device_event_count(ctx.db, video_id) and result.data.n_frames
+    events = evaluate_events(ctx.db, video_id, tolerance=args.tolerance) if has_events else None
+    path = write_report(result, Path(args.out), events)
     print(f"report written to {path}")
     return 0
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from vru_desktop.errors import FormatError, NotFoundError, ValidationError
 from vru_desktop.media.frames import FrameTable
@@ -280,6 +280,16 @@ class EventValidation:
             "false_alarms": self.false_alarms,
             "false_alarms_per_hour": self.false_alarms_per_hour,
         }
+
+
+def device_event_count(db: Database, video_id: int) -> int:
+    with db.session() as session:
+        return int(
+            session.scalar(
+                select(func.count()).select_from(DeviceEvent).where(DeviceEvent.video_id == video_id)
+            )
+            or 0
+        )
 
 
 def evaluate_events(

@@ -2,7 +2,8 @@
 
 It holds the model and its SHA-256, library versions, the run's configuration, the video's
 fingerprint, the metrics tables (threshold metrics per class, COCO statistics, miss rates, height
-bins, tracks, error counts, confusion matrix) and plots drawn here as SVG (precision–recall per
+bins, tracks, error counts, confusion matrix, and the device-event validation when the video has
+device events) and plots drawn here as SVG (precision–recall per
 class, confidence histograms of true and false positives, detections and misses along the video).
 The file is written to a temporary name and renamed.
 """
@@ -23,6 +24,7 @@ import numpy as np
 
 from vru_desktop import __version__
 from vru_desktop.errors import ValidationError
+from vru_desktop.evaluation.events import EventValidation
 from vru_desktop.evaluation.run import RunEvaluation
 from vru_desktop.evaluation.tracks import summarize_tracks
 
@@ -213,8 +215,30 @@ code { font-size: 12px; word-break: break-all; } .note { color: #666; font-size:
 """
 
 
-def render_report(result: RunEvaluation) -> str:
-    """The report as one HTML string."""
+def _events_section(events: EventValidation) -> str:
+    document = events.to_dict()
+    latency = document["latency_s"] or {}
+    return "<h2>Device events (event-level validation)</h2>" + _table(
+        ["measure", "value"],
+        [
+            ["tolerance (s)", _num(events.tolerance, 2)],
+            ["VRU presences", document["episodes"]],
+            ["hit", document["hits"]],
+            ["hit rate", _num(document["hit_rate"])],
+            [
+                "latency median / p90 / max (s)",
+                " / ".join(_num(latency.get(k)) for k in ("median", "p90", "max")),
+            ],
+            ["events judged", document["events_judged"]],
+            ["false alarms", document["false_alarms"]],
+            ["false alarms per hour", _num(document["false_alarms_per_hour"], 1)],
+            ["events away from reviewed frames", document["events_not_judged"]],
+        ],
+    )
+
+
+def render_report(result: RunEvaluation, events: EventValidation | None = None) -> str:
+    """The report as one HTML string (with the device-event validation when given)."""
     d = result.data
     points = result.points
     m = result.metrics()
@@ -314,6 +338,7 @@ def render_report(result: RunEvaluation) -> str:
         _table(["measure", "value"], [[k.replace("_", " "), _num(v)] for k, v in tracks.items()])
         if tracks["tracks"]
         else "<p>No ground-truth tracks.</p>",
+        _events_section(events) if events is not None else "",
         "<h2>Plots</h2><div class='plots'>",
         pr_plot(points.curves),
         histogram_plot(points.score_histograms(), result.conf),
@@ -323,7 +348,9 @@ def render_report(result: RunEvaluation) -> str:
     return "\n".join(parts)
 
 
-def write_report(result: RunEvaluation, path: str | os.PathLike[str]) -> Path:
+def write_report(
+    result: RunEvaluation, path: str | os.PathLike[str], events: EventValidation | None = None
+) -> Path:
     """Write the report to ``path`` (a temporary file in the same folder, then renamed)."""
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
@@ -334,7 +361,7 @@ def write_report(result: RunEvaluation, path: str | os.PathLike[str]) -> Path:
         raise ValidationError(
             f"The folder {path.parent} does not exist.", hint="Create it or choose another."
         )
-    text = render_report(result)
+    text = render_report(result, events)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

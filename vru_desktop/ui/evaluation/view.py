@@ -38,6 +38,7 @@ from sqlalchemy import select
 
 from vru_desktop.errors import VruError
 from vru_desktop.evaluation.compare import DIFFERENCE_KINDS, Comparison, compare_runs
+from vru_desktop.evaluation.events import device_event_count, evaluate_events
 from vru_desktop.evaluation.metrics import ERROR_KINDS, ErrorTable, ThresholdMetrics
 from vru_desktop.evaluation.report import write_report
 from vru_desktop.evaluation.run import RunEvaluation, evaluate_run
@@ -487,7 +488,12 @@ class EvaluationView(QWidget):
             if not path:
                 return
         try:
-            written = write_report(self.result.with_conf(self.conf_slider.value() / SLIDER_STEPS), path)
+            video_id = self.result.data.video_id
+            has_events = device_event_count(self.db, video_id) and self.result.data.n_frames
+            events = evaluate_events(self.db, video_id) if has_events else None
+            written = write_report(
+                self.result.with_conf(self.conf_slider.value() / SLIDER_STEPS), path, events
+            )
         except (VruError, OSError) as exc:
             QMessageBox.warning(self, "Report", str(exc))
             return
