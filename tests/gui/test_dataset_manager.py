@@ -125,7 +125,7 @@ def test_filters_narrow_the_table(qtbot, window) -> None:
     manager = dataset_manager(window)
     manager.readiness_combo.setCurrentIndex(manager.readiness_combo.findData("ready"))
     qtbot.waitUntil(lambda: names(manager) == ["alpha.mp4"])
-    assert manager.count_label.text() == "1 videos shown"
+    assert manager.count_label.text() == "1 video (filtered)"
     manager.readiness_combo.setCurrentIndex(manager.readiness_combo.findData("partial"))
     qtbot.waitUntil(lambda: names(manager) == ["beta.mp4", "gamma.mp4"])
     manager.project_combo.setCurrentIndex(manager.project_combo.findText("Depot"))

@@ -6,8 +6,10 @@ does not grow with a query per video. The detection summary is the video's lates
 its :class:`~vru_desktop.store.models.SessionStatistics` counts when they are fresh (not stale),
 otherwise the run's detection events counted live through the ``(session_id, frame_number)`` index.
 
-Filters on video and project columns go into the SQL ``WHERE``; readiness and VRU type are decided
-from the aggregated counts. Sorting is done on the rows, by any column.
+:func:`load_rows` runs the statement; :func:`filter_rows` applies a :class:`DatasetFilter` to rows
+already loaded (so the window filters instantly without querying again); :func:`query_datasets`
+does both and sorts. Filtering in SQL would not make the statement cheaper: its grouped
+subqueries aggregate every video either way.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from vru_desktop.datasets.readiness import Readiness
 from vru_desktop.errors import UsageError
 from vru_desktop.store.db import Database
 
-#: The statement's head: grouped subqueries over the child tables. ``{where}`` is filled with filters.
+#: Grouped subqueries over the child tables, joined to every video.
 _SQL = """
 WITH latest AS (
     SELECT video_id, max(id) AS session_id, count(*) AS runs
@@ -78,7 +80,6 @@ LEFT JOIN live ON live.session_id = latest.session_id
 LEFT JOIN ann ON ann.video_id = v.id
 LEFT JOIN gt ON gt.video_id = v.id
 LEFT JOIN rev ON rev.video_id = v.id
-{where}
 """
 
 #: Camera fields of the project that the table shows and filters on.
@@ -208,34 +209,6 @@ class DatasetFilter:
     text: str = ""
 
 
-def _where(flt: DatasetFilter) -> tuple[str, dict[str, Any]]:
-    clauses: list[str] = []
-    params: dict[str, Any] = {}
-    if flt.project_ids:
-        clauses.append("v.project_id IN (SELECT value FROM json_each(:project_ids))")
-        params["project_ids"] = json.dumps(list(flt.project_ids))
-    if flt.statuses:
-        clauses.append("v.status IN (SELECT value FROM json_each(:statuses))")
-        params["statuses"] = json.dumps(list(flt.statuses))
-    for index, (name, value) in enumerate(flt.camera):
-        if name not in CAMERA_FIELDS:
-            raise UsageError(
-                f"Unknown camera field '{name}'.", hint=f"Use one of: {', '.join(CAMERA_FIELDS)}."
-            )
-        clauses.append(f"lower(p.{name}) = lower(:camera_{index})")
-        params[f"camera_{index}"] = value.strip()
-    if flt.imported_from is not None:
-        clauses.append("v.imported_at >= :imported_from")
-        params["imported_from"] = flt.imported_from.isoformat()
-    if flt.imported_to is not None:
-        clauses.append("v.imported_at < :imported_before")
-        params["imported_before"] = (flt.imported_to + timedelta(days=1)).isoformat()
-    if flt.text.strip():
-        clauses.append("instr(lower(v.filename), lower(:text)) > 0")
-        params["text"] = flt.text.strip()
-    return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
-
-
 def _annotated_with_types(db: Database, vru_types: Sequence[str]) -> set[int]:
     with db.engine.connect() as conn:
         rows = conn.execute(
@@ -312,6 +285,59 @@ class _FileChecker:
             return False
 
 
+def load_rows(db: Database, *, check_files: bool = True) -> list[DatasetRow]:
+    """Every video's row, in video id order, from the one grouped statement.
+
+    ``check_files`` looks each file up on disk (a missing file is not healthy even before the
+    library notices); without it the stored status alone decides.
+    """
+    raw = db.engine.raw_connection()  # plain tuples from sqlite3: no result-row objects for 10 000 rows
+    try:
+        cursor = raw.cursor()
+        cursor.execute(_SQL)
+        records = cursor.fetchall()
+    finally:
+        raw.close()
+    checker = _FileChecker()
+    # The statement's columns are the row's fields in order; the file check comes last.
+    return [DatasetRow(*rec, checker.exists(rec[2]) if check_files else True) for rec in records]
+
+
+def filter_rows(db: Database, rows: Iterable[DatasetRow], flt: DatasetFilter) -> list[DatasetRow]:
+    """The rows that pass ``flt``. Only a VRU-type filter reads the database (which videos have boxes
+    of those types)."""
+    for name, _value in flt.camera:
+        if name not in CAMERA_FIELDS:
+            raise UsageError(
+                f"Unknown camera field '{name}'.", hint=f"Use one of: {', '.join(CAMERA_FIELDS)}."
+            )
+    projects = set(flt.project_ids)
+    levels = set(flt.readiness)
+    statuses = set(flt.statuses)
+    camera = [(name, value.strip().lower()) for name, value in flt.camera]
+    since = flt.imported_from.isoformat() if flt.imported_from is not None else None
+    before = (flt.imported_to + timedelta(days=1)).isoformat() if flt.imported_to is not None else None
+    text_part = flt.text.strip().lower()
+    wanted_types = set(flt.vru_types)
+    with_boxes = _annotated_with_types(db, flt.vru_types) if wanted_types else set()
+
+    def passes(row: DatasetRow) -> bool:
+        return (
+            (not projects or row.project_id in projects)
+            and (not statuses or row.status in statuses)
+            and all(getattr(row, name).lower() == value for name, value in camera)
+            and (since is None or row.imported_at >= since)
+            and (before is None or row.imported_at < before)
+            and (not text_part or text_part in row.filename.lower())
+            and (not levels or row.level in levels)
+            and (
+                not wanted_types or row.video_id in with_boxes or not wanted_types.isdisjoint(row.detections)
+            )
+        )
+
+    return [row for row in rows if passes(row)]
+
+
 def query_datasets(
     db: Database,
     flt: DatasetFilter | None = None,
@@ -320,33 +346,10 @@ def query_datasets(
     descending: bool = False,
     check_files: bool = True,
 ) -> list[DatasetRow]:
-    """The dataset table's rows that pass ``flt``, sorted.
-
-    ``check_files`` looks each file up on disk (a missing file is not healthy even before the
-    library notices); without it the stored status alone decides.
-    """
-    flt = flt or DatasetFilter()
-    where, params = _where(flt)
-    raw = db.engine.raw_connection()  # plain tuples from sqlite3: no result-row objects for 10 000 rows
-    try:
-        cursor = raw.cursor()
-        cursor.execute(_SQL.format(where=where), params)
-        records = cursor.fetchall()
-    finally:
-        raw.close()
-    with_types = _annotated_with_types(db, flt.vru_types) if flt.vru_types else set()
-    wanted_types = set(flt.vru_types)
-    wanted_levels = set(flt.readiness)
-    checker = _FileChecker()
-    rows: list[DatasetRow] = []
-    for rec in records:
-        # The statement's columns are the row's fields in order; the file check comes last.
-        row = DatasetRow(*rec, checker.exists(rec[2]) if check_files else True)
-        if wanted_levels and row.level not in wanted_levels:
-            continue
-        if wanted_types and row.video_id not in with_types and not wanted_types.intersection(row.detections):
-            continue
-        rows.append(row)
+    """The dataset table's rows that pass ``flt``, sorted (see :func:`load_rows` for ``check_files``)."""
+    rows = load_rows(db, check_files=check_files)
+    if flt is not None and flt != DatasetFilter():
+        rows = filter_rows(db, rows, flt)
     sort_rows(rows, sort, descending=descending)
     return rows
 

@@ -1,8 +1,9 @@
 """The Datasets workspace: every video across projects with readiness, filters, sorting and statistics.
 
 The table is a :class:`QAbstractTableModel` over the rows of
-:func:`vru_desktop.datasets.query.query_datasets` (10 000 rows reset in milliseconds; cells are
-formatted only when painted). Filters re-run the query (debounced); sorting happens in the model.
+:func:`vru_desktop.datasets.query.load_rows` (10 000 rows reset in milliseconds; cells are
+formatted only when painted). The rows are loaded once per library change; filters (debounced)
+narrow the loaded rows without querying again; sorting happens in the model.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ from vru_desktop.datasets.query import (
     DatasetFilter,
     DatasetRow,
     detection_sort_key,
-    query_datasets,
+    filter_rows,
+    load_rows,
     sort_rows,
 )
 from vru_desktop.datasets.readiness import LEVELS, NOT_READY, PARTIAL, READY
@@ -283,6 +285,7 @@ class DatasetManager(QWidget):
         self.db = db
         self._dirty = True
         self._columns_fitted = False
+        self._all_rows: list[DatasetRow] = []
         self.model = DatasetTableModel(self)
         self.table = QTableView()
         self.table.setObjectName("datasetTable")
@@ -316,7 +319,7 @@ class DatasetManager(QWidget):
         self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS)
         self._refresh_timer.timeout.connect(self._refresh_if_shown)
         self._filter_timer = QTimer(self, singleShot=True, interval=FILTER_DELAY_MS)
-        self._filter_timer.timeout.connect(self.refresh)
+        self._filter_timer.timeout.connect(self.apply_filters)
 
     # -- filters ----------------------------------------------------------------------------------
     def _combo(self, name: str, items: Sequence[tuple[str, Any]]) -> QComboBox:
@@ -421,7 +424,7 @@ class DatasetManager(QWidget):
             widget.blockSignals(False)
         self.from_date.setEnabled(False)
         self.to_date.setEnabled(False)
-        self.refresh()
+        self.apply_filters()
 
     def _filters_changed(self) -> None:
         self._filter_timer.start()
@@ -448,21 +451,27 @@ class DatasetManager(QWidget):
 
     # -- data -------------------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Re-run the query with the current filters and redraw the statistics."""
+        """Load every video's row again (the library changed), then apply the filters."""
         self._dirty = False
-        self._filter_timer.stop()
         self._fill_choices()
+        self._all_rows = load_rows(self.db)
+        self.apply_filters()
+
+    def apply_filters(self) -> None:
+        """Show the loaded rows that pass the filters (no query, except for a VRU-type filter)."""
+        self._filter_timer.stop()
         flt = self.current_filter()
+        everything = flt == DatasetFilter()
         selected = set(self.selected_video_ids())
-        rows = query_datasets(self.db, flt)
+        rows = self._all_rows if everything else filter_rows(self.db, self._all_rows, flt)
         self.model.set_rows(rows)
         if rows and not self._columns_fitted:
             self.table.resizeColumnsToContents()
             self._columns_fitted = True
         self._restore_selection(selected)
-        self._start_statistics(rows, all_videos=flt == DatasetFilter())
-        total = len(rows) if flt == DatasetFilter() else None
-        self.count_label.setText(f"{len(rows)} videos" if total is not None else f"{len(rows)} videos shown")
+        self._start_statistics(self.model.rows, all_videos=everything)
+        count = f"{len(rows)} video{'' if len(rows) == 1 else 's'}"
+        self.count_label.setText(count if everything else f"{count} (filtered)")
         self.rowsChanged.emit(len(rows))
 
     def _start_statistics(self, rows: list[DatasetRow], *, all_videos: bool) -> None:
