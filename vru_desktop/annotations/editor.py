@@ -740,16 +740,13 @@ class AnnotationEditor:
         assert row.track_id is not None
         return row.track_id
 
-    def _track_rows(
-        self, session: Session, track_id: int, first: int | None = None, last: int | None = None
-    ) -> list[Annotation]:
+    def _track_rows(self, session: Session, track_id: int, first: int, last: int) -> list[Annotation]:
+        """The rows of a track on frames ``first``–``last`` (a few frames: ORM rows)."""
         query = select(Annotation).where(
-            Annotation.video_id == self.video_id, Annotation.track_id == track_id
+            Annotation.video_id == self.video_id,
+            Annotation.track_id == track_id,
+            Annotation.frame_number.between(first, last),
         )
-        if first is not None:
-            query = query.where(Annotation.frame_number >= first)
-        if last is not None:
-            query = query.where(Annotation.frame_number <= last)
         return list(session.scalars(query.order_by(Annotation.frame_number, Annotation.id)))
 
     def _place_keyframe(
