@@ -77,7 +77,8 @@ def test_mot17_run_in_the_evaluation_tab(qtbot, db: Database, data_dir: Path, sh
     window.show()
     window.show_workspace(window.evaluation)
     view = window.evaluation.view
-    view.show_run(run_id)
+    with qtbot.waitSignal(view.loaded, timeout=30_000):  # evaluated off the UI thread
+        view.show_run(run_id)
     overall = view.table.rowCount() - 1
     assert [view.table.item(overall, c).text() for c in (1, 2, 3)] == [
         str(m.overall.tp),

@@ -98,7 +98,8 @@ def test_slider_error_browser_and_recalculate(qtbot, db: Database, data_dir: Pat
     window.show_workspace(workspace)
     view = workspace.view
     assert view.run_combo.findData(run_id) > 0
-    view.show_run(run_id)
+    with qtbot.waitSignal(view.loaded, timeout=30_000):  # evaluated off the UI thread
+        view.show_run(run_id)
     assert view.conf_slider.value() == 25  # the run's own threshold
     overall = view.table.rowCount() - 1
     assert [_cell(view, overall, c) for c in range(4)] == ["overall", "8", "2", "2"]
@@ -130,7 +131,8 @@ def test_slider_error_browser_and_recalculate(qtbot, db: Database, data_dir: Pat
     assert view.error_model.rowCount() == 2
 
     # Recalculate: links the 8 matching detections, stores fresh statistics.
-    qtbot.mouseClick(view.recalc_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(view.loaded, timeout=30_000):
+        qtbot.mouseClick(view.recalc_button, Qt.MouseButton.LeftButton)
     with db.session() as s:
         stats = s.get(SessionStatistics, run_id)
         assert stats is not None and not stats.stale
@@ -158,7 +160,8 @@ def test_slider_error_browser_and_recalculate(qtbot, db: Database, data_dir: Pat
                 y2=200,
             )
         )
-    window.annotationsChanged.emit(video_id)
+    with qtbot.waitSignal(view.loaded, timeout=30_000):
+        window.annotationsChanged.emit(video_id)
     assert [_cell(view, overall, c) for c in range(4)] == ["overall", "9", "1", "2"]
     # The cached statistics were marked stale and recomputed for the view.
     with db.session() as s:

@@ -1,8 +1,9 @@
 """The test-session view: a run's metrics against ground truth, plots, the error browser, comparison.
 
-The run is matched once per IoU threshold (:class:`~vru_desktop.evaluation.metrics.OperatingPoints`);
-the confidence slider then recomputes tables, plots and the error list from the stored detections
-with no re-matching and no re-inference. Clicking an error emits :attr:`EvaluationView.openRequested`
+The run is evaluated off the UI thread and matched once per IoU threshold
+(:class:`~vru_desktop.evaluation.metrics.OperatingPoints`); the confidence slider then recomputes
+tables, plots and the error list from the stored detections with no re-matching and no
+re-inference. Clicking an error emits :attr:`EvaluationView.openRequested`
 ``(video_id, frame, {"box": …, "label": …})``; the workspace forwards it to the window's
 ``openVideoRequested``.
 """
@@ -12,8 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QThread, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -44,6 +44,7 @@ from vru_desktop.evaluation.report import write_report
 from vru_desktop.evaluation.run import RunEvaluation, evaluate_run
 from vru_desktop.evaluation.statistics import compute_statistics, get_statistics, link_detection_events
 from vru_desktop.evaluation.tracks import summarize_tracks
+from vru_desktop.jobs.base import FunctionWorker, start_in_thread
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import DetectorModel, TestSession, Video
 from vru_desktop.ui.evaluation.plots import (
@@ -135,6 +136,8 @@ class EvaluationView(QWidget):
     """Pick a run; see its metrics, plots, errors; move the confidence; compare with another run."""
 
     openRequested = Signal(int, int, object)
+    #: A run's evaluation is shown (argument: the run id).
+    loaded = Signal(int)
     #: After the threshold changed and everything was redrawn (argument: the confidence).
     updated = Signal(float)
 
@@ -148,6 +151,10 @@ class EvaluationView(QWidget):
         self._bases: dict[tuple[int, float], RunEvaluation] = {}
         self._times = np.zeros(0)
         self._run_summary: list[str] = []
+        self._job: tuple[FunctionWorker, QThread] | None = None
+        self._request: tuple[int, float | None, float] | None = None
+        self._loading: int | None = None
+        self._note = ""
         self._build()
 
     # -- layout -----------------------------------------------------------------------------------
@@ -334,17 +341,56 @@ class EvaluationView(QWidget):
             self.load(self.result.data.session_id, conf=self.conf_slider.value() / SLIDER_STEPS)
 
     def load(self, run_id: int, *, conf: float | None = None) -> None:
-        """Evaluate ``run_id`` at the chosen IoU (matching once) and show it at ``conf``."""
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            result = evaluate_run(self.db, run_id, iou=round(self.iou_spin.value(), 4), conf=conf)
-            _ = result.points, result.coco, result.tracks  # match now, while the wait cursor shows
-        except VruError as exc:
-            QGuiApplication.restoreOverrideCursor()
-            self.summary.setText(f"<b>Cannot evaluate run {run_id}:</b> {exc}")
-            self._set_enabled(False)
+        """Evaluate ``run_id`` at the chosen IoU in the background (matching once), then show it at
+        ``conf``. A request made while one runs replaces any queued one; :attr:`loaded` follows."""
+        self._request = (run_id, conf, round(self.iou_spin.value(), 4))
+        if self._job is None:
+            self._start_next()
+
+    def _start_next(self) -> None:
+        assert self._request is not None
+        run_id, conf, iou = self._request
+        self._request = None
+        db = self.db
+
+        def work(progress: object, should_cancel: object) -> RunEvaluation:
+            result = evaluate_run(db, run_id, iou=iou, conf=conf)
+            _ = result.points, result.coco, result.tracks  # the matching happens here, off the UI thread
+            return result
+
+        worker = FunctionWorker(work)
+        worker.succeeded.connect(self._loaded)
+        worker.failed.connect(self._load_failed)
+        worker.done.connect(self._load_done)
+        self._loading = run_id
+        self.summary.setText(f"Evaluating run {run_id} …")
+        self._job = (worker, start_in_thread(worker, self))
+
+    def _load_failed(self, message: str) -> None:
+        self.result = None
+        self.summary.setText(f"<b>Cannot evaluate run {self._loading}:</b> {message}")
+        self._set_enabled(False)
+
+    def _load_done(self) -> None:
+        self._job = None
+        if self._request is not None:
+            self._start_next()
+
+    def busy(self) -> bool:
+        return self._job is not None or self._request is not None
+
+    def shutdown(self) -> None:
+        """Wait for a running evaluation (before the window closes)."""
+        self._request = None
+        if self._job is not None:
+            worker, thread = self._job
+            worker.cancel()
+            thread.quit()
+            thread.wait(60_000)
+
+    def _loaded(self, result: RunEvaluation) -> None:
+        if self._request is not None:  # a newer request is queued: this result is already stale
             return
-        QGuiApplication.restoreOverrideCursor()
         self.result = result
         self._times = result.data.frame_times if len(result.data.frame_times) else np.zeros(0)
         self.pr_plot.set_points(result.points)
@@ -353,11 +399,15 @@ class EvaluationView(QWidget):
         self._summarize_run()
         self._fill_compare_runs()
         self._show_statistics()
+        if self._note:
+            self.statistics_label.setText(f"{self.statistics_label.text()} ({self._note}.)")
+            self._note = ""
         self._set_enabled(True)
         self.conf_slider.blockSignals(True)
         self.conf_slider.setValue(round(result.conf * SLIDER_STEPS))
         self.conf_slider.blockSignals(False)
         self.set_conf(result.conf)
+        self.loaded.emit(result.data.session_id)
 
     # -- the threshold ----------------------------------------------------------------------------
     def set_conf(self, conf: float) -> None:
@@ -472,8 +522,8 @@ class EvaluationView(QWidget):
         except VruError as exc:
             QMessageBox.warning(self, "Recalculate", str(exc))
             return
+        self._note = link.line()
         self.load(run_id, conf=self.conf_slider.value() / SLIDER_STEPS)
-        self.statistics_label.setText(self.statistics_label.text() + f" ({link.line()}.)")
 
     def export_report(self, path: str | None = None) -> None:
         if self.result is None:
