@@ -238,7 +238,9 @@ def test_missing_run_statistics(db: Database) -> None:
         link_detection_events(db, 42)
 
 
-def test_compare_two_runs(db: Database, run_id: int) -> None:
+def test_compare_two_runs(
+    db: Database, run_id: int, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from test_evaluation_metrics import A
 
     from vru_desktop.evaluation.compare import compare_runs
@@ -266,6 +268,8 @@ def test_compare_two_runs(db: Database, run_id: int) -> None:
             )
         new_id = new.id
     result = compare_runs(evaluate_run(db, run_id), evaluate_run(db, new_id))
+    assert main(["--data-dir", str(data_dir), "compare-runs", str(run_id), str(new_id), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"] == result.to_dict()["counts"]
     counts = result.to_dict()["counts"]
     assert counts == {
         "missed by new": 5,  # cyclist B on frames 5–9

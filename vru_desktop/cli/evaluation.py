@@ -1,4 +1,4 @@
-"""Evaluation subcommands: evaluate, report, evaluate-coco, statistics, device events."""
+"""Evaluation subcommands: evaluate, report, evaluate-coco, compare-runs, statistics, device events."""
 
 from __future__ import annotations
 
@@ -36,6 +36,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("results", metavar="RESULTS.json")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_evaluate_coco)
+
+    p = subparsers.add_parser("compare-runs", help="what a new run misses and adds against a base run")
+    p.add_argument("base_run", type=int, metavar="BASE_RUN")
+    p.add_argument("new_run", type=int, metavar="NEW_RUN")
+    p.add_argument("--iou", type=float, default=0.5)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_compare_runs, conf=None)
 
     p = subparsers.add_parser("statistics", help="show a run's session statistics (recomputed when stale)")
     p.add_argument("run_id", type=int, metavar="RUN_ID")
@@ -107,6 +114,29 @@ def cmd_evaluate_coco(args: argparse.Namespace, ctx: Context) -> int:
         kind = "Average Precision  (AP)" if is_ap else "Average Recall     (AR)"
         iou_text = "0.50:0.95" if iou is None else f"{iou:.2f}"
         print(f" {kind} @[ IoU={iou_text:<9} | area={area:>6} | maxDets={max_dets:>3} ] = {value:0.3f}")
+    return 0
+
+
+def cmd_compare_runs(args: argparse.Namespace, ctx: Context) -> int:
+    from vru_desktop.evaluation.compare import DIFFERENCE_KINDS, compare_runs
+    from vru_desktop.evaluation.run import evaluate_run
+
+    _check_thresholds(args)
+    result = compare_runs(
+        evaluate_run(ctx.db, args.base_run, iou=args.iou), evaluate_run(ctx.db, args.new_run, iou=args.iou)
+    )
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    print(
+        f"run {result.new_run} against run {result.base_run} on {result.frames} frames: "
+        f"TP {result.base_tp} -> {result.new_tp}, FP {result.base_fp} -> {result.new_fp}"
+    )
+    print("  " + ", ".join(f"{kind} {result.count(kind)}" for kind in DIFFERENCE_KINDS))
+    for d in result.differences:
+        box = ", ".join(f"{v:.0f}" for v in d.box)
+        score = "" if d.score is None else f" {d.score:.2f}"
+        print(f"  frame {d.frame:6}  {d.kind:<22} {d.vru_type}{score}  [{box}]")
     return 0
 
 
