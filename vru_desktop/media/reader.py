@@ -115,6 +115,8 @@ class FrameReader:
         self._container: Any = None
         self._stream: Any = None
         self._frames: Iterator[Any] | None = None
+        #: Decoded frames just before the last target, converted to arrays only if asked for.
+        self._recent: OrderedDict[int, Any] = OrderedDict()
         self._time_base = 0.0
         self._position = -1  # index of the last frame the decoder produced; -1 before the first
         self._last_request = -2
@@ -174,6 +176,11 @@ class FrameReader:
     def _load(self, index: int) -> np.ndarray:
         if self.kind == "image_sequence":
             return self._load_image(index)
+        kept = self._recent.pop(index, None)
+        if kept is not None:
+            image = kept.to_ndarray(format="bgr24")
+            self.cache.put(index, image)
+            return image
         return self._decode_to(index)
 
     def _load_image(self, index: int) -> np.ndarray:
@@ -209,6 +216,7 @@ class FrameReader:
             self._container.close()
         self._container = self._stream = self._frames = None
         self._position = -1
+        self._recent.clear()
 
     def _seek(self, key: int) -> None:
         """Position the decoder so that its next frame is keyframe ``key`` (or the first frame)."""
@@ -301,15 +309,14 @@ class FrameReader:
                     continue
                 self._close_decoder()
                 raise MediaError(f"Frame {index} cannot be decoded (the decoder skipped it).")
-            if decoded >= index - KEEP_BEFORE_TARGET and decoded not in self.cache:
+            if decoded == index:
                 image = frame.to_ndarray(format="bgr24")
-                self.cache.put(decoded, image)
-                if decoded == index:
-                    return image
-            elif decoded == index:
-                cached = self.cache.get(index)
-                assert cached is not None
-                return cached
+                self.cache.put(index, image)
+                return image
+            if decoded >= index - KEEP_BEFORE_TARGET and decoded not in self.cache:
+                self._recent[decoded] = frame
+                while len(self._recent) > KEEP_BEFORE_TARGET:
+                    self._recent.popitem(last=False)
 
     # -- read-ahead -------------------------------------------------------------------------------
     def _start_worker(self) -> None:

@@ -44,7 +44,7 @@ ANNOTATION, DETECTION, HIGHLIGHT = "annotation", "detection", "highlight"
 HANDLE_PX = 8.0
 MIN_BOX_PX = 2.0
 LABEL_FONT = QFont()
-LABEL_FONT.setPointSize(9)
+LABEL_FONT.setPixelSize(12)
 _STYLES = {
     ANNOTATION: Qt.PenStyle.SolidLine,
     DETECTION: Qt.PenStyle.DashLine,
@@ -161,7 +161,7 @@ class OverlayLayer(QGraphicsItem):
             found = self._texts[label] = (text, self._metrics.horizontalAdvance(label))
         return found
 
-    def set_boxes(self, boxes: list[OverlayBox], bounds: QRectF) -> None:
+    def set_boxes(self, boxes: list[OverlayBox], bounds: QRectF, labels: bool = True) -> None:
         self.prepareGeometryChange()
         self._bounds = QRectF(bounds)
         groups: dict[tuple[str, Qt.PenStyle, bool, float], list[QRectF]] = {}
@@ -173,7 +173,7 @@ class OverlayLayer(QGraphicsItem):
             width = 4.0 if box.kind == HIGHLIGHT else 2.0
             groups.setdefault((box.color, box.style, box.faded, width), []).append(rect)
             line, text = _colors(box)
-            if box.label:
+            if labels and box.label:
                 static, width = self._text(box.label)
                 self._labels.append((rect, static, line, text, width))
         self._groups = []

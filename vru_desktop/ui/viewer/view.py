@@ -70,6 +70,7 @@ class FrameView(QGraphicsView):
         self.overlay_boxes: list[OverlayBox] = []
         self.selected_items: list[BoxItem] = []
         self._selected: set[tuple[str, int | None]] = set()
+        self.labels_shown = True
         self.fit_mode = True
         self._frame_size = (0, 0)
         self._rubber: QGraphicsRectItem | None = None
@@ -134,6 +135,11 @@ class FrameView(QGraphicsView):
         ]
         for item in self.selected_items:
             scene.addItem(item)
+
+    def set_labels_shown(self, shown: bool) -> None:
+        """Labels of unselected boxes on or off (a selected box keeps its label)."""
+        self.labels_shown = shown
+        self._rebuild()
 
     def _on_item_edited(self, item: BoxItem, box: tuple[float, float, float, float]) -> None:
         if item.item_id is not None:

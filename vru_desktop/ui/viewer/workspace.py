@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QStackedWidget,
+    QStyle,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -212,12 +213,25 @@ class ViewerWorkspace(QWidget):
         self._set_enabled(False)
 
     # -- actions --------------------------------------------------------------------------------
-    def _action(
-        self, text: str, shortcut: str | QKeySequence | None, slot, *, checkable: bool = False
-    ) -> QAction:  # type: ignore[no-untyped-def]
+    def _action(  # type: ignore[no-untyped-def]
+        self,
+        text: str,
+        shortcut: str | QKeySequence | None,
+        slot,
+        *,
+        checkable: bool = False,
+        icon: QStyle.StandardPixmap | None = None,
+        short: str | None = None,
+    ) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut) if isinstance(shortcut, str) else shortcut)
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        if short is not None:
+            action.setIconText(short)
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(text.replace("&", "") + (f" ({keys})" if keys else ""))
         action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         action.setCheckable(checkable)
         action.triggered.connect(slot)
@@ -226,26 +240,34 @@ class ViewerWorkspace(QWidget):
 
     def _build_actions(self) -> None:
         a = self._action
-        self.play_action = a("&Play", "Space", self.toggle_play)
-        self.next_action = a("&Next Frame", "Right", lambda: self.step(1))
-        self.prev_action = a("P&revious Frame", "Left", lambda: self.step(-1))
-        self.next10_action = a("Forward 10 Frames", "Shift+Right", lambda: self.step(10))
-        self.prev10_action = a("Back 10 Frames", "Shift+Left", lambda: self.step(-10))
-        self.first_action = a("&First Frame", "Home", lambda: self.go_to(0))
-        self.last_action = a("&Last Frame", "End", self.go_to_last)
+        sp = QStyle.StandardPixmap
+        self.play_action = a("&Play", "Space", self.toggle_play, icon=sp.SP_MediaPlay)
+        self.next_action = a("&Next Frame", "Right", lambda: self.step(1), icon=sp.SP_ArrowRight)
+        self.prev_action = a("P&revious Frame", "Left", lambda: self.step(-1), icon=sp.SP_ArrowLeft)
+        self.next10_action = a(
+            "Forward 10 Frames", "Shift+Right", lambda: self.step(10), icon=sp.SP_MediaSeekForward
+        )
+        self.prev10_action = a(
+            "Back 10 Frames", "Shift+Left", lambda: self.step(-10), icon=sp.SP_MediaSeekBackward
+        )
+        self.first_action = a("&First Frame", "Home", lambda: self.go_to(0), icon=sp.SP_MediaSkipBackward)
+        self.last_action = a("&Last Frame", "End", self.go_to_last, icon=sp.SP_MediaSkipForward)
         self.goto_action = a("&Go to Frame or Time…", "Ctrl+G", self.ask_go_to)
         self.slower_action = a("&Slower", "[", lambda: self.change_speed(-1))
         self.faster_action = a("F&aster", "]", lambda: self.change_speed(1))
-        self.fit_action = a("Zoom to &Fit", "Ctrl+0", self.view.zoom_fit)
-        self.actual_action = a("&Actual Size (100 %)", "Ctrl+1", self.view.zoom_actual)
+        self.fit_action = a("Zoom to &Fit", "Ctrl+0", self.view.zoom_fit, short="Fit")
+        self.actual_action = a("&Actual Size (100 %)", "Ctrl+1", self.view.zoom_actual, short="100 %")
         self.zoom_in_action = a("Zoom &In", QKeySequence.StandardKey.ZoomIn, lambda: self.view.zoom_by(1.25))
         self.zoom_out_action = a(
             "Zoom &Out", QKeySequence.StandardKey.ZoomOut, lambda: self.view.zoom_by(0.8)
         )
-        self.show_gt_action = a("Show &Ground Truth", "G", self.refresh_overlay, checkable=True)
-        self.show_det_action = a("Show &Detections", "D", self.refresh_overlay, checkable=True)
-        self.show_gt_action.setChecked(True)
-        self.show_det_action.setChecked(True)
+        self.show_gt_action = a("Show &Ground Truth", "G", self.refresh_overlay, checkable=True, short="GT")
+        self.show_det_action = a("Show &Detections", "D", self.refresh_overlay, checkable=True, short="Det.")
+        self.show_labels_action = a(
+            "Show &Labels", "L", self._on_labels_toggled, checkable=True, short="Labels"
+        )
+        for action in (self.show_gt_action, self.show_det_action, self.show_labels_action):
+            action.setChecked(True)
 
         self.undo_action = a("&Undo", "Ctrl+Z", self.undo)
         self.redo_action = a("&Redo", "Ctrl+Shift+Z", self.redo)
@@ -263,7 +285,9 @@ class ViewerWorkspace(QWidget):
         self.copy_next_action = a("&Copy Boxes to Next Frame", "C", self.copy_to_next)
         self.propagate_action = a("&Propagate Box…", "P", self.ask_propagate)
         self.outside_action = a("&End Track Here (Outside)", "X", self.set_outside)
-        self.reviewed_action = a("Mark Frame &Reviewed", "F", self.toggle_reviewed, checkable=True)
+        self.reviewed_action = a(
+            "Mark Frame &Reviewed", "F", self.toggle_reviewed, checkable=True, short="Reviewed"
+        )
 
     def video_actions(self) -> list[QAction | None]:
         """The actions of the Video menu, in order (``None`` = separator)."""
@@ -288,6 +312,7 @@ class ViewerWorkspace(QWidget):
             None,
             self.show_gt_action,
             self.show_det_action,
+            self.show_labels_action,
         ]
 
     def edit_actions(self) -> list[QAction | None]:
@@ -350,14 +375,17 @@ class ViewerWorkspace(QWidget):
         self.class_combo = QComboBox()
         self.class_combo.setObjectName("classCombo")
         self.class_combo.setToolTip("Class of new boxes (keys 1–9 with nothing selected)")
+        self.class_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         bar.addWidget(self.class_combo)
         bar.addSeparator()
         bar.addAction(self.show_gt_action)
         bar.addAction(self.show_det_action)
+        bar.addAction(self.show_labels_action)
         self.run_combo = QComboBox()
         self.run_combo.setObjectName("runCombo")
         self.run_combo.setToolTip("Detection run shown")
-        self.run_combo.setMinimumContentsLength(18)
+        self.run_combo.setMinimumContentsLength(16)
+        self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.run_combo.currentIndexChanged.connect(self._on_run_chosen)
         bar.addWidget(self.run_combo)
         self.confidence_spin = QDoubleSpinBox()
@@ -516,6 +544,8 @@ class ViewerWorkspace(QWidget):
 
     def _on_playing_changed(self, playing: bool) -> None:
         self.play_action.setText("&Pause" if playing else "&Play")
+        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        self.play_action.setIcon(self.style().standardIcon(icon))
         if not playing and self.reader is not None:
             self.go_to(self.current)  # the exact decoded frame for the index where playback stopped
 
@@ -557,6 +587,9 @@ class ViewerWorkspace(QWidget):
             boxes.append(OverlayBox.highlight(self.highlight[1], self.highlight[2]))
         self.view.set_overlay(boxes)
         self.reviewed_action.setChecked(self.editor.is_reviewed(frame))
+
+    def _on_labels_toggled(self, shown: bool) -> None:
+        self.view.set_labels_shown(shown)
 
     def set_highlight(self, frame: int, highlight: dict | None) -> None:
         self.highlight = None
