@@ -144,7 +144,8 @@ def test_drop_files_imports_them_and_shows_summary_table_and_thumbnails(
     cache = resolve_locations(data_dir).cache_dir
     for video in _videos(db):
         assert thumbnail_path(cache, video.fingerprint).stat().st_size > 500
-    icon = window.library.video_model.item(0, 0).icon()
+    model = window.library.video_model
+    icon = model.data(model.index(0, 0), Qt.ItemDataRole.DecorationRole)
     assert icon.pixmap(96, 54).toImage().pixelColor(80, 30).name() != "#3a3f44"  # not the placeholder
 
 
@@ -436,3 +437,14 @@ def test_relink_action_with_a_chosen_file(
         "ok",
         "new_home.mp4",
     )
+
+
+def test_sorting_by_a_column_sorts_by_value(window: MainWindow, make_video, qtbot) -> None:
+    drop(window, [make_video("b.mp4", 9), make_video("a.mp4", 100), make_video("c.mp4", 10)], qtbot)
+    library = window.library
+    assert [r["Name"] for r in library.video_rows()] == ["a.mp4", "b.mp4", "c.mp4"]
+    library.videos.sortByColumn(5, Qt.SortOrder.DescendingOrder)  # frames, as numbers not text
+    assert [r["Frames"] for r in library.video_rows()] == ["100", "10", "9"]
+    library.videos.selectRow(0)
+    assert library.selected_video_ids() == [library.video_model.video_id(0)]
+    assert "a.mp4" in library.details.toPlainText()

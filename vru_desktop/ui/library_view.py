@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPoint, QSettings, QSize, Qt, QThread, Signal
-from PySide6.QtGui import QAction, QColor, QFont, QIcon, QPixmap, QStandardItem, QStandardItemModel
+from PySide6.QtCore import QPoint, QSettings, Qt, QThread, QTimer, Signal
+from PySide6.QtGui import QAction, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import select
 
 from vru_desktop.errors import VruError
 from vru_desktop.jobs.base import FunctionWorker, start_in_thread
@@ -46,41 +45,30 @@ from vru_desktop.library.projects import (
     project_by_name,
     video_counts,
 )
-from vru_desktop.library.thumbnails import ThumbnailRequest, make_thumbnails, thumbnail_path
+from vru_desktop.library.thumbnails import ThumbnailRequest, make_thumbnails
 from vru_desktop.settings import Locations
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import Project, Video
+from vru_desktop.ui.library_model import (
+    NAME_COLUMN,
+    THUMB_COLUMN,
+    THUMB_SIZE,
+    VIDEO_COLUMNS,
+    VideoTableModel,
+    human_duration,
+    human_size,
+    load_video_rows,
+)
 
 if TYPE_CHECKING:
     from vru_desktop.ui.import_dialog import ImportRunner
 
 EMPTY_TEXT = "Drop videos here or File → Import"
-VIDEO_COLUMNS = ("", "Name", "Duration", "FPS", "Resolution", "Frames", "Size", "Status")
-THUMB_COLUMN, NAME_COLUMN, STATUS_COLUMN = 0, 1, 7
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-FINGERPRINT_ROLE = Qt.ItemDataRole.UserRole + 2
-THUMB_SIZE = QSize(96, 54)
 #: Widths of the columns after the name (which takes the rest); fixed, so a long library loads fast.
 COLUMN_WIDTHS = {2: 80, 3: 64, 4: 96, 5: 70, 6: 82, 7: 72}
-NUMERIC_COLUMNS = (2, 3, 5, 6)
 VIDEO_FILTER = (
     "Videos (*.mp4 *.mov *.avi *.mkv *.m4v *.webm *.ts *.mts *.mpg *.mpeg *.wmv *.flv);;All files (*)"
 )
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TB"
-
-
-def human_duration(seconds: float) -> str:
-    minutes, secs = divmod(seconds, 60)
-    hours, minutes = divmod(int(minutes), 60)
-    return f"{hours}:{minutes:02d}:{secs:05.2f}" if hours else f"{minutes}:{secs:05.2f}"
 
 
 def _details_table(title: str, rows: list[tuple[str, str]]) -> str:
@@ -108,6 +96,9 @@ class LibraryView(QWidget):
         self._jobs: list[tuple[FunctionWorker, QThread]] = []
         self._thumb_queue: list[ThumbnailRequest] = []
         self._thumb_busy = False
+        self._thumb_timer = QTimer(self)
+        self._thumb_timer.setSingleShot(True)
+        self._thumb_timer.timeout.connect(self._next_thumbnails)
         #: The latest import batch (its progress dialog and summary).
         self.last_import: ImportRunner | None = None
         self._wanted_project: int | None = None
@@ -119,9 +110,7 @@ class LibraryView(QWidget):
         self.projects.currentItemChanged.connect(self._project_selected)
         self.projects.itemDoubleClicked.connect(lambda _item: self.edit_project())
 
-        self.video_model = QStandardItemModel(0, len(VIDEO_COLUMNS))
-        self.video_model.setHorizontalHeaderLabels(VIDEO_COLUMNS)
-        self.video_model.setSortRole(SORT_ROLE)
+        self.video_model = VideoTableModel(locations.cache_dir, self._want_thumbnail, self)
         self.videos = QTableView()
         self.videos.setObjectName("videoTable")
         self.videos.setModel(self.video_model)
@@ -144,9 +133,7 @@ class LibraryView(QWidget):
         self.videos.customContextMenuRequested.connect(self._video_menu)
         self.videos.activated.connect(lambda index: self._activate(index.row()))
         self.videos.selectionModel().selectionChanged.connect(self._show_details)
-        placeholder = QPixmap(THUMB_SIZE)
-        placeholder.fill(QColor("#3a3f44"))
-        self._placeholder = QIcon(placeholder)
+        self.video_model.modelReset.connect(self._show_details)
 
         self.empty_label = QLabel(EMPTY_TEXT)
         self.empty_label.setObjectName("emptyLibraryLabel")
@@ -200,15 +187,12 @@ class LibraryView(QWidget):
     def video_rows(self) -> list[dict[str, str]]:
         """The table as shown, one dict per row (column title → text)."""
         return [
-            {
-                VIDEO_COLUMNS[column]: self.video_model.item(row, column).text()
-                for column in range(1, len(VIDEO_COLUMNS))
-            }
-            for row in range(self.video_model.rowCount())
+            {VIDEO_COLUMNS[column]: row.text(column) for column in range(1, len(VIDEO_COLUMNS))}
+            for row in self.video_model.rows
         ]
 
     def _video_id(self, row: int) -> int:
-        return int(self.video_model.item(row, NAME_COLUMN).data(Qt.ItemDataRole.UserRole))
+        return self.video_model.video_id(row)
 
     # -- loading --------------------------------------------------------------------------------
     def refresh(self, *, check_files: bool = False) -> None:
@@ -257,63 +241,16 @@ class LibraryView(QWidget):
             self.projectChanged.emit(project_id)
 
     def _load_videos(self) -> None:
-        project_id = self.current_project_id()
-        with self.db.session() as session:
-            videos = list(
-                session.scalars(select(Video).where(Video.project_id == project_id).order_by(Video.id))
-            )
-        self.videos.setSortingEnabled(False)
-        self.video_model.setRowCount(0)
-        requests: list[ThumbnailRequest] = []
-        for video in videos:
-            cells: list[tuple[str, Any]] = [
-                ("", video.id),
-                (video.filename, video.filename.lower()),
-                (human_duration(video.duration), video.duration),
-                (f"{video.fps:.3f}".rstrip("0").rstrip("."), video.fps),
-                (video.resolution, video.width * video.height),
-                (str(video.frame_count), video.frame_count),
-                (human_size(video.file_size), video.file_size),
-                (video.status, video.status),
-            ]
-            items = []
-            for column, (text, key) in enumerate(cells):
-                item = QStandardItem(text)
-                item.setData(key, SORT_ROLE)
-                if column in NUMERIC_COLUMNS:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                items.append(item)
-            items[NAME_COLUMN].setData(video.id, Qt.ItemDataRole.UserRole)
-            items[NAME_COLUMN].setToolTip(video.file_path)
-            items[THUMB_COLUMN].setData(video.fingerprint, FINGERPRINT_ROLE)
-            if video.status != "ok":
-                items[STATUS_COLUMN].setForeground(QColor("#d35400"))
-                items[STATUS_COLUMN].setToolTip("The file is not where it was: use Video → Relink.")
-            cached = thumbnail_path(self.locations.cache_dir, video.fingerprint)
-            if cached.is_file():
-                items[THUMB_COLUMN].setIcon(QIcon(str(cached)))
-            else:
-                items[THUMB_COLUMN].setIcon(self._placeholder)
-                if video.status == "ok":
-                    requests.append(
-                        ThumbnailRequest(
-                            video.fingerprint, Path(video.file_path), video.kind, video.frame_count
-                        )
-                    )
-            self.video_model.appendRow(items)
-        self.videos.setSortingEnabled(True)
-        self.middle.setCurrentWidget(self.videos if videos else self.empty_label)
-        self._show_details()
+        rows = load_video_rows(self.db, self.current_project_id())
+        self.video_model.set_rows(rows)
+        self.middle.setCurrentWidget(self.videos if rows else self.empty_label)
         self._update_actions()
-        if requests:
-            self._queue_thumbnails(requests)
 
-    # -- thumbnails (decoded off the UI thread) -------------------------------------------------
-    def _queue_thumbnails(self, requests: list[ThumbnailRequest]) -> None:
-        known = {r.fingerprint for r in self._thumb_queue}
-        self._thumb_queue.extend(r for r in requests if r.fingerprint not in known)
+    # -- thumbnails (decoded off the UI thread, for the rows the table paints) -------------------
+    def _want_thumbnail(self, request: ThumbnailRequest) -> None:
+        self._thumb_queue.append(request)
         if not self._thumb_busy:
-            self._next_thumbnails()
+            self._thumb_timer.start(0)  # after this paint: one worker for all rows asked for
 
     def _next_thumbnails(self) -> None:
         batch, self._thumb_queue = self._thumb_queue, []
@@ -327,19 +264,14 @@ class LibraryView(QWidget):
             return make_thumbnails(batch, cache_dir, progress=progress, should_cancel=should_cancel)
 
         worker = FunctionWorker(work)
-        worker.progress.connect(lambda _done, _total, fingerprint: self._thumbnail_ready(fingerprint))
+        worker.progress.connect(
+            lambda _done, _total, fingerprint: self.video_model.thumbnail_ready(fingerprint)
+        )
         worker.done.connect(self._next_thumbnails)
         self._start(worker)
 
-    def _thumbnail_ready(self, fingerprint: str) -> None:
-        icon = QIcon(str(thumbnail_path(self.locations.cache_dir, fingerprint)))
-        for row in range(self.video_model.rowCount()):
-            item = self.video_model.item(row, THUMB_COLUMN)
-            if item.data(FINGERPRINT_ROLE) == fingerprint:
-                item.setIcon(icon)
-
     def thumbnails_pending(self) -> bool:
-        return self._thumb_busy or bool(self._thumb_queue)
+        return self._thumb_busy or bool(self._thumb_queue) or self._thumb_timer.isActive()
 
     def _start(self, worker: FunctionWorker) -> None:
         thread = start_in_thread(worker, self)
@@ -350,6 +282,7 @@ class LibraryView(QWidget):
     def shutdown(self) -> None:
         """Cancel and wait for background work (before the window closes)."""
         self._thumb_queue.clear()
+        self._thumb_timer.stop()
         for worker, thread in list(self._jobs):
             worker.cancel()
             thread.quit()

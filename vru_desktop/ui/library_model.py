@@ -1,0 +1,191 @@
+"""The videos table's model: plain rows from one query, cells formatted when shown, thumbnails on demand.
+
+A project with thousands of videos loads as fast as one query: no item objects per cell, and
+thumbnails are looked up (and, when missing, asked for) only for the rows the view paints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from sqlalchemy import select
+
+from vru_desktop.library.thumbnails import ThumbnailRequest, thumbnail_path
+from vru_desktop.store.db import Database
+from vru_desktop.store.models import Video
+
+VIDEO_COLUMNS = ("", "Name", "Duration", "FPS", "Resolution", "Frames", "Size", "Status")
+THUMB_COLUMN, NAME_COLUMN, STATUS_COLUMN = 0, 1, 7
+NUMERIC_COLUMNS = frozenset({2, 3, 5, 6})
+THUMB_SIZE = QSize(96, 54)
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"
+
+
+def human_duration(seconds: float) -> str:
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours}:{minutes:02d}:{secs:05.2f}" if hours else f"{minutes}:{secs:05.2f}"
+
+
+@dataclass(frozen=True)
+class VideoRow:
+    id: int
+    filename: str
+    file_path: str
+    kind: str
+    duration: float
+    fps: float
+    frame_count: int
+    width: int
+    height: int
+    file_size: int
+    status: str
+    fingerprint: str
+
+    def text(self, column: int) -> str:
+        if column == NAME_COLUMN:
+            return self.filename
+        if column == 2:
+            return human_duration(self.duration)
+        if column == 3:
+            return f"{self.fps:.3f}".rstrip("0").rstrip(".")
+        if column == 4:
+            return f"{self.width}x{self.height}"
+        if column == 5:
+            return str(self.frame_count)
+        if column == 6:
+            return human_size(self.file_size)
+        if column == STATUS_COLUMN:
+            return self.status
+        return ""
+
+    def sort_key(self, column: int) -> Any:
+        keys = {
+            NAME_COLUMN: self.filename.lower(),
+            2: self.duration,
+            3: self.fps,
+            4: self.width * self.height,
+            5: self.frame_count,
+            6: self.file_size,
+            STATUS_COLUMN: self.status,
+        }
+        return keys.get(column, self.id)
+
+
+def load_video_rows(db: Database, project_id: int | None) -> list[VideoRow]:
+    """The project's videos as plain rows (one query, no ORM objects)."""
+    columns = [getattr(Video, name) for name in VideoRow.__dataclass_fields__]
+    with db.session() as session:
+        result = session.execute(select(*columns).where(Video.project_id == project_id).order_by(Video.id))
+        return [VideoRow(*row) for row in result]
+
+
+class VideoTableModel(QAbstractTableModel):
+    """Rows of :class:`VideoRow`; ``want_thumbnail(request)`` is called for a painted row without one."""
+
+    def __init__(
+        self, cache_dir: Path, want_thumbnail: Callable[[ThumbnailRequest], None], parent: Any = None
+    ) -> None:
+        super().__init__(parent)
+        self.cache_dir = cache_dir
+        self.want_thumbnail = want_thumbnail
+        self.rows: list[VideoRow] = []
+        self._icons: dict[str, QIcon] = {}
+        self._asked: set[str] = set()
+        self._sort = (NAME_COLUMN, Qt.SortOrder.AscendingOrder)
+        placeholder = QPixmap(THUMB_SIZE)
+        placeholder.fill(QColor("#3a3f44"))
+        self.placeholder = QIcon(placeholder)
+
+    # -- content --------------------------------------------------------------------------------
+    def set_rows(self, rows: list[VideoRow]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self._sort_rows()
+        self._asked.clear()
+        self.endResetModel()
+
+    def video_id(self, row: int) -> int:
+        return self.rows[row].id
+
+    def thumbnail_ready(self, fingerprint: str) -> None:
+        self._icons[fingerprint] = QIcon(str(thumbnail_path(self.cache_dir, fingerprint)))
+        for number, row in enumerate(self.rows):
+            if row.fingerprint == fingerprint:
+                index = self.index(number, THUMB_COLUMN)
+                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+    # -- Qt model interface ---------------------------------------------------------------------
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(VIDEO_COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return VIDEO_COLUMNS[section]
+        return None
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row, column = self.rows[index.row()], index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return row.text(column)
+        if role == Qt.ItemDataRole.DecorationRole and column == THUMB_COLUMN:
+            return self._icon(row)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC_COLUMNS:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == NAME_COLUMN:
+                return row.file_path
+            if column == STATUS_COLUMN and row.status != "ok":
+                return "The file is not where it was: use Video → Relink."
+        if role == Qt.ItemDataRole.ForegroundRole and column == STATUS_COLUMN and row.status != "ok":
+            return QColor("#d35400")
+        if role == Qt.ItemDataRole.UserRole:
+            return row.id
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._sort = (column, order)
+        self.beginResetModel()
+        self._sort_rows()
+        self.endResetModel()
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _sort_rows(self) -> None:
+        column, order = self._sort
+        self.rows.sort(key=lambda r: r.sort_key(column), reverse=order == Qt.SortOrder.DescendingOrder)
+
+    def _icon(self, row: VideoRow) -> QIcon:
+        icon = self._icons.get(row.fingerprint)
+        if icon is not None:
+            return icon
+        cached = thumbnail_path(self.cache_dir, row.fingerprint)
+        if cached.is_file():
+            icon = self._icons[row.fingerprint] = QIcon(str(cached))
+            return icon
+        if row.status == "ok" and row.fingerprint not in self._asked:
+            self._asked.add(row.fingerprint)
+            self.want_thumbnail(
+                ThumbnailRequest(row.fingerprint, Path(row.file_path), row.kind, row.frame_count)
+            )
+        return self.placeholder
