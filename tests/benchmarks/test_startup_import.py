@@ -163,3 +163,49 @@ def test_import_time_per_video(db, tmp_path: Path, shared_data: Path) -> None:
             f"{decode * 1000:10.0f}ms {decode / seconds if path.is_file() else float('nan'):5.1f}x"
         )
         assert seconds < 5.0
+
+
+@pytest.mark.benchmark
+def test_library_table_with_5000_videos(db, data_dir: Path, qtbot) -> None:
+    from vru_desktop.library.projects import ensure_default_project
+    from vru_desktop.settings import resolve_locations
+    from vru_desktop.store.models import Video
+    from vru_desktop.ui.library_model import load_video_rows
+    from vru_desktop.ui.library_view import LibraryView
+
+    project = ensure_default_project(db)
+    with db.transaction() as session:
+        session.add_all(
+            Video(
+                project_id=project.id,
+                filename=f"clip_{i:05d}.mp4",
+                file_path=f"/archive/clip_{i:05d}.mp4",
+                fingerprint=f"{i:064x}",
+                fps=30.0,
+                frame_count=900 + i,
+                width=1920,
+                height=1080,
+                duration=30.0,
+                file_size=50_000_000,
+                status="missing",
+            )
+            for i in range(5000)
+        )
+    view = LibraryView(db, resolve_locations(data_dir).ensure())
+    qtbot.addWidget(view)
+    view.refresh()
+    begin = time.perf_counter()
+    rows = load_video_rows(db, project.id)
+    query = time.perf_counter() - begin
+    timings = []
+    for _ in range(RUNS):
+        begin = time.perf_counter()
+        view.refresh()
+        timings.append(time.perf_counter() - begin)
+    refresh = statistics.median(timings)
+    print(
+        f"\n5000 videos: query {query * 1000:.0f} ms, whole Library refresh (projects, table, details) "
+        f"{refresh * 1000:.0f} ms ({refresh / query:.1f}x the query)"
+    )
+    assert len(rows) == view.video_model.rowCount() == 5000
+    assert refresh < 1.0
