@@ -94,7 +94,7 @@ def test_viewer_shows_the_frame_it_names(window, qtbot, identity_videos, name: s
     assert_shows(viewer, viewer.table.index_at(start + 2.0))
 
 
-@pytest.mark.parametrize("name", ["h264_long_gop", "vfr", "late_start", "mp4v_opencv"])
+@pytest.mark.parametrize("name", ["h264_long_gop", "vfr", "late_start", "late_start_mkv", "mp4v_opencv"])
 def test_playback_pause_and_step_keep_identity(window, qtbot, identity_videos, name: str) -> None:  # type: ignore[no-untyped-def]
     viewer = open_in_viewer(window, qtbot, identity_videos[name])
     view = viewer.view

@@ -134,3 +134,19 @@ def test_go_to_dialog_and_menus_show_shortcuts(window, qtbot, make_video, monkey
     assert shortcuts["&Go to Frame or Time…"] == "Ctrl+G"
     edit = {a.text(): a.shortcut().toString() for a in window.menu("&Edit").actions() if a.text()}
     assert edit["Class 1: pedestrian"] == "1" and edit["Mark Frame &Reviewed"] == "F"
+
+
+def test_timeline_and_frame_box_requests_show_only_the_last(window, qtbot, make_video, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    (outcome,) = import_paths(window.db, [make_video("clip.mp4", 60)])
+    window.videoActivated.emit(outcome.video_id)
+    viewer = window.viewer
+    reads: list[int] = []
+    read = viewer.reader.read
+    monkeypatch.setattr(viewer.reader, "read", lambda index: reads.append(index) or read(index))
+    for frame in (5, 9, 14):  # a drag along the timeline while one frame decodes
+        viewer.timeline.frameRequested.emit(frame)
+    qtbot.waitUntil(lambda: viewer.current == 14)
+    assert reads == [14]
+    viewer.frame_spin.setValue(33)
+    qtbot.waitUntil(lambda: viewer.current == 33)
+    assert reads == [14, 33] and viewer.position_label.text().startswith("Frame 33 / 59")

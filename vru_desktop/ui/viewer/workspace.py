@@ -187,10 +187,13 @@ class ViewerWorkspace(QWidget):
         self.missing_page = missing_page
 
         self.timeline = TimelineWidget()
-        self.timeline.frameRequested.connect(self.go_to)
+        self.timeline.frameRequested.connect(self.request_frame)
         self.timeline.setMaximumHeight(140)
         self._summary_timer = QTimer(self, singleShot=True, interval=150)
         self._summary_timer.timeout.connect(self._refresh_summary)
+        self._requested: int | None = None
+        self._request_timer = QTimer(self, singleShot=True, interval=0)
+        self._request_timer.timeout.connect(self._show_requested)
         self._detections_timer = QTimer(self, singleShot=True, interval=DETECTION_REFRESH_MS)
         self._detections_timer.timeout.connect(self._refresh_detections)
 
@@ -503,6 +506,18 @@ class ViewerWorkspace(QWidget):
             self.view.show_image(image_from_bgr(image))
         self._frame_shown()
 
+    def request_frame(self, index: int) -> None:
+        """Show ``index`` once the events queued so far are handled: dragging along the timeline asks
+        for many frames while one decodes; only the last one asked for is decoded."""
+        self._requested = index
+        if not self._request_timer.isActive():
+            self._request_timer.start()
+
+    def _show_requested(self) -> None:
+        if self._requested is not None:
+            index, self._requested = self._requested, None
+            self.go_to(index)
+
     def go_to_last(self) -> None:
         if self.table is not None:
             self.go_to(len(self.table) - 1)
@@ -551,7 +566,7 @@ class ViewerWorkspace(QWidget):
 
     def _on_spin(self, value: int) -> None:
         if value != self.current:
-            self.go_to(value)
+            self.request_frame(value)
 
     def _frame_shown(self) -> None:
         assert self.table is not None and self.video is not None
