@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vru_desktop import APP_NAME
+from vru_desktop.errors import StoreError
 
 DATA_DIR_ENV = "VRU_DESKTOP_DATA_DIR"
 DATABASE_FILENAME = "vru_desktop.sqlite3"
@@ -28,8 +29,15 @@ class Locations:
         return self.data_dir / DATABASE_FILENAME
 
     def ensure(self) -> Locations:
+        """Create the folders; :class:`StoreError` names the one that cannot be made."""
         for folder in (self.data_dir, self.logs_dir, self.models_dir, self.cache_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"Cannot use {folder} as a data folder: {exc.strerror}.",
+                    hint=f"Choose another folder with --data-dir or {DATA_DIR_ENV}.",
+                ) from exc
         return self
 
 

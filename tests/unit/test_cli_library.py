@@ -174,3 +174,13 @@ def test_plain_listings(capsys, data_dir: Path, make_video, command: list[str]) 
     code, out, _ = run(capsys, data_dir, *command)
     assert code == 0
     assert ("Default (default)" in out) if command == ["projects"] else ("clip.mp4  7 frames  25 fps" in out)
+
+
+def test_a_data_dir_that_cannot_be_made_is_named(tmp_path: Path) -> None:
+    from vru_desktop.errors import StoreError
+    from vru_desktop.settings import resolve_locations
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError, match=r"Cannot use .*a_file as a data folder.*--data-dir"):
+        resolve_locations(blocker).ensure()

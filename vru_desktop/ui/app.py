@@ -48,10 +48,10 @@ def run_gui(data_dir: str | None = None, *, verbose: bool = False) -> int:
     from vru_desktop.library.projects import ensure_default_project
     from vru_desktop.store.db import open_database
 
-    locations = resolve_locations(data_dir).ensure()
-    configure_logging(locations, verbose=verbose)
     app = application()
     try:
+        locations = resolve_locations(data_dir).ensure()
+        configure_logging(locations, verbose=verbose)
         db = open_database(locations.database)
         ensure_default_project(db)
     except VruError as exc:
