@@ -164,6 +164,7 @@ def test_dropping_shared_mot17_and_street_videos(window: MainWindow, db, shared_
         qtbot,
     )
     assert [status for status, _, _ in rows] == ["imported"] * 8
+    assert sorted(name for _, name, _ in rows)[:2] == ["MOT17-02-FRCNN", "MOT17-04-FRCNN"]
     table = {row["Name"]: row for row in window.library.video_rows()}
     assert table["market_street_1906.mp4"]["Frames"] == "1799"
     assert table["market_street_1906.mp4"]["FPS"] == "29.97"

@@ -49,6 +49,11 @@ class ImportOutcome:
     def ok(self) -> bool:
         return self.status in ("imported", "duplicate", "relinked")
 
+    @property
+    def name(self) -> str:
+        """The file's name, or a frame folder's sequence name (``MOT17-02-FRCNN``, not ``img1``)."""
+        return sequence_name(self.path) if self.path.is_dir() else self.path.name
+
     def line(self) -> str:
         return f"{self.status:9} {self.path}: {self.message}"
 

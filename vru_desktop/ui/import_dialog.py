@@ -115,7 +115,7 @@ class ImportSummary(QDialog):
         self.table.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.table.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         for outcome in sorted(outcomes, key=lambda o: STATUS_ORDER.index(o.status)):
-            item = QTreeWidgetItem([outcome.status, outcome.path.name, outcome.message])
+            item = QTreeWidgetItem([outcome.status, outcome.name, outcome.message])
             item.setToolTip(1, str(outcome.path))
             item.setToolTip(2, outcome.message)
             if outcome.status in STATUS_COLOURS:
