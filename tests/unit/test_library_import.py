@@ -268,3 +268,16 @@ def test_cancel_keeps_finished_files_and_reports_the_rest(db, make_video) -> Non
     assert not outcomes[2].ok
     assert seen[:2] == [(0, 4), (1, 4)]
     assert _counts(db) == (2, 2)
+
+
+def test_moved_frame_folder_is_found_again(db, shared_data: Path, tmp_path: Path) -> None:
+    original = tmp_path / "sets" / "MOT17-05-FRCNN"
+    shutil.copytree(shared_data / "mot17_mini" / "train" / "MOT17-05-FRCNN", original)
+    [outcome] = import_paths(db, [original / "img1"])
+    assert outcome.status == "imported" and outcome.name == "MOT17-05-FRCNN"
+    moved = tmp_path / "archive" / "MOT17-05-FRCNN"
+    moved.parent.mkdir()
+    shutil.move(original, moved)
+    assert relink_search(db, tmp_path / "archive") == [(outcome.video_id, (moved / "img1").resolve())]
+    video = _video(db, outcome.video_id)
+    assert (video.status, video.filename, video.fps, video.frame_count) == ("ok", "MOT17-05-FRCNN", 14.0, 6)
