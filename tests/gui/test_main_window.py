@@ -106,7 +106,7 @@ def test_drop_files_imports_them_and_shows_summary_table_and_thumbnails(
     ]
     reasons = {name: details for status, name, details in rows if status == "refused"}
     assert "empty (0 bytes)" in reasons["empty.mp4"]
-    assert "not a video" in reasons["notes.avi"]
+    assert reasons["notes.avi"].startswith("Not a video file")  # the File column names the file
     assert "truncated" in reasons["cut.mp4"]
     summary = window.library.last_import.summary
     assert summary.isVisible() and summary.headline.text() == "2 imported, 3 refused"
@@ -205,13 +205,13 @@ def test_declining_the_fps_question_refuses_that_folder_only(
     import cv2
     import numpy as np
 
-    folder = tmp_path / "frames"
+    folder = tmp_path / "clip_frames"
     folder.mkdir()
     for index in range(3):
         cv2.imwrite(str(folder / f"{index}.jpg"), np.zeros((20, 20, 3), np.uint8))
     monkeypatch.setattr(QInputDialog, "getDouble", lambda *_args: (0.0, False))
     rows = drop(window, [folder, make_video("fine.mp4", 9)], qtbot)
-    assert [(s, n) for s, n, _ in rows] == [("imported", "fine.mp4"), ("refused", "frames")]
+    assert [(s, n) for s, n, _ in rows] == [("imported", "fine.mp4"), ("refused", "clip_frames")]
     assert "no seqinfo.ini" in rows[1][2]
 
 

@@ -8,13 +8,14 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QHeaderView,
     QLabel,
     QProgressDialog,
-    QTreeWidget,
-    QTreeWidgetItem,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -91,6 +92,15 @@ class ImportRunner(QObject):
         self.finished.emit(self.outcomes)
 
 
+def _without_name(outcome: ImportOutcome) -> str:
+    """The reason without the file name it starts with (the File column shows that)."""
+    for prefix in (f"{outcome.path}: ", f"{outcome.path.name}: "):
+        if outcome.message.startswith(prefix):
+            text = outcome.message[len(prefix) :]
+            return text[:1].upper() + text[1:]
+    return outcome.message
+
+
 class ImportSummary(QDialog):
     """What was imported, what was a duplicate or relinked, and what was refused and why."""
 
@@ -108,30 +118,41 @@ class ImportSummary(QDialog):
         self.headline = QLabel(head)
         self.headline.setObjectName("importHeadline")
         self.headline.setWordWrap(True)
-        self.table = QTreeWidget()
+        ordered = sorted(outcomes, key=lambda o: STATUS_ORDER.index(o.status))
+        self.table = QTableWidget(len(ordered), 3)
         self.table.setObjectName("importOutcomes")
-        self.table.setRootIsDecorated(False)
-        self.table.setHeaderLabels(["Result", "File", "Details"])
-        self.table.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        for outcome in sorted(outcomes, key=lambda o: STATUS_ORDER.index(o.status)):
-            item = QTreeWidgetItem([outcome.status, outcome.name, outcome.message])
-            item.setToolTip(1, str(outcome.path))
-            item.setToolTip(2, outcome.message)
+        self.table.setHorizontalHeaderLabels(["Result", "File", "Details"])
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().hide()
+        self.table.setWordWrap(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        for row, outcome in enumerate(ordered):
+            cells = [
+                QTableWidgetItem(text) for text in (outcome.status, outcome.name, _without_name(outcome))
+            ]
+            cells[1].setToolTip(str(outcome.path))
+            cells[2].setToolTip(outcome.message)
             if outcome.status in STATUS_COLOURS:
-                item.setForeground(0, QColor(STATUS_COLOURS[outcome.status]))
-            self.table.addTopLevelItem(item)
+                cells[0].setForeground(QColor(STATUS_COLOURS[outcome.status]))
+            for column, cell in enumerate(cells):
+                self.table.setItem(row, column, cell)
+        # Long reasons wrap: rows grow to their text whenever the columns change width.
+        header.sectionResized.connect(lambda *_: self.table.resizeRowsToContents())
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.accept)
         layout = QVBoxLayout(self)
         layout.addWidget(self.headline)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
-        self.resize(820, 380)
+        self.resize(900, 400)
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(result, file name, details) per row, as shown."""
         return [
-            (item.text(0), item.text(1), item.text(2))
-            for item in (self.table.topLevelItem(i) for i in range(self.table.topLevelItemCount()))
+            (self.table.item(row, 0).text(), self.table.item(row, 1).text(), self.table.item(row, 2).text())
+            for row in range(self.table.rowCount())
         ]
