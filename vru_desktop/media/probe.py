@@ -274,8 +274,6 @@ def probe_video_file(path: Path) -> VideoInfo:
             raise MediaError(
                 f"{path.name}: the video cannot be decoded (codec '{codec or 'unknown'}' failed: {exc})."
             ) from exc
-        except StopIteration:  # pragma: no cover - decode() ends with None above
-            first = None
         if first is None:
             raise MediaError(
                 f"{path.name}: no frame of the video can be decoded (codec '{codec or 'unknown'}')."
