@@ -229,7 +229,10 @@ class DetectionEvent(BoxMixin, Base):
     review: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
     __table_args__ = (
-        Index("ix_detection_events_session_frame", "session_id", "frame_number"),
+        # Covering: per-frame and per-type summaries of a run read the index only.
+        Index(
+            "ix_detection_events_session_frame_type", "session_id", "frame_number", "vru_type", "confidence"
+        ),
         Index("ix_detection_events_video_frame", "video_id", "frame_number"),
     )
 
@@ -263,7 +266,10 @@ class Annotation(BoxMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
-        Index("ix_annotations_video_frame", "video_id", "frame_number"),
+        # Covering: the timeline, ground-truth and dataset summaries read the index only.
+        Index(
+            "ix_annotations_video_frame_cover", "video_id", "frame_number", "vru_type", "outside", "validated"
+        ),
         Index("ix_annotations_video_track", "video_id", "track_id"),
     )
 
