@@ -6,13 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox, QPushButton, QWidget
 from sqlalchemy import select
 
 from vru_desktop.library.projects import (
@@ -40,8 +41,8 @@ def window(db, data_dir: Path, qtbot) -> Iterator[MainWindow]:
     main.close()
 
 
-def drop(window: MainWindow, paths: list[Path], qtbot, target: QWidget | None = None) -> list:
-    """Drag ``paths`` over ``target`` (the window) and drop them; wait for the summary; return its rows."""
+def send_drop(window: MainWindow, paths: list[Path], target: QWidget | None = None) -> None:
+    """Drag ``paths`` over ``target`` (the window by default) and drop them there."""
     target = target or window
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
@@ -63,6 +64,11 @@ def drop(window: MainWindow, paths: list[Path], qtbot, target: QWidget | None = 
     )
     QApplication.sendEvent(target, event)
     assert event.isAccepted()
+
+
+def drop(window: MainWindow, paths: list[Path], qtbot, target: QWidget | None = None) -> list:
+    """Drop ``paths``, wait for the import's summary and return its rows."""
+    send_drop(window, paths, target)
     runner = window.library.last_import
     qtbot.waitUntil(lambda: runner.summary is not None, timeout=30_000)
     return runner.summary.rows()
@@ -215,21 +221,31 @@ def test_declining_the_fps_question_refuses_that_folder_only(
     assert "no seqinfo.ini" in rows[1][2]
 
 
-def test_cancel_keeps_what_was_imported(window: MainWindow, db, make_video, qtbot) -> None:
+def test_cancel_button_keeps_what_was_imported(
+    window: MainWindow, db, make_video, monkeypatch, qtbot
+) -> None:
+    from vru_desktop.library import importer
+
     paths = [make_video(f"c{i}.mp4", 10 + i) for i in range(4)]
-    library = window.library
-    original = library._start
+    first_file_started, cancel_clicked = threading.Event(), threading.Event()
+    real_probe = importer.probe
 
-    def start_and_cancel_at_first_file(worker) -> None:  # type: ignore[no-untyped-def]
-        worker.progress.connect(worker.cancel, Qt.ConnectionType.DirectConnection)
-        original(worker)
+    def probe_after_cancel(path, **kwargs):  # type: ignore[no-untyped-def]
+        # Holds the first file until Cancel is clicked, so the click lands mid-import.
+        first_file_started.set()
+        cancel_clicked.wait(10)
+        return real_probe(path, **kwargs)
 
-    library._start = start_and_cancel_at_first_file  # type: ignore[method-assign]
-    rows = drop(window, paths, qtbot)
-    library._start = original  # type: ignore[method-assign]
-    assert [s for s, _, _ in rows] == ["imported", "cancelled", "cancelled", "cancelled"]
+    monkeypatch.setattr(importer, "probe", probe_after_cancel)
+    send_drop(window, paths)
+    runner = window.library.last_import
+    assert first_file_started.wait(10)
+    runner.progress.findChild(QPushButton).click()  # the progress dialog's Cancel button
+    cancel_clicked.set()
+    qtbot.waitUntil(lambda: runner.summary is not None, timeout=30_000)
+    assert [s for s, _, _ in runner.summary.rows()] == ["imported", "cancelled", "cancelled", "cancelled"]
     assert [v.filename for v in _videos(db)] == ["c0.mp4"]
-    assert library.last_import.summary.headline.text() == "1 imported, 3 cancelled"
+    assert runner.summary.headline.text() == "1 imported, 3 cancelled"
 
 
 def test_active_project_and_my_default_project(

@@ -68,7 +68,8 @@ class ImportRunner(QObject):
         self.progress.setMinimumDuration(400)
         self.progress.setAutoReset(False)
         self.progress.setAutoClose(False)
-        self.progress.canceled.connect(self.worker.cancel)
+        # Direct: the worker's own thread is busy importing and would run a queued call only at the end.
+        self.progress.canceled.connect(self.worker.cancel, Qt.ConnectionType.DirectConnection)
         self.worker.progress.connect(self._on_progress)
         self.worker.succeeded.connect(self._on_success)
         self.worker.failed.connect(self._on_end)
