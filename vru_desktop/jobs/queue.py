@@ -23,7 +23,6 @@ from vru_desktop.detection.runs import (
     recover_interrupted,
     requeue,
 )
-from vru_desktop.jobs.base import start_in_thread
 from vru_desktop.jobs.detection import DetectionWorker
 from vru_desktop.settings import Locations
 from vru_desktop.store.db import Database
@@ -130,9 +129,13 @@ class RunQueue(QObject):
         worker.detections.connect(self._detections)
         worker.finished.connect(self._finished)
         worker.ended.connect(self._ended)
-        thread = start_in_thread(worker, self)
-        # quit the thread from the worker's side, so shutdown() can wait for it without an event loop
+        thread = QThread(self)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        # quit from the worker's side, so shutdown() can wait for the thread without an event loop
         worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        thread.finished.connect(self._reap)
+        thread.start()
         self.active[session_id] = _Active(worker, thread)
         self.runStarted.emit(session_id)
         self.queueChanged.emit()
@@ -144,12 +147,19 @@ class RunQueue(QObject):
         self.runFinished.emit(summary.session_id, summary.status)
 
     def _ended(self, session_id: int) -> None:
-        self._finishing = [a for a in self._finishing if not a.thread.isFinished()]
         ended = self.active.pop(session_id, None)
         if ended is not None:
             self._finishing.append(ended)
         self.queueChanged.emit()
         self.start_next()
+
+    def _reap(self) -> None:
+        """Free the threads (and their workers) that have finished."""
+        finished = [a for a in self._finishing if a.thread.isFinished()]
+        self._finishing = [a for a in self._finishing if not a.thread.isFinished()]
+        for active in finished:
+            active.worker.deleteLater()
+            active.thread.deleteLater()
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
         """Stop the runs in progress and queue them again, so the next start continues them."""

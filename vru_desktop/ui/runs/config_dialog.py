@@ -1,0 +1,202 @@
+"""The run configuration dialog: model, thresholds, image size, stride, device, tracking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vru_desktop.detection.models import (
+    DEFAULT_MODEL_NAME,
+    cuda_available,
+    list_models,
+    pickle_warning,
+    register_model,
+    resolve_model_path,
+)
+from vru_desktop.detection.pipeline import RunConfig
+from vru_desktop.detection.runs import LAST_CONFIG_SETTING, LAST_MODEL_SETTING, last_config
+from vru_desktop.errors import VruError
+from vru_desktop.settings import Locations
+from vru_desktop.store.db import Database
+
+MODEL_FILTER = "Detector models (*.pt *.onnx *.tflite *.engine *.xml);;All files (*)"
+
+
+def choose_model_file(parent: QWidget, db: Database, locations: Locations) -> int | None:
+    """Ask for a model file (an OpenVINO folder: pick its .xml), warn for .pt, add it; its id or ``None``."""
+    chosen, _ = QFileDialog.getOpenFileName(parent, "Choose a model file", str(Path.home()), MODEL_FILTER)
+    if not chosen:
+        return None
+    path = Path(chosen)
+    if path.suffix.lower() == ".xml" and path.parent.name.endswith("_openvino_model"):
+        path = path.parent
+    return add_model_with_warning(parent, db, locations, path)
+
+
+def add_model_with_warning(parent: QWidget, db: Database, locations: Locations, path: Path) -> int | None:
+    """Add ``path`` to the known models after the pickle warning where it applies; show errors."""
+    try:
+        warning = pickle_warning(path, locations)
+        if warning is not None:
+            answer = QMessageBox.warning(
+                parent,
+                "Model from an unknown place",
+                warning + "\n\nAdd it anyway?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return None
+        return register_model(db, path).id
+    except VruError as exc:
+        QMessageBox.critical(parent, "Cannot add this model", str(exc))
+        return None
+
+
+class RunConfigDialog(QDialog):
+    """Asks how to run the detector over ``video_count`` videos; ``model_id`` and ``config()`` after OK.
+
+    The default model name (yolo11n.pt) is offered when no model is known; where it is not on this
+    computer and cannot be downloaded the dialog says so and offers "Choose model file…".
+    """
+
+    def __init__(self, db: Database, locations: Locations, video_count: int, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.db = db
+        self.locations = locations
+        self.model_id: int | None = None
+        #: A model name still to be fetched (only where a network exists), else ``None``.
+        self.download_spec: str | None = None
+        self.setWindowTitle("Run the detector")
+        defaults = last_config(db)
+
+        self.model_box = QComboBox()
+        self.choose_button = QPushButton("Choose model file…")
+        self.choose_button.clicked.connect(self._choose_file)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model_box, 1)
+        model_row.addWidget(self.choose_button)
+        self._fill_models(db.get_setting(LAST_MODEL_SETTING))
+
+        self.conf = _spin(0.01, 0.99, 0.05, defaults.conf)
+        self.iou = _spin(0.05, 0.95, 0.05, defaults.iou)
+        self.rider = _spin(0.05, 1.0, 0.05, defaults.rider_threshold)
+        self.imgsz = QSpinBox()
+        self.imgsz.setRange(32, 4096)
+        self.imgsz.setSingleStep(32)
+        self.imgsz.setValue(defaults.imgsz)
+        self.stride = QSpinBox()
+        self.stride.setRange(1, 1000)
+        self.stride.setValue(defaults.stride)
+        self.device = QComboBox()
+        self.device.addItem("CPU", "cpu")
+        if cuda_available():
+            self.device.addItem("CUDA (GPU)", "cuda")
+        self.device.setCurrentIndex(max(0, self.device.findData(defaults.device)))
+        self.tracker = QComboBox()
+        self.tracker.addItem("None", "none")
+        self.tracker.addItem("ByteTrack (fills track ids)", "bytetrack")
+        self.tracker.setCurrentIndex(max(0, self.tracker.findData(defaults.tracker)))
+        self._batch = defaults.batch
+
+        form = QFormLayout()
+        form.addRow("Model", model_row)
+        form.addRow("Confidence threshold", self.conf)
+        form.addRow("NMS IoU", self.iou)
+        form.addRow("Image size", self.imgsz)
+        form.addRow("Every Nth frame", self.stride)
+        form.addRow("Device", self.device)
+        form.addRow("Tracking", self.tracker)
+        form.addRow("Rider overlap (person on bicycle/motorcycle)", self.rider)
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #c0392b")
+        self.error_label.hide()
+        ok, cancel = QDialogButtonBox.StandardButton.Ok, QDialogButtonBox.StandardButton.Cancel
+        buttons = QDialogButtonBox(ok | cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(
+            f"Detect in {video_count} video{'s' if video_count != 1 else ''}"
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error_label)
+        layout.addWidget(buttons)
+
+    def _fill_models(self, select_id: int | None) -> None:
+        self.model_box.clear()
+        for model in list_models(self.db):
+            self.model_box.addItem(f"{model.name}  ({model.format}, {model.sha256[:8]})", model.id)
+        if self.model_box.count() == 0:
+            label = f"{DEFAULT_MODEL_NAME} (Ultralytics, downloaded on first use)"
+            self.model_box.addItem(label, DEFAULT_MODEL_NAME)
+        index = self.model_box.findData(select_id) if select_id is not None else -1
+        self.model_box.setCurrentIndex(max(0, index))
+
+    def _choose_file(self) -> None:
+        model_id = choose_model_file(self, self.db, self.locations)
+        if model_id is not None:
+            self._fill_models(model_id)
+            self.error_label.hide()
+
+    def config(self) -> RunConfig:
+        config = RunConfig(
+            conf=self.conf.value(),
+            iou=self.iou.value(),
+            imgsz=self.imgsz.value(),
+            stride=self.stride.value(),
+            device=self.device.currentData(),
+            tracker=self.tracker.currentData(),
+            batch=self._batch,
+            rider_threshold=self.rider.value(),
+        )
+        config.validate()
+        return config
+
+    def accept(self) -> None:
+        try:
+            config = self.config()
+            choice = self.model_box.currentData()
+            if isinstance(choice, str):  # the default model name, not added yet
+                path = resolve_model_path(choice, self.locations)
+                if path.exists():
+                    choice = register_model(self.db, path).id
+                else:
+                    self.download_spec = choice
+                    choice = None
+        except VruError as exc:
+            self.error_label.setText(str(exc))
+            self.error_label.show()
+            self.choose_button.setDefault(True)
+            self.choose_button.setFocus()
+            return
+        self.model_id = choice
+        self.db.set_setting(LAST_CONFIG_SETTING, config.to_dict())
+        if choice is not None:
+            self.db.set_setting(LAST_MODEL_SETTING, choice)
+        super().accept()
+
+
+def _spin(low: float, high: float, step: float, value: float) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(low, high)
+    box.setSingleStep(step)
+    box.setDecimals(2)
+    box.setValue(value)
+    return box

@@ -1,0 +1,189 @@
+"""The Runs workspace: every detection run with its state and live progress, and the buttons to steer it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vru_desktop.detection.pipeline import eta_text
+from vru_desktop.detection.runs import RESUMABLE, RunRow, list_runs
+from vru_desktop.errors import VruError
+from vru_desktop.jobs.queue import RunQueue
+
+COLUMNS = ("Run", "Video", "Model", "State", "Progress", "Frames/s", "Time left", "Detections", "Message")
+RUN, VIDEO, MODEL, STATE, PROGRESS, FPS, ETA, DETECTIONS, MESSAGE = range(len(COLUMNS))
+STATE_LABELS = {"created": "queued"}
+STATE_COLOURS = {"failed": "#c0392b", "interrupted": "#b9770e", "stopped": "#7f8c8d", "running": "#1e8449"}
+
+
+class RunsPanel(QWidget):
+    """Lists runs newest first; progress comes live from the queue's signals (no database query)."""
+
+    openVideo = Signal(int)
+
+    def __init__(self, queue: RunQueue, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.queue = queue
+        self.rows: dict[int, RunRow] = {}
+        self.items: dict[int, QTreeWidgetItem] = {}
+        self.bars: dict[int, QProgressBar] = {}
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(list(COLUMNS))
+        self.tree.setRootIsDecorated(False)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tree.itemSelectionChanged.connect(self._update_buttons)
+        self.tree.itemDoubleClicked.connect(self._open)
+        for column, width in ((RUN, 50), (VIDEO, 220), (MODEL, 180), (STATE, 90), (PROGRESS, 140)):
+            self.tree.setColumnWidth(column, width)
+        self.pause_button = QPushButton("Pause")
+        self.resume_button = QPushButton("Resume")
+        self.stop_button = QPushButton("Stop")
+        self.cancel_button = QPushButton("Cancel Queued")
+        self.pause_button.clicked.connect(lambda: self._each(self.queue.pause, ("running",)))
+        self.resume_button.clicked.connect(self._resume)
+        self.stop_button.clicked.connect(lambda: self._each(self.queue.stop, ("running", "paused")))
+        self.cancel_button.clicked.connect(lambda: self._each(self.queue.cancel, ("created",)))
+        self.summary = QLabel()
+        buttons = QHBoxLayout()
+        for button in (self.pause_button, self.resume_button, self.stop_button, self.cancel_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.summary)
+        layout = QVBoxLayout(self)
+        layout.addLayout(buttons)
+        layout.addWidget(self.tree, 1)
+        queue.queueChanged.connect(self.refresh)
+        queue.runStateChanged.connect(self._state_changed)
+        queue.runProgress.connect(self.show_progress)
+        queue.runFinished.connect(lambda *_: self.refresh())
+        self.refresh()
+
+    # -- content --------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        selected = set(self.selected_ids())
+        rows = list_runs(self.queue.db)
+        self.rows = {r.id: r for r in rows}
+        self.tree.clear()
+        self.items.clear()
+        self.bars.clear()
+        for row in rows:
+            item = QTreeWidgetItem()
+            item.setData(RUN, Qt.ItemDataRole.UserRole, row.id)
+            self.tree.addTopLevelItem(item)
+            bar = QProgressBar()
+            bar.setRange(0, 1000)
+            bar.setTextVisible(True)
+            self.tree.setItemWidget(item, PROGRESS, bar)
+            self.items[row.id] = item
+            self.bars[row.id] = bar
+            self._fill(item, row)
+            item.setSelected(row.id in selected)
+        counts: dict[str, int] = {}
+        for row in rows:
+            counts[row.status] = counts.get(row.status, 0) + 1
+        self.summary.setText(
+            f"{counts.get('running', 0)} running, {counts.get('created', 0)} queued, "
+            f"{counts.get('interrupted', 0)} interrupted"
+        )
+        self._update_buttons()
+
+    def _fill(self, item: QTreeWidgetItem, row: RunRow) -> None:
+        item.setText(RUN, str(row.id))
+        item.setText(VIDEO, row.video_name)
+        item.setText(MODEL, row.model_name)
+        item.setText(STATE, STATE_LABELS.get(row.status, row.status))
+        item.setForeground(STATE, QColor(STATE_COLOURS.get(row.status, "#000000")))
+        item.setText(FPS, f"{row.frames_per_second:.1f}" if row.frames_per_second else "")
+        item.setText(ETA, "")
+        item.setText(DETECTIONS, "" if row.total_detections is None else str(row.total_detections))
+        item.setText(MESSAGE, row.error_message or "")
+        item.setToolTip(MESSAGE, row.error_message or "")
+        self.bars[row.id].setValue(round(row.progress * 1000))
+        self.bars[row.id].setFormat(f"{row.progress * 100:.1f}%")
+
+    def show_progress(
+        self, session_id: int, done: int, total: int, _frame: int, fps: float, eta: float
+    ) -> None:
+        item = self.items.get(session_id)
+        if item is None:
+            return
+        bar = self.bars[session_id]
+        bar.setValue(round(1000 * done / total) if total else 0)
+        bar.setFormat(f"{done}/{total}")
+        item.setText(FPS, f"{fps:.1f}")
+        item.setText(ETA, eta_text(None if eta < 0 else eta))
+
+    def _state_changed(self, session_id: int, state: str) -> None:
+        item = self.items.get(session_id)
+        if item is None or session_id not in self.rows:
+            self.refresh()
+            return
+        item.setText(STATE, STATE_LABELS.get(state, state))
+        item.setForeground(STATE, QColor(STATE_COLOURS.get(state, "#000000")))
+        self.rows[session_id] = _with_status(self.rows[session_id], state)
+        self._update_buttons()
+
+    # -- selection and buttons ------------------------------------------------------------------
+    def selected_ids(self) -> list[int]:
+        return [int(item.data(RUN, Qt.ItemDataRole.UserRole)) for item in self.tree.selectedItems()]
+
+    def select(self, session_id: int) -> None:
+        self.tree.clearSelection()
+        if session_id in self.items:
+            self.items[session_id].setSelected(True)
+
+    def _statuses(self) -> set[str]:
+        return {self.rows[i].status for i in self.selected_ids() if i in self.rows}
+
+    def _update_buttons(self) -> None:
+        statuses = self._statuses()
+        self.pause_button.setEnabled("running" in statuses)
+        self.resume_button.setEnabled(bool(statuses & {"paused", *RESUMABLE}))
+        self.stop_button.setEnabled(bool(statuses & {"running", "paused"}))
+        self.cancel_button.setEnabled("created" in statuses)
+
+    def _each(self, action: Callable[[int], None], statuses: tuple[str, ...]) -> None:
+        try:
+            for session_id in self.selected_ids():
+                if self.rows.get(session_id) and self.rows[session_id].status in statuses:
+                    action(session_id)
+        except VruError as exc:
+            QMessageBox.warning(self, "Runs", str(exc))
+        self._update_buttons()
+
+    def _resume(self) -> None:
+        try:
+            for session_id in self.selected_ids():
+                status = self.rows[session_id].status
+                if status == "paused":
+                    self.queue.resume(session_id)
+                elif status in RESUMABLE:
+                    self.queue.resume_run(session_id)
+        except VruError as exc:
+            QMessageBox.warning(self, "Runs", str(exc))
+        self._update_buttons()
+
+    def _open(self, item: QTreeWidgetItem) -> None:
+        session_id = int(item.data(RUN, Qt.ItemDataRole.UserRole))
+        if session_id in self.rows:
+            self.openVideo.emit(self.rows[session_id].video_id)
+
+
+def _with_status(row: RunRow, status: str) -> RunRow:
+    return replace(row, status=status)
