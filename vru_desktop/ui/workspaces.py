@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 #: Modules with an ``install(window: MainWindow) -> None`` function, in tab order.
 WORKSPACE_MODULES: tuple[str, ...] = (
     "vru_desktop.ui.viewer.workspace",
+    "vru_desktop.ui.runs.workspace",
     "vru_desktop.ui.datasets.workspace",
     "vru_desktop.ui.datasets.actions",
     "vru_desktop.ui.evaluation.workspace",
