@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
-from unit.test_reader_videos import make_identity_videos, read_index
+from unit.test_reader_videos import cached_identity_videos, read_index
 
 from vru_desktop.library.importer import import_paths
 from vru_desktop.settings import resolve_locations
@@ -31,8 +31,8 @@ def image_index(image: QImage) -> int | None:
 
 
 @pytest.fixture(scope="module")
-def identity_videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return make_identity_videos(tmp_path_factory.mktemp("identity") / "videos", FRAMES)
+def identity_videos(request: pytest.FixtureRequest) -> dict[str, Path]:
+    return cached_identity_videos(request.config.cache, FRAMES)
 
 
 @pytest.fixture
@@ -63,7 +63,9 @@ def assert_shows(viewer, index: int) -> None:  # type: ignore[no-untyped-def]
     assert shown == index, f"the viewer says frame {index} but shows frame {shown}"
 
 
-@pytest.mark.parametrize("name", ["h264_long_gop", "vfr", "late_start", "late_start_mkv", "mp4v_opencv"])
+@pytest.mark.parametrize(
+    "name", ["h264_long_gop", "vfr", "late_start", "late_start_mkv", "audio_first", "mp4v_opencv"]
+)
 def test_viewer_shows_the_frame_it_names(window, qtbot, identity_videos, name: str) -> None:  # type: ignore[no-untyped-def]
     viewer = open_in_viewer(window, qtbot, identity_videos[name])
     view = viewer.view
@@ -94,7 +96,9 @@ def test_viewer_shows_the_frame_it_names(window, qtbot, identity_videos, name: s
     assert_shows(viewer, viewer.table.index_at(start + 2.0))
 
 
-@pytest.mark.parametrize("name", ["h264_long_gop", "vfr", "late_start", "late_start_mkv", "mp4v_opencv"])
+@pytest.mark.parametrize(
+    "name", ["h264_long_gop", "vfr", "late_start", "late_start_mkv", "audio_first", "mp4v_opencv"]
+)
 def test_playback_pause_and_step_keep_identity(window, qtbot, identity_videos, name: str) -> None:  # type: ignore[no-untyped-def]
     viewer = open_in_viewer(window, qtbot, identity_videos[name])
     view = viewer.view

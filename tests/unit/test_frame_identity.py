@@ -1,7 +1,8 @@
 """Frame identity proof for the core: stored frame tables and the reader agree with a full decode.
 
 The videos carry their own index in their pixels (see ``test_reader_videos``): H.264 with a
-250-frame GOP and B-frames, variable frame rate, files that start at 3.5 s and 10 s, and OpenCV mp4v.
+250-frame GOP and B-frames, variable frame rate, files that start at 3.5 s and 10 s, one whose sound
+starts a second before its picture, and OpenCV mp4v.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import random
 
 import numpy as np
 import pytest
-from test_reader_videos import decode_all, make_identity_videos, read_index
+from test_reader_videos import cached_identity_videos, decode_all, read_index
 
 from vru_desktop.library.importer import import_paths
 from vru_desktop.library.projects import ensure_default_project
@@ -19,13 +20,13 @@ from vru_desktop.store.db import open_database
 from vru_desktop.store.models import FrameIndex, Video
 
 FRAMES = 300
-NAMES = ("h264_long_gop", "vfr", "late_start", "late_start_mkv", "mp4v_opencv")
+NAMES = ("h264_long_gop", "vfr", "late_start", "late_start_mkv", "audio_first", "mp4v_opencv")
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def library(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> dict:
     root = tmp_path_factory.mktemp("identity")
-    videos = make_identity_videos(root / "videos", FRAMES)
+    videos = cached_identity_videos(request.config.cache, FRAMES)
     db = open_database(root / "library.sqlite")
     ensure_default_project(db)
     outcomes = import_paths(db, list(videos.values()))
@@ -58,6 +59,7 @@ def test_frame_tables_capture_the_difficult_timing(library: dict) -> None:
         assert vfr_index.is_vfr
     assert videos["late_start"].start_time == pytest.approx(10.0)
     assert videos["late_start_mkv"].start_time == pytest.approx(3.5)
+    assert videos["audio_first"].start_time == pytest.approx(1.0), "the picture's start, not the sound's"
     assert videos["h264_long_gop"].codec == "h264" and videos["mp4v_opencv"].codec == "mpeg4"
 
 

@@ -9,6 +9,10 @@ The GUI tests import these helpers (``from unit.test_reader_videos import ...``)
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
 from fractions import Fraction
 from pathlib import Path
 
@@ -68,17 +72,21 @@ def encode_pattern_video(
     pts: list[int] | None = None,
     time_base: Fraction | None = None,
     crf: int = 23,
+    audio: bool = False,
 ) -> Path:
     """Encode ``frames`` pattern frames with PyAV.
 
     ``pts`` (in ``time_base`` units) gives each frame's presentation time: irregular steps make a
     variable-frame-rate file, a first value above zero makes a file that does not start at zero.
+    ``audio`` adds a silent audio track starting at zero (so the container starts before the video).
     """
     import av
 
     width, height = size
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=fps)
+        sound = container.add_stream("aac", rate=48_000) if audio else None
+        samples = 0
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         if time_base is not None:
             stream.time_base = time_base
@@ -99,7 +107,17 @@ def encode_pattern_video(
                 frame.pts = pts[index]
                 frame.time_base = time_base
             container.mux(stream.encode(frame))
+            end = (pts[index] * time_base if pts is not None and time_base else index / fps) + 1 / fps
+            while sound is not None and samples < end * 48_000:
+                chunk = av.AudioFrame.from_ndarray(
+                    np.zeros((1, 1024), np.float32), format="fltp", layout="mono"
+                )
+                chunk.sample_rate, chunk.pts, chunk.time_base = 48_000, samples, Fraction(1, 48_000)
+                samples += 1024
+                container.mux(sound.encode(chunk))
         container.mux(stream.encode(None))
+        if sound is not None:
+            container.mux(sound.encode(None))
     return path
 
 
@@ -110,7 +128,8 @@ def vfr_pts(frames: int, seed: int = 7) -> list[int]:
 
 
 def make_identity_videos(folder: Path, frames: int = 300) -> dict[str, Path]:
-    """The proof's videos: long-GOP H.264 with B-frames, VFR, a late start, and OpenCV mp4v."""
+    """The proof's videos: long-GOP H.264 with B-frames, VFR, late starts (one with sound starting
+    before the picture), and OpenCV mp4v."""
     from conftest import write_video
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -133,6 +152,14 @@ def make_identity_videos(folder: Path, frames: int = 300) -> dict[str, Path]:
             pts=[3_500 + 40 * i for i in range(frames)],
             time_base=Fraction(1, 1000),
         ),
+        "audio_first": encode_pattern_video(
+            folder / "audio_first.mp4",
+            frames,
+            gop=75,
+            pts=[1_000 + 40 * i for i in range(frames)],
+            time_base=Fraction(1, 1000),
+            audio=True,
+        ),
         "mp4v_opencv": write_video(
             folder / "opencv_mp4v.mp4",
             frames,
@@ -141,6 +168,23 @@ def make_identity_videos(folder: Path, frames: int = 300) -> dict[str, Path]:
             draw=lambda image, index: draw_index(image, index),
         ),
     }
+
+
+def cached_identity_videos(cache: pytest.Cache, frames: int = 300) -> dict[str, Path]:
+    """:func:`make_identity_videos`, made once and kept in pytest's cache folder (keyed by this file's
+    content, so changing the generator makes them again). Written aside and renamed when complete."""
+    digest = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+    name = f"identity-videos-{frames}-{digest}"
+    folder = cache.mkdir(name)
+    index = folder / "videos.json"
+    if not index.exists():
+        partial = folder.parent / f"{name}.partial-{os.getpid()}"
+        shutil.rmtree(partial, ignore_errors=True)
+        videos = make_identity_videos(partial, frames)
+        (partial / "videos.json").write_text(json.dumps({key: path.name for key, path in videos.items()}))
+        shutil.rmtree(folder)
+        partial.rename(folder)
+    return {key: folder / file for key, file in json.loads(index.read_text()).items()}
 
 
 def decode_all(path: Path) -> tuple[list[float], list[int | None]]:
