@@ -76,6 +76,7 @@ class FrameView(QGraphicsView):
         self._rubber: QGraphicsRectItem | None = None
         self._rubber_start = QPointF()
         self._pan_start: QPointF | None = None
+        #: Dragging on an empty spot draws a box (off while playing).
         self.drawing_enabled = True
 
     # -- the frame ------------------------------------------------------------------------------

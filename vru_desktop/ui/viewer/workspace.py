@@ -561,6 +561,7 @@ class ViewerWorkspace(QWidget):
         self.play_action.setText("&Pause" if playing else "&Play")
         icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
         self.play_action.setIcon(self.style().standardIcon(icon))
+        self.view.drawing_enabled = not playing  # boxes are drawn on a still frame
         if not playing and self.reader is not None:
             self.go_to(self.current)  # the exact decoded frame for the index where playback stopped
 
@@ -581,9 +582,6 @@ class ViewerWorkspace(QWidget):
         self.timeline.set_current_frame(index)
         self.refresh_overlay()
         self.frameChanged.emit(index)
-
-    def shown_index(self) -> int:
-        return self.current
 
     # -- overlay --------------------------------------------------------------------------------
     def refresh_overlay(self) -> None:
@@ -690,8 +688,6 @@ class ViewerWorkspace(QWidget):
         return self.view.selected_ids(kind)
 
     def _on_box_drawn(self, rect: QRectF) -> None:
-        if self.playback.is_playing():
-            return
         box = (rect.left(), rect.top(), rect.right(), rect.bottom())
         new_id = self._edit(lambda e: e.add_box(self.current, box, self.current_class()))
         if isinstance(new_id, int):
