@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QPoint, QPointF, Qt
-from PySide6.QtWidgets import QInputDialog
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication, QInputDialog
 from sqlalchemy import select
 
 from vru_desktop.library.importer import import_paths
@@ -269,6 +270,26 @@ def test_zoom_fit_actual_wheel_and_pan(window, viewer, qtbot) -> None:  # type: 
     fit = view.zoom()
     port = view.viewport().rect()
     assert min(port.width() / 320, port.height() / 240) == pytest.approx(fit, rel=0.05)
+    # The wheel zooms around the mouse: the frame pixel under it stays under it.
+    view.zoom_by(3)
+    view.centerOn(160, 120)
+    zoom = view.zoom()
+    mouse = QPointF(at(viewer, 175, 140))
+    wheel = QWheelEvent(
+        mouse,
+        view.viewport().mapToGlobal(mouse),
+        QPoint(),
+        QPoint(0, 240),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(view.viewport(), wheel)
+    assert view.zoom() == pytest.approx(zoom * 1.25**2)
+    under = view.mapToScene(mouse.toPoint())
+    assert (under.x(), under.y()) == (pytest.approx(175, abs=2), pytest.approx(140, abs=2))
+    assert not view.fit_mode
     view.zoom_by(4)
     before = view.mapToScene(view.viewport().rect().center())
     qtbot.mousePress(view.viewport(), Qt.MouseButton.MiddleButton, pos=QPoint(200, 200))

@@ -48,7 +48,7 @@ class FrameView(QGraphicsView):
         self.setScene(QGraphicsScene(self))
         self.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
         self.setBackgroundBrush(QColor(32, 32, 32))
@@ -204,9 +204,15 @@ class FrameView(QGraphicsView):
             self.zoom_fit()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
+        """Zoom around the mouse: the frame pixel under it stays under it."""
         steps = event.angleDelta().y() / 120
         if steps:
+            mouse = event.position().toPoint()
+            anchor = self.mapToScene(mouse)
             self.zoom_by(ZOOM_STEP**steps)
+            shift = self.mapFromScene(anchor) - mouse
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + shift.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() + shift.y())
         event.accept()
 
     # -- mouse: pan and draw --------------------------------------------------------------------
