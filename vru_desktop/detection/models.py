@@ -8,6 +8,7 @@ starts (in the run's worker thread or the CLI process). Ultralytics picks its ba
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -19,7 +20,7 @@ import re
 import socket
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -111,16 +112,25 @@ def check_model_file(path: Path) -> str:
     return fmt
 
 
+_sha_cache: dict[tuple[Any, ...], str] = {}
+
+
 def file_sha256(path: Path) -> str:
-    """SHA-256 of a model file, or of a model folder (every file's relative name and content, in order)."""
+    """SHA-256 of a model file, or of a model folder (every file's relative name and content, in order).
+
+    Remembered per file size and modification time, so a queue of runs hashes a large model once.
+    """
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    key = (str(path), *((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+    if key in _sha_cache:
+        return _sha_cache[key]
     digest = hashlib.sha256()
-    if path.is_dir():
-        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+    for file in files:
+        if path.is_dir():
             digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-            _hash_into(digest, file)
-    else:
-        _hash_into(digest, path)
-    return digest.hexdigest()
+        _hash_into(digest, file)
+    _sha_cache[key] = digest.hexdigest()
+    return _sha_cache[key]
 
 
 def _hash_into(digest: Any, file: Path) -> None:
@@ -162,6 +172,11 @@ def read_class_names(path: Path, fmt: str) -> dict[str, str]:
 
 def library_versions() -> dict[str, str]:
     """Versions of the libraries a run's results depend on (read from package metadata, no imports)."""
+    return dict(_library_versions())
+
+
+@functools.cache
+def _library_versions() -> dict[str, str]:
     versions = {"python": platform.python_version(), "vru_desktop": __version__}
     for package in (
         "ultralytics-opencv-headless",
@@ -355,6 +370,7 @@ class LoadedModel:
     path: Path
     format: str
     names: dict[int, str]
+    _input_sizes: dict[tuple[int, str], tuple[int, int]] = field(default_factory=dict)
 
     def predict(
         self, images: Sequence[np.ndarray], *, conf: float, iou: float, imgsz: int, device: str
@@ -363,6 +379,18 @@ class LoadedModel:
             list(images), conf=conf, iou=iou, imgsz=imgsz, device=device, verbose=False, stream=False
         )
         return [self._convert(r) for r in results]
+
+    def input_size(self, *, conf: float, iou: float, imgsz: int, device: str) -> tuple[int, int]:
+        """The (height, width) the model letterboxes frames to with these settings.
+
+        Asks the predictor after one warm-up call on a blank image (exported models keep the size
+        they were exported with, whatever ``imgsz`` says).
+        """
+        if (imgsz, device) not in self._input_sizes:
+            self.predict([np.zeros((64, 64, 3), np.uint8)], conf=conf, iou=iou, imgsz=imgsz, device=device)
+            height, width = self.yolo.predictor.imgsz
+            self._input_sizes[imgsz, device] = (int(height), int(width))
+        return self._input_sizes[imgsz, device]
 
     def track(
         self, image: np.ndarray, *, conf: float, iou: float, imgsz: int, device: str

@@ -18,13 +18,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from vru_desktop.detection.classmap import DEFAULT_RIDER_THRESHOLD, VruDetection, map_detections
+from vru_desktop.detection.classmap import DEFAULT_RIDER_THRESHOLD, RawDetection, VruDetection, map_detections
 from vru_desktop.detection.models import (
     LoadedModel,
     check_model_file,
@@ -340,13 +340,41 @@ def _record_provenance(db: Database, plan: _Plan, model: LoadedModel, sha: str) 
         }
 
 
-def _decode_ahead(frames: Iterator[DecodedFrame], out: queue.Queue[Any], stop: threading.Event) -> None:
+@dataclass(frozen=True)
+class _Shrink:
+    """Resize a frame to the size the model's letterbox would give it, in the decoding thread.
+
+    The same ``cv2.resize`` (linear) as Ultralytics' LetterBox, so the model sees the same pixels;
+    the inference thread is spared the resize and the queue holds small frames. Boxes come back
+    in the small frame's pixels and are scaled by the returned factors.
+    """
+
+    height: int
+    width: int
+
+    def __call__(self, frame: DecodedFrame) -> tuple[DecodedFrame, float, float]:
+        if frame.image is None:
+            return frame, 1.0, 1.0
+        h, w = frame.image.shape[:2]
+        r = min(self.height / h, self.width / w)
+        if r >= 1.0:
+            return frame, 1.0, 1.0
+        import cv2
+
+        size = (max(round(w * r), 1), max(round(h * r), 1))
+        frame.image = cv2.resize(frame.image, size, interpolation=cv2.INTER_LINEAR)
+        return frame, w / size[0], h / size[1]
+
+
+def _decode_ahead(
+    frames: Iterator[DecodedFrame], shrink: _Shrink, out: queue.Queue[Any], stop: threading.Event
+) -> None:
     """The decoding thread: fills the bounded queue (blocking when full), ends with ``_END``."""
     try:
         for frame in frames:
             if stop.is_set():
                 break
-            out.put(frame)
+            out.put(shrink(frame))
     except BaseException as exc:
         out.put(_DecodeFailure(exc))
     finally:
@@ -408,10 +436,14 @@ class _Run:
             stride=self.config.stride,
             table=plan.table,
         )
+        cfg = self.config
+        shrink = _Shrink(
+            *self.model.input_size(conf=cfg.conf, iou=cfg.iou, imgsz=cfg.imgsz, device=_device(cfg.device))
+        )
         buffer: queue.Queue[Any] = queue.Queue(maxsize=max(8, 3 * self.config.batch))
         stop_decoding = threading.Event()
         decoder = threading.Thread(
-            target=_decode_ahead, args=(frames, buffer, stop_decoding), name="vru-decode", daemon=True
+            target=_decode_ahead, args=(frames, shrink, buffer, stop_decoding), name="vru-decode", daemon=True
         )
         decoder.start()
         try:
@@ -434,7 +466,7 @@ class _Run:
             if self.control.stopped:
                 self.commit()
                 return "stopped"
-            batch: list[DecodedFrame] = []
+            batch: list[tuple[DecodedFrame, float, float]] = []
             while len(batch) < batch_size:
                 item = buffer.get()
                 if item is _END:
@@ -465,21 +497,22 @@ class _Run:
             _set_status(session, run, state)
         self.callbacks.state(state)
 
-    def _process(self, batch: list[DecodedFrame]) -> None:
-        good = [f for f in batch if f.image is not None]
+    def _process(self, batch: list[tuple[DecodedFrame, float, float]]) -> None:
+        good = [item for item in batch if item[0].image is not None]
         results: dict[int, list[VruDetection]] = {}
         if good:
             cfg = self.config
             args = {"conf": cfg.conf, "iou": cfg.iou, "imgsz": cfg.imgsz, "device": _device(cfg.device)}
             if cfg.tracker != "none":
-                raw = [self.model.track(good[0].image, **args)]
+                raw = [self.model.track(good[0][0].image, **args)]
             else:
-                raw = self.model.predict([f.image for f in good], **args)
-            for frame, detections in zip(good, raw, strict=True):
+                raw = self.model.predict([f.image for f, _, _ in good], **args)
+            for (frame, sx, sy), detections in zip(good, raw, strict=True):
+                native = [_scaled(d, sx, sy) for d in detections]
                 results[frame.index] = map_detections(
-                    detections, self.plan.class_map, rider_threshold=cfg.rider_threshold
+                    native, self.plan.class_map, rider_threshold=cfg.rider_threshold
                 )
-        for frame in batch:
+        for frame, _, _ in batch:
             if frame.image is None:
                 self.failed += 1
                 self.consecutive_failures += 1
@@ -507,7 +540,7 @@ class _Run:
             self.commit()
         if now - self.last_progress >= self.callbacks.progress_interval or self.done >= self.plan.total:
             self.last_progress = now
-            self._report(batch[-1].index)
+            self._report(batch[-1][0].index)
 
     def _report(self, frame: int) -> None:
         fps = self.fps()
@@ -576,6 +609,13 @@ def _keep_loaded(key: tuple[str, str, str], model: LoadedModel) -> None:
     with _loaded_lock:
         _loaded.clear()
         _loaded[key] = model
+
+
+def _scaled(det: RawDetection, sx: float, sy: float) -> RawDetection:
+    if sx == 1.0 and sy == 1.0:
+        return det
+    x1, y1, x2, y2 = det.box
+    return replace(det, box=(x1 * sx, y1 * sy, x2 * sx, y2 * sy))
 
 
 def _device(device: str) -> str:
