@@ -62,7 +62,9 @@ def rows(db, frame: int | None = None) -> list[Annotation]:  # type: ignore[no-u
 
 
 def key(qtbot, viewer, key: Qt.Key, modifier=Qt.KeyboardModifier.NoModifier) -> None:  # type: ignore[no-untyped-def]
+    """Press ``key``; a frame it asked for is decoded off the UI thread: wait until it is shown."""
     qtbot.keyClick(viewer.view, key, modifier)
+    qtbot.waitUntil(lambda: viewer.pending_frame() is None)
 
 
 def test_draw_move_resize_classify_flag_delete_undo(window, viewer, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -143,6 +145,8 @@ def test_tracks_copy_propagate_outside_and_reviewed(window, viewer, qtbot, monke
     key(qtbot, viewer, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)  # frame 11: past the track
     assert not viewer.view.boxes(ANNOTATION)
     viewer.go_to_text("4")
+    qtbot.waitUntil(lambda: viewer.pending_frame() is None)
+    assert viewer.current == 4
     (on_four,) = viewer.view.boxes(ANNOTATION)
     assert on_four.label.endswith("(interp.)")
     click(qtbot, viewer, 30, 50)
@@ -255,8 +259,8 @@ def test_open_video_requested_highlights_a_box(window, qtbot, make_video) -> Non
     (highlight,) = viewer.view.boxes(HIGHLIGHT)
     assert highlight.box == (10, 20, 60, 90) and highlight.label == "missed: person"
     assert highlight.style == Qt.PenStyle.DashDotLine
-    qtbot.keyClick(viewer.view, Qt.Key.Key_Right)
-    assert not viewer.view.boxes(HIGHLIGHT)
+    key(qtbot, viewer, Qt.Key.Key_Right)
+    assert viewer.current == 8 and not viewer.view.boxes(HIGHLIGHT)
 
 
 def test_zoom_fit_actual_wheel_and_pan(window, viewer, qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -55,7 +55,9 @@ def open_in_viewer(window: MainWindow, qtbot, path: Path):  # type: ignore[no-un
     return viewer
 
 
-def assert_shows(viewer, index: int) -> None:  # type: ignore[no-untyped-def]
+def assert_shows(qtbot, viewer, index: int) -> None:  # type: ignore[no-untyped-def]
+    """Once the frame asked for has arrived (decoding runs off the UI thread), everything names it."""
+    qtbot.waitUntil(lambda: viewer.pending_frame() is None, timeout=5000)
     assert viewer.current == index
     assert viewer.position_label.text().startswith(f"Frame {index} / ")
     assert viewer.frame_spin.value() == index
@@ -69,31 +71,31 @@ def assert_shows(viewer, index: int) -> None:  # type: ignore[no-untyped-def]
 def test_viewer_shows_the_frame_it_names(window, qtbot, identity_videos, name: str) -> None:  # type: ignore[no-untyped-def]
     viewer = open_in_viewer(window, qtbot, identity_videos[name])
     view = viewer.view
-    assert_shows(viewer, 0)
+    assert_shows(qtbot, viewer, 0)
     for expected in (1, 2, 3):
         qtbot.keyClick(view, Qt.Key.Key_Right)
-        assert_shows(viewer, expected)
+        assert_shows(qtbot, viewer, expected)
     qtbot.keyClick(view, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
-    assert_shows(viewer, 13)
+    assert_shows(qtbot, viewer, 13)
     qtbot.keyClick(view, Qt.Key.Key_Left)
-    assert_shows(viewer, 12)
+    assert_shows(qtbot, viewer, 12)
     qtbot.keyClick(view, Qt.Key.Key_End)
-    assert_shows(viewer, FRAMES - 1)
+    assert_shows(qtbot, viewer, FRAMES - 1)
     qtbot.keyClick(view, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
-    assert_shows(viewer, FRAMES - 11)
+    assert_shows(qtbot, viewer, FRAMES - 11)
     qtbot.keyClick(view, Qt.Key.Key_Home)
-    assert_shows(viewer, 0)
+    assert_shows(qtbot, viewer, 0)
     rng = random.Random(name)
     for _ in range(12):
         target = rng.randrange(FRAMES)
         viewer.go_to_text(str(target))
-        assert_shows(viewer, target)
+        assert_shows(qtbot, viewer, target)
         qtbot.keyClick(view, Qt.Key.Key_Left)
-        assert_shows(viewer, max(target - 1, 0))
+        assert_shows(qtbot, viewer, max(target - 1, 0))
     # By time: the frame shown at a time is the last frame that starts at or before it.
     start = viewer.table.time_of(0)
     viewer.go_to_text(f"{start + 2.0:.3f}s")
-    assert_shows(viewer, viewer.table.index_at(start + 2.0))
+    assert_shows(qtbot, viewer, viewer.table.index_at(start + 2.0))
 
 
 @pytest.mark.parametrize(
@@ -115,12 +117,12 @@ def test_playback_pause_and_step_keep_identity(window, qtbot, identity_videos, n
     wrong = [(index, shown) for index, shown in seen if index != shown]
     assert not wrong, f"frames shown under another index while playing: {wrong[:5]}"
     paused_at = viewer.current
-    assert_shows(viewer, paused_at)
+    assert_shows(qtbot, viewer, paused_at)
     qtbot.keyClick(view, Qt.Key.Key_Right)
-    assert_shows(viewer, paused_at + 1)
+    assert_shows(qtbot, viewer, paused_at + 1)
     qtbot.keyClick(view, Qt.Key.Key_Left)
     qtbot.keyClick(view, Qt.Key.Key_Left)
-    assert_shows(viewer, paused_at - 1)
+    assert_shows(qtbot, viewer, paused_at - 1)
     # Play again from a seek, at double speed.
     viewer.go_to_text("200")
     viewer.change_speed(+2)
@@ -131,4 +133,4 @@ def test_playback_pause_and_step_keep_identity(window, qtbot, identity_videos, n
     qtbot.keyClick(view, Qt.Key.Key_Space)
     assert seen[0][0] >= 200
     assert all(index == shown for index, shown in seen), seen
-    assert_shows(viewer, viewer.current)
+    assert_shows(qtbot, viewer, viewer.current)

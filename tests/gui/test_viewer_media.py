@@ -80,12 +80,16 @@ def test_image_sequence_plays_by_timer_and_a_broken_frame_shows_a_message(
     view = viewer.view
     for _ in range(4):
         qtbot.keyClick(view, Qt.Key.Key_Right)
-    assert shown_index(viewer) == 4 and view.message() is None
+    qtbot.waitUntil(lambda: viewer.pending_frame() is None)  # frames are read off the UI thread
+    assert viewer.current == 4 and shown_index(viewer) == 4 and view.message() is None
     qtbot.keyClick(view, Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: viewer.pending_frame() is None)
     assert viewer.current == 5
     assert "Frame 5 cannot be shown" in view.message() and "000006.png" in view.message()
     qtbot.keyClick(view, Qt.Key.Key_Right)
-    assert shown_index(viewer) == 6 and view.message() is None, "the rest of the video stays usable"
+    qtbot.waitUntil(lambda: viewer.pending_frame() is None)
+    assert viewer.current == 6 and shown_index(viewer) == 6
+    assert view.message() is None, "the rest of the video stays usable"
 
     seen: list[tuple[int, int | None]] = []
     viewer.frameChanged.connect(lambda index: seen.append((index, shown_index(viewer))))
@@ -96,6 +100,7 @@ def test_image_sequence_plays_by_timer_and_a_broken_frame_shows_a_message(
     assert viewer.current == 29 and shown_index(viewer) == 29
     # Playing through the broken frame: it is skipped with a message, playback goes on.
     viewer.go_to(2)
+    qtbot.waitUntil(lambda: viewer.pending_frame() is None)
     seen.clear()
     viewer.toggle_play()
     qtbot.waitUntil(lambda: not viewer.playback.is_playing(), timeout=10_000)
@@ -125,6 +130,7 @@ def test_go_to_dialog_and_menus_show_shortcuts(window, qtbot, make_video, monkey
     monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: ("1.2s", True))
     qtbot.waitUntil(lambda: viewer.view.hasFocus())
     qtbot.keyClick(viewer.view, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: viewer.pending_frame() is None)
     assert viewer.current == 30
     monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: ("999", True))
     viewer.goto_action.trigger()

@@ -103,6 +103,8 @@ def test_mot17_frames_and_boxes_line_up(mot_viewer, qtbot) -> None:  # type: ign
     for index in range(4):
         if index:
             qtbot.keyClick(viewer.view, Qt.Key.Key_Right)
+        qtbot.waitUntil(lambda: viewer.pending_frame() is None)  # decoded off the UI thread
+        assert viewer.current == index
         shown = as_array(viewer.view.shown_image()).astype(np.int16)
         distances = [float(np.abs(shown - image).mean()) for image in images]
         assert int(np.argmin(distances)) == index, (
@@ -114,7 +116,8 @@ def test_mot17_frames_and_boxes_line_up(mot_viewer, qtbot) -> None:  # type: ign
         expected_det = sum(1 for row in det if row[0] == index + 1 and row[6] >= minimum)
         assert len(viewer.view.boxes(DETECTION)) == expected_det
     qtbot.keyClick(viewer.view, Qt.Key.Key_Home)
-    assert viewer.reviewed_action.isChecked()
+    qtbot.waitUntil(lambda: viewer.pending_frame() is None)
+    assert viewer.current == 0 and viewer.reviewed_action.isChecked()
     # The first ground-truth box of frame 1 in gt.txt, where the file puts it (top-left x, y, w, h).
     first = next(row for row in gt if row[0] == 1 and int(row[7]) in MOT_CLASSES)
     box = next(

@@ -42,11 +42,15 @@ _MATCH_TOLERANCE = 0.45
 
 
 class FrameCache:
-    """Decoded frames by index, least recently used first out, bounded by their total bytes."""
+    """Decoded frames by index, least recently used first out, bounded by their total bytes.
+
+    Thread-safe on its own, so a look-up never waits for a decode that holds the reader's lock.
+    """
 
     def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
         self.max_bytes = max_bytes
         self._frames: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
         self.bytes = 0
         self.hits = 0
         self.misses = 0
@@ -58,29 +62,32 @@ class FrameCache:
         return len(self._frames)
 
     def get(self, index: int) -> np.ndarray | None:
-        image = self._frames.get(index)
-        if image is None:
-            self.misses += 1
-            return None
-        self._frames.move_to_end(index)
-        self.hits += 1
-        return image
+        with self._lock:
+            image = self._frames.get(index)
+            if image is None:
+                self.misses += 1
+                return None
+            self._frames.move_to_end(index)
+            self.hits += 1
+            return image
 
     def put(self, index: int, image: np.ndarray) -> None:
-        old = self._frames.pop(index, None)
-        if old is not None:
-            self.bytes -= old.nbytes
-        if image.nbytes > self.max_bytes:
-            return
-        self._frames[index] = image
-        self.bytes += image.nbytes
-        while self.bytes > self.max_bytes:
-            _, evicted = self._frames.popitem(last=False)
-            self.bytes -= evicted.nbytes
+        with self._lock:
+            old = self._frames.pop(index, None)
+            if old is not None:
+                self.bytes -= old.nbytes
+            if image.nbytes > self.max_bytes:
+                return
+            self._frames[index] = image
+            self.bytes += image.nbytes
+            while self.bytes > self.max_bytes:
+                _, evicted = self._frames.popitem(last=False)
+                self.bytes -= evicted.nbytes
 
     def clear(self) -> None:
-        self._frames.clear()
-        self.bytes = 0
+        with self._lock:
+            self._frames.clear()
+            self.bytes = 0
 
 
 class FrameReader:
@@ -139,25 +146,35 @@ class FrameReader:
         self.close()
 
     def read(self, index: int) -> np.ndarray:
-        """The frame ``index`` as a BGR ``uint8`` array (do not modify it: it is shared with the cache)."""
+        """The frame ``index`` as a BGR ``uint8`` array (do not modify it: it is shared with the cache).
+
+        A cached frame is returned at once; otherwise this decodes, which may take a while (a far seek
+        in a long GOP): the viewer calls it off the UI thread.
+        """
         if not 0 <= index < len(self.table):
             raise IndexError(f"frame {index} is outside 0..{len(self.table) - 1}")
+        image = self.cached(index)
+        if image is not None:
+            return image
         self._demand += 1
         try:
             with self._lock:
                 if self._closed:
                     raise MediaError(f"{self.path.name}: the reader is closed.")
-                forward = index == self._last_request + 1
-                self._last_request = index
-                image = self.cache.get(index)
+                image = self.cache.get(index)  # read ahead while this call waited for the lock
                 if image is None:
                     image = self._load(index)
         finally:
             self._demand -= 1
-        if forward and self.read_ahead > 0:
-            self._ahead_goal = index + self.read_ahead
-            self._start_worker()
-            self._wake.set()
+        self._requested(index)
+        return image
+
+    def cached(self, index: int) -> np.ndarray | None:
+        """The frame ``index`` if it is in the cache (``None`` otherwise); never decodes nor waits for
+        a decode, so the UI thread may call it. A hit counts as a read for the read-ahead."""
+        image = self.cache.get(index)
+        if image is not None:
+            self._requested(index)
         return image
 
     def time_of(self, index: int) -> float:
@@ -319,6 +336,15 @@ class FrameReader:
                     self._recent.popitem(last=False)
 
     # -- read-ahead -------------------------------------------------------------------------------
+    def _requested(self, index: int) -> None:
+        """Note a frame handed out; stepping forward (one frame after the last) starts reading ahead."""
+        forward = index == self._last_request + 1
+        self._last_request = index
+        if forward and self.read_ahead > 0 and not self._closed:
+            self._ahead_goal = index + self.read_ahead
+            self._start_worker()
+            self._wake.set()
+
     def _start_worker(self) -> None:
         if self._worker is None:
             self._worker = threading.Thread(

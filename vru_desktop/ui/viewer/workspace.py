@@ -4,6 +4,14 @@ Frame identity: the frame shown is always named by its 0-based decode index. Pau
 picture comes from :class:`~vru_desktop.media.reader.FrameReader` (the exact decoded frame); while
 playing, from QMediaPlayer, each frame's index found from its time in the stored frame table.
 
+Frames not in the reader's cache are decoded off the UI thread (a far seek in a long GOP takes a
+while): the previous frame stays on screen with its boxes and index until the asked-for frame
+arrives, then index, pixels and boxes change together. Only the newest frame asked for is decoded;
+frames from older requests are dropped. Cached frames (stepping with read-ahead) are shown at once.
+
+The timeline's summary is computed in full (off the UI thread) when a video opens or the detection
+run changes; after an edit only the frames the editor reports are read again.
+
 Every edit goes through :class:`~vru_desktop.annotations.editor.AnnotationEditor`, which saves it at
 once and keeps the undo stack; the window's ``annotationsChanged`` signal tells other areas.
 """
@@ -15,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import (
@@ -34,7 +43,9 @@ from PySide6.QtWidgets import (
 )
 
 from vru_desktop.annotations.editor import AnnotationEditor
+from vru_desktop.annotations.views import TimelineSummary
 from vru_desktop.errors import MediaError, ValidationError, VruError
+from vru_desktop.jobs.frames import NewestOnlyWorker
 from vru_desktop.media.frames import FrameTable
 from vru_desktop.media.reader import FrameReader
 from vru_desktop.store.db import Database
@@ -52,6 +63,8 @@ CACHE_SETTING = "viewer.cache_mb"
 DEFAULT_CACHE_MB = 512
 #: Live detection refreshes during a run are throttled to this interval.
 DETECTION_REFRESH_MS = 500
+#: A frame still decoding after this long shows the "decoding…" hint.
+DECODING_HINT_MS = 100
 MAX_CLASS_KEYS = 9
 
 
@@ -189,8 +202,22 @@ class ViewerWorkspace(QWidget):
         self.timeline = TimelineWidget()
         self.timeline.frameRequested.connect(self.request_frame)
         self.timeline.setMaximumHeight(140)
+        self._summary: TimelineSummary | None = None
+        self._summary_ticket: int | None = None
+        self._edited_frames: set[int] = set()
+        self._summary_worker = NewestOnlyWorker("timeline-summary")
+        self._summary_worker.finished.connect(self._on_summary)
+        self._summary_worker.failed.connect(self._on_summary_failed)
         self._summary_timer = QTimer(self, singleShot=True, interval=150)
-        self._summary_timer.timeout.connect(self._refresh_summary)
+        self._summary_timer.timeout.connect(self._apply_edits_to_summary)
+        self._fetch: tuple[int, int] | None = None  # (ticket, frame index) of the frame decoding
+        self._frame_worker = NewestOnlyWorker("frame-fetch")
+        self._frame_worker.finished.connect(self._on_frame_fetched)
+        self._frame_worker.failed.connect(self._on_frame_failed)
+        self._hint_timer = QTimer(self, singleShot=True, interval=DECODING_HINT_MS)
+        self._hint_timer.timeout.connect(self._show_decoding_hint)
+        workers = (self._frame_worker, self._summary_worker)
+        self.destroyed.connect(lambda: [worker.close(timeout=0) for worker in workers])
         self._requested: int | None = None
         self._request_timer = QTimer(self, singleShot=True, interval=0)
         self._request_timer.timeout.connect(self._show_requested)
@@ -203,8 +230,13 @@ class ViewerWorkspace(QWidget):
         self.position_label.setObjectName("positionLabel")
         self.status_label = QLabel()
         self.status_label.setObjectName("viewerStatus")
+        self.decoding_label = QLabel()
+        self.decoding_label.setObjectName("decodingHint")
+        self.decoding_label.setEnabled(False)  # drawn greyed: a hint, not a message
+        self.decoding_label.hide()
         status = QHBoxLayout()
         status.addWidget(self.position_label)
+        status.addWidget(self.decoding_label)
         status.addStretch(1)
         status.addWidget(self.status_label)
         layout = QVBoxLayout(self)
@@ -445,11 +477,17 @@ class ViewerWorkspace(QWidget):
         self._set_enabled(True)
         self.view.zoom_fit()
         self._refresh_summary()
-        self.go_to(frame)
+        # No earlier frame of this video could stay on screen meanwhile: the first one is read here.
+        self._show_read(min(max(int(frame), 0), len(table) - 1))
         self.view.setFocus()
 
     def close_video(self) -> None:
         self.playback.close()
+        self._drop_fetch()
+        self._summary_worker.cancel()
+        self._summary_timer.stop()
+        self._summary = self._summary_ticket = None
+        self._edited_frames = set()
         if self.reader is not None:
             self.reader.close()
         self.reader = self.editor = self.video = self.table = None
@@ -492,18 +530,77 @@ class ViewerWorkspace(QWidget):
 
     # -- frames ---------------------------------------------------------------------------------
     def go_to(self, index: int) -> None:
-        """Show the exact frame ``index`` (pauses playback)."""
+        """Show the exact frame ``index`` (pauses playback): at once from the cache, else once decoded."""
         if self.table is None or self.reader is None:
             return
         if self.playback.is_playing():
             self.playback.pause()
-        self.current = min(max(int(index), 0), len(self.table) - 1)
+        index = min(max(int(index), 0), len(self.table) - 1)
+        image = self.reader.cached(index)
+        if image is not None:
+            self._drop_fetch()
+            self._show_frame(index, image)
+            return
+        if self._fetch is not None and self._fetch[1] == index:
+            return  # already decoding
+        reader = self.reader
+        self._fetch = (self._frame_worker.submit(lambda: reader.read(index)), index)
+        if not self.decoding_label.isHidden():
+            self._show_decoding_hint()
+        elif not self._hint_timer.isActive():
+            self._hint_timer.start()
+
+    def pending_frame(self) -> int | None:
+        """The frame asked for and still decoding (``None``: the frame shown is the last one asked for)."""
+        return None if self._fetch is None else self._fetch[1]
+
+    def target_frame(self) -> int:
+        """The frame the viewer is on or going to: moves are relative to it."""
+        return self.current if self._fetch is None else self._fetch[1]
+
+    def _drop_fetch(self) -> None:
+        self._frame_worker.cancel()
+        self._fetch = None
+        self._hint_timer.stop()
+        self.decoding_label.hide()
+
+    def _show_decoding_hint(self) -> None:
+        if self._fetch is not None:
+            self.decoding_label.setText(f"decoding frame {self._fetch[1]}…")
+            self.decoding_label.show()
+
+    def _on_frame_fetched(self, ticket: int, image: object) -> None:
+        if self._fetch is None or self._fetch[0] != ticket:
+            return  # a newer frame was asked for, or the video closed
+        index = self._fetch[1]
+        self._drop_fetch()
+        self._show_frame(index, image)  # type: ignore[arg-type]
+
+    def _on_frame_failed(self, ticket: int, message: str) -> None:
+        if self._fetch is None or self._fetch[0] != ticket:
+            return
+        index = self._fetch[1]
+        self._drop_fetch()
+        self.current = index
+        self.view.show_message(f"Frame {index} cannot be shown.\n{message}")
+        self._frame_shown()
+
+    def _show_read(self, index: int) -> None:
+        """Read ``index`` on this thread and show it (only where nothing else could be shown)."""
+        assert self.reader is not None
+        self._drop_fetch()
         try:
-            image = self.reader.read(self.current)
+            image = self.reader.read(index)
         except MediaError as exc:
-            self.view.show_message(f"Frame {self.current} cannot be shown.\n{exc}")
+            self.current = index
+            self.view.show_message(f"Frame {index} cannot be shown.\n{exc}")
+            self._frame_shown()
         else:
-            self.view.show_image(image_from_bgr(image))
+            self._show_frame(index, image)
+
+    def _show_frame(self, index: int, image: np.ndarray) -> None:
+        self.current = index
+        self.view.show_image(image_from_bgr(image))
         self._frame_shown()
 
     def request_frame(self, index: int) -> None:
@@ -524,13 +621,15 @@ class ViewerWorkspace(QWidget):
 
     def step(self, delta: int) -> None:
         if self.table is not None:
-            self.go_to(self.current + delta)
+            self.go_to(self.target_frame() + delta)
 
     def toggle_play(self) -> None:
         if self.playback.is_playing():
             self.playback.pause()  # playingChanged shows the exact frame where it stopped
         elif self.table is not None:
-            self.playback.play(self.current)
+            start = self.target_frame()
+            self._drop_fetch()
+            self.playback.play(start)
 
     def change_speed(self, direction: int) -> None:
         index = min(max(self.speed_combo.currentIndex() + direction, 0), len(SPEEDS) - 1)
@@ -553,6 +652,7 @@ class ViewerWorkspace(QWidget):
             self.show_status(str(exc))
 
     def _on_played_frame(self, index: int, image: QImage) -> None:
+        self._drop_fetch()
         self.current = index
         self.view.show_image(image)
         self._frame_shown()
@@ -627,7 +727,7 @@ class ViewerWorkspace(QWidget):
     def _on_run_chosen(self, _index: int) -> None:
         self.session_id = self.run_combo.currentData()
         self.refresh_overlay()
-        self._summary_timer.start()
+        self._refresh_summary()
 
     def choose_run(self, session_id: int | None) -> None:
         position = self.run_combo.findData(session_id)
@@ -651,8 +751,41 @@ class ViewerWorkspace(QWidget):
         self._refresh_summary()
 
     def _refresh_summary(self) -> None:
-        if self.editor is not None:
-            self.timeline.set_summary(self.editor.timeline_summary(self.session_id))
+        """Compute the whole timeline summary off the UI thread (a video opened, the run changed, a
+        run wrote detections); edits made meanwhile are applied to it when it arrives."""
+        if self.editor is None:
+            return
+        editor, session_id = self.editor, self.session_id
+        self._edited_frames = set()
+        self._summary_ticket = self._summary_worker.submit(lambda: editor.timeline_summary(session_id))
+
+    def summary(self) -> TimelineSummary | None:
+        """The summary the timeline draws (``None`` until the first one has been computed)."""
+        return self._summary
+
+    def _on_summary(self, ticket: int, summary: object) -> None:
+        if ticket != self._summary_ticket or self.editor is None:
+            return
+        assert isinstance(summary, TimelineSummary)
+        self._summary_ticket = None
+        self._summary = summary
+        self._apply_edits_to_summary()
+        self.timeline.set_summary(self._summary)
+
+    def _on_summary_failed(self, ticket: int, message: str) -> None:
+        if ticket == self._summary_ticket:
+            self._summary_ticket = None
+            self.show_status(f"The timeline could not be read: {message}")
+
+    def _apply_edits_to_summary(self) -> None:
+        """Read again only the frames edited since the summary was made."""
+        if self.editor is None or self._summary is None or self._summary_ticket is not None:
+            return  # a full summary is on its way; it takes the edited frames when it arrives
+        if not self._edited_frames:
+            return
+        frames, self._edited_frames = self._edited_frames, set()
+        self._summary = self.editor.update_summary(self._summary, frames)
+        self.timeline.set_summary(self._summary)
 
     # -- editing --------------------------------------------------------------------------------
     def _edit(self, work) -> object:  # type: ignore[no-untyped-def]
@@ -669,7 +802,9 @@ class ViewerWorkspace(QWidget):
         if self.current in frames:
             self.refresh_overlay()
         self._update_undo_actions()
-        self._summary_timer.start()
+        self._edited_frames |= frames
+        if self._summary_ticket is None:
+            self._summary_timer.start()
         if self.video is not None:
             self.annotationsEdited.emit(self.video.id)
 

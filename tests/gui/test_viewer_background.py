@@ -1,0 +1,128 @@
+"""Work off the UI thread: frames decode on a worker while the window stays responsive, and the timeline
+follows edits by reading again only the edited frames."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+
+import pytest
+from gui.test_viewer_identity import FRAMES, image_index
+from PySide6.QtCore import QTimer
+from unit.test_reader_videos import cached_identity_videos
+
+from vru_desktop.library.importer import import_paths
+from vru_desktop.settings import resolve_locations
+from vru_desktop.ui.main_window import MainWindow
+from vru_desktop.ui.viewer.timeline import REVIEWED_LABEL
+from vru_desktop.ui.viewer.workspace import DECODING_HINT_MS
+
+#: A seek made slower than any real one here, so the test sees the window work while it runs.
+SLOW_SEEK_S = 0.4
+
+
+@pytest.fixture
+def window(qtbot, db, data_dir: Path) -> MainWindow:  # type: ignore[no-untyped-def]
+    window = MainWindow(db, resolve_locations(data_dir).ensure())
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def open_video(window: MainWindow, qtbot, path: Path):  # type: ignore[no-untyped-def]
+    (outcome,) = import_paths(window.db, [path])
+    window.videoActivated.emit(outcome.video_id)
+    viewer = window.viewer  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: viewer.view.hasFocus())
+    return viewer
+
+
+def test_far_seek_keeps_the_event_loop_running_and_shows_only_the_newest_frame(
+    window, qtbot, monkeypatch, request
+) -> None:  # type: ignore[no-untyped-def]
+    path = cached_identity_videos(request.config.cache, FRAMES)["h264_long_gop"]
+    viewer = open_video(window, qtbot, path)
+    assert viewer.current == 0 and image_index(viewer.view.shown_image()) == 0
+    reads: list[int] = []
+    read = viewer.reader.read
+
+    def slow_read(index: int):  # type: ignore[no-untyped-def]
+        reads.append(index)
+        time.sleep(SLOW_SEEK_S)
+        return read(index)
+
+    monkeypatch.setattr(viewer.reader, "read", slow_read)
+    shown: list[tuple[int, int | None]] = []
+    viewer.frameChanged.connect(lambda index: shown.append((index, image_index(viewer.view.shown_image()))))
+    ticks: list[float] = []
+    probe = QTimer(interval=10)
+    probe.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    probe.start()
+    qtbot.wait(50)
+
+    viewer.go_to(250)
+    qtbot.wait(DECODING_HINT_MS + 50)
+    assert viewer.pending_frame() == 250
+    assert viewer.current == 0 and image_index(viewer.view.shown_image()) == 0, "the previous frame stays"
+    assert viewer.decoding_label.isVisible() and "250" in viewer.decoding_label.text()
+    viewer.go_to(260)  # asked for while 250 decodes: replaced by the next request before it starts
+    viewer.go_to(270)
+    assert viewer.decoding_label.text() == "decoding frame 270…"
+    qtbot.waitUntil(lambda: viewer.pending_frame() is None, timeout=5000)
+    probe.stop()
+
+    assert reads == [250, 270], "only the running decode and the newest request are decoded"
+    assert shown == [(270, 270)], "the frame decoded for an older request is never shown"
+    assert viewer.current == 270 and viewer.position_label.text().startswith("Frame 270 / ")
+    assert not viewer.decoding_label.isVisible()
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert len(ticks) > 2 * SLOW_SEEK_S / 0.01 * 0.5, "the probe timer ran all along"
+    assert max(gaps) < 0.05, f"the event loop stalled {max(gaps) * 1000:.0f} ms during the seek"
+
+    # Stepping on: the frames read ahead are shown at once, without a round trip through the worker.
+    monkeypatch.setattr(viewer.reader, "read", read)
+    viewer.step(1)
+    qtbot.waitUntil(lambda: viewer.pending_frame() is None, timeout=5000)
+    qtbot.waitUntil(lambda: 272 in viewer.reader.cache, timeout=5000)
+    viewer.step(1)
+    assert viewer.pending_frame() is None and viewer.current == 272
+    assert image_index(viewer.view.shown_image()) == 272
+
+
+def test_an_edit_updates_the_timeline_lanes_from_the_edited_frames(
+    window, qtbot, make_video, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    viewer = open_video(window, qtbot, make_video("street.mp4", 40, size=(320, 240)))
+    qtbot.waitUntil(lambda: viewer.summary() is not None)
+    assert viewer.timeline.lanes() == [REVIEWED_LABEL]
+    full: list[int | None] = []
+    summarize = viewer.editor.timeline_summary
+    monkeypatch.setattr(
+        viewer.editor, "timeline_summary", lambda session_id: full.append(session_id) or summarize(session_id)
+    )
+
+    viewer.editor.add_box(3, (10, 10, 60, 90), "cyclist")
+    viewer.editor.add_box(7, (10, 10, 60, 90), "pedestrian")
+    qtbot.waitUntil(lambda: viewer.timeline.lanes() == ["pedestrian", "cyclist", REVIEWED_LABEL])
+    summary = viewer.summary()
+    assert summary.annotations["cyclist"].tolist() == [3]
+    assert summary.annotations["pedestrian"].tolist() == [7]
+    assert viewer.timeline.drawn_rectangles() == 2
+
+    viewer.editor.set_reviewed(3)
+    viewer.editor.undo()  # the reviewed mark
+    viewer.editor.undo()  # the pedestrian box
+    viewer.editor.set_reviewed(5)
+    qtbot.waitUntil(lambda: viewer.timeline.lanes() == ["cyclist", REVIEWED_LABEL])
+    assert viewer.summary().reviewed == [(5, 5)]
+    assert viewer.timeline.drawn_rectangles() == 2
+    assert full == [], "edits read only the frames they changed"
+
+    # A full summary on its way takes the edits made meanwhile.
+    viewer._refresh_summary()
+    viewer.editor.add_box(9, (10, 10, 60, 90), "scooter_rider")
+    qtbot.waitUntil(lambda: "scooter_rider" in viewer.timeline.lanes())
+    assert full == [None]
+    assert viewer.summary().annotations["scooter_rider"].tolist() == [9]
