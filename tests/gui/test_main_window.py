@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QThread, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox, QPushButton, QWidget
 from sqlalchemy import select
@@ -47,7 +47,7 @@ def send_drop(window: MainWindow, paths: list[Path], target: QWidget | None = No
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     enter = QDragEnterEvent(
-        QPointF(300, 300),
+        QPoint(300, 300),
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.LeftButton,
@@ -345,10 +345,17 @@ def test_missing_video_is_marked_and_relinked_by_folder_search(
     assert window.library.video_rows()[0]["Status"] == "missing"
     assert window.status_label.text() == "1 projects · 1 videos · 1 missing"
     shown: list[str] = []
-    monkeypatch.setattr(QMessageBox, "information", lambda _p, _t, text: shown.append(text))
+    on_ui_thread: list[bool] = []
+
+    def information(_parent, _title, text):  # type: ignore[no-untyped-def]
+        on_ui_thread.append(QThread.currentThread() is QApplication.instance().thread())
+        shown.append(text)
+
+    monkeypatch.setattr(QMessageBox, "information", information)
     window.library.relink_search(str(tmp_path / "archive"))
     qtbot.waitUntil(lambda: bool(shown), timeout=10_000)
     assert "Found 1 missing video" in shown[0]
+    assert on_ui_thread == [True]  # the search ran on a worker; its answer is shown by the UI thread
     assert window.library.video_rows()[0]["Status"] == "ok"
     assert _videos(db)[0].file_path == str(moved.resolve())
 

@@ -6,6 +6,7 @@ import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import QPoint, QSettings, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QAction, QFont
 from PySide6.QtWidgets import (
@@ -102,6 +103,7 @@ class LibraryView(QWidget):
         #: The latest import batch (its progress dialog and summary).
         self.last_import: ImportRunner | None = None
         self._wanted_project: int | None = None
+        self._relink_folder = ""
 
         self.projects = QListWidget()
         self.projects.setObjectName("projectList")
@@ -264,29 +266,32 @@ class LibraryView(QWidget):
             return make_thumbnails(batch, cache_dir, progress=progress, should_cancel=should_cancel)
 
         worker = FunctionWorker(work)
-        worker.progress.connect(
-            lambda _done, _total, fingerprint: self.video_model.thumbnail_ready(fingerprint)
-        )
+        worker.progress.connect(self._thumbnail_made)
         worker.done.connect(self._next_thumbnails)
         self._start(worker)
+
+    def _thumbnail_made(self, _done: int, _total: int, fingerprint: str) -> None:
+        self.video_model.thumbnail_ready(fingerprint)
 
     def thumbnails_pending(self) -> bool:
         return self._thumb_busy or bool(self._thumb_queue) or self._thumb_timer.isActive()
 
     def _start(self, worker: FunctionWorker) -> None:
-        thread = start_in_thread(worker, self)
-        job = (worker, thread)
-        self._jobs.append(job)
-        worker.done.connect(lambda: self._jobs.remove(job) if job in self._jobs else None)
+        """Run ``worker`` on its own thread. Its signals go to bound methods of widgets, never to
+        lambdas: a lambda may run on the worker's thread, where no widget may be touched."""
+        self._jobs = [(w, t) for w, t in self._jobs if shiboken6.isValid(t)]  # finished ones are deleted
+        self._jobs.append((worker, start_in_thread(worker, self)))
 
     def shutdown(self) -> None:
         """Cancel and wait for background work (before the window closes)."""
         self._thumb_queue.clear()
         self._thumb_timer.stop()
-        for worker, thread in list(self._jobs):
-            worker.cancel()
-            thread.quit()
-            thread.wait(10_000)
+        for worker, thread in self._jobs:
+            if shiboken6.isValid(worker):
+                worker.cancel()
+            if shiboken6.isValid(thread):
+                thread.quit()
+                thread.wait(10_000)
         self._jobs.clear()
 
     # -- details --------------------------------------------------------------------------------
@@ -490,18 +495,24 @@ class LibraryView(QWidget):
         """Search ``folder`` for every missing video (by content fingerprint), off the UI thread."""
         db = self.db
         worker = FunctionWorker(lambda progress, should_cancel: relink_search(db, folder))
-        worker.succeeded.connect(lambda found: self._relink_found(folder, found))
-        worker.failed.connect(lambda message: QMessageBox.warning(self, "Relink", message))
+        self._relink_folder = folder
+        worker.succeeded.connect(self._relink_found)
+        worker.failed.connect(self._relink_failed)
         self.message.emit(f"Searching {folder} for missing videos…")
         self._start(worker)
 
-    def _relink_found(self, folder: str, found: list[tuple[int, Path]]) -> None:
+    def _relink_found(self, found: list[tuple[int, Path]]) -> None:
         self.changed.emit()
         if found:
             lines = "\n".join(f"video {video_id}: {path}" for video_id, path in found)
             QMessageBox.information(self, "Relink", f"Found {len(found)} missing video(s):\n{lines}")
         else:
-            QMessageBox.information(self, "Relink", f"No missing video was found below {folder}.")
+            QMessageBox.information(
+                self, "Relink", f"No missing video was found below {self._relink_folder}."
+            )
+
+    def _relink_failed(self, message: str) -> None:
+        QMessageBox.warning(self, "Relink", message)
 
     # -- import ---------------------------------------------------------------------------------
     def import_dialog(self) -> None:
