@@ -23,6 +23,7 @@ from vru_desktop.detection.pipeline import (
     RunConfig,
     RunControl,
     execute_run,
+    owner_tag,
 )
 from vru_desktop.detection.runs import (
     cancel_queued,
@@ -355,31 +356,37 @@ def test_tracking_fills_track_ids(db, model_id: int, locations, street_clip: Pat
 def test_queue_cancel_requeue_and_recovery(db, model_id: int, make_video) -> None:
     first = import_one(db, make_video("a.mp4", frames=5))
     second = import_one(db, make_video("b.mp4", frames=6))
+    third = import_one(db, make_video("c.mp4", frames=7))
     project_id = db.session().get(Video, first).project_id
     runs = queue_project(db, project_id, model_id, RunConfig(stride=2))
-    assert [r.video_id for r in runs] == [first, second]
+    assert [r.video_id for r in runs] == [first, second, third]
     assert queue_project(db, project_id, model_id, RunConfig()) == []  # already queued: not twice
     cancel_queued(db, runs[0].id)
-    assert queued_runs(db) == [runs[1].id]
+    assert queued_runs(db) == [runs[1].id, runs[2].id]
     assert db.session().get(Video, first).processing_status == "stopped"
     with pytest.raises(ValidationError, match="only queued runs can be cancelled"):
         cancel_queued(db, runs[0].id)
     requeue(db, runs[0].id)
-    assert queued_runs(db) == [runs[0].id, runs[1].id]
+    assert queued_runs(db) == [runs[0].id, runs[1].id, runs[2].id]
 
-    # A run left "running" by a process that is gone becomes interrupted; one whose process lives stays.
+    # A run left "running" by a process that is gone becomes interrupted, also when its pid now
+    # belongs to another process; a run whose process lives stays running.
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
+    host = os.uname().nodename
+    owners = {
+        runs[0].id: {"pid": dead.pid, "host": host},
+        runs[1].id: owner_tag(),
+        runs[2].id: {"pid": os.getpid(), "host": host, "started": "an earlier boot:12345"},
+    }
     with db.transaction() as session:
-        for run, pid in (
-            (session.get(TestSession, runs[0].id), dead.pid),
-            (session.get(TestSession, runs[1].id), os.getpid()),
-        ):
+        for run_id, owner in owners.items():
+            run = session.get(TestSession, run_id)
             run.status = "running"
-            run.provenance = {**run.provenance, "owner": {"pid": pid, "host": os.uname().nodename}}
-    assert recover_interrupted(db) == [runs[0].id]
+            run.provenance = {**run.provenance, "owner": owner}
+    assert recover_interrupted(db) == [runs[0].id, runs[2].id]
     rows = {r.id: r for r in list_runs(db)}
-    assert rows[runs[0].id].status == "interrupted"
+    assert rows[runs[0].id].status == rows[runs[2].id].status == "interrupted"
     assert "Resume continues from there" in rows[runs[0].id].error_message
     assert rows[runs[1].id].status == "running"
     with pytest.raises(ValidationError, match="only interrupted, stopped, failed runs can be resumed"):

@@ -222,7 +222,8 @@ def frames_to_process(end_frame: int, stride: int) -> int:
 
 
 def owner_tag() -> dict[str, Any]:
-    return {"pid": os.getpid(), "host": socket.gethostname()}
+    """Who runs a run: this process (pid, host, and when it started, so a recycled pid is not mistaken)."""
+    return {"pid": os.getpid(), "host": socket.gethostname(), "started": _process_start(os.getpid())}
 
 
 def owner_alive(owner: dict[str, Any] | None) -> bool:
@@ -232,6 +233,9 @@ def owner_alive(owner: dict[str, Any] | None) -> bool:
     pid = int(owner.get("pid", 0))
     if pid <= 0:
         return False
+    started = owner.get("started")
+    if started is not None and started != _process_start(pid):
+        return False  # that pid is another process now (or the machine restarted)
     if pid == os.getpid():
         return True
     try:
@@ -243,12 +247,27 @@ def owner_alive(owner: dict[str, Any] | None) -> bool:
     return not _is_zombie(pid)
 
 
-def _is_zombie(pid: int) -> bool:
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (Linux), or ``None``."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
     except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+        return None
+
+
+def _process_start(pid: int) -> str | None:
+    """Boot id and start time of a process (Linux), or ``None`` where /proc does not tell."""
+    fields = _proc_stat(pid)
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+    return None if fields is None else f"{boot}:{fields[19]}"
+
+
+def _is_zombie(pid: int) -> bool:
+    fields = _proc_stat(pid)
+    return fields is not None and fields[0] == "Z"
 
 
 def _set_status(session: Any, run: TestSession, status: str) -> None:
