@@ -327,10 +327,15 @@ def test_a_model_file_that_disappeared_fails_the_run_clearly(
     assert "gone.tflite: model file not found" in summary.error_message
 
 
-@pytest.mark.skipif(
-    __import__("importlib").util.find_spec("lap") is not None, reason="lap is installed: tracking works"
-)
-def test_tracking_without_lap_says_what_to_install(db, model_id: int, locations, make_video) -> None:
+def test_tracking_without_lap_says_what_to_install(
+    db, model_id: int, locations, make_video, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "lap" else real_find_spec(name, *a)
+    )
     video_id = import_one(db, make_video("clip.mp4", frames=5))
     summary = execute_run(
         db, create_run(db, video_id, model_id, RunConfig(tracker="bytetrack")).id, locations
