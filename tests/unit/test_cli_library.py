@@ -184,3 +184,12 @@ def test_a_data_dir_that_cannot_be_made_is_named(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(StoreError, match=r"Cannot use .*a_file as a data folder.*--data-dir"):
         resolve_locations(blocker).ensure()
+
+
+def test_cli_answers_a_data_dir_that_is_a_file_with_its_reason(capsys, tmp_path: Path) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    code = main(["--data-dir", str(blocker), "videos"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("error: Cannot use ") and "Traceback" not in err

@@ -58,8 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vru_desktop.ui.app import run_gui
 
         return run_gui(data_dir=args.data_dir, verbose=args.verbose)
-    context = Context(args.data_dir, verbose=args.verbose)
+    context: Context | None = None
     try:
+        context = Context(args.data_dir, verbose=args.verbose)
         return int(args.handler(args, context) or 0)
     except VruError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -72,4 +73,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     finally:
-        context.close()
+        if context is not None:
+            context.close()
