@@ -91,6 +91,34 @@ def test_far_seek_keeps_the_event_loop_running_and_shows_only_the_newest_frame(
     assert image_index(viewer.view.shown_image()) == 272
 
 
+def test_opening_another_video_does_not_wait_for_a_decode_of_the_last_one(
+    window, qtbot, monkeypatch, request, make_video
+) -> None:  # type: ignore[no-untyped-def]
+    path = cached_identity_videos(request.config.cache, FRAMES)["h264_long_gop"]
+    viewer = open_video(window, qtbot, path)
+    old_reader = viewer.reader
+    decoding: list[int] = []
+    load = old_reader._load
+
+    def slow_load(index: int):  # type: ignore[no-untyped-def]
+        decoding.append(index)  # runs holding the reader's lock, as a real decode does
+        time.sleep(SLOW_SEEK_S)
+        return load(index)
+
+    monkeypatch.setattr(old_reader, "_load", slow_load)
+    viewer.go_to(250)
+    qtbot.waitUntil(lambda: decoding == [250])
+    (other,) = import_paths(window.db, [make_video("other.mp4", 10, size=(160, 120))])
+    started = time.perf_counter()
+    window.videoActivated.emit(other.video_id)
+    assert time.perf_counter() - started < SLOW_SEEK_S / 2, "the old reader closes on its own thread"
+    assert viewer.video.id == other.video_id and viewer.current == 0
+    qtbot.wait(int(SLOW_SEEK_S * 1000) + 100)
+    assert viewer.current == 0 and viewer.pending_frame() is None, "the old video's frame is dropped"
+    assert viewer.view.shown_image().width() == 160
+    qtbot.waitUntil(lambda: old_reader._closed and old_reader._container is None)
+
+
 def test_an_edit_updates_the_timeline_lanes_from_the_edited_frames(
     window, qtbot, make_video, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]

@@ -19,6 +19,7 @@ once and keeps the undo stack; the window's ``annotationsChanged`` signal tells 
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -489,7 +490,8 @@ class ViewerWorkspace(QWidget):
         self._summary = self._summary_ticket = None
         self._edited_frames = set()
         if self.reader is not None:
-            self.reader.close()
+            # A frame still decoding for this video finishes on its own thread, not on this one.
+            threading.Thread(target=self.reader.close, name="frame-reader-close", daemon=True).start()
         self.reader = self.editor = self.video = self.table = None
         self.highlight = None
         self.view.set_overlay([])
