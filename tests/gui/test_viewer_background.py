@@ -81,14 +81,13 @@ def test_far_seek_keeps_the_event_loop_running_and_shows_only_the_newest_frame(
     assert len(ticks) > 2 * SLOW_SEEK_S / 0.01 * 0.5, "the probe timer ran all along"
     assert max(gaps) < 0.05, f"the event loop stalled {max(gaps) * 1000:.0f} ms during the seek"
 
-    # Stepping on: the frames read ahead are shown at once, without a round trip through the worker.
+    # Stepping on: the frames read ahead after the seek are shown at once, without the worker.
     monkeypatch.setattr(viewer.reader, "read", read)
-    viewer.step(1)
-    qtbot.waitUntil(lambda: viewer.pending_frame() is None, timeout=5000)
-    qtbot.waitUntil(lambda: 272 in viewer.reader.cache, timeout=5000)
-    viewer.step(1)
-    assert viewer.pending_frame() is None and viewer.current == 272
-    assert image_index(viewer.view.shown_image()) == 272
+    for expected in (271, 272):
+        qtbot.waitUntil(lambda expected=expected: expected in viewer.reader.cache, timeout=5000)
+        viewer.step(1)
+        assert viewer.pending_frame() is None and viewer.current == expected
+        assert image_index(viewer.view.shown_image()) == expected
 
 
 def test_opening_another_video_does_not_wait_for_a_decode_of_the_last_one(

@@ -57,6 +57,19 @@ def test_forward_steps_are_read_ahead(tmp_path: Path) -> None:
         assert reader.cache.hits == hits + 1
 
 
+def test_a_seek_reads_the_next_frames_ahead(tmp_path: Path) -> None:
+    path = encode_pattern_video(tmp_path / "v.mp4", 120, gop=60)
+    with _reader(path, read_ahead=3) as reader:
+        reader.read(80)
+        seeks = reader.seeks
+        deadline = time.monotonic() + 5
+        while not all(i in reader.cache for i in range(81, 84)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert all(i in reader.cache for i in range(81, 84)) and 84 not in reader.cache
+        assert reader.seeks == seeks, "read ahead by decoding on from the target, without a seek"
+        assert read_index(reader.cached(81)) == 81
+
+
 def test_stepping_back_after_a_seek_reuses_kept_frames(tmp_path: Path) -> None:
     path = encode_pattern_video(tmp_path / "v.mp4", 100, gop=100)
     with _reader(path, read_ahead=0) as reader:

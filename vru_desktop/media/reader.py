@@ -9,8 +9,12 @@ A :class:`FrameReader` keeps one decoder open. Reading frame ``i``:
 
 Every decoded frame is identified by its presentation time, looked up in the stored frame table, so
 the index never depends on how many frames a seek happened to skip. Frames just before a seek's
-target are kept too (stepping backwards stays cheap), and when stepping forward a background thread
-decodes the next few frames ahead. Image sequences are read file by file.
+target are kept too (stepping backwards stays cheap), and after every read a background thread
+decodes the next few frames ahead (only those the decoder reaches without a seek). Image sequences
+are read file by file.
+
+:meth:`FrameReader.cached` answers from the cache alone, never waiting for a decode: the viewer shows
+cached frames at once and asks for the others off the UI thread.
 
 A frame that cannot be decoded raises :class:`MediaError` for that frame only; the reader stays usable.
 """
@@ -31,7 +35,7 @@ from vru_desktop.media.frames import FrameTable
 from vru_desktop.media.probe import sequence_files
 
 DEFAULT_CACHE_BYTES = 512 * 1024 * 1024
-#: Frames decoded ahead in the background while stepping or playing forward.
+#: Frames decoded ahead in the background after each read.
 DEFAULT_READ_AHEAD = 6
 #: Frames just before a seek's target that are kept, so stepping back after a seek needs no new seek.
 KEEP_BEFORE_TARGET = 4
@@ -337,10 +341,10 @@ class FrameReader:
 
     # -- read-ahead -------------------------------------------------------------------------------
     def _requested(self, index: int) -> None:
-        """Note a frame handed out; stepping forward (one frame after the last) starts reading ahead."""
-        forward = index == self._last_request + 1
+        """Note a frame handed out and read the next few ahead: after a seek the decoder stands just
+        before them, so the first step forward is as instant as the following ones."""
         self._last_request = index
-        if forward and self.read_ahead > 0 and not self._closed:
+        if self.read_ahead > 0 and not self._closed:
             self._ahead_goal = index + self.read_ahead
             self._start_worker()
             self._wake.set()
