@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
 
 from vru_desktop.detection.classmap import DEFAULT_RIDER_THRESHOLD, RawDetection, VruDetection, map_detections
 from vru_desktop.detection.models import (
@@ -35,13 +35,13 @@ from vru_desktop.detection.models import (
     record_class_names,
 )
 from vru_desktop.errors import MediaError, ModelError, NotFoundError, ValidationError, VruError
+from vru_desktop.evaluation.statistics import compute_statistics
 from vru_desktop.media.frames import DecodedFrame, FrameTable, iter_frames
 from vru_desktop.settings import Locations
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import (
     DetectionEvent,
     DetectorModel,
-    SessionStatistics,
     TestSession,
     Video,
     utcnow,
@@ -640,38 +640,6 @@ def _device(device: str) -> str:
     return "0" if device == "cuda" else "cpu"
 
 
-def compute_statistics(db: Database, session_id: int) -> SessionStatistics:
-    """Store the run's statistics: detections in all and by VRU type, frames, time, frames per second."""
-    with db.transaction() as session:
-        run = session.get(TestSession, session_id)
-        if run is None:
-            raise NotFoundError(f"There is no run {session_id}.")
-        by_type = {
-            vru_type: int(count)
-            for vru_type, count in session.execute(
-                select(DetectionEvent.vru_type, func.count())
-                .where(DetectionEvent.session_id == session_id)
-                .group_by(DetectionEvent.vru_type)
-                .order_by(DetectionEvent.vru_type)
-            )
-        }
-        stats = session.get(SessionStatistics, session_id)
-        if stats is None:
-            stats = SessionStatistics(session_id=session_id)
-            session.add(stats)
-        stats.total_detections = sum(by_type.values())
-        stats.detections_by_type = by_type
-        stats.frames_processed = run.frames_processed
-        stats.processing_time_seconds = run.processing_time_seconds
-        stats.frames_per_second = (
-            run.frames_processed / run.processing_time_seconds if run.processing_time_seconds > 0 else 0.0
-        )
-        stats.extra = {**(stats.extra or {}), "frames_failed": run.frames_failed}
-        stats.stale = False
-        session.flush()
-        return stats
-
-
 def _finish(db: Database, session_id: int, status: str, message: str | None) -> RunSummary:
     with db.transaction() as session:
         run = session.get(TestSession, session_id)
@@ -681,7 +649,7 @@ def _finish(db: Database, session_id: int, status: str, message: str | None) -> 
         if status == "completed":
             run.progress = 1.0
         run.completed_at = utcnow() if status in ("completed", "failed", "stopped") else None
-    stats = compute_statistics(db, session_id)
+    stats = compute_statistics(db, session_id)  # the specification's session statistics
     with db.session() as session:
         run = session.get(TestSession, session_id)
         assert run is not None

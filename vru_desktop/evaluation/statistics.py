@@ -92,6 +92,7 @@ def compute_statistics(db: Database, session_id: int) -> SessionStatistics:
             "f1": overall.f1,
             "AP": coco["AP"],
             "AP50": coco["AP50"],
+            "frames_failed": run.frames_failed,
         }
         stats.stale = False
         session.flush()
