@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,11 @@ def application() -> QApplication:
     from PySide6.QtWidgets import QApplication
 
     existing = QApplication.instance()
+    if not isinstance(existing, QApplication):
+        # QtMultimedia probes for PipeWire on every start and warns when the desktop has none.
+        quiet = "qt.multimedia.symbolsresolver=false"
+        rules = os.environ.get("QT_LOGGING_RULES", "")
+        os.environ["QT_LOGGING_RULES"] = f"{rules};{quiet}" if rules else quiet
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
     app.setApplicationName("VRU Desktop")
     app.setOrganizationName("vru_desktop")
