@@ -21,6 +21,7 @@ A frame that cannot be decoded raises :class:`MediaError` for that frame only; t
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -43,6 +44,16 @@ KEEP_BEFORE_TARGET = 4
 SKIP_MARGIN = 12
 #: Decoded frames whose time is this close to a table time (in frame periods) are that frame.
 _MATCH_TOLERANCE = 0.45
+#: Frame threads (FFmpeg's automatic choice) decode successive frames on several cores; with this
+#: many cores or fewer their hand-overs cost a seek more than they gain (1080p H.264, 2 cores: median
+#: seek 61 ms with slice threads against 90 ms; tests/benchmarks/test_viewer_speed.py compares them).
+FEW_CORES = 2
+
+
+def decoder_threading() -> str:
+    """The decoder's thread type: slice threads on few cores, FFmpeg's automatic choice otherwise."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return "SLICE" if cores <= FEW_CORES else "AUTO"
 
 
 class FrameCache:
@@ -227,7 +238,7 @@ class FrameReader:
         except av.FFmpegError as exc:
             raise MediaError(f"{self.path.name}: cannot be opened ({exc}).") from exc
         self._stream = self._container.streams.video[0]
-        self._stream.thread_type = "AUTO"
+        self._stream.thread_type = decoder_threading()
         self._time_base = float(self._stream.time_base)
         self._frames = None
         self._position = -1
