@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import (
@@ -541,12 +540,13 @@ class ViewerWorkspace(QWidget):
         image = self.reader.cached(index)
         if image is not None:
             self._drop_fetch()
-            self._show_frame(index, image)
+            self._show_frame(index, image_from_bgr(image))
             return
         if self._fetch is not None and self._fetch[1] == index:
             return  # already decoding
         reader = self.reader
-        self._fetch = (self._frame_worker.submit(lambda: reader.read(index)), index)
+        # The worker makes the QImage too (QImage, unlike QPixmap, may be made on any thread).
+        self._fetch = (self._frame_worker.submit(lambda: image_from_bgr(reader.read(index))), index)
         if not self.decoding_label.isHidden():
             self._show_decoding_hint()
         elif not self._hint_timer.isActive():
@@ -574,9 +574,10 @@ class ViewerWorkspace(QWidget):
     def _on_frame_fetched(self, ticket: int, image: object) -> None:
         if self._fetch is None or self._fetch[0] != ticket:
             return  # a newer frame was asked for, or the video closed
+        assert isinstance(image, QImage)
         index = self._fetch[1]
         self._drop_fetch()
-        self._show_frame(index, image)  # type: ignore[arg-type]
+        self._show_frame(index, image)
 
     def _on_frame_failed(self, ticket: int, message: str) -> None:
         if self._fetch is None or self._fetch[0] != ticket:
@@ -598,11 +599,11 @@ class ViewerWorkspace(QWidget):
             self.view.show_message(f"Frame {index} cannot be shown.\n{exc}")
             self._frame_shown()
         else:
-            self._show_frame(index, image)
+            self._show_frame(index, image_from_bgr(image))
 
-    def _show_frame(self, index: int, image: np.ndarray) -> None:
+    def _show_frame(self, index: int, image: QImage) -> None:
         self.current = index
-        self.view.show_image(image_from_bgr(image))
+        self.view.show_image(image)
         self._frame_shown()
 
     def request_frame(self, index: int) -> None:
@@ -770,8 +771,8 @@ class ViewerWorkspace(QWidget):
             return
         assert isinstance(summary, TimelineSummary)
         self._summary_ticket = None
-        self._summary = summary
-        self._apply_edits_to_summary()
+        frames, self._edited_frames = self._edited_frames, set()
+        self._summary = self.editor.update_summary(summary, frames)  # edits made while it was computed
         self.timeline.set_summary(self._summary)
 
     def _on_summary_failed(self, ticket: int, message: str) -> None:
