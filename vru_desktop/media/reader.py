@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from vru_desktop.errors import MediaError, NotFoundError
-from vru_desktop.media.frames import FrameTable
+from vru_desktop.media.frames import BgrConverter, FrameTable
 from vru_desktop.media.probe import sequence_files
 
 DEFAULT_CACHE_BYTES = 512 * 1024 * 1024
@@ -135,6 +135,7 @@ class FrameReader:
         self._tolerance = period * _MATCH_TOLERANCE
         self._lock = threading.Lock()
         self._container: Any = None
+        self._to_bgr = BgrConverter()  # used under self._lock only
         self._stream: Any = None
         self._frames: Iterator[Any] | None = None
         #: Decoded frames just before the last target, converted to arrays only if asked for.
@@ -210,7 +211,7 @@ class FrameReader:
             return self._load_image(index)
         kept = self._recent.pop(index, None)
         if kept is not None:
-            image = kept.to_ndarray(format="bgr24")
+            image = self._to_bgr(kept)
             self.cache.put(index, image)
             return image
         return self._decode_to(index)
@@ -342,7 +343,7 @@ class FrameReader:
                 self._close_decoder()
                 raise MediaError(f"Frame {index} cannot be decoded (the decoder skipped it).")
             if decoded == index:
-                image = frame.to_ndarray(format="bgr24")
+                image = self._to_bgr(frame)
                 self.cache.put(index, image)
                 return image
             if decoded >= index - KEEP_BEFORE_TARGET and decoded not in self.cache:
