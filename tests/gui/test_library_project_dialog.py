@@ -95,3 +95,27 @@ def test_edit_shows_the_stored_values_and_saves_changes(db, qtbot) -> None:
     _save(dialog, qtbot)
     stored = project_by_name(db, "Depot")
     assert (stored.vru_classes, stored.status) == (["pedestrian", "cyclist"], "archived")
+
+
+def test_ignore_regions_are_entered_as_json_and_bad_json_is_named(db, qtbot) -> None:
+    dialog = ProjectDialog(db, None)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.name, "Bus stop")
+    qtbot.keyClicks(dialog.camera_model, "AXIS P1468")
+    dialog.camera_view.setCurrentText("front")
+    dialog.signal_type.setCurrentText("video")
+    dialog.ignore_regions.setPlainText("[[[0, 0], [640, 0]")
+    _save(dialog, qtbot)
+    assert dialog.isVisible() and "Ignore regions are not valid JSON" in dialog.error.text()
+    assert [p.name for p in list_projects(db)] == ["Default"]
+
+    dialog.ignore_regions.setPlainText("[[[0, 0], [640, 0], [640, 120], [0, 120]]]")
+    _save(dialog, qtbot)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    stored = project_by_name(db, "Bus stop")
+    assert stored.ignore_regions == [[[0.0, 0.0], [640.0, 0.0], [640.0, 120.0], [0.0, 120.0]]]
+
+    again = ProjectDialog(db, stored.id)
+    qtbot.addWidget(again)
+    assert again.fields().ignore_regions == stored.ignore_regions

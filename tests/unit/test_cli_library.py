@@ -193,3 +193,30 @@ def test_cli_answers_a_data_dir_that_is_a_file_with_its_reason(capsys, tmp_path:
     err = capsys.readouterr().err
     assert code == 1
     assert err.startswith("error: Cannot use ") and "Traceback" not in err
+
+
+def test_ignore_regions_command_sets_shows_and_clears(capsys, data_dir: Path, tmp_path: Path) -> None:
+    regions = tmp_path / "regions.json"
+    regions.write_text("[[[0, 0], [100, 0], [100, 50]]]")
+    code, _, _ = run(
+        capsys,
+        data_dir,
+        "create-project",
+        "Cam 7",
+        "--camera-model",
+        "M",
+        "--camera-view",
+        "front",
+        "--signal-type",
+        "video",
+    )
+    assert code == 0
+    code, out, _ = run(capsys, data_dir, "ignore-regions", "cam 7", "--set", str(regions))
+    assert code == 0 and json.loads(out) == [[[0.0, 0.0], [100.0, 0.0], [100.0, 50.0]]]
+    regions.write_text("[[[0, 0], [100, 0]]]")
+    code, _, err = run(capsys, data_dir, "ignore-regions", "Cam 7", "--set", str(regions))
+    assert code == 1 and "ignore region 1 must be at least three" in err
+    code, out, _ = run(capsys, data_dir, "ignore-regions", "Cam 7")
+    assert json.loads(out) == [[[0.0, 0.0], [100.0, 0.0], [100.0, 50.0]]]
+    code, out, _ = run(capsys, data_dir, "ignore-regions", "Cam 7", "--clear")
+    assert code == 0 and json.loads(out) == []

@@ -15,6 +15,7 @@ from vru_desktop.library.projects import (
     delete_project,
     ensure_default_project,
     list_projects,
+    parse_ignore_regions,
     project_by_name,
     update_project,
     video_counts,
@@ -129,3 +130,26 @@ def test_doctor_marks_missing_files(db, make_video) -> None:
     assert any(f"ids {outcome.video_id}" in line for line in report.lines())
     with db.session() as session:
         assert session.get(Video, outcome.video_id).status == "missing"
+
+
+def test_ignore_regions_are_validated_parsed_and_stored(db) -> None:
+    regions = parse_ignore_regions(
+        "[[[0, 0], [400, 0], [400, 200.5]], [[10, 10], [20, 10], [20, 20], [10, 20]]]"
+    )
+    assert regions == [
+        [[0.0, 0.0], [400.0, 0.0], [400.0, 200.5]],
+        [[10.0, 10.0], [20.0, 10.0], [20.0, 20.0], [10.0, 20.0]],
+    ]
+    assert parse_ignore_regions("  ") == []
+    stored = create_project(db, _fields(ignore_regions=regions))
+    assert project_by_name(db, "North gate").ignore_regions == regions == stored.ignore_regions
+
+    with pytest.raises(ValidationError, match=r"not valid JSON \(line 1, column 3"):
+        parse_ignore_regions("[[")
+    with pytest.raises(ValidationError, match="ignore region 2 must be at least three"):
+        parse_ignore_regions("[[[0, 0], [1, 0], [1, 1]], [[0, 0], [1, 1]]]")
+    with pytest.raises(ValidationError, match="ignore region 1 must be at least three"):
+        parse_ignore_regions('[[[0, 0], [1, "a"], [1, 1]]]')
+    with pytest.raises(ValidationError, match="ignore regions must be a list of polygons"):
+        create_project(db, _fields("Other", ignore_regions={"x": 1}))  # type: ignore[arg-type]
+    assert [p.name for p in list_projects(db)] == ["Default", "North gate"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +20,14 @@ from vru_desktop.library.importer import (
     relink,
     relink_search,
 )
-from vru_desktop.library.projects import ProjectFields, create_project, list_projects, project_by_name
+from vru_desktop.library.projects import (
+    ProjectFields,
+    create_project,
+    list_projects,
+    parse_ignore_regions,
+    project_by_name,
+    update_project,
+)
 from vru_desktop.store.models import Project, Video
 
 
@@ -44,7 +52,15 @@ def register(subparsers: Any) -> None:
     p.add_argument("--resolution", default="")
     p.add_argument("--frame-rate", type=float)
     p.add_argument("--description", default="")
+    p.add_argument("--ignore-regions", metavar="FILE.json", help="polygons evaluation leaves out")
     p.set_defaults(handler=cmd_create_project)
+
+    p = subparsers.add_parser("ignore-regions", help="show or set a project's evaluation ignore regions")
+    p.add_argument("project", metavar="NAME")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--set", metavar="FILE.json", help="polygons: [[[x, y], [x, y], [x, y], ...], ...]")
+    which.add_argument("--clear", action="store_true", help="remove all ignore regions")
+    p.set_defaults(handler=cmd_ignore_regions)
 
     p = subparsers.add_parser("videos", help="list videos")
     p.add_argument("--project", help="only this project's videos")
@@ -158,9 +174,28 @@ def cmd_create_project(args: argparse.Namespace, ctx: Context) -> int:
             resolution=args.resolution,
             frame_rate=args.frame_rate,
             signal_type=args.signal_type,
+            ignore_regions=_read_regions(args.ignore_regions) if args.ignore_regions else [],
         ),
     )
     print(f"created project {project.id}: {project.name}")
+    return 0
+
+
+def _read_regions(path: str) -> list[Any]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"Cannot read {path}: {exc.strerror}.") from exc
+    return parse_ignore_regions(text)
+
+
+def cmd_ignore_regions(args: argparse.Namespace, ctx: Context) -> int:
+    project = project_by_name(ctx.db, args.project)
+    if args.set or args.clear:
+        data = ProjectFields.of(project)
+        data.ignore_regions = _read_regions(args.set) if args.set else []
+        project = update_project(ctx.db, project.id, data)
+    print_json(project.ignore_regions)
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -36,6 +38,8 @@ class ProjectFields:
     signal_type: str = ""
     status: str = "active"
     vru_classes: list[str] = field(default_factory=lambda: list(VRU_TYPES))
+    #: Evaluation ignores boxes and detections whose centre lies in one of these polygons.
+    ignore_regions: list[Any] = field(default_factory=list)
 
     def validate(self) -> None:
         """Raise :class:`ValidationError` naming every missing required field and every bad value."""
@@ -49,12 +53,48 @@ class ProjectFields:
             problems.append("resolution must look like 1920x1080")
         if not self.vru_classes:
             problems.append("at least one VRU class is needed")
+        problems.extend(_region_problems(self.ignore_regions))
         if problems:
             raise ValidationError("Project not saved: " + "; ".join(problems) + ".")
 
     @classmethod
     def of(cls, project: Project) -> ProjectFields:
         return cls(**{f.name: getattr(project, f.name) for f in fields(cls)})
+
+
+def _region_problems(regions: Any) -> list[str]:
+    if not isinstance(regions, list):
+        return ["ignore regions must be a list of polygons"]
+    problems = []
+    for number, polygon in enumerate(regions, start=1):
+        points_ok = isinstance(polygon, list) and all(
+            isinstance(point, list | tuple)
+            and len(point) == 2
+            and all(isinstance(v, int | float) and math.isfinite(v) and v >= 0 for v in point)
+            for point in polygon
+        )
+        if not points_ok or len(polygon) < 3:
+            problems.append(
+                f"ignore region {number} must be at least three [x, y] pixel points with x, y >= 0"
+            )
+    return problems
+
+
+def parse_ignore_regions(text: str) -> list[Any]:
+    """Ignore regions from JSON text: ``[[[x, y], [x, y], [x, y], …], …]`` (empty text: none)."""
+    if not text.strip():
+        return []
+    try:
+        regions = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            f"Ignore regions are not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).",
+            hint="Write a list of polygons, each a list of [x, y] points: [[[0, 0], [400, 0], [400, 200]]].",
+        ) from exc
+    problems = _region_problems(regions)
+    if problems:
+        raise ValidationError("Ignore regions not accepted: " + "; ".join(problems) + ".")
+    return [[[float(x), float(y)] for x, y in polygon] for polygon in regions]
 
 
 def _valid_resolution(text: str) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -24,6 +26,7 @@ from vru_desktop.library.projects import (
     ProjectFields,
     create_project,
     get_project,
+    parse_ignore_regions,
     update_project,
 )
 from vru_desktop.store.db import Database
@@ -63,6 +66,13 @@ class ProjectDialog(QDialog):
         self.status.setCurrentText(data.status)
         self.description = QPlainTextEdit(data.description)
         self.vru_classes = QLineEdit(", ".join(data.vru_classes))
+        self.ignore_regions = QPlainTextEdit(json.dumps(data.ignore_regions) if data.ignore_regions else "")
+        self.ignore_regions.setPlaceholderText("[[[0, 0], [400, 0], [400, 200], [0, 200]]]")
+        self.ignore_regions.setToolTip(
+            "Polygons in pixels of the videos; evaluation leaves out every box and detection whose "
+            "centre lies inside one."
+        )
+        self.ignore_regions.setMaximumHeight(70)
         self.error = QLabel()
         self.error.setObjectName("projectError")
         self.error.setWordWrap(True)
@@ -77,6 +87,7 @@ class ProjectDialog(QDialog):
         form.addRow("Frame rate", self.frame_rate)
         form.addRow("Status", self.status)
         form.addRow("VRU classes (keys 1–9)", self.vru_classes)
+        form.addRow("Ignore regions (JSON)", self.ignore_regions)
         form.addRow("Description", self.description)
         form.addRow(self.error)
         buttons = QDialogButtonBox(
@@ -98,6 +109,7 @@ class ProjectDialog(QDialog):
             signal_type=self.signal_type.currentText().strip(),
             status=self.status.currentText() or "active",
             vru_classes=[c.strip() for c in self.vru_classes.text().split(",") if c.strip()],
+            ignore_regions=parse_ignore_regions(self.ignore_regions.toPlainText()),
         )
 
     def _mark_missing(self) -> None:
@@ -109,8 +121,8 @@ class ProjectDialog(QDialog):
             widget.setStyleSheet("border: 1px solid #c0392b;" if empty else "")
 
     def save(self) -> None:
-        self._mark_missing()
         try:
+            self._mark_missing()
             if self.project_id is None:
                 self.saved = create_project(self.db, self.fields())
             else:
