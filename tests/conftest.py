@@ -85,3 +85,23 @@ def shared_data() -> Path:
 @pytest.fixture
 def shared_models() -> Path:
     return _require(SHARED_MODELS)
+
+
+@pytest.fixture(scope="session")
+def make_street_clip(tmp_path_factory: pytest.TempPathFactory) -> Callable[[int], Path]:
+    """Makes the first N frames of the shared street film (640x360) into an mp4v clip."""
+    return lambda frames: _street_clip(tmp_path_factory.mktemp("street"), frames)
+
+
+def _street_clip(folder: Path, frames: int) -> Path:
+    import cv2
+
+    from vru_desktop.media.frames import iter_frames
+
+    film = _require(SHARED_DATA / "street_videos" / "market_street_1906.mp4")
+    path = folder / f"street_clip_{frames}.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (640, 360))
+    for frame in iter_frames(film, stop=frames):
+        writer.write(frame.image)
+    writer.release()
+    return path

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -40,22 +40,9 @@ def locations(data_dir: Path) -> Locations:
 
 
 @pytest.fixture(scope="module")
-def street_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def street_clip(make_street_clip: Callable[[int], Path]) -> Path:
     """40 frames of the shared street film (640x360)."""
-    import cv2
-
-    from vru_desktop.media.frames import iter_frames
-
-    shared = Path(os.environ.get("VRU_SHARED_DIR", REPO.parent / "shared"))
-    film = shared / "data" / "street_videos" / "market_street_1906.mp4"
-    if not film.exists():
-        pytest.skip(f"shared street film not found at {film}")
-    path = tmp_path_factory.mktemp("clip") / "street_clip.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (640, 360))
-    for frame in iter_frames(film, stop=40):
-        writer.write(frame.image)
-    writer.release()
-    return path
+    return make_street_clip(40)
 
 
 @pytest.fixture

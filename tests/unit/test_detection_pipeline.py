@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -53,22 +54,9 @@ def model_id(db, shared_models: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def street_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def street_clip(make_street_clip: Callable[[int], Path]) -> Path:
     """32 frames of the shared street film (640x360) re-encoded with a keyframe every 12 frames."""
-    import cv2
-
-    from vru_desktop.media.frames import iter_frames
-
-    source = Path(os.environ.get("VRU_SHARED_DIR", Path(__file__).parents[3] / "shared"))
-    film = source / "data" / "street_videos" / "market_street_1906.mp4"
-    if not film.exists():
-        pytest.skip(f"shared street film not found at {film}")
-    path = tmp_path_factory.mktemp("clip") / "street_clip.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (640, 360))
-    for frame in iter_frames(film, stop=32):
-        writer.write(frame.image)
-    writer.release()
-    return path
+    return make_street_clip(32)
 
 
 def import_one(db, path: Path) -> int:
