@@ -222,3 +222,24 @@ def test_cli_export_and_import(data_dir: Path, make_video, tmp_path: Path, capsy
         )
         == 2
     )
+
+
+def test_a_failed_import_with_its_videos_leaves_no_video_behind(
+    db: Database, make_video, tmp_path: Path
+) -> None:
+    from vru_desktop.store.models import Video
+
+    clip = make_video("MOT17-02-FRCNN.mp4", 5)
+    gt = write(tmp_path / "ds" / "gt" / "gt.txt", "1,1,1,1,5,5,1,1,1\n2,1,x,1,5,5,1,1,1\n")
+    with pytest.raises(FormatError, match=r"gt\.txt:2: .*not a number"):
+        import_annotations(db, "mot", gt, ImportOptions(media=[str(clip)]))
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Video)) == 0
+    assert counts(db) == (0, 0)
+
+    # a video that was already in the library stays there
+    (outcome,) = import_paths(db, [clip])
+    with pytest.raises(FormatError):
+        import_annotations(db, "mot", gt, ImportOptions(media=[str(clip)]))
+    with db.session() as session:
+        assert list(session.scalars(select(Video.id))) == [outcome.video_id]

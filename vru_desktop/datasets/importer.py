@@ -33,7 +33,7 @@ from vru_desktop.datasets.formats import coco, cvat, label_studio, mot, yolo
 from vru_desktop.datasets.formats.common import SourceBox, SourceDataset, SourceItem, safe_name, scale_box
 from vru_desktop.datasets.mapping import ClassMapping
 from vru_desktop.errors import Cancelled, NotFoundError, ValidationError
-from vru_desktop.library.importer import import_paths
+from vru_desktop.library.importer import import_paths, remove_videos
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import Annotation, FrameIndex, ReviewedFrame, Video
 
@@ -139,10 +139,30 @@ def import_annotations(
     should_cancel: Callable[[], bool] | None = None,
 ) -> ImportResult:
     options = options or ImportOptions()
-    if options.media:
-        refused = [o for o in import_paths(db, options.media) if not o.ok]
-        if refused:
-            raise ValidationError("Videos not imported: " + "; ".join(o.line() for o in refused))
+    added: list[int] = []
+    try:
+        if options.media:
+            outcomes = import_paths(db, options.media)
+            added = [o.video_id for o in outcomes if o.status == "imported" and o.video_id is not None]
+            refused = [o for o in outcomes if not o.ok]
+            if refused:
+                raise ValidationError("Videos not imported: " + "; ".join(o.line() for o in refused))
+        return _import_onto_library(db, format_name, path, options, progress, should_cancel)
+    except BaseException:
+        # A failed import changes nothing: the videos brought in for it leave the library again.
+        if added:
+            remove_videos(db, added)
+        raise
+
+
+def _import_onto_library(
+    db: Database,
+    format_name: str,
+    path: str | os.PathLike[str],
+    options: ImportOptions,
+    progress: ProgressCallback | None,
+    should_cancel: Callable[[], bool] | None,
+) -> ImportResult:
     dataset = read_dataset(format_name, path, options)
     mapping = ClassMapping.for_source(db, format_name, dataset.path, options.mapping)
     used = dataset.used_labels()
