@@ -23,6 +23,7 @@ from vru_desktop.datasets.formats.common import (
     SourceDataset,
     SourceItem,
     check_relative,
+    find_files,
     frame_of_image,
     group_image_boxes,
 )
@@ -123,15 +124,8 @@ def load_json(path: Path) -> Any:
 
 
 def find_annotation_files(path: Path) -> list[Path]:
-    """``path`` itself, or every COCO JSON below a dataset folder (``annotations/*.json`` …)."""
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise FormatError(f"{path}: no such file or folder.")
-    found = sorted(p for p in path.rglob("*.json") if p.is_file())
-    if not found:
-        raise FormatError(f"{path}: no COCO annotation file (*.json) in this folder.")
-    return found
+    """``path`` itself, or every JSON file below a dataset folder (``annotations/*.json`` …)."""
+    return find_files(path, "*.json", "annotation file (*.json)")
 
 
 def _field(record: Any, key: str, where: str) -> Any:

@@ -240,3 +240,18 @@ def parse_float(value: str | None, where: str, what: str) -> float:
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise FormatError(f"{where}: {what} '{value}' is not a number.") from None
+
+
+def find_files(path: Path, pattern: str, what: str) -> list[Path]:
+    """``path`` itself when it is a file, else every file matching ``pattern`` below the folder.
+
+    ``what`` names the files for the error message ("COCO annotation file (*.json)").
+    """
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise FormatError(f"{path}: no such file or folder.")
+    found = sorted(p for p in path.rglob(pattern) if p.is_file())
+    if not found:
+        raise FormatError(f"{path}: no {what} in this folder.")
+    return found

@@ -34,6 +34,7 @@ from vru_desktop.datasets.formats.common import (
     SourceDataset,
     SourceItem,
     check_relative,
+    find_files,
     frame_of_image,
     group_image_boxes,
     parse_float,
@@ -151,17 +152,6 @@ def _load(path: Path) -> ET.Element:
         raise FormatError(f"{path}: cannot be read ({exc.strerror}).") from exc
 
 
-def find_xml_files(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise FormatError(f"{path}: no such file or folder.")
-    found = sorted(p for p in path.rglob("*.xml") if p.is_file())
-    if not found:
-        raise FormatError(f"{path}: no CVAT annotation file (*.xml) in this folder.")
-    return found
-
-
 def parse(path: Path, *, frames: str = "source") -> SourceDataset:
     """A CVAT for video or for images XML file, or a folder of them (one task per file)."""
     if frames not in ("source", "task"):
@@ -169,7 +159,7 @@ def parse(path: Path, *, frames: str = "source") -> SourceDataset:
     path = Path(path)
     dataset = SourceDataset(NAME, path, [], [])
     images: list[tuple[str, int, list[SourceBox]]] = []
-    for file in find_xml_files(path):
+    for file in find_files(path, "*.xml", "CVAT annotation file (*.xml)"):
         root = _load(file)
         if root.tag != "annotations":
             raise FormatError(

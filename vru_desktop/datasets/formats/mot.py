@@ -22,7 +22,7 @@ import configparser
 from pathlib import Path
 
 from vru_desktop.datasets.formats.coco import categories_for
-from vru_desktop.datasets.formats.common import ExportVideo, SourceBox, SourceDataset, SourceItem
+from vru_desktop.datasets.formats.common import ExportVideo, SourceBox, SourceDataset, SourceItem, find_files
 from vru_desktop.errors import FormatError
 
 NAME = "mot"
@@ -96,16 +96,9 @@ class MotWriter:
 
 def find_gt_files(path: Path) -> list[Path]:
     """``gt.txt`` itself, a sequence folder's ``gt/gt.txt``, or every sequence's below a folder."""
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise FormatError(f"{path}: no such file or folder.")
     if (path / "gt" / "gt.txt").is_file():
         return [path / "gt" / "gt.txt"]
-    found = sorted(p for p in path.rglob("gt.txt") if p.is_file())
-    if not found:
-        raise FormatError(f"{path}: no MOT ground truth (gt/gt.txt) in this folder.")
-    return found
+    return find_files(path, "gt.txt", "MOT ground truth (gt/gt.txt)")
 
 
 def _seqinfo(folder: Path) -> configparser.SectionProxy | None:
