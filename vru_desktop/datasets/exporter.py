@@ -158,41 +158,12 @@ def collect(session: Session, video_ids: list[int], options: ExportOptions) -> l
             query = query.where(Annotation.validated.is_(True))
         boxes: list[ExportBox] = []
         for row in session.execute(query.order_by(Annotation.frame_number, Annotation.id)):
-            (
-                frame,
-                x1,
-                y1,
-                x2,
-                y2,
-                vru,
-                track,
-                key,
-                outside,
-                occluded,
-                crowd,
-                truncated,
-                valid,
-                conf,
-                attrs,
-            ) = row
+            # columns in ExportBox's field order, the box as four columns and the attributes as text
+            frame, x1, y1, x2, y2, vru, track, key, outside, *flags, attrs = row
             if not options.all_annotations and not outside and frame not in reviewed:
                 continue
-            boxes.append(
-                ExportBox(
-                    frame,
-                    (x1, y1, x2, y2),
-                    vru,
-                    track,
-                    key,
-                    outside,
-                    occluded,
-                    crowd,
-                    truncated,
-                    valid,
-                    conf,
-                    json.loads(attrs) if attrs and attrs != "{}" else {},
-                )
-            )
+            attributes = json.loads(attrs) if attrs and attrs != "{}" else {}
+            boxes.append(ExportBox(frame, (x1, y1, x2, y2), vru, track, key, outside, *flags, attributes))
         if options.every:
             frames = list(range(0, video.frame_count, options.every))
         else:
