@@ -348,7 +348,7 @@ def _stream_of(box: dict[str, Any], openlabel: dict[str, Any], file: Path, where
                 hint="A 2D box's coordinate_system must name a camera stream or a declared "
                 "coordinate system.",
             )
-        kind = systems[system].get("type")
+        kind = systems[system].get("type") if isinstance(systems[system], dict) else None
         if kind != "sensor_cs":
             raise FormatError(
                 f"{file}: {where}: coordinate system '{system}' is a {kind}, not a camera's image.",
