@@ -175,6 +175,10 @@ def test_export_is_valid_openlabel_with_boxes_frames_tracks_and_camera(source, t
     [bbox] = ol["frames"]["2"]["objects"][uid]["object_data"]["bbox"]
     assert bbox["val"] == [25.0, 50.0, 30.0, 60.0]  # centre x, centre y, width, height of (10, 20, 40, 80)
     assert bbox["coordinate_system"] == "camera"
+    reader = core.OpenLABEL()  # the reference library reads it, checking the schema itself
+    reader.load_from_file(str(file), validation=True)
+    assert reader.get_num_objects() == 4
+    assert reader.get_object_data(uid, "shape", frame_num=2)["val"] == [25.0, 50.0, 30.0, 60.0]
     detection = next(o for o in ol["objects"].values() if o["name"].startswith("run"))
     assert detection["frame_intervals"] == [
         {"frame_start": 3, "frame_end": 4},
@@ -296,16 +300,12 @@ def test_rotated_boxes_are_refused_with_a_reason(db: Database, make_video, tmp_p
 
 
 def minimal(frames: dict, **extra) -> str:
-    return json.dumps(
-        {
-            "openlabel": {
-                "metadata": {"schema_version": "1.0.0", "tagged_file": "clip.mp4"},
-                "objects": {"0": {"name": "p", "type": "person"}},
-                "frames": frames,
-                **extra,
-            }
-        }
-    )
+    document = {
+        "metadata": {"schema_version": "1.0.0", "tagged_file": "clip.mp4"},
+        "objects": {"0": {"name": "p", "type": "person"}},
+        "frames": frames,
+    }
+    return json.dumps({"openlabel": {**document, **extra}})
 
 
 def box(val: list, **extra) -> dict:
@@ -332,6 +332,14 @@ def box(val: list, **extra) -> dict:
             minimal({"0": box([10, 10, 4, 4], coordinate_system="lidar_top")}),
             FormatError,
             r"object_data\.bbox\[0\]: unknown coordinate system 'lidar_top' \(declared: none\)",
+        ),
+        (
+            minimal(
+                {"0": box([10, 10, 4, 4], coordinate_system="odom")},
+                coordinate_systems={"odom": {"type": "scene_cs", "parent": ""}},
+            ),
+            FormatError,
+            r"coordinate system 'odom' is a scene_cs, not a camera's image",
         ),
         (
             minimal({"0": box([10, 10, 4, 4]), "6": box([10, 10, 4, 4])}),
@@ -363,3 +371,28 @@ def test_cli_exports_openlabel_with_the_latest_run(source, data_dir: Path, tmp_p
     assert (summary["files"], summary["boxes"], summary["detections"]) == (1, 11, 3)
     assert main([*command, "--video", "1", "--run", "9", "--overwrite"]) == 1
     assert "No detection run with id 9" in capsys.readouterr().err
+
+
+def test_a_stream_attribute_places_boxes_without_a_coordinate_system(
+    db: Database, make_video, tmp_path: Path
+) -> None:
+    import_paths(db, [make_video("clip.mp4", frames=6, size=(64, 48))])
+    on = {"text": [{"name": "stream", "val": "right"}]}
+    frame = box([10, 10, 4, 4], attributes={"text": [{"name": "stream", "val": "left"}]})
+    frame["objects"]["1"] = {
+        "object_data": {"bbox": [{"name": "shape", "val": [30, 20, 6, 8], "attributes": on}]}
+    }
+    path = tmp_path / "kognic.json"
+    path.write_text(
+        minimal(
+            {"2": frame},
+            objects={"0": {"name": "p", "type": "person"}, "1": {"name": "q", "type": "person"}},
+            streams={"left": {"type": "camera"}, "right": {"type": "camera"}},
+        )
+    )
+    result = import_annotations(db, "openlabel", path, ImportOptions(stream="right", video_id=1))
+    assert result.boxes == 1 and result.left_out == {"boxes of other streams": 1}
+    with db.session() as session:
+        [placed] = session.scalars(select(Annotation))
+    assert placed.bounding_box == pytest.approx((27.0, 16.0, 33.0, 24.0))
+    assert "stream" not in placed.attributes
