@@ -396,3 +396,39 @@ def test_a_stream_attribute_places_boxes_without_a_coordinate_system(
         [placed] = session.scalars(select(Annotation))
     assert placed.bounding_box == pytest.approx((27.0, 16.0, 33.0, 24.0))
     assert "stream" not in placed.attributes
+
+
+def break_entry(ol: dict, frame: str, change) -> None:  # type: ignore[no-untyped-def]
+    [entry] = ol["frames"][frame]["objects"].values()
+    change(entry)
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda ol: None,
+        lambda ol: break_entry(ol, "8", lambda e: e["object_data"]["bbox"][0]["val"].__setitem__(2, "wide")),
+        lambda ol: break_entry(ol, "9", lambda e: e["object_data"]["bbox"][0]["val"].append(1.5)),
+        lambda ol: break_entry(ol, "6", lambda e: e.__setitem__("extra", 1)),
+        lambda ol: break_entry(
+            ol, "7", lambda e: e["object_data"]["bbox"][0]["attributes"]["boolean"][0].__setitem__("val", 1)
+        ),
+        lambda ol: ol["frames"]["3"]["objects"].__setitem__("walker", {}),
+        lambda ol: ol["frames"]["11"].__setitem__("frame_properties", {"timestamp": [1]}),
+    ],
+)
+def test_the_import_check_finds_what_jsonschema_finds(source, tmp_path: Path, mutate) -> None:  # type: ignore[no-untyped-def]
+    """The import checks each shape of object entry once; it must agree with a full jsonschema check."""
+    db, _, _ = source
+    export_dataset(db, ExportOptions("openlabel", tmp_path / "ol", video_ids=[1]))
+    document = json.loads((tmp_path / "ol" / "clip_v1.json").read_text())
+    mutate(document["openlabel"])
+    expected = jsonschema.exceptions.best_match(
+        jsonschema.Draft7Validator(openlabel_schema).iter_errors(document)
+    )
+    if expected is None:
+        openlabel.validate(document, tmp_path / "x.json")
+    else:
+        with pytest.raises(FormatError) as raised:
+            openlabel.validate(document, tmp_path / "x.json")
+        assert f" at {expected.json_path}: {expected.message}." in str(raised.value)

@@ -280,11 +280,31 @@ class StreamChoiceNeeded(FormatError):
 
 
 @cache
-def _validator() -> Any:
+def _validators() -> tuple[Any, Any]:
+    """Validators for a whole document and for one object entry of a frame (``frames[f].objects[uid]``)."""
     import jsonschema
 
     schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
-    return jsonschema.Draft7Validator(schema)
+    [entry] = schema["definitions"]["frame"]["properties"]["objects"]["patternProperties"].values()
+    return (
+        jsonschema.Draft7Validator(schema),
+        jsonschema.Draft7Validator({"definitions": schema["definitions"], **entry}),
+    )
+
+
+def _shape(value: Any) -> Any:
+    """``value`` with every number replaced by its kind: what the schema's checks depend on."""
+    if isinstance(value, dict):
+        return ("{", tuple((k, _shape(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("[", tuple(_shape(v) for v in value))
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return ("int",)
+    if isinstance(value, float):
+        return ("float", value.is_integer())
+    return ("?", repr(value))
 
 
 def json_path(*parts: str | int) -> str:
@@ -307,14 +327,51 @@ def validate(document: Any, file: Path) -> None:
             f"{file}: not an OpenLABEL file (no top-level 'openlabel' object).",
             hint='OpenLABEL 1.0 files are JSON objects of the form {"openlabel": {...}}.',
         )
-    from jsonschema.exceptions import best_match
-
-    error = best_match(_validator().iter_errors(document))
+    error = _first_error(document)
     if error is not None:
         raise FormatError(
-            f"{file}: not valid OpenLABEL 1.0 at {error.json_path}: {error.message}.",
+            f"{file}: not valid OpenLABEL 1.0 at {error[0]}: {error[1]}.",
             hint="The file must follow the ASAM OpenLABEL 1.0.0 JSON schema.",
         )
+
+
+def _first_error(document: dict[str, Any]) -> tuple[str, str] | None:
+    """The first schema violation as (JSON path, message), or ``None``.
+
+    Checking every box with jsonschema is most of an import's time, and a video's boxes come in a few
+    shapes. So the document is checked with the frames' object entries emptied, then each entry on
+    its own, once per :func:`_shape`: the schema constrains numbers by their type only (no minimum,
+    maximum or uniqueItems), so entries of one shape are valid or invalid together.
+    """
+    from jsonschema.exceptions import best_match
+
+    whole, one_entry = _validators()
+    openlabel = document["openlabel"]
+    frames = openlabel.get("frames") if isinstance(openlabel, dict) else None
+    entries: list[tuple[str, str, Any]] = []
+    if isinstance(frames, dict) and all(
+        isinstance(f, dict) and isinstance(f.get("objects", {}), dict) for f in frames.values()
+    ):
+        emptied: dict[str, Any] = {}
+        for key, frame in frames.items():
+            objects = frame.get("objects", {})
+            entries += [(key, uid, entry) for uid, entry in objects.items()]
+            emptied[key] = {**frame, "objects": {uid: {} for uid in objects}} if "objects" in frame else frame
+        document = {**document, "openlabel": {**openlabel, "frames": emptied}}
+    error = best_match(whole.iter_errors(document))
+    if error is not None:
+        return error.json_path, error.message
+    checked: set[Any] = set()
+    for key, uid, entry in entries:
+        shape = _shape(entry)
+        if shape in checked:
+            continue
+        error = best_match(one_entry.iter_errors(entry))
+        if error is not None:
+            path = json_path("openlabel", "frames", key, "objects", uid, *error.absolute_path)
+            return path, error.message
+        checked.add(shape)
+    return None
 
 
 def _values(data: dict[str, Any], into: dict[str, Any]) -> None:
