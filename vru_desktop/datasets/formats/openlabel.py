@@ -382,16 +382,12 @@ def _values(data: dict[str, Any], into: dict[str, Any]) -> None:
                 into[entry["name"]] = entry["val"]
 
 
-def _file_stem(uri: str) -> str:
+def _file_name(uri: str) -> str:
     return PurePosixPath(PureWindowsPath(uri).as_posix()).name
 
 
-def _streams(openlabel: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return dict(openlabel.get("streams", {}))
-
-
 def _stream_of(box: dict[str, Any], openlabel: dict[str, Any], file: Path, where: str) -> str | None:
-    streams = _streams(openlabel)
+    streams = openlabel.get("streams", {})
     systems = openlabel.get("coordinate_systems", {})
     system = box.get("coordinate_system")
     if system is not None:
@@ -428,7 +424,7 @@ def _choose_stream(
     found: set[str], openlabel: dict[str, Any], stream: str | None, file: Path
 ) -> tuple[str | None, list[str]]:
     """The stream to import (the chosen one, or the file's only camera stream) and all of them."""
-    declared = _streams(openlabel)
+    declared = openlabel.get("streams", {})
     cameras = {n for n, s in declared.items() if s.get("type", "camera") == "camera"}
     candidates = sorted(found | cameras)
     if stream is not None:
@@ -448,7 +444,7 @@ def _choose_stream(
 
 def _space(openlabel: dict[str, Any], stream: str | None) -> tuple[float, float] | None:
     """The image size a stream's intrinsics give, where they give one."""
-    properties = _streams(openlabel).get(stream or "", {}).get("stream_properties", {})
+    properties = openlabel.get("streams", {}).get(stream or "", {}).get("stream_properties", {})
     for key in ("intrinsics_pinhole", "intrinsics_fisheye"):
         intrinsics = properties.get(key)
         if isinstance(intrinsics, dict) and intrinsics.get("width_px") and intrinsics.get("height_px"):
@@ -547,8 +543,8 @@ def _item(openlabel: dict[str, Any], file: Path, dataset: SourceDataset, stream:
     chosen, streams = _choose_stream({s for *_, s, _ in found if s is not None}, openlabel, stream, file)
     space = _space(openlabel, chosen)
     metadata = openlabel["metadata"]
-    uri = _streams(openlabel).get(chosen or "", {}).get("uri")
-    names = [_file_stem(n) for n in (uri, metadata.get("tagged_file"), metadata.get("name")) if n]
+    uri = openlabel.get("streams", {}).get(chosen or "", {}).get("uri")
+    names = [_file_name(n) for n in (uri, metadata.get("tagged_file"), metadata.get("name")) if n]
     fingerprint = metadata.get("video_fingerprint")
     item = SourceItem(
         names=[*dict.fromkeys([*names, file.stem])],
