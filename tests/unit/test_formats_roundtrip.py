@@ -125,6 +125,7 @@ def same_boxes(got: list[tuple], expected: list[tuple]) -> None:
         ("yolo", "yolo", "", True),  # YOLO has neither: crowd boxes are left out
         ("cvat-video", "cvat", "occluded", False),  # CVAT has no crowd flag; its task covers every frame
         ("mot", "mot", "crowd occluded", False),  # a MOT sequence is annotated on every frame
+        ("openlabel", "openlabel", "crowd occluded", True),
     ],
 )
 def test_round_trip_gives_back_the_same_boxes(

@@ -1,4 +1,4 @@
-"""Dataset subcommands: export (COCO, YOLO, CVAT for video, MOT, CSV) and import-annotations."""
+"""Dataset subcommands: export (COCO, YOLO, CVAT for video, MOT, CSV, OpenLABEL) and import-annotations."""
 
 from __future__ import annotations
 
@@ -18,7 +18,12 @@ def register(subparsers: Any) -> None:
     which = p.add_mutually_exclusive_group()
     which.add_argument("--project", help="every video of this project")
     which.add_argument("--video", type=int, nargs="+", default=[], metavar="ID", help="these videos")
-    p.add_argument("--run", type=int, nargs="+", default=[], metavar="ID", help="csv: these detection runs")
+    p.add_argument(
+        "--run", type=int, nargs="+", default=[], metavar="ID", help="csv, openlabel: these detection runs"
+    )
+    p.add_argument(
+        "--detections", action="store_true", help="openlabel: also the detections of each video's latest run"
+    )
     p.add_argument(
         "--every", type=int, metavar="N", help="write every Nth frame instead of the annotated ones"
     )
@@ -50,6 +55,7 @@ def register(subparsers: Any) -> None:
         default="source",
         help="cvat video: the library video is the task's source video (default) or holds only its frames",
     )
+    p.add_argument("--stream", metavar="NAME", help="openlabel: the camera stream to import")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(handler=cmd_import_annotations)
 
@@ -63,6 +69,7 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
         every=args.every,
         all_annotations=args.all_annotations,
         run_ids=args.run,
+        detections=args.detections,
         mot_images=args.images,
         overwrite=args.overwrite,
     )
@@ -83,6 +90,7 @@ def cmd_import_annotations(args: argparse.Namespace, ctx: Context) -> int:
         unmapped="ignore" if args.ignore_unmapped else "refuse",
         ground_truth=not args.proposals,
         cvat_frames=args.cvat_frames,
+        stream=args.stream,
         media=args.with_video,
     )
     bar = ProgressBar("import")

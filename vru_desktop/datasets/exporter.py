@@ -30,7 +30,7 @@ import numpy as np
 from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
-from vru_desktop.datasets.formats import coco, csv_events, cvat, mot, yolo
+from vru_desktop.datasets.formats import coco, csv_events, cvat, mot, openlabel, yolo
 from vru_desktop.datasets.formats.common import ExportBox, ExportVideo
 from vru_desktop.errors import Cancelled, NotFoundError, UsageError, ValidationError
 from vru_desktop.library.projects import find_project
@@ -48,6 +48,7 @@ FORMATS: dict[str, str] = {
     "cvat-video": "CVAT for video 1.1 XML",
     "mot": "MOTChallenge (gt/gt.txt, seqinfo.ini)",
     "csv": "CSV of detection events",
+    "openlabel": "ASAM OpenLABEL 1.0 JSON",
 }
 #: Frames written between two progress reports.
 PROGRESS_EVERY = 10
@@ -69,8 +70,11 @@ class ExportOptions:
     project: str | None = None
     every: int | None = None
     all_annotations: bool = False
-    #: CSV: the detection runs to export (else every run of the selected videos).
+    #: CSV: the detection runs to export (else every run of the selected videos). OpenLABEL: runs
+    #: whose detections go with the ground truth.
     run_ids: list[int] = field(default_factory=list)
+    #: OpenLABEL: also the detections of each video's latest run.
+    detections: bool = False
     #: MOT: also write the frames to ``img1/``.
     mot_images: bool = False
     jpeg_quality: int = 95
@@ -104,6 +108,8 @@ def make_writer(options: ExportOptions) -> Writer:
         return cvat.CvatVideoWriter()
     if options.format == "mot":
         return mot.MotWriter(images=options.mot_images)
+    if options.format == "openlabel":
+        return openlabel.OpenLabelWriter()
     raise UsageError(f"Unknown export format '{options.format}'.", hint=f"Use one of: {', '.join(FORMATS)}.")
 
 
@@ -247,6 +253,8 @@ def export_dataset(
                 result = ExportResult(options.format, out, len(video_ids), 0, counts)
             else:
                 videos = collect(session, video_ids, options)
+                if options.format == "openlabel":
+                    openlabel.attach_context(session, videos, options.run_ids, latest_run=options.detections)
         if options.format != "csv":
             writer = make_writer(options)
             written = 0

@@ -29,7 +29,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from vru_desktop.annotations.tracks import Keyframe, TrackBox, interpolate_track
-from vru_desktop.datasets.formats import coco, cvat, label_studio, mot, yolo
+from vru_desktop.datasets.formats import coco, cvat, label_studio, mot, openlabel, yolo
 from vru_desktop.datasets.formats.common import SourceBox, SourceDataset, SourceItem, safe_name, scale_box
 from vru_desktop.datasets.mapping import ClassMapping
 from vru_desktop.errors import Cancelled, NotFoundError, ValidationError
@@ -47,6 +47,7 @@ FORMATS: dict[str, str] = {
     "cvat": "CVAT for video / for images 1.1 XML",
     "mot": "MOTChallenge gt.txt",
     "label-studio": "Label Studio JSON",
+    "openlabel": "ASAM OpenLABEL 1.0 JSON",
 }
 
 
@@ -61,6 +62,8 @@ class ImportOptions:
     ground_truth: bool = True
     #: CVAT for video: "source" (the video is the task's source) or "task" (only the task's frames).
     cvat_frames: str = "source"
+    #: OpenLABEL: the stream (camera) to import, where the file has several.
+    stream: str | None = None
     #: Videos or frame folders to bring into the library before pairing.
     media: list[str] = field(default_factory=list)
 
@@ -124,6 +127,8 @@ def read_dataset(
         return mot.parse(source)
     if format_name == "label-studio":
         return label_studio.parse(source)
+    if format_name == "openlabel":
+        return openlabel.parse(source, stream=options.stream)
     raise ValidationError(
         f"Unknown import format '{format_name}'.", hint=f"Use one of: {', '.join(FORMATS)}."
     )
@@ -184,6 +189,8 @@ def _import_onto_library(
                 raise Cancelled("Import cancelled; nothing was written.")
             if progress is not None:
                 progress(number, len(dataset.items), video.filename)
+            if item.strict_frames:
+                _check_frames(item, video, dataset.path)
             results.append(
                 _store_item(session, item, video, table, options.ground_truth, format_name, left_out)
             )
@@ -241,6 +248,18 @@ def _pair(session: Session, items: list[SourceItem], video_id: int | None) -> li
             hint="Import the videos first (or with the annotations), or choose the video (--video ID).",
         )
     return chosen
+
+
+def _check_frames(item: SourceItem, video: Video, source: Path) -> None:
+    frames = {b.frame for b in item.boxes} | (item.reviewed or set())
+    beyond = [f for f in frames if not 0 <= f < video.frame_count]
+    if beyond:
+        raise ValidationError(
+            f"{source}: frame {max(beyond)} is beyond the last frame of video {video.id} "
+            f"({video.filename}, frames 0…{video.frame_count - 1}); nothing was imported.",
+            hint="Check that the file belongs to this video (its frames are 0-based), or choose the "
+            "video (--video ID).",
+        )
 
 
 # -- storing -------------------------------------------------------------------------------------

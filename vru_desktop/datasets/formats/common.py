@@ -69,6 +69,8 @@ class SourceItem:
     fingerprint: str | None = None
     interpolate: bool = False
     hold_until: int | None = None
+    #: A box on a frame beyond the paired video refuses the import (instead of being left out).
+    strict_frames: bool = False
 
 
 @dataclass
@@ -129,6 +131,10 @@ class ExportVideo:
     #: Boxes to export, sorted by frame (outside keyframes only where the format keeps tracks).
     boxes: list[ExportBox]
     times: list[float] = field(default_factory=list)
+    #: The project's camera fields (OpenLABEL metadata).
+    camera: dict[str, Any] = field(default_factory=dict)
+    #: Detection events of the chosen runs (OpenLABEL), with their confidence and ``run_id`` attribute.
+    detections: list[ExportBox] = field(default_factory=list)
 
     @property
     def stem(self) -> str:

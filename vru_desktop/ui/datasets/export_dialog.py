@@ -75,6 +75,7 @@ class ExportDialog(QDialog):
             "All annotations (not only validated ground truth on reviewed frames)"
         )
         self.mot_images = QCheckBox("MOT: also write the frames (img1/)")
+        self.detections = QCheckBox("OpenLABEL: also the detections of each video's latest run")
         self.overwrite = QCheckBox("Replace the folder if it holds files")
         self.out = QLineEdit()
         self.out.setPlaceholderText("a new or empty folder")
@@ -94,6 +95,7 @@ class ExportDialog(QDialog):
         form.addRow("Frames", self.every)
         form.addRow("", self.all_annotations)
         form.addRow("", self.mot_images)
+        form.addRow("", self.detections)
         form.addRow("Folder", out_row)
         form.addRow("", self.overwrite)
         self.status = QLabel()
@@ -114,6 +116,7 @@ class ExportDialog(QDialog):
     def _format_changed(self) -> None:
         key = self.format.currentData()
         self.mot_images.setEnabled(key == "mot")
+        self.detections.setEnabled(key == "openlabel")
         self.every.setEnabled(key in ("coco", "yolo", "mot"))
 
     def _browse(self) -> None:
@@ -131,6 +134,7 @@ class ExportDialog(QDialog):
             every=self.every.value() or None,
             all_annotations=self.all_annotations.isChecked(),
             mot_images=self.mot_images.isChecked(),
+            detections=self.detections.isChecked() and self.detections.isEnabled(),
             overwrite=self.overwrite.isChecked(),
         )
 

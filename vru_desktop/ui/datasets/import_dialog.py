@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy import select
 
 from vru_desktop.datasets.formats.common import SourceDataset
+from vru_desktop.datasets.formats.openlabel import StreamChoiceNeeded
 from vru_desktop.datasets.importer import (
     FORMATS,
     ImportOptions,
@@ -142,6 +143,10 @@ class ImportAnnotationsDialog(QDialog):
         form.addRow("Dataset", path_row)
         form.addRow("Onto", self.video)
         form.addRow("CVAT video is", self.cvat_frames)
+        self.stream = QComboBox()
+        self._reset_streams()
+        self.path.textChanged.connect(self._reset_streams)
+        form.addRow("OpenLABEL stream", self.stream)
         form.addRow("", self.proposals)
         self.status = QLabel()
         self.status.setObjectName("importStatus")
@@ -155,6 +160,10 @@ class ImportAnnotationsDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(buttons)
         self.resize(640, 260)
+
+    def _reset_streams(self) -> None:
+        self.stream.clear()
+        self.stream.addItem("the file's only camera stream", None)
 
     def _browse_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -175,6 +184,7 @@ class ImportAnnotationsDialog(QDialog):
             unmapped="ignore",
             ground_truth=not self.proposals.isChecked(),
             cvat_frames=self.cvat_frames.currentData(),
+            stream=self.stream.currentData(),
         )
 
     def read(self) -> ClassMappingDialog | None:
@@ -185,6 +195,13 @@ class ImportAnnotationsDialog(QDialog):
         format_name = self.format.currentData()
         try:
             self.dataset = read_dataset(format_name, self.path.text().strip(), self.options({}))
+        except StreamChoiceNeeded as exc:
+            self.stream.clear()
+            self.stream.addItem("(choose a stream)", None)
+            for name in exc.streams:
+                self.stream.addItem(name, name)
+            self.status.setText(str(exc))
+            return None
         except VruError as exc:
             self.status.setText(str(exc))
             return None
