@@ -16,7 +16,7 @@ Export writes ``<clip>_v<id>/annotations.xml`` per video: every track with all i
 a one-frame track, as CVAT does for shapes in a video task.
 
 Images 1.1: ``<image name width height>`` with ``<box>`` children; images pair with video frames by
-the number at the end of their names.
+file name (see :mod:`~vru_desktop.datasets.formats.common`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from vru_desktop.datasets.formats.common import (
     SourceItem,
     check_relative,
     find_files,
-    frame_of_image,
     group_image_boxes,
     parse_float,
 )
@@ -158,7 +157,7 @@ def parse(path: Path, *, frames: str = "source") -> SourceDataset:
         raise ValueError("frames must be 'source' or 'task'")
     path = Path(path)
     dataset = SourceDataset(NAME, path, [], [])
-    images: list[tuple[str, int, list[SourceBox]]] = []
+    images: list[tuple[str, list[SourceBox]]] = []
     for file in find_files(path, "*.xml", "CVAT annotation file (*.xml)"):
         root = _load(file)
         if root.tag != "annotations":
@@ -283,10 +282,8 @@ def _video_item(file: Path, root: ET.Element, dataset: SourceDataset, frames: st
     return item
 
 
-def _image_entries(
-    file: Path, root: ET.Element, dataset: SourceDataset
-) -> list[tuple[str, int, list[SourceBox]]]:
-    entries: list[tuple[str, int, list[SourceBox]]] = []
+def _image_entries(file: Path, root: ET.Element, dataset: SourceDataset) -> list[tuple[str, list[SourceBox]]]:
+    entries: list[tuple[str, list[SourceBox]]] = []
     for number, image in enumerate(root.iterfind("image")):
         name = image.get("name")
         where_image = f"{file}: <image> #{number + 1}"
@@ -312,5 +309,5 @@ def _image_entries(
                     attributes=_attributes(shape),
                 )
             )
-        entries.append((name, frame_of_image(name, where_image), boxes))
+        entries.append((name, boxes))
     return entries
