@@ -1,0 +1,115 @@
+"""Formats that used to be misread: MOT layouts told apart by content, CVAT job-level exports and
+tracks sharing an id, image datasets paired with an image folder by file name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from vru_desktop.datasets.formats.mot import DETECTIONS, MOT15, MOT16, RESULTS, detect_layout, read_mot_file
+from vru_desktop.datasets.importer import ImportOptions, import_annotations
+from vru_desktop.errors import FormatError, ValidationError
+from vru_desktop.library.importer import import_paths
+from vru_desktop.store.db import Database
+from vru_desktop.store.models import Annotation, ReviewedFrame
+
+
+def rows(db: Database, video_id: int) -> list[Annotation]:
+    with db.session() as session:
+        return list(
+            session.scalars(
+                select(Annotation)
+                .where(Annotation.video_id == video_id)
+                .order_by(Annotation.frame_number, Annotation.id)
+            )
+        )
+
+
+def reviewed(db: Database, video_id: int) -> set[int]:
+    with db.session() as session:
+        return set(
+            session.scalars(select(ReviewedFrame.frame_number).where(ReviewedFrame.video_id == video_id))
+        )
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def video(db: Database, make_video) -> int:
+    [outcome] = import_paths(db, [make_video("clip.mp4", frames=6, size=(64, 48))])
+    return outcome.video_id
+
+
+# -- MOT layouts ---------------------------------------------------------------------------------
+def test_mot15_ground_truth_world_coordinates_are_never_a_class(
+    db: Database, video: int, tmp_path: Path
+) -> None:
+    # 2D MOT 2015: the 8th column is world x. -4 used to be refused as a class, 3 taken for "car".
+    gt = write(
+        tmp_path / "TUD" / "gt" / "gt.txt",
+        "1,1,10,5,8,20,1,-4.2,1.5,0\n2,1,11,5,8,20,1,3,1.6,0\n2,2,30,6,8,20,0,-1,-1,-1\n",
+    )
+    assert read_mot_file(gt).layout is MOT15
+    result = import_annotations(db, "mot", gt, ImportOptions(video_id=video))
+    stored = rows(db, video)
+    assert [(a.frame_number, a.vru_type, a.crowd, a.bounding_box) for a in stored] == [
+        (0, "pedestrian", False, (10, 5, 18, 25)),
+        (1, "pedestrian", False, (11, 5, 19, 25)),
+        (1, "pedestrian", True, (30, 6, 38, 26)),
+    ]
+    assert stored[0].attributes["world"] == [-4.2, 1.5, 0] and "world" not in stored[2].attributes
+    assert result.left_out == {}
+
+
+def test_mot17_det_txt_is_detections_with_scores(db: Database, shared_data: Path) -> None:
+    mot = shared_data / "mot17_mini"
+    [outcome] = import_paths(db, [mot / "videos" / "MOT17-02-FRCNN_first4.mp4"])
+    det = mot / "train" / "MOT17-02-FRCNN" / "det" / "det.txt"
+    assert read_mot_file(det).layout is DETECTIONS
+    with pytest.raises(ValidationError, match="detections with scores, not ground truth"):
+        import_annotations(db, "mot", det, ImportOptions(video_id=outcome.video_id))
+    result = import_annotations(db, "mot", det, ImportOptions(video_id=outcome.video_id, ground_truth=False))
+    stored = rows(db, outcome.video_id)
+    # det.txt covers the whole sequence: 51 rows fall on the 4 frames shipped
+    assert result.boxes == len(stored) == 51
+    assert all(not a.validated and a.confidence is not None and a.track_id is None for a in stored)
+    assert reviewed(db, outcome.video_id) == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1,1,1,1,5,5,1,1\n", r"gt\.txt:1: 8 columns is not a MOTChallenge layout"),
+        ("1,1,1,1,5,5,1,1,1\n2,1,1,1,5,5,1,1,1,7\n", r"gt\.txt:2: 10 columns where line 1 has 9"),
+        ("1,1,1,1,5,5,1,1,1\n2,1,1,1,5,5,1,1,3.5\n", r"gt\.txt:2: visibility \(column 9\) is 3\.5"),
+        ("1,1,1,1,5,5,1,1.5,1\n", r"gt\.txt:1: class \(column 8\) is 1\.5, not a class number"),
+        ("1,1,1,1,5,5,0.7,1,1\n", r"gt\.txt:1: consider \(column 7\) is 0\.7"),
+    ],
+)
+def test_an_unrecognised_layout_is_refused_with_the_line_and_reason(
+    db: Database, video: int, tmp_path: Path, text: str, message: str
+) -> None:
+    gt = write(tmp_path / "s" / "gt" / "gt.txt", text)
+    with pytest.raises(FormatError, match=message):
+        import_annotations(db, "mot", gt, ImportOptions(video_id=video))
+    assert rows(db, video) == []
+
+
+def test_detect_layout_reads_each_layout_from_its_content() -> None:
+    def rows_of(*lines: str) -> list[tuple[int, list[float]]]:
+        return [(n, [float(v) for v in line.split(",")]) for n, line in enumerate(lines, start=1)]
+
+    assert detect_layout(rows_of("1,1,1,1,5,5,0,7,0.25"), "f") is MOT16
+    assert detect_layout(rows_of("1,1,1,1,5,5,1,-1,-1,-1", "2,1,1,1,5,5,0,2,3,0"), "f") is MOT15
+    assert detect_layout(rows_of("1,1,1,1,5,5,0.93,-1,-1,-1"), "f") is RESULTS
+    assert detect_layout(rows_of("1,4,1,1,5,5,0.93"), "f") is RESULTS
+    assert detect_layout(rows_of("1,-1,1,1,5,5,0.93"), "f") is DETECTIONS
+    assert detect_layout(rows_of("1,-1,1,1,5,5,12.5,-1,-1,-1"), "f") is DETECTIONS
+    # a 9-column ground-truth row without a track (Datumaro's sample) stays ground truth
+    assert detect_layout(rows_of("1,-1,0,4,4,8,1,3,1.0"), "f") is MOT16
