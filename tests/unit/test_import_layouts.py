@@ -113,3 +113,117 @@ def test_detect_layout_reads_each_layout_from_its_content() -> None:
     assert detect_layout(rows_of("1,-1,1,1,5,5,12.5,-1,-1,-1"), "f") is DETECTIONS
     # a 9-column ground-truth row without a track (Datumaro's sample) stays ground truth
     assert detect_layout(rows_of("1,-1,0,4,4,8,1,3,1.0"), "f") is MOT16
+
+
+# -- CVAT ----------------------------------------------------------------------------------------
+CVAT_LABELS = """
+      <labels>
+        <label><name>person</name><attributes></attributes></label>
+        <label><name>rider</name><attributes></attributes></label>
+      </labels>"""
+
+
+def test_cvat_job_level_export_reads_the_jobs_frames_and_original_size(
+    db: Database, make_video, tmp_path: Path
+) -> None:
+    # A job export (CVAT "for video 1.1"): the second job of a task over a 400x200 video with
+    # frame_filter step=2; the job holds task frames 5…9, i.e. source frames 10…18, and
+    # <original_size> stands beside <job>, not inside it.
+    xml = write(
+        tmp_path / "job_7.xml",
+        f"""<?xml version="1.0" encoding="utf-8"?>
+<annotations>
+  <version>1.1</version>
+  <meta>
+    <job>
+      <id>7</id>
+      <size>5</size>
+      <mode>interpolation</mode>
+      <overlap>0</overlap>
+      <bugtracker></bugtracker>
+      <created>2024-05-02 10:00:00+00:00</created>
+      <updated>2024-05-02 11:00:00+00:00</updated>
+      <subset>default</subset>
+      <start_frame>10</start_frame>
+      <stop_frame>18</stop_frame>
+      <frame_filter>step=2</frame_filter>
+      <segments>
+        <segment><id>7</id><start>5</start><stop>9</stop><url>http://localhost:8080/api/jobs/7</url></segment>
+      </segments>
+      <owner><username>anna</username><email></email></owner>
+      <assignee></assignee>{CVAT_LABELS}
+    </job>
+    <dumped>2024-05-02 11:05:00+00:00</dumped>
+    <original_size>
+      <width>400</width>
+      <height>200</height>
+    </original_size>
+  </meta>
+  <track id="1" label="person" source="manual">
+    <box frame="10" outside="0" occluded="0" keyframe="1" xtl="40" ytl="20" xbr="80" ybr="100" z_order="0"></box>
+    <box frame="14" outside="0" occluded="1" keyframe="1" xtl="80" ytl="20" xbr="120" ybr="100" z_order="0"></box>
+  </track>
+</annotations>
+""",
+    )
+    [outcome] = import_paths(db, [make_video("street.mp4", frames=24, size=(200, 100))])
+    result = import_annotations(db, "cvat", xml, ImportOptions(video_id=outcome.video_id))
+    assert reviewed(db, outcome.video_id) == {10, 12, 14, 16, 18}
+    stored = [a for a in rows(db, outcome.video_id) if not a.outside]
+    # keyframes 10 and 14, interpolated between, held to the job's last frame 18; scaled 400x200 → 200x100
+    assert [a.frame_number for a in stored] == list(range(10, 19))
+    assert stored[0].bounding_box == pytest.approx((20, 10, 40, 50))
+    assert stored[2].bounding_box == pytest.approx((30, 10, 50, 50))
+    assert stored[-1].bounding_box == pytest.approx((40, 10, 60, 50))
+    assert result.boxes == 9 and result.videos[0].reviewed_frames == 5
+
+
+def test_cvat_task_segments_and_tracks_that_share_an_id(db: Database, make_video, tmp_path: Path) -> None:
+    # Two jobs (segments, in task frames) cover frames 0…3 and 6…9 of a 12-frame task; three tracks
+    # carry id 0, two of them with different labels.
+    xml = write(
+        tmp_path / "task.xml",
+        f"""<?xml version="1.0" encoding="utf-8"?>
+<annotations>
+  <version>1.1</version>
+  <meta>
+    <task>
+      <id>3</id><name>crossing</name><size>12</size><mode>interpolation</mode><overlap>0</overlap>
+      <start_frame>0</start_frame><stop_frame>11</stop_frame><frame_filter></frame_filter>{CVAT_LABELS}
+      <segments>
+        <segment><id>1</id><start>0</start><stop>3</stop><url>u</url></segment>
+        <segment><id>2</id><start>6</start><stop>9</stop><url>u</url></segment>
+      </segments>
+      <original_size><width>64</width><height>48</height></original_size>
+    </task>
+  </meta>
+  <track id="0" label="person">
+    <box frame="1" outside="0" occluded="0" keyframe="1" xtl="1" ytl="1" xbr="5" ybr="9"></box>
+    <box frame="3" outside="1" occluded="0" keyframe="1" xtl="1" ytl="1" xbr="5" ybr="9"></box>
+  </track>
+  <track id="0" label="rider">
+    <box frame="2" outside="0" occluded="0" keyframe="1" xtl="20" ytl="1" xbr="30" ybr="9"></box>
+    <box frame="4" outside="1" occluded="0" keyframe="1" xtl="20" ytl="1" xbr="30" ybr="9"></box>
+  </track>
+  <track id="0" label="person">
+    <box frame="7" outside="0" occluded="0" keyframe="1" xtl="40" ytl="1" xbr="50" ybr="9"></box>
+    <box frame="8" outside="1" occluded="0" keyframe="1" xtl="40" ytl="1" xbr="50" ybr="9"></box>
+  </track>
+</annotations>
+""",
+    )
+    [outcome] = import_paths(db, [make_video("crossing.mp4", frames=12, size=(64, 48))])
+    result = import_annotations(
+        db, "cvat", xml, ImportOptions(video_id=outcome.video_id, mapping={"rider": "cyclist"})
+    )
+    assert reviewed(db, outcome.video_id) == {0, 1, 2, 3, 6, 7, 8, 9}
+    stored = [a for a in rows(db, outcome.video_id) if not a.outside]
+    assert sorted((a.frame_number, a.vru_type, a.x1) for a in stored) == [
+        (1, "pedestrian", 1),
+        (2, "cyclist", 20),
+        (2, "pedestrian", 1),
+        (3, "cyclist", 20),
+        (7, "pedestrian", 40),
+    ]
+    assert len({a.track_id for a in stored}) == 3 and result.videos[0].tracks == 3
+    assert {a.attributes["source_track_id"] for a in stored} == {"0"}
