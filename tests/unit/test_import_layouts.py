@@ -160,8 +160,8 @@ def test_cvat_job_level_export_reads_the_jobs_frames_and_original_size(
     </original_size>
   </meta>
   <track id="1" label="person" source="manual">
-    <box frame="10" outside="0" occluded="0" keyframe="1" xtl="40" ytl="20" xbr="80" ybr="100" z_order="0"></box>
-    <box frame="14" outside="0" occluded="1" keyframe="1" xtl="80" ytl="20" xbr="120" ybr="100" z_order="0"></box>
+    <box frame="10" outside="0" occluded="0" keyframe="1" xtl="40" ytl="20" xbr="80" ybr="100"/>
+    <box frame="14" outside="0" occluded="1" keyframe="1" xtl="80" ytl="20" xbr="120" ybr="100"/>
   </track>
 </annotations>
 """,
