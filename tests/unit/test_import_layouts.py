@@ -227,3 +227,148 @@ def test_cvat_task_segments_and_tracks_that_share_an_id(db: Database, make_video
     ]
     assert len({a.track_id for a in stored}) == 3 and result.videos[0].tracks == 3
     assert {a.attributes["source_track_id"] for a in stored} == {"0"}
+
+
+# -- image datasets onto a folder of images ------------------------------------------------------
+def write_image(path: Path, size: tuple[int, int]) -> Path:
+    import cv2
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.full((size[1], size[0], 3), 90, dtype=np.uint8))
+    return path
+
+
+def coco_file(path: Path, images: list[tuple[str, tuple[int, int], list[float]]]) -> Path:
+    import json
+
+    document = {
+        "categories": [{"id": 1, "name": "person"}],
+        "images": [
+            {"id": n, "file_name": name, "width": w, "height": h}
+            for n, (name, (w, h), _) in enumerate(images, 1)
+        ],
+        "annotations": [
+            {"id": n, "image_id": n, "category_id": 1, "bbox": bbox, "iscrowd": 0}
+            for n, (_, _, bbox) in enumerate(images, 1)
+        ],
+    }
+    return write(path, json.dumps(document))
+
+
+@pytest.fixture
+def voc_folder(db: Database, tmp_path: Path) -> tuple[int, Path]:
+    """A VOC-style folder of images of different sizes, imported as a video."""
+    folder = tmp_path / "JPEGImages"
+    for name, size in (
+        ("2007_000032.jpg", (500, 375)),
+        ("2007_001585.jpg", (375, 500)),
+        ("2008_000008.jpg", (500, 333)),
+    ):
+        write_image(folder / name, size)
+    [outcome] = import_paths(db, [folder], fps=1.0)
+    assert outcome.status == "imported", outcome.line()
+    return outcome.video_id, folder
+
+
+def test_coco_onto_a_voc_folder_pairs_by_file_name_and_keeps_each_images_size(
+    db: Database, voc_folder: tuple[int, Path], tmp_path: Path
+) -> None:
+    video, folder = voc_folder
+    from vru_desktop.media.probe import sequence_files
+
+    frame_of = {p.name: n for n, p in enumerate(sequence_files(folder))}
+    coco = coco_file(
+        tmp_path / "voc.json",
+        [
+            ("JPEGImages/2007_000032.jpg", (500, 375), [400, 300, 90, 70]),
+            ("JPEGImages/2007_001585.jpg", (375, 500), [300, 400, 70, 90]),
+            ("JPEGImages/2008_000008.jpg", (500, 333), [10, 20, 30, 40]),
+        ],
+    )
+    result = import_annotations(db, "coco", coco, ImportOptions(video_id=video))
+    assert result.boxes == 3 and result.left_out == {}
+    stored = {a.frame_number: a.bounding_box for a in rows(db, video)}
+    # each box on its own image, in that image's pixels (never rescaled to the first image's size)
+    assert stored == {
+        frame_of["2007_000032.jpg"]: (400, 300, 490, 370),
+        frame_of["2007_001585.jpg"]: (300, 400, 370, 490),
+        frame_of["2008_000008.jpg"]: (10, 20, 40, 60),
+    }
+    assert reviewed(db, video) == {0, 1, 2}
+
+
+def test_a_mis_pairing_is_refused_never_silent(
+    db: Database, voc_folder: tuple[int, Path], tmp_path: Path, make_video
+) -> None:
+    video, _ = voc_folder
+    missing = coco_file(
+        tmp_path / "m.json",
+        [("2007_000032.jpg", (500, 375), [1, 1, 5, 5]), ("2009_000001.jpg", (500, 375), [1, 1, 5, 5])],
+    )
+    with pytest.raises(ValidationError, match=r"1 annotated image not in JPEGImages .*'2009_000001\.jpg'"):
+        import_annotations(db, "coco", missing, ImportOptions(video_id=video))
+    shared = coco_file(
+        tmp_path / "s.json",
+        [
+            ("train/2007_000032.jpg", (500, 375), [1, 1, 5, 5]),
+            ("val/2007_000032.jpg", (500, 375), [1, 1, 5, 5]),
+        ],
+    )
+    with pytest.raises(ValidationError, match="Several annotated images pair with the same image"):
+        import_annotations(db, "coco", shared, ImportOptions(video_id=video))
+    [clip] = import_paths(db, [make_video("clip.mp4", frames=3, size=(64, 48))])
+    unnumbered = coco_file(tmp_path / "u.json", [("street.jpg", (64, 48), [1, 1, 5, 5])])
+    with pytest.raises(
+        ValidationError, match=r"is a video file and the image 'street\.jpg' carries no frame number"
+    ):
+        import_annotations(db, "coco", unnumbered, ImportOptions(video_id=clip.video_id))
+    assert rows(db, video) == [] and rows(db, clip.video_id) == []
+
+
+def test_yolo_labels_onto_a_one_based_image_folder(db: Database, shared_data: Path) -> None:
+    # Label Studio's YOLO sample: img_1 … img_5 (1-based), 640x329; img_1 has one 'bus' box.
+    dataset = shared_data / "label_studio_exports" / "test_import_yolo_data_unif_dims"
+    [outcome] = import_paths(db, [dataset / "images"], fps=1.0)
+    result = import_annotations(
+        db,
+        "yolo",
+        dataset,
+        ImportOptions(video_id=outcome.video_id, mapping={"bus": "pedestrian"}, unmapped="ignore"),
+    )
+    stored = rows(db, outcome.video_id)
+    buses = {
+        n: sum(
+            1
+            for line in (dataset / "labels" / f"img_{n + 1}.txt").read_text().splitlines()
+            if line.startswith("2 ")
+        )
+        for n in range(5)
+    }
+    assert {f: sum(1 for a in stored if a.frame_number == f) for f in range(5)} == buses
+    assert result.boxes == sum(buses.values()) and buses[0] == 1
+    first = next(a for a in stored if a.frame_number == 0)
+    # img_1.txt: "2 0.49765625 0.46200607902735563 0.9640625 0.8693009118541033" on 640x329
+    assert first.bounding_box == pytest.approx(
+        (
+            (0.49765625 - 0.9640625 / 2) * 640,
+            (0.46200607902735563 - 0.8693009118541033 / 2) * 329,
+            (0.49765625 + 0.9640625 / 2) * 640,
+            (0.46200607902735563 + 0.8693009118541033 / 2) * 329,
+        )
+    )
+    assert reviewed(db, outcome.video_id) == set(range(5))
+
+
+def test_cvat_images_onto_their_image_folder_of_two_sizes(db: Database, shared_data: Path) -> None:
+    # Datumaro's CVAT-for-images task export: img0.jpg is 8x8, img1.jpg 10x10.
+    export = shared_data / "datumaro_format_samples" / "cvat_dataset" / "for_images" / "export_task"
+    [outcome] = import_paths(db, [export / "images"], fps=1.0)
+    import_annotations(
+        db,
+        "cvat",
+        export / "train.xml",
+        ImportOptions(video_id=outcome.video_id, mapping={"label1": "pedestrian"}, unmapped="ignore"),
+    )
+    assert [(a.frame_number, a.bounding_box) for a in rows(db, outcome.video_id)] == [(0, (0, 2, 4, 4))]
+    assert reviewed(db, outcome.video_id) == {0, 1}

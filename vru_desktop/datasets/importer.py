@@ -579,6 +579,8 @@ class ImageFolder:
     video: Video
     files: list[Path]
     _sizes: dict[int, tuple[int, int]] = field(default_factory=dict)
+    #: Frame → the annotation images paired with it so far in this import.
+    _paired: dict[int, list[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, video: Video) -> ImageFolder:
@@ -623,12 +625,11 @@ class ImageFolder:
                 f"{len(missing)} annotated image{_s(missing)} not in {where}: {_some(missing)}.",
                 hint="Import the annotations onto the folder that holds these images.",
             )
-        by_frame: dict[int, list[str]] = {}
         for name, frame in found.items():
-            by_frame.setdefault(frame, []).append(name)
+            self._paired.setdefault(frame, []).append(name)
         shared = [
             f"{' and '.join(repr(n) for n in group)} → {self.files[frame].name}"
-            for frame, group in by_frame.items()
+            for frame, group in self._paired.items()
             if len(group) > 1
         ]
         if shared:
