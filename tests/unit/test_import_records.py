@@ -169,3 +169,22 @@ def test_cli_imports_remove_import_and_delete_annotations(
     assert "Frame range 'x'" in capsys.readouterr().err
     assert main([*cli, "delete-annotations", "--video", "1", "--class", "pedestrian"]) == 0
     assert "deleted 3 annotation rows" in capsys.readouterr().out
+
+
+def test_boxes_imported_before_imports_were_recorded_count_too(db: Database, mot17) -> None:
+    from sqlalchemy import delete, update
+
+    from vru_desktop.store.models import AnnotationImport
+
+    train, ids = mot17
+    sequence = train / "MOT17-02-FRCNN"
+    import_annotations(db, "mot", sequence)
+    with db.transaction() as session:  # a library from before this release: boxes without a record
+        session.execute(update(Annotation).values(import_id=None))
+        session.execute(delete(AnnotationImport))
+    with pytest.raises(DuplicateError, match="from an import made before imports were recorded"):
+        import_annotations(db, "mot", sequence)
+    result = import_annotations(db, "mot", sequence, ImportOptions(on_duplicate="replace"))
+    assert result.replaced == [] and boxes_per_video(db) == {ids["MOT17-02-FRCNN"]: MOT17_02_BOXES}
+    with db.session() as session:
+        assert set(session.scalars(select(Annotation.import_id))) == {result.import_id}
