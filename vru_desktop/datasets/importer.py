@@ -11,7 +11,14 @@ Pairing a dataset item with a video: ``video_id`` when given (everything goes on
 the content fingerprint this program writes into its exports, else the item's name against the
 videos' file names (same name, or the file name starting with it: ``MOT17-02-FRCNN`` pairs with
 ``MOT17-02-FRCNN_first4.mp4``). ``media`` paths are imported into the library first (the videos
-that go with the annotations); each is stored on its own, as the library import does.
+that go with the annotations); each is stored on its own, as the library import does. Images of an
+image dataset pair with a video's frames by file name when the video is a folder of images, else by
+the number in the name (:mod:`vru_desktop.datasets.formats.common`).
+
+Every import is recorded (:class:`~vru_desktop.store.models.AnnotationImport`: source, content
+fingerprint, time, counts and the reviewed frames it added per video; see
+:mod:`vru_desktop.datasets.imports`). Boxes that an earlier import already put on a video (same
+frame, class and box) refuse the import unless ``on_duplicate`` is "replace" or "append".
 """
 
 from __future__ import annotations
@@ -216,16 +223,18 @@ def _import_onto_library(
                 raise Cancelled("Import cancelled; nothing was written.")
             if progress is not None:
                 progress(number, len(dataset.items), video.filename)
-            placement = placed.get(video.id) or placed.setdefault(video.id, _Placement.start(session, video))
+            if video.id not in placed:
+                placed[video.id] = _Placement.start(session, video)
+            placement = placed[video.id]
             placement.fingerprints.append(fingerprints[number])
-            _place_item(session, placement, item, table, options.ground_truth, format_name, left_out)
-        replaced = _meet_earlier_imports(session, list(placed.values()), options.on_duplicate)
+            _place_item(placement, item, table, options.ground_truth, format_name, left_out)
+        met, replaced = _meet_earlier_imports(session, list(placed.values()), options.on_duplicate)
         record = AnnotationImport(
             format=format_name,
             source=str(dataset.path),
             fingerprint=_digest(sorted(fingerprints)),
             ground_truth=options.ground_truth,
-            mode="new" if not replaced and options.on_duplicate == "refuse" else options.on_duplicate,
+            mode=options.on_duplicate if met else "new",
             details={"mapping": table, "left_out": left_out, "replaced": replaced},
         )
         session.add(record)
@@ -272,11 +281,14 @@ def _box_key(frame: int, vru_type: str, box: tuple[float, float, float, float]) 
     return (frame, vru_type, *(round(v, 2) for v in box))
 
 
-def _meet_earlier_imports(session: Session, placements: list[_Placement], on_duplicate: str) -> list[int]:
+def _meet_earlier_imports(
+    session: Session, placements: list[_Placement], on_duplicate: str
+) -> tuple[bool, list[int]]:
     """Find boxes an earlier import already put on these videos (same frame, class and box). Refuse
     (``refuse``), take the earlier import's boxes off those videos first (``replace``), or go on
-    (``append``). Returns the ids of the imports replaced."""
+    (``append``). Returns whether any were found and the ids of the imports replaced."""
     clashes: list[str] = []
+    met = False
     replaced: set[int] = set()
     for placement in placements:
         video = placement.video
@@ -308,6 +320,7 @@ def _meet_earlier_imports(session: Session, placements: list[_Placement], on_dup
                 hits.setdefault(found[0], set()).add(found[1])
         if not hits:
             continue
+        met = True
         if on_duplicate == "refuse":
             repeated = sum(len(ids) for ids in hits.values())
             clashes.append(
@@ -334,7 +347,7 @@ def _meet_earlier_imports(session: Session, placements: list[_Placement], on_dup
         record = session.get(AnnotationImport, import_id)
         if record is not None and not record.videos:
             session.delete(record)
-    return sorted(replaced)
+    return met, sorted(replaced)
 
 
 def _describe_imports(session: Session, import_ids: list[int | None]) -> str:
@@ -425,7 +438,6 @@ class _Placement:
 
 
 def _place_item(
-    session: Session,
     placement: _Placement,
     item: SourceItem,
     table: dict[str, str | None],
@@ -491,7 +503,7 @@ def _place_item(
     placement.rows.extend(kept)
     if ground_truth:
         if item.images:
-            frames = set(sizes)
+            frames = {f for f in sizes if 0 <= f < frame_count}
         elif item.reviewed is None:
             frames = set(range(min(item.frame_count or frame_count, frame_count)))
         else:
