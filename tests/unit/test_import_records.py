@@ -188,3 +188,23 @@ def test_boxes_imported_before_imports_were_recorded_count_too(db: Database, mot
     assert result.replaced == [] and boxes_per_video(db) == {ids["MOT17-02-FRCNN"]: MOT17_02_BOXES}
     with db.session() as session:
         assert set(session.scalars(select(Annotation.import_id))) == {result.import_id}
+
+
+def test_undo_after_the_import_was_removed_brings_the_box_back_on_its_own(
+    db: Database, make_video, tmp_path: Path
+) -> None:
+    from vru_desktop.annotations.editor import AnnotationEditor
+
+    [outcome] = import_paths(db, [make_video("walk.mp4", frames=3, size=(64, 48))])
+    gt = tmp_path / "walk" / "gt" / "gt.txt"
+    gt.parent.mkdir(parents=True)
+    gt.write_text("1,-1,1,1,5,5,1,1,1\n")
+    result = import_annotations(db, "mot", gt, ImportOptions(video_id=outcome.video_id))
+    editor = AnnotationEditor(db, outcome.video_id)
+    [box] = editor.frame_annotations(0)
+    editor.move_box(box.id, (2, 2, 8, 8))
+    remove_import(db, result.import_id)
+    assert editor.undo()
+    with db.session() as session:
+        [row] = session.scalars(select(Annotation))
+    assert row.bounding_box == (1, 1, 6, 6) and row.import_id is None
