@@ -208,3 +208,15 @@ def test_undo_after_the_import_was_removed_brings_the_box_back_on_its_own(
     with db.session() as session:
         [row] = session.scalars(select(Annotation))
     assert row.bounding_box == (1, 1, 6, 6) and row.import_id is None
+
+
+def test_the_same_content_twice_in_one_dataset_is_refused(db: Database, mot17, tmp_path: Path) -> None:
+    train, ids = mot17
+    folder = tmp_path / "two"
+    for name in ("MOT17-02-FRCNN", "MOT17-02-FRCNN-copy"):
+        gt = folder / name / "gt" / "gt.txt"
+        gt.parent.mkdir(parents=True)
+        gt.write_bytes((train / "MOT17-02-FRCNN" / "gt" / "gt.txt").read_bytes())
+    with pytest.raises(DuplicateError, match="'MOT17-02-FRCNN' and 'MOT17-02-FRCNN-copy' hold the same"):
+        import_annotations(db, "mot", folder, ImportOptions(video_id=ids["MOT17-02-FRCNN"]))
+    assert boxes_per_video(db) == {}

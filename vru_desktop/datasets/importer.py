@@ -226,6 +226,13 @@ def _import_onto_library(
             if video.id not in placed:
                 placed[video.id] = _Placement.start(session, video)
             placement = placed[video.id]
+            if fingerprints[number] in placement.fingerprints and options.on_duplicate != "append":
+                twin = dataset.items[fingerprints.index(fingerprints[number])]
+                raise DuplicateError(
+                    f"{dataset.path}: '{' / '.join(twin.names)}' and '{' / '.join(item.names)}' hold the "
+                    f"same boxes for {video.filename} (video {video.id}). Nothing was imported.",
+                    hint="Import one of them, or choose append (--append) to keep both.",
+                )
             placement.fingerprints.append(fingerprints[number])
             _place_item(placement, item, table, options.ground_truth, format_name, left_out)
         met, replaced = _meet_earlier_imports(session, list(placed.values()), options.on_duplicate)
