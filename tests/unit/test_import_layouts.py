@@ -372,3 +372,26 @@ def test_cvat_images_onto_their_image_folder_of_two_sizes(db: Database, shared_d
     )
     assert [(a.frame_number, a.bounding_box) for a in rows(db, outcome.video_id)] == [(0, (0, 2, 4, 4))]
     assert reviewed(db, outcome.video_id) == {0, 1}
+
+
+def test_label_studio_upload_names_pair_with_the_image_they_were_made_from(
+    db: Database, tmp_path: Path
+) -> None:
+    import json
+
+    folder = tmp_path / "img1"
+    for n in (1, 2, 3):
+        write_image(folder / f"{n:06d}.jpg", (100, 50))
+    [outcome] = import_paths(db, [folder], fps=1.0)
+    rectangle = {"x": 10, "y": 20, "width": 30, "height": 40, "rectanglelabels": ["person"]}
+    tasks = [
+        {
+            "id": 1,
+            "data": {"image": "/data/upload/3/1a2b3c4d-000002.jpg"},
+            "annotations": [{"id": 1, "result": [{"type": "rectanglelabels", "value": rectangle}]}],
+        }
+    ]
+    path = write(tmp_path / "ls.json", json.dumps(tasks))
+    import_annotations(db, "label-studio", path, ImportOptions(video_id=outcome.video_id))
+    assert [(a.frame_number, a.bounding_box) for a in rows(db, outcome.video_id)] == [(1, (10, 10, 40, 30))]
+    assert reviewed(db, outcome.video_id) == {1}
