@@ -128,3 +128,51 @@ def test_export_dialog_reports_errors_and_cancel(  # type: ignore[no-untyped-def
     qtbot.waitUntil(lambda: "cancelled" in export.status.text().lower(), timeout=20000)
     assert not (tmp_path / "cancelled").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cancelled")]
+
+
+def test_import_again_is_refused_until_replace_is_chosen_and_an_import_is_removed(  # type: ignore[no-untyped-def]
+    qtbot, db, data_dir: Path, make_video, tmp_path: Path
+) -> None:
+    [outcome] = import_paths(db, [make_video("walk.mp4", frames=4, size=(64, 48))])
+    gt = tmp_path / "walk" / "gt" / "gt.txt"
+    gt.parent.mkdir(parents=True)
+    gt.write_text("1,1,1,1,5,5,1,1,1\n2,1,2,1,5,5,1,1,1\n")
+    window = make_window(qtbot, db, data_dir)
+
+    from vru_desktop.ui.datasets import actions
+
+    def import_once(choice: str) -> ImportAnnotationsDialog:
+        dialog = actions.open_import(window)
+        qtbot.addWidget(dialog)
+        dialog.format.setCurrentIndex(dialog.format.findData("mot"))
+        dialog.path.setText(str(gt))
+        dialog.video.setCurrentIndex(dialog.video.findData(outcome.video_id))
+        dialog.on_duplicate.setCurrentIndex(dialog.on_duplicate.findData(choice))
+        mapping = dialog.read()
+        assert mapping is not None
+        mapping.accept()
+        qtbot.waitUntil(lambda: dialog.status.text() != "Importing…", timeout=10000)
+        return dialog
+
+    def stored() -> int:
+        with db.session() as session:
+            return session.scalar(select(func.count()).select_from(Annotation)) or 0
+
+    assert "Imported 2 boxes" in import_once("refuse").status.text()
+    refused = import_once("refuse")
+    assert "already holds 2 of these 2 boxes, from import 1" in refused.status.text()
+    assert stored() == 2
+    assert "Imported 2 boxes" in import_once("replace").status.text()
+    assert stored() == 2
+
+    imports = actions.open_imports(window)
+    qtbot.addWidget(imports)
+    assert imports.table.rowCount() == 1 and imports.table.item(0, 0).text() == "2"
+    assert imports.table.item(0, 3).text() == "2 / 2"
+    imports.table.selectRow(0)
+    changed: list[int] = []
+    window.annotationsChanged.connect(changed.append)
+    with qtbot.waitSignal(imports.removed, timeout=5000):
+        imports.remove_button.click()
+    assert changed == [outcome.video_id] and stored() == 0
+    assert imports.table.rowCount() == 0 and "Removed import 2" in imports.status.text()

@@ -129,9 +129,10 @@ def test_unmapped_classes_are_listed_or_ignored_and_mapping_is_remembered(
     result = import_annotations(db, "yolo", root, ImportOptions(video_id=video, unmapped="ignore"))
     assert result.boxes == 1  # person → pedestrian; car is left out by default
     assert result.mapping == {"person": "pedestrian", "kangaroo": None, "wombat": None, "car": None}
-    import_annotations(
-        db, "yolo", root, ImportOptions(video_id=video, mapping={"kangaroo": "cyclist"}, unmapped="ignore")
+    again = ImportOptions(
+        video_id=video, mapping={"kangaroo": "cyclist"}, unmapped="ignore", on_duplicate="replace"
     )
+    assert import_annotations(db, "yolo", root, again).replaced == [result.import_id]
     remembered = ClassMapping.for_source(db, "yolo", root)
     assert remembered.target("kangaroo") == "cyclist" and remembered.unmapped(["kangaroo", "wombat"]) == [
         "wombat"

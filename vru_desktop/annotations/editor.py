@@ -59,7 +59,7 @@ Box = tuple[float, float, float, float]
 T = TypeVar("T")
 
 #: Columns an interpolated row takes from the keyframe before it.
-INHERITED = ("vru_type", "validated", "occluded", "truncated", "crowd", "source")
+INHERITED = ("vru_type", "validated", "occluded", "truncated", "crowd", "source", "import_id")
 #: Pixels an interpolated box may differ by before it is rewritten (float noise of re-interpolation).
 BOX_TOLERANCE = 1e-6
 
@@ -94,6 +94,12 @@ _GROUND_TRUTH = text(
     " WHERE r.video_id = :video AND a.validated = 1 AND a.outside = 0"
     ") WHERE id = :video"
 )
+
+
+def after_boxes_changed(session: Session, video_id: int) -> None:
+    """Statistics of this video's runs are out of date; ground truth exists or not."""
+    session.execute(_MARK_STALE, {"video": video_id})
+    session.execute(_GROUND_TRUTH, {"video": video_id})
 
 
 def _frames_by_type(rows: Iterable[Any]) -> dict[str, np.ndarray]:
@@ -670,9 +676,7 @@ class AnnotationEditor:
         return result
 
     def _after_edit(self, session: Session) -> None:
-        """Statistics of this video's runs are out of date; ground truth exists or not."""
-        session.execute(_MARK_STALE, {"video": self.video_id})
-        session.execute(_GROUND_TRUTH, {"video": self.video_id})
+        after_boxes_changed(session, self.video_id)
 
     def _check_frame(self, frame: int) -> int:
         frame = int(frame)

@@ -20,13 +20,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from vru_desktop.store.models import Annotation, DetectionEvent, ReviewedFrame
+from vru_desktop.store.models import Annotation, AnnotationImport, DetectionEvent, ReviewedFrame
 
 RowImage = dict[str, Any]
 
 ANNOTATIONS = Annotation.__table__
 EVENTS = DetectionEvent.__table__
 REVIEWED = ReviewedFrame.__table__
+IMPORTS = AnnotationImport.__table__
 #: Column names of an annotation row image (every column but the id).
 ANNOTATION_COLUMNS: tuple[str, ...] = tuple(c.name for c in ANNOTATIONS.columns if c.name != "id")
 
@@ -103,9 +104,17 @@ def update_rows(session: Session, changes: list[tuple[int, RowImage]]) -> None:
 
 
 def insert_rows(session: Session, images: list[RowImage]) -> list[int]:
-    """Insert rows (with or without an ``id``); returns their ids in the same order."""
+    """Insert rows (with or without an ``id``); returns their ids in the same order. A row brought
+    back after its import was removed no longer belongs to that import."""
     if not images:
         return []
+    wanted = {image["import_id"] for image in images if image.get("import_id") is not None}
+    if wanted:
+        present = set(session.scalars(select(IMPORTS.c.id).where(IMPORTS.c.id.in_(wanted))))
+        images = [
+            {**image, "import_id": None} if image.get("import_id") not in present | {None} else image
+            for image in images
+        ]
     result = session.execute(
         insert(ANNOTATIONS).returning(ANNOTATIONS.c.id, sort_by_parameter_order=True), images
     )

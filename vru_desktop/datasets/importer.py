@@ -11,31 +11,50 @@ Pairing a dataset item with a video: ``video_id`` when given (everything goes on
 the content fingerprint this program writes into its exports, else the item's name against the
 videos' file names (same name, or the file name starting with it: ``MOT17-02-FRCNN`` pairs with
 ``MOT17-02-FRCNN_first4.mp4``). ``media`` paths are imported into the library first (the videos
-that go with the annotations); each is stored on its own, as the library import does.
+that go with the annotations); each is stored on its own, as the library import does. Images of an
+image dataset pair with a video's frames by file name when the video is a folder of images, else by
+the number in the name (:mod:`vru_desktop.datasets.formats.common`).
+
+Every import is recorded (:class:`~vru_desktop.store.models.AnnotationImport`: source, content
+fingerprint, time, counts and the reviewed frames it added per video; see
+:mod:`vru_desktop.datasets.imports`). Boxes that an earlier import already put on a video (same
+frame, class and box) refuse the import unless ``on_duplicate`` is "replace" or "append".
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
+from vru_desktop.annotations.editor import after_boxes_changed
 from vru_desktop.annotations.tracks import Keyframe, TrackBox, interpolate_track
 from vru_desktop.datasets.formats import coco, cvat, label_studio, mot, openlabel, yolo
 from vru_desktop.datasets.formats.common import SourceBox, SourceDataset, SourceItem, safe_name, scale_box
+from vru_desktop.datasets.imports import remove_import_part, reviewed_ranges
 from vru_desktop.datasets.mapping import ClassMapping
-from vru_desktop.errors import Cancelled, NotFoundError, ValidationError
+from vru_desktop.errors import Cancelled, DuplicateError, NotFoundError, ValidationError
 from vru_desktop.library.importer import import_paths, remove_videos
+from vru_desktop.media.probe import sequence_files
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import Annotation, FrameIndex, ReviewedFrame, Video
+from vru_desktop.store.models import (
+    Annotation,
+    AnnotationImport,
+    AnnotationImportVideo,
+    FrameIndex,
+    ReviewedFrame,
+    Video,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +85,12 @@ class ImportOptions:
     stream: str | None = None
     #: Videos or frame folders to bring into the library before pairing.
     media: list[str] = field(default_factory=list)
+    #: Boxes an earlier import already put on a video (same frame, class and box): "refuse" the
+    #: import, "replace" the earlier import's boxes on that video, or "append" (keep both).
+    on_duplicate: str = "refuse"
+
+
+ON_DUPLICATE = ("refuse", "replace", "append")
 
 
 @dataclass
@@ -86,6 +111,9 @@ class ImportResult:
     videos: list[VideoResult]
     mapping: dict[str, str | None]
     left_out: dict[str, int]
+    import_id: int
+    #: Earlier imports whose boxes this one replaced.
+    replaced: list[int] = field(default_factory=list)
 
     @property
     def boxes(self) -> int:
@@ -93,6 +121,8 @@ class ImportResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "import_id": self.import_id,
+            "replaced": self.replaced,
             "format": self.format,
             "source": self.source,
             "boxes": self.boxes,
@@ -108,6 +138,7 @@ class ImportResult:
             for v in self.videos
         ]
         out += [f"left out: {count} {reason}" for reason, count in self.left_out.items()]
+        out += [f"replaced import {import_id}" for import_id in self.replaced]
         return out
 
 
@@ -168,7 +199,14 @@ def _import_onto_library(
     progress: ProgressCallback | None,
     should_cancel: Callable[[], bool] | None,
 ) -> ImportResult:
+    if options.on_duplicate not in ON_DUPLICATE:
+        raise ValueError(f"on_duplicate must be one of {ON_DUPLICATE}")
     dataset = read_dataset(format_name, path, options)
+    if options.ground_truth and any(b.confidence is not None for i in dataset.items for b in i.boxes):
+        raise ValidationError(
+            f"{dataset.path}: holds detections with scores, not ground truth.",
+            hint="Import them as unvalidated proposals (--proposals), or choose the ground-truth file.",
+        )
     mapping = ClassMapping.for_source(db, format_name, dataset.path, options.mapping)
     used = dataset.used_labels()
     unmapped = mapping.unmapped(used)
@@ -181,9 +219,10 @@ def _import_onto_library(
         )
     table = mapping.table(used)
     left_out = dict(dataset.skipped)
-    results: list[VideoResult] = []
+    fingerprints = [item_fingerprint(item) for item in dataset.items]
     with db.transaction() as session:
         targets = _pair(session, dataset.items, options.video_id)
+        placed: dict[int, _Placement] = {}
         for number, (item, video) in enumerate(zip(dataset.items, targets, strict=True)):
             if should_cancel is not None and should_cancel():
                 raise Cancelled("Import cancelled; nothing was written.")
@@ -191,13 +230,151 @@ def _import_onto_library(
                 progress(number, len(dataset.items), video.filename)
             if item.strict_frames:
                 _check_frames(item, video, dataset.path)
-            results.append(
-                _store_item(session, item, video, table, options.ground_truth, format_name, left_out)
-            )
+            if video.id not in placed:
+                placed[video.id] = _Placement.start(session, video)
+            placement = placed[video.id]
+            if fingerprints[number] in placement.fingerprints and options.on_duplicate != "append":
+                twin = dataset.items[fingerprints.index(fingerprints[number])]
+                raise DuplicateError(
+                    f"{dataset.path}: '{' / '.join(twin.names)}' and '{' / '.join(item.names)}' hold the "
+                    f"same boxes for {video.filename} (video {video.id}). Nothing was imported.",
+                    hint="Import one of them, or choose append (--append) to keep both.",
+                )
+            placement.fingerprints.append(fingerprints[number])
+            _place_item(placement, item, table, options.ground_truth, format_name, left_out)
+        met, replaced = _meet_earlier_imports(session, list(placed.values()), options.on_duplicate)
+        record = AnnotationImport(
+            format=format_name,
+            source=str(dataset.path),
+            fingerprint=_digest(sorted(fingerprints)),
+            ground_truth=options.ground_truth,
+            mode=options.on_duplicate if met else "new",
+            details={"mapping": table, "left_out": left_out, "replaced": replaced},
+        )
+        session.add(record)
+        session.flush()
+        results = [_write(session, record, placement, options.ground_truth) for placement in placed.values()]
+        import_id = record.id
     if progress is not None:
         progress(len(dataset.items), len(dataset.items), "")
     mapping.remember(db, format_name, dataset.path, used)
-    return ImportResult(format_name, str(dataset.path), results, table, left_out)
+    return ImportResult(format_name, str(dataset.path), results, table, left_out, import_id, replaced)
+
+
+# -- content fingerprints and earlier imports ----------------------------------------------------
+def _digest(parts: list[str]) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def item_fingerprint(item: SourceItem) -> str:
+    """SHA-256 over what an item says (boxes, their flags, the frames it covers), in any order; the
+    file's name and place do not count, so the same content read from elsewhere is recognised."""
+    boxes = sorted(
+        json.dumps(
+            [
+                b.image if b.image is not None else b.frame,
+                b.label,
+                [round(v, 3) for v in b.box],
+                b.space,
+                b.track,
+                b.keyframe,
+                b.outside,
+                b.occluded,
+                b.crowd,
+                b.truncated,
+                b.confidence,
+            ]
+        )
+        for b in item.boxes
+    )
+    covered = sorted(item.images) if item.images else sorted(item.reviewed or ())
+    return _digest([*boxes, json.dumps([covered, item.frame_count])])
+
+
+def _box_key(frame: int, vru_type: str, box: tuple[float, float, float, float]) -> tuple[Any, ...]:
+    return (frame, vru_type, *(round(v, 2) for v in box))
+
+
+def _meet_earlier_imports(
+    session: Session, placements: list[_Placement], on_duplicate: str
+) -> tuple[bool, list[int]]:
+    """Find boxes an earlier import already put on these videos (same frame, class and box). Refuse
+    (``refuse``), take the earlier import's boxes off those videos first (``replace``), or go on
+    (``append``). Returns whether any were found and the ids of the imports replaced."""
+    clashes: list[str] = []
+    met = False
+    replaced: set[int] = set()
+    for placement in placements:
+        video = placement.video
+        earlier: dict[tuple[Any, ...], tuple[int | None, int]] = {}
+        for row_id, import_id, frame, vru, x1, y1, x2, y2 in session.execute(
+            select(
+                Annotation.id,
+                Annotation.import_id,
+                Annotation.frame_number,
+                Annotation.vru_type,
+                Annotation.x1,
+                Annotation.y1,
+                Annotation.x2,
+                Annotation.y2,
+            ).where(
+                Annotation.video_id == video.id,
+                Annotation.outside.is_(False),
+                or_(Annotation.import_id.is_not(None), Annotation.source.like("import:%")),
+            )
+        ):
+            earlier[_box_key(frame, vru, (x1, y1, x2, y2))] = (import_id, row_id)
+        if not earlier:
+            continue
+        hits: dict[int | None, set[int]] = {}
+        new = [r for r in placement.rows if not r["outside"]]
+        for row in new:
+            found = earlier.get(_box_key(row["frame_number"], row["vru_type"], _row_box(row)))
+            if found is not None:
+                hits.setdefault(found[0], set()).add(found[1])
+        if not hits:
+            continue
+        met = True
+        if on_duplicate == "refuse":
+            repeated = sum(len(ids) for ids in hits.values())
+            clashes.append(
+                f"{video.filename} (video {video.id}) already holds {repeated} of these {len(new)} boxes, "
+                f"from {_describe_imports(session, list(hits))}"
+            )
+        elif on_duplicate == "replace":
+            for import_id, row_ids in hits.items():
+                if import_id is None:
+                    session.execute(delete(Annotation).where(Annotation.id.in_(row_ids)))
+                    continue
+                part = session.get(AnnotationImportVideo, (import_id, video.id))
+                if part is not None:
+                    remove_import_part(session, part)
+                replaced.add(import_id)
+    if clashes:
+        raise DuplicateError(
+            "Already imported: " + "; ".join(clashes) + ". Nothing was imported.",
+            hint="Choose replace (--replace: the earlier import's boxes on these videos go first) or "
+            "append (--append: keep both).",
+        )
+    session.flush()
+    for import_id in replaced:
+        record = session.get(AnnotationImport, import_id)
+        if record is not None and not record.videos:
+            session.delete(record)
+    return met, sorted(replaced)
+
+
+def _describe_imports(session: Session, import_ids: list[int | None]) -> str:
+    described = []
+    for import_id in sorted(import_ids, key=lambda i: -1 if i is None else i):
+        record = None if import_id is None else session.get(AnnotationImport, import_id)
+        if record is None:
+            described.append("an import made before imports were recorded")
+        else:
+            described.append(
+                f"import {record.id} ({record.format}, {record.source}, {record.imported_at:%Y-%m-%d %H:%M})"
+            )
+    return " and ".join(described)
 
 
 # -- pairing -------------------------------------------------------------------------------------
@@ -263,26 +440,54 @@ def _check_frames(item: SourceItem, video: Video, source: Path) -> None:
 
 
 # -- storing -------------------------------------------------------------------------------------
-def _store_item(
-    session: Session,
+@dataclass
+class _Placement:
+    """What an import puts on one video, gathered over the dataset's items before it is written."""
+
+    video: Video
+    times: np.ndarray
+    next_track: int
+    result: VideoResult
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    reviewed: set[int] = field(default_factory=set)
+    fingerprints: list[str] = field(default_factory=list)
+    folder: ImageFolder | None = None
+
+    @classmethod
+    def start(cls, session: Session, video: Video) -> _Placement:
+        last_track = session.scalar(
+            select(func.max(Annotation.track_id)).where(Annotation.video_id == video.id)
+        )
+        return cls(
+            video, _times(session, video), (last_track or 0) + 1, VideoResult(video.id, video.filename)
+        )
+
+
+def _place_item(
+    placement: _Placement,
     item: SourceItem,
-    video: Video,
     table: dict[str, str | None],
     ground_truth: bool,
     format_name: str,
     left_out: dict[str, int],
-) -> VideoResult:
-    result = VideoResult(video.id, video.filename)
+) -> None:
+    video = placement.video
+    result = placement.result
     frame_count = video.frame_count
-    times = _times(session, video)
-    next_track = (
-        session.scalar(select(func.max(Annotation.track_id)).where(Annotation.video_id == video.id)) or 0
-    ) + 1
+    sizes = _place_images(placement, item) if item.images else {}
 
     def drop(reason: str, count: int = 1) -> None:
         left_out[reason] = left_out.get(reason, 0) + count
 
-    tracks: dict[str, list[SourceBox]] = {}
+    def make_row(
+        box: SourceBox, vru: str, track_id: int | None, keyframe: bool, outside: bool
+    ) -> dict[str, Any]:
+        size = sizes.get(box.frame, (video.width, video.height))
+        return _row(
+            video, box, vru, track_id, keyframe, outside, placement.times, format_name, ground_truth, size
+        )
+
+    tracks: dict[tuple[str, str], list[SourceBox]] = {}
     rows: list[dict[str, Any]] = []
     for box in item.boxes:
         vru = table.get(box.label)
@@ -291,12 +496,13 @@ def _store_item(
                 drop(f"boxes of class '{box.label}' (not mapped to a VRU type)")
             continue
         if box.track is not None:
-            tracks.setdefault(box.track, []).append(box)
+            # A track is one class: boxes under one id with different classes are separate tracks.
+            tracks.setdefault((box.track, box.label), []).append(box)
         else:
-            rows.append(_row(video, box, vru, None, True, False, times, format_name, ground_truth))
-    for source_id, boxes in tracks.items():
-        track_id, next_track = next_track, next_track + 1
-        vru = table[boxes[0].label]
+            rows.append(make_row(box, vru, None, True, False))
+    for (source_id, label), boxes in tracks.items():
+        track_id, placement.next_track = placement.next_track, placement.next_track + 1
+        vru = table[label]
         assert vru is not None
         for track_box, origin in _track_rows(boxes, item, frame_count):
             placed = SourceBox(
@@ -308,19 +514,10 @@ def _store_item(
                 occluded=origin.occluded,
                 truncated=origin.truncated,
                 crowd=origin.crowd,
+                confidence=origin.confidence,
             )
-            row = _row(
-                video,
-                placed,
-                vru,
-                track_id,
-                track_box.is_keyframe,
-                track_box.outside,
-                times,
-                format_name,
-                ground_truth,
-            )
-            row["attributes"] = {**origin.attributes, "source_track_id": source_id}
+            row = make_row(placed, vru, track_id, track_box.is_keyframe, track_box.outside)
+            row["attributes"] = {"source_track_id": source_id, **origin.attributes}
             rows.append(row)
         result.tracks += 1
     kept = [r for r in rows if 0 <= r["frame_number"] < frame_count]
@@ -329,26 +526,172 @@ def _store_item(
             "boxes beyond the video's last frame",
             sum(1 for r in rows if not r["outside"]) - sum(1 for r in kept if not r["outside"]),
         )
-    if kept:
-        session.execute(insert(Annotation), kept)
-    result.rows = len(kept)
-    result.boxes = sum(1 for r in kept if not r["outside"])
-    result.crowd = sum(1 for r in kept if r["crowd"] and not r["outside"])
+    placement.rows.extend(kept)
     if ground_truth:
-        if item.reviewed is None:
+        if item.images:
+            frames = {f for f in sizes if 0 <= f < frame_count}
+        elif item.reviewed is None:
             frames = set(range(min(item.frame_count or frame_count, frame_count)))
         else:
             frames = {f for f in item.reviewed if 0 <= f < frame_count}
+        placement.reviewed |= frames
+
+
+def _write(
+    session: Session, record: AnnotationImport, placement: _Placement, ground_truth: bool
+) -> VideoResult:
+    video = placement.video
+    result = placement.result
+    for row in placement.rows:
+        row["import_id"] = record.id
+    if placement.rows:
+        session.execute(insert(Annotation), placement.rows)
+    result.rows = len(placement.rows)
+    result.boxes = sum(1 for r in placement.rows if not r["outside"])
+    result.crowd = sum(1 for r in placement.rows if r["crowd"] and not r["outside"])
+    new: list[int] = []
+    if ground_truth:
         existing = set(
             session.scalars(select(ReviewedFrame.frame_number).where(ReviewedFrame.video_id == video.id))
         )
-        new = sorted(frames - existing)
+        new = sorted(placement.reviewed - existing)
         if new:
             session.execute(insert(ReviewedFrame), [{"video_id": video.id, "frame_number": f} for f in new])
-        result.reviewed_frames = len(frames)
-        if result.boxes:
-            video.ground_truth_generated = True
+        result.reviewed_frames = len(placement.reviewed)
+    session.add(
+        AnnotationImportVideo(
+            import_id=record.id,
+            video_id=video.id,
+            fingerprint=_digest(sorted(placement.fingerprints)),
+            boxes=result.boxes,
+            rows=result.rows,
+            tracks=result.tracks,
+            crowd=result.crowd,
+            reviewed=reviewed_ranges(new),
+        )
+    )
+    after_boxes_changed(session, video.id)
     return result
+
+
+def _place_images(placement: _Placement, item: SourceItem) -> dict[int, tuple[int, int]]:
+    """Give an image dataset's boxes their video frames; returns each annotated frame's pixel size.
+
+    Onto a folder of images, each image is the folder's frame of that file name, in its own size;
+    onto a video file, the number in the image's name is the frame. Anything that does not pair is
+    refused, never dropped."""
+    video = placement.video
+    if video.kind != "image_sequence":
+        unnumbered = [name for name, number in item.images.items() if number is None]
+        if unnumbered:
+            raise ValidationError(
+                f"{video.filename} (video {video.id}) is a video file and the image{_s(unnumbered)} "
+                f"{_some(unnumbered)} carr{'y' if len(unnumbered) > 1 else 'ies'} no frame number in "
+                "the name.",
+                hint="Import the annotations onto the folder of these images (imported as a video), "
+                "or name images by frame (frame_000123.jpg is frame 123).",
+            )
+        return {number: (video.width, video.height) for number in item.images.values() if number is not None}
+    if placement.folder is None:
+        placement.folder = ImageFolder.of(video)
+    frames = placement.folder.pair(list(item.images))
+    for box in item.boxes:
+        if box.image is not None:
+            box.frame = frames[box.image]
+    return {frame: placement.folder.size(frame) for frame in frames.values()}
+
+
+def _s(items: list[str]) -> str:
+    return "s" if len(items) > 1 else ""
+
+
+def _some(names: list[str]) -> str:
+    shown = ", ".join(repr(n) for n in names[:5])
+    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+@dataclass
+class ImageFolder:
+    """A library video that is a folder of images: its files in frame order, paired by file name."""
+
+    video: Video
+    files: list[Path]
+    _sizes: dict[int, tuple[int, int]] = field(default_factory=dict)
+    #: Frame → the annotation images paired with it so far in this import.
+    _paired: dict[int, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, video: Video) -> ImageFolder:
+        folder = Path(video.file_path)
+        if not folder.is_dir():
+            raise NotFoundError(
+                f"{video.filename} (video {video.id}): its image folder {folder} is missing.",
+                hint="Relink the video (vru-desktop relink) before importing onto it.",
+            )
+        files = sequence_files(folder)
+        if len(files) != video.frame_count:
+            raise ValidationError(
+                f"{video.filename} (video {video.id}): {folder} holds {len(files)} images but the library "
+                f"knows {video.frame_count} frames; images cannot be paired with frames by name.",
+                hint="Import the folder again as a video so that its frame list is current.",
+            )
+        return cls(video, files)
+
+    def pair(self, names: list[str]) -> dict[str, int]:
+        """Annotation image name → frame: the same file name, else the same name without extension
+        (YOLO label files), else Label Studio's upload name (``1a2b3c4d-<file name>``)."""
+        by_name = {p.name.lower(): i for i, p in enumerate(self.files)}
+        by_stem: dict[str, list[int]] = {}
+        for index, path in enumerate(self.files):
+            by_stem.setdefault(path.stem.lower(), []).append(index)
+        found: dict[str, int] = {}
+        missing: list[str] = []
+        for name in names:
+            base = PurePosixPath(name.replace("\\", "/")).name.lower()
+            candidates = [base, _UPLOAD_PREFIX.sub("", base)]
+            frame = next((by_name[c] for c in candidates if c in by_name), None)
+            if frame is None:
+                stems = [by_stem.get(PurePosixPath(c).stem, []) for c in candidates]
+                frame = next((s[0] for s in stems if len(s) == 1), None)
+            if frame is None:
+                missing.append(name)
+            else:
+                found[name] = frame
+        where = f"{self.video.filename} (video {self.video.id}, folder {self.video.file_path})"
+        if missing:
+            raise ValidationError(
+                f"{len(missing)} annotated image{_s(missing)} not in {where}: {_some(missing)}.",
+                hint="Import the annotations onto the folder that holds these images.",
+            )
+        for name, frame in found.items():
+            self._paired.setdefault(frame, []).append(name)
+        shared = [
+            f"{' and '.join(repr(n) for n in group)} → {self.files[frame].name}"
+            for frame, group in self._paired.items()
+            if len(group) > 1
+        ]
+        if shared:
+            raise ValidationError(
+                f"Several annotated images pair with the same image of {where}: {'; '.join(shared[:5])}.",
+                hint="Import each part of the dataset (train, val …) onto its own image folder.",
+            )
+        return found
+
+    def size(self, frame: int) -> tuple[int, int]:
+        """The pixel size of one image (read from its header)."""
+        if frame not in self._sizes:
+            from PIL import Image, UnidentifiedImageError
+
+            path = self.files[frame]
+            try:
+                with Image.open(path) as image:
+                    self._sizes[frame] = image.size
+            except (OSError, UnidentifiedImageError) as exc:
+                raise ValidationError(f"{path}: cannot read the image's size ({exc}).") from exc
+        return self._sizes[frame]
+
+
+_UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{8}-")
 
 
 def _track_rows(
@@ -390,14 +733,16 @@ def _row(
     times: np.ndarray,
     format_name: str,
     ground_truth: bool,
+    size: tuple[int, int],
 ) -> dict[str, Any]:
-    x1, y1, x2, y2 = scale_box(box.box, box.space, video.width, video.height)
+    x1, y1, x2, y2 = scale_box(box.box, box.space, *size)
     frame = box.frame
     return {
         "video_id": video.id,
         "frame_number": frame,
         "timestamp": float(times[frame]) if 0 <= frame < len(times) else 0.0,
         "vru_type": vru,
+        "confidence": box.confidence,
         "validated": ground_truth,
         "occluded": box.occluded,
         "truncated": box.truncated,
@@ -412,3 +757,7 @@ def _row(
         "x2": x2,
         "y2": y2,
     }
+
+
+def _row_box(row: dict[str, Any]) -> tuple[float, float, float, float]:
+    return (row["x1"], row["y1"], row["x2"], row["y2"])

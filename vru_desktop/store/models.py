@@ -261,6 +261,10 @@ class Annotation(BoxMixin, Base):
     outside: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Where the box came from: manual, detection, import:coco, import:mot …
     source: Mapped[str] = mapped_column(String(50), default="manual")
+    #: The import that brought the box in (removing the import removes its boxes).
+    import_id: Mapped[int | None] = mapped_column(
+        ForeignKey("annotation_imports.id", ondelete="CASCADE"), nullable=True, index=True
+    )
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
@@ -272,6 +276,51 @@ class Annotation(BoxMixin, Base):
         ),
         Index("ix_annotations_video_track", "video_id", "track_id"),
     )
+
+
+class AnnotationImport(Base):
+    """One annotation import: what was read, its content fingerprint, when, and what it brought in."""
+
+    __tablename__ = "annotation_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    format: Mapped[str] = mapped_column(String(30))
+    #: The file or folder that was imported.
+    source: Mapped[str] = mapped_column(Text)
+    #: SHA-256 over the content of everything the import placed (not over file names or paths).
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    ground_truth: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: How it met earlier imports of the same content: new | replace | append.
+    mode: Mapped[str] = mapped_column(String(10), default="new")
+    #: The class mapping used and what was left out and why.
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    videos: Mapped[list[AnnotationImportVideo]] = relationship(
+        back_populates="annotation_import", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class AnnotationImportVideo(Base):
+    """What one import placed on one video: the content's fingerprint, its counts, the frames it
+    marked reviewed (``[first, last]`` ranges of frames that were not reviewed before)."""
+
+    __tablename__ = "annotation_import_videos"
+
+    import_id: Mapped[int] = mapped_column(
+        ForeignKey("annotation_imports.id", ondelete="CASCADE"), primary_key=True
+    )
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    boxes: Mapped[int] = mapped_column(Integer, default=0)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    tracks: Mapped[int] = mapped_column(Integer, default=0)
+    crowd: Mapped[int] = mapped_column(Integer, default=0)
+    reviewed: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+    annotation_import: Mapped[AnnotationImport] = relationship(back_populates="videos")
+
+    __table_args__ = (Index("ix_annotation_import_videos_video_fingerprint", "video_id", "fingerprint"),)
 
 
 class ReviewedFrame(Base):

@@ -24,7 +24,6 @@ from vru_desktop.datasets.formats.common import (
     SourceItem,
     check_relative,
     find_files,
-    frame_of_image,
     group_image_boxes,
 )
 from vru_desktop.errors import FormatError
@@ -138,7 +137,7 @@ def parse(path: Path) -> SourceDataset:
     path = Path(path)
     dataset = SourceDataset(NAME, path, [], [])
     fingerprinted: dict[str, SourceItem] = {}
-    named: list[tuple[str, int, list[SourceBox]]] = []
+    named: list[tuple[str, list[SourceBox]]] = []
     for file in find_annotation_files(path):
         document = load_json(file)
         if not isinstance(document, dict) or "images" not in document or "annotations" not in document:
@@ -192,7 +191,7 @@ def parse(path: Path) -> SourceDataset:
                     attributes=attributes,
                 )
             )
-        for image_id, (image, boxes) in images.items():
+        for image, boxes in images.values():
             fingerprint = image.get("video_fingerprint")
             if fingerprint and "frame_number" in image:
                 item = fingerprinted.setdefault(
@@ -207,6 +206,6 @@ def parse(path: Path) -> SourceDataset:
                     item.boxes.append(box)
             else:
                 name = str(image["file_name"])
-                named.append((name, frame_of_image(name, f"{file}: images id {image_id}"), boxes))
+                named.append((name, boxes))
     dataset.items = [*fingerprinted.values(), *group_image_boxes(named)]
     return dataset

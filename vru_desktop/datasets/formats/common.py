@@ -6,10 +6,11 @@ the coordinate space the file uses); the importer maps labels to VRU types, pair
 library video and stores it. A writer gets :class:`ExportVideo` objects (one per library video, with
 the boxes already chosen) and the decoded frames it asks for.
 
-Pairing images with video frames: the frame number is the last run of digits in the image's file
-name (``frame_000123.jpg`` → frame 123, ``img0.jpg`` → frame 0), 0-based unless the format says
-otherwise (MOT ``img1/000001.jpg`` is 1-based). What stands before the number (``clip_v3_000123`` →
-``clip_v3``), or the image's folder, names the video.
+Pairing images with video frames: onto a library video that is a folder of images, each annotated
+image is the folder's frame with the same file name (or the same name before the extension, as YOLO
+label files have it); onto a video file, the frame number is the last run of digits in the image's
+file name (``frame_000123.jpg`` → frame 123, ``img0.jpg`` → frame 0). What stands before the number
+(``clip_v3_000123`` → ``clip_v3``), or the image's folder, names the video.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ class SourceBox:
 
     ``space`` is the (width, height) its coordinates refer to: the image's pixel size, ``(1, 1)`` for
     normalised coordinates, ``(100, 100)`` for percentages, or ``None`` for the video's own pixels.
-    ``track`` groups the keyframes of one track; ``None`` is a box on its own.
+    ``track`` groups the keyframes of one track; ``None`` is a box on its own. ``confidence`` is a
+    detector's score (detections, not ground truth). ``image`` is the image file the box is on, for
+    image-per-frame datasets.
     """
 
     frame: int
@@ -48,6 +51,8 @@ class SourceBox:
     crowd: bool = False
     truncated: bool = False
     attributes: dict[str, Any] = field(default_factory=dict)
+    confidence: float | None = None
+    image: str | None = None
 
 
 @dataclass
@@ -60,6 +65,8 @@ class SourceItem:
     says whether frames between a track's keyframes are filled in (CVAT, Label Studio) or the
     track's boxes are taken as they are (MOT lists every frame); a track whose last keyframe is
     not outside lasts to ``hold_until`` (CVAT: the task's end; Label Studio: the video's end).
+    ``images`` (image-per-frame datasets) maps each annotated image's name to the frame number in
+    that name (``None`` when it has none); the importer pairs them with the video's frames.
     """
 
     names: list[str]
@@ -71,6 +78,7 @@ class SourceItem:
     hold_until: int | None = None
     #: A box on a frame beyond the paired video refuses the import (instead of being left out).
     strict_frames: bool = False
+    images: dict[str, int | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -201,35 +209,23 @@ def check_relative(name: str, where: str) -> str:
     return posix
 
 
-def group_image_boxes(
-    images: Iterable[tuple[str, int, list[SourceBox]]], *, frame_base: int = 0
-) -> list[SourceItem]:
-    """Gather images ``(name, frame, boxes)`` into one item per video name (see the module docstring).
-
-    ``frame`` is the frame number already found for the image (``-1``: none could be found).
-    """
+def group_image_boxes(images: Iterable[tuple[str, list[SourceBox]]]) -> list[SourceItem]:
+    """Gather images ``(name, boxes)`` into one item per video name (see the module docstring)."""
     items: dict[tuple[str, ...], SourceItem] = {}
-    for name, frame, boxes in images:
+    for name, boxes in images:
         key = tuple(image_item_names(name))
         item = items.setdefault(key, SourceItem(names=list(key)))
-        number = frame - frame_base
-        assert item.reviewed is not None
-        item.reviewed.add(number)
+        split = split_frame_name(name)
+        number = None if split is None else split[1]
+        item.images[name] = number
+        if number is not None:
+            assert item.reviewed is not None
+            item.reviewed.add(number)
         for box in boxes:
-            box.frame = number
+            box.frame = -1 if number is None else number
+            box.image = name
             item.boxes.append(box)
     return list(items.values())
-
-
-def frame_of_image(name: str, where: str) -> int:
-    split = split_frame_name(name)
-    if split is None:
-        raise FormatError(
-            f"{where}: image '{name}' has no frame number in its name.",
-            hint="Image-per-frame datasets pair images with video frames by the number at the end of "
-            "the file name (frame_000123.jpg is frame 123).",
-        )
-    return split[1]
 
 
 def scale_box(box: Box, space: tuple[float, float] | None, width: int, height: int) -> Box:

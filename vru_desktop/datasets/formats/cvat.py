@@ -1,22 +1,26 @@
 """CVAT XML: "CVAT for video 1.1" export and import, "CVAT for images 1.1" import.
 
-Video 1.1: one task per video, in interpolation mode; every annotation is a ``<track>`` of
-``<box>`` shapes with ``frame``, ``outside``, ``occluded`` and ``keyframe``. Frames in the file are
-frames of the task's source video: the task covers ``start_frame`` … ``stop_frame`` every ``step``
-frames (``frame_filter`` ``step=3``). Importing onto the source video keeps these numbers
+Video 1.1: one task (or one job of a task) per file, in interpolation mode; every annotation is a
+``<track>`` of ``<box>`` shapes with ``frame``, ``outside``, ``occluded`` and ``keyframe``. The header
+is ``<meta><task>`` (task export; ``<original_size>`` inside it, ``<segments>`` numbered in task
+frames) or ``<meta><job>`` (job export; ``<start_frame>``/``<stop_frame>`` are the job's, and
+``<original_size>`` stands beside ``<job>``). Frames in the file are frames of the task's source
+video: the task or job covers ``start_frame`` … ``stop_frame`` every ``step`` frames
+(``frame_filter`` ``step=3``). Importing onto the source video keeps these numbers
 (``frames="source"``, the default); importing onto a video that holds only the task's frames
 numbers them 0, 1, 2 … (``frames="task"``). A track is interpolated linearly between its keyframes
 (:mod:`vru_desktop.annotations.tracks`); it ends at an ``outside`` keyframe, or else lasts to the
-task's last frame, as in CVAT. The task's frames are marked reviewed. Shapes other than boxes
-(points, polylines, polygons) are counted and left out. Boxes are scaled from ``original_size`` to
-the video's size when they differ.
+task's last frame, as in CVAT. Every ``<track>`` is its own track, even where two share an id (the
+file's id is kept as ``source_track_id``). The frames of the task's segments (or of the job) are
+marked reviewed. Shapes other than boxes (points, polylines, polygons) are counted and left out.
+Boxes are scaled from ``original_size`` to the video's size when they differ.
 
 Export writes ``<clip>_v<id>/annotations.xml`` per video: every track with all its frames
 (keyframes flagged) and an ``outside`` keyframe after its last box; a box outside any track becomes
 a one-frame track, as CVAT does for shapes in a video task.
 
 Images 1.1: ``<image name width height>`` with ``<box>`` children; images pair with video frames by
-the number at the end of their names.
+file name (see :mod:`~vru_desktop.datasets.formats.common`).
 """
 
 from __future__ import annotations
@@ -35,7 +39,6 @@ from vru_desktop.datasets.formats.common import (
     SourceItem,
     check_relative,
     find_files,
-    frame_of_image,
     group_image_boxes,
     parse_float,
 )
@@ -158,7 +161,7 @@ def parse(path: Path, *, frames: str = "source") -> SourceDataset:
         raise ValueError("frames must be 'source' or 'task'")
     path = Path(path)
     dataset = SourceDataset(NAME, path, [], [])
-    images: list[tuple[str, int, list[SourceBox]]] = []
+    images: list[tuple[str, list[SourceBox]]] = []
     for file in find_files(path, "*.xml", "CVAT annotation file (*.xml)"):
         root = _load(file)
         if root.tag != "annotations":
@@ -227,17 +230,20 @@ def _step(task: ET.Element | None, file: Path) -> int:
 
 
 def _video_item(file: Path, root: ET.Element, dataset: SourceDataset, frames: str) -> SourceItem:
+    meta = root.find("meta")
     task = root.find("meta/task")
-    start = _meta_int(task, "start_frame", file) or 0
-    step = _step(task, file)
-    size = _meta_int(task, "size", file)
-    stop = _meta_int(task, "stop_frame", file)
+    header = task if task is not None else root.find("meta/job")
+    start = _meta_int(header, "start_frame", file) or 0
+    step = _step(header, file)
+    size = _meta_int(header, "size", file)
+    stop = _meta_int(header, "stop_frame", file)
     if stop is None:
         stop = start + ((size or 1) - 1) * step
     if stop < start:
         raise FormatError(f"{file}: <stop_frame> {stop} is before <start_frame> {start}.")
-    width = _meta_int(task, "original_size/width", file)
-    height = _meta_int(task, "original_size/height", file)
+    # A task keeps <original_size> inside <task>; a job export puts it beside <job> in <meta>.
+    width = _meta_int(header, "original_size/width", file) or _meta_int(meta, "original_size/width", file)
+    height = _meta_int(header, "original_size/height", file) or _meta_int(meta, "original_size/height", file)
     space = (float(width), float(height)) if width and height else None
 
     def to_frame(source_frame: int, where: str) -> int:
@@ -249,13 +255,18 @@ def _video_item(file: Path, root: ET.Element, dataset: SourceDataset, frames: st
             )
         return (source_frame - start) // step
 
-    names = [root.findtext("meta/source") or "", (task.findtext("name") if task is not None else None) or ""]
-    item = SourceItem(names=[n for n in names if n], interpolate=True)
+    names = [
+        root.findtext("meta/source") or "",
+        (header.findtext("source") if header is not None else None) or "",
+        (task.findtext("name") if task is not None else None) or "",
+    ]
+    item = SourceItem(names=list(dict.fromkeys(n for n in names if n)), interpolate=True)
     task_frames = range(start, stop + 1, step)
-    item.reviewed = {to_frame(f, str(file)) for f in task_frames}
+    covered = _segment_frames(task, task_frames, file) if task is not None else task_frames
+    item.reviewed = {to_frame(f, str(file)) for f in covered}
     item.frame_count = to_frame(task_frames[-1], str(file)) + 1
     item.hold_until = item.frame_count - 1
-    for track in root.iterfind("track"):
+    for ordinal, track in enumerate(root.iterfind("track")):
         track_id = track.get("id", "")
         label = track.get("label", "")
         where_track = f'{file}: <track id="{track_id}">'
@@ -274,19 +285,38 @@ def _video_item(file: Path, root: ET.Element, dataset: SourceDataset, frames: st
                     box=_box_coords(shape, where),
                     label=label,
                     space=space,
-                    track=track_id,
+                    # Each <track> is its own track, even where two share an id.
+                    track=str(ordinal),
                     outside=_flag(shape, "outside", False),
                     occluded=_flag(shape, "occluded", False),
-                    attributes=_attributes(shape),
+                    attributes={**_attributes(shape), "source_track_id": track_id},
                 )
             )
     return item
 
 
-def _image_entries(
-    file: Path, root: ET.Element, dataset: SourceDataset
-) -> list[tuple[str, int, list[SourceBox]]]:
-    entries: list[tuple[str, int, list[SourceBox]]] = []
+def _segment_frames(task: ET.Element, task_frames: range, file: Path) -> list[int]:
+    """The task's frames that its segments (jobs) cover; every frame when it lists none.
+
+    Segment ``start``/``stop`` count the task's frames (0 … size-1), not the source video's."""
+    segments = task.findall("segments/segment")
+    if not segments:
+        return list(task_frames)
+    covered: set[int] = set()
+    for number, segment in enumerate(segments, start=1):
+        first = _meta_int(segment, "start", file)
+        last = _meta_int(segment, "stop", file)
+        if first is None or last is None or not 0 <= first <= last < len(task_frames):
+            raise FormatError(
+                f"{file}: <segment> #{number} covers {first}…{last}, outside the task's "
+                f"{len(task_frames)} frames."
+            )
+        covered.update(task_frames[first : last + 1])
+    return sorted(covered)
+
+
+def _image_entries(file: Path, root: ET.Element, dataset: SourceDataset) -> list[tuple[str, list[SourceBox]]]:
+    entries: list[tuple[str, list[SourceBox]]] = []
     for number, image in enumerate(root.iterfind("image")):
         name = image.get("name")
         where_image = f"{file}: <image> #{number + 1}"
@@ -312,5 +342,5 @@ def _image_entries(
                     attributes=_attributes(shape),
                 )
             )
-        entries.append((name, frame_of_image(name, where_image), boxes))
+        entries.append((name, boxes))
     return entries

@@ -6,7 +6,7 @@ angle kept as an attribute. Per task one annotation is taken: the one marked ``g
 the most recently updated one; cancelled annotations are skipped. Results that are not rectangles
 (polygons, choices, text …) are counted and left out.
 
-Image tasks pair with video frames by the number at the end of the image's name. Video tasks
+Image tasks pair with video frames by the image's file name (see ``formats.common``). Video tasks
 (``videorectangle`` results) are tracks: ``value.sequence`` lists keyframes ``{frame, enabled, x, y,
 width, height}`` with 1-based frames. As Label Studio draws them, the box is interpolated linearly
 from an enabled keyframe to the next keyframe; a keyframe with ``enabled: false`` shows its box on
@@ -27,7 +27,6 @@ from vru_desktop.datasets.formats.common import (
     SourceBox,
     SourceDataset,
     SourceItem,
-    frame_of_image,
     group_image_boxes,
 )
 from vru_desktop.errors import FormatError
@@ -99,7 +98,7 @@ def _media_url(task: dict[str, Any], key: str | None) -> str | None:
 def parse(path: Path) -> SourceDataset:
     path = Path(path)
     dataset = SourceDataset(NAME, path, [], [])
-    images: list[tuple[str, int, list[SourceBox]]] = []
+    images: list[tuple[str, list[SourceBox]]] = []
     videos: dict[str, SourceItem] = {}
     for file in find_annotation_files(path):
         document = load_json(file)
@@ -151,7 +150,7 @@ def parse(path: Path) -> SourceDataset:
             if media is None:
                 raise FormatError(f"{where_task}: no image or video in 'data'.")
             name = PurePosixPath(media.split("?")[0]).name
-            images.append((name, frame_of_image(name, where_task), boxes))
+            images.append((name, boxes))
     dataset.items = [*videos.values(), *group_image_boxes(images)]
     dataset.labels = dataset.used_labels()
     return dataset

@@ -1,7 +1,12 @@
 """MOTChallenge ground truth: export and import.
 
 ``gt/gt.txt`` rows are ``frame,id,x,y,w,h,consider,class,visibility`` with 1-based frames and
-top-left pixel boxes. Class numbers are MOT17's (1 pedestrian, 2 person on vehicle, 7 static
+top-left pixel boxes (MOT16/17/20). Other layouts are told apart by their content
+(:func:`detect_layout`, :func:`read_mot_file`, also for reading tracker results): 2D MOT 2015 ground
+truth has 10 columns ``frame,id,x,y,w,h,consider,world x,world y,world z`` (no class: its boxes are
+pedestrians; world coordinates are kept as an attribute, never read as a class); detections
+(``det.txt``, id -1) and tracker results carry a score in the 7th column and import only as
+proposals with that confidence. Class numbers are MOT17's (1 pedestrian, 2 person on vehicle, 7 static
 person, 8 distractor …) unless ``gt/labels.txt`` names them (CVAT's "MOT 1.1" layout: the class is
 the 1-based line number in labels.txt). This program writes the labels.txt layout, with the VRU
 types in key order, so pedestrian is class 1 in both readings.
@@ -19,7 +24,9 @@ to the video's length) are marked reviewed. Frame k of the sequence is frame k-1
 from __future__ import annotations
 
 import configparser
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from vru_desktop.datasets.formats.coco import categories_for
 from vru_desktop.datasets.formats.common import ExportVideo, SourceBox, SourceDataset, SourceItem, find_files
@@ -41,6 +48,8 @@ MOT17_CLASSES = {
     12: "reflection",
 }
 OCCLUDED_VISIBILITY = 0.5
+#: The class of every box in a layout without classes (MOT 2015, detections, tracker results).
+CLASSLESS_LABEL = MOT17_CLASSES[1]
 
 
 class MotWriter:
@@ -117,7 +126,7 @@ def parse(path: Path) -> SourceDataset:
     path = Path(path)
     dataset = SourceDataset(NAME, path, [], [])
     for gt in find_gt_files(path):
-        sequence = gt.parent.parent if gt.parent.name == "gt" else gt.parent
+        sequence = gt.parent.parent if gt.parent.name in ("gt", "det") else gt.parent
         labels_file = gt.parent / "labels.txt"
         if labels_file.is_file():
             names = {
@@ -127,7 +136,8 @@ def parse(path: Path) -> SourceDataset:
             }
         else:
             names = dict(MOT17_CLASSES)
-        for name in names.values():
+        mot_file = read_mot_file(gt)
+        for name in names.values() if mot_file.layout.has_class else [CLASSLESS_LABEL]:
             if name not in dataset.labels:
                 dataset.labels.append(name)
         info = _seqinfo(sequence)
@@ -142,47 +152,179 @@ def parse(path: Path) -> SourceDataset:
                     space = (float(info["imWidth"]), float(info["imHeight"]))
             except ValueError as exc:
                 raise FormatError(f"{sequence / 'seqinfo.ini'}: {exc}.") from exc
-        item.boxes = _read_rows(gt, names, space)
+        item.boxes = _boxes(mot_file, names, space)
         dataset.items.append(item)
     return dataset
 
 
-def _read_rows(gt: Path, names: dict[int, str], space: tuple[float, float] | None) -> list[SourceBox]:
-    boxes: list[SourceBox] = []
+# -- layouts -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MotLayout:
+    """One of the MOTChallenge text layouts (all: 1-based frame, id, top-left x, y, width, height)."""
+
+    name: str
+    description: str
+    #: The 8th column is a class number (MOT16/17/20 ground truth).
+    has_class: bool = False
+    #: The 7th column is a detector's score (detections and tracker results), not a consider flag.
+    scores: bool = False
+
+
+MOT16 = MotLayout(
+    "mot16", "MOT16/17/20 ground truth: frame, id, x, y, w, h, consider, class, visibility", has_class=True
+)
+MOT15 = MotLayout("mot15", "2D MOT 2015 ground truth: frame, id, x, y, w, h, consider, world x, y, z")
+RESULTS = MotLayout(
+    "results", "MOTChallenge tracker results: frame, id, x, y, w, h, score[, world x, y, z]", scores=True
+)
+DETECTIONS = MotLayout(
+    "det", "MOTChallenge detections (det.txt): frame, -1, x, y, w, h, score[, world x, y, z]", scores=True
+)
+
+
+@dataclass(frozen=True)
+class MotRow:
+    """One row of a MOT file, read by its layout (``None`` where the layout has no such column)."""
+
+    line: int
+    frame: int
+    track: int
+    x: float
+    y: float
+    w: float
+    h: float
+    consider: bool = True
+    score: float | None = None
+    cls: int | None = None
+    visibility: float | None = None
+    world: tuple[float, float, float] | None = None
+
+
+@dataclass
+class MotFile:
+    path: Path
+    layout: MotLayout
+    rows: list[MotRow]
+
+
+def detect_layout(rows: list[tuple[int, list[float]]], where: str) -> MotLayout:
+    """The layout of a MOT file's rows ``(line number, values)``, from their content.
+
+    9 columns: MOT16/17/20 ground truth (consider 0/1, a whole class number, visibility 0…1).
+    10 columns: world coordinates after the 7th column, never a class: MOT 2015 ground truth when the
+    7th column is a 0/1 flag, else tracker results. 7 columns: tracker results. Every id -1 with 7 or
+    10 columns: detections. Anything else is refused, naming the line and the reason.
+    """
+    if not rows:
+        return MOT16
+    first_line, first = rows[0]
+    columns = len(first)
+    for line, values in rows:
+        if len(values) != columns:
+            raise FormatError(
+                f"{where}:{line}: {len(values)} columns where line {first_line} has {columns}; "
+                "every row of a MOT file has the same layout."
+            )
+    if columns not in (7, 9, 10):
+        raise FormatError(
+            f"{where}:{first_line}: {columns} columns is not a MOTChallenge layout.",
+            hint="Known layouts: 9 columns (MOT16/17/20 ground truth), 10 (MOT 2015 ground truth, "
+            "tracker results), 7 or 10 with id -1 (detections).",
+        )
+    if columns in (7, 10) and all(values[1] == -1 for _, values in rows):
+        return DETECTIONS
+    if columns == 9:
+        for line, values in rows:
+            reason = _not_mot16(values)
+            if reason is not None:
+                raise FormatError(
+                    f"{where}:{line}: {reason}, so this 9-column row is not MOT16/17/20 ground truth "
+                    "(frame, id, x, y, w, h, consider, class, visibility)."
+                )
+        return MOT16
+    if columns == 10 and all(values[6] in (0, 1) for _, values in rows):
+        return MOT15
+    return RESULTS
+
+
+def _not_mot16(values: list[float]) -> str | None:
+    consider, cls, visibility = values[6], values[7], values[8]
+    if consider not in (0, 1):
+        return f"consider (column 7) is {consider:g}, not 0 or 1"
+    if cls != int(cls) or cls < 1:
+        return f"class (column 8) is {cls:g}, not a class number"
+    if not 0 <= visibility <= 1:
+        return f"visibility (column 9) is {visibility:g}, not between 0 and 1"
+    return None
+
+
+def read_mot_file(path: Path) -> MotFile:
+    """Read a MOTChallenge text file (ground truth, det.txt or tracker results) by its layout."""
     try:
-        lines = gt.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{gt}: cannot be read ({exc}).") from exc
+        raise FormatError(f"{path}: cannot be read ({exc}).") from exc
+    numbers: list[tuple[int, list[float]]] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        where = f"{gt}:{number}"
         parts = [p.strip() for p in line.split(",")]
-        if len(parts) < 6:
-            raise FormatError(f"{where}: expected 'frame,id,x,y,w,h[,consider,class,visibility]'.")
         try:
-            frame = int(float(parts[0]))
-            track = int(float(parts[1]))
-            x, y, w, h = (float(v) for v in parts[2:6])
-            consider = float(parts[6]) if len(parts) > 6 else 1.0
-            cls = int(float(parts[7])) if len(parts) > 7 else 1
-            visibility = float(parts[8]) if len(parts) > 8 else 1.0
+            numbers.append((number, [float(p) for p in parts]))
         except ValueError:
-            raise FormatError(f"{where}: '{line.strip()}' holds a value that is not a number.") from None
+            raise FormatError(
+                f"{path}:{number}: '{line.strip()}' holds a value that is not a number."
+            ) from None
+    layout = detect_layout(numbers, str(path))
+    rows: list[MotRow] = []
+    for number, values in numbers:
+        frame = int(values[0])
         if frame < 1:
-            raise FormatError(f"{where}: frame {frame}; MOT frames start at 1.")
-        if cls not in names:
-            raise FormatError(f"{where}: class {cls} is not a known class ({', '.join(map(str, names))}).")
+            raise FormatError(f"{path}:{number}: frame {frame}; MOT frames start at 1.")
+        world = tuple(values[7:10]) if len(values) == 10 and any(v != -1 for v in values[7:10]) else None
+        rows.append(
+            MotRow(
+                line=number,
+                frame=frame,
+                track=int(values[1]),
+                x=values[2],
+                y=values[3],
+                w=values[4],
+                h=values[5],
+                consider=layout.scores or values[6] != 0,
+                score=values[6] if layout.scores else None,
+                cls=int(values[7]) if layout.has_class else None,
+                visibility=values[8] if layout.has_class else None,
+                world=world,  # type: ignore[arg-type]
+            )
+        )
+    return MotFile(path, layout, rows)
+
+
+def _boxes(mot_file: MotFile, names: dict[int, str], space: tuple[float, float] | None) -> list[SourceBox]:
+    boxes: list[SourceBox] = []
+    for row in mot_file.rows:
+        if row.cls is not None and row.cls not in names:
+            raise FormatError(
+                f"{mot_file.path}:{row.line}: class {row.cls} is not a known class "
+                f"({', '.join(map(str, names))})."
+            )
+        attributes: dict[str, Any] = {}
+        if row.visibility is not None:
+            attributes["visibility"] = row.visibility
+        if row.world is not None:
+            attributes["world"] = list(row.world)
         boxes.append(
             SourceBox(
-                frame=frame - 1,
-                box=(x, y, x + w, y + h),
-                label=names[cls],
+                frame=row.frame - 1,
+                box=(row.x, row.y, row.x + row.w, row.y + row.h),
+                label=CLASSLESS_LABEL if row.cls is None else names[row.cls],
                 space=space,
-                track=None if track < 0 else str(track),
-                crowd=consider == 0,
-                occluded=visibility <= OCCLUDED_VISIBILITY,
-                attributes={"visibility": visibility},
+                track=None if row.track < 0 else str(row.track),
+                crowd=not row.consider,
+                occluded=row.visibility is not None and row.visibility <= OCCLUDED_VISIBILITY,
+                attributes=attributes,
+                confidence=row.score,
             )
         )
     return boxes

@@ -10,7 +10,7 @@ With a single video, ``val`` points at the train images. YOLO has no crowd boxes
 Import: class names from ``data.yaml`` (``names`` as a list or a mapping), ``obj.names``/``obj.data``
 (Darknet, CVAT, Datumaro) or ``classes.txt`` (Label Studio); label files are the ``*.txt`` files in
 the dataset's sub-folders (``labels/train``, ``train/labels``, ``obj_train_data``, ``Annotations``).
-Each label file pairs with a video frame by the number at the end of its name.
+Each label file pairs with the video frame of the image with the same name (see ``formats.common``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from vru_desktop.datasets.formats.common import (
     SourceBox,
     SourceDataset,
     check_relative,
-    frame_of_image,
     group_image_boxes,
 )
 from vru_desktop.errors import FormatError
@@ -196,11 +195,11 @@ def parse(path: Path) -> SourceDataset:
             hint="Point at the folder that holds the YOLO dataset's class list.",
         )
     label_files = sorted(p for p in root.rglob("*.txt") if p.parent != root and p.is_file())
-    images: list[tuple[str, int, list[SourceBox]]] = []
+    images: list[tuple[str, list[SourceBox]]] = []
     dataset = SourceDataset(NAME, path, [], list(names))
     for label_file in label_files:
         relative = label_file.relative_to(root).as_posix()
-        images.append((relative, frame_of_image(relative, str(label_file)), _read_labels(label_file, names)))
+        images.append((relative, _read_labels(label_file, names)))
     if not images:
         raise FormatError(f"{root}: no YOLO label files (*.txt) in its sub-folders.")
     dataset.items = group_image_boxes(images)

@@ -1,4 +1,4 @@
-"""The Dataset menu's exchange actions: Export… and Import Annotations…."""
+"""The Dataset menu's exchange actions: Export…, Import Annotations… and Annotation Imports…."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from PySide6.QtGui import QAction, QKeySequence
 
 from vru_desktop.datasets.importer import ImportResult
 from vru_desktop.ui.datasets.export_dialog import ExportDialog
-from vru_desktop.ui.datasets.import_dialog import ImportAnnotationsDialog
+from vru_desktop.ui.datasets.import_dialog import ImportAnnotationsDialog, ImportsDialog
 
 if TYPE_CHECKING:
     from vru_desktop.ui.main_window import MainWindow
@@ -44,6 +44,19 @@ def open_import(window: MainWindow) -> ImportAnnotationsDialog:
     return dialog
 
 
+def open_imports(window: MainWindow) -> ImportsDialog:
+    dialog = ImportsDialog(window.db, window)
+
+    def announce(video_ids: list[int]) -> None:
+        for video_id in video_ids:
+            window.annotationsChanged.emit(video_id)
+        window.refresh()
+
+    dialog.removed.connect(announce)
+    dialog.show()
+    return dialog
+
+
 def install(window: MainWindow) -> None:
     menu = window.menu("&Dataset")
     export = QAction("&Export…", window)
@@ -56,3 +69,7 @@ def install(window: MainWindow) -> None:
     import_action.setShortcut(QKeySequence("Ctrl+Shift+I"))
     import_action.triggered.connect(lambda: open_import(window))
     menu.addAction(import_action)
+    imports_action = QAction("Annotation Im&ports…", window)
+    imports_action.setObjectName("datasetImports")
+    imports_action.triggered.connect(lambda: open_imports(window))
+    menu.addAction(imports_action)

@@ -1,6 +1,8 @@
 """Import annotations: choose the format, the dataset and the target video(s); read it; map its class
 names to VRU types in the class-mapping dialog (filled from what this source used last time and the
-defaults); then import off the UI thread, in one transaction."""
+defaults); then import off the UI thread, in one transaction. Boxes an earlier import already put on
+a video are refused unless the user chose to replace that import or append. The imports dialog lists
+every import and removes one as a unit."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -35,6 +38,7 @@ from vru_desktop.datasets.importer import (
     import_annotations,
     read_dataset,
 )
+from vru_desktop.datasets.imports import ImportSummary, list_imports, remove_import
 from vru_desktop.datasets.mapping import ClassMapping
 from vru_desktop.errors import VruError
 from vru_desktop.jobs.base import FunctionWorker, start_in_thread
@@ -42,6 +46,11 @@ from vru_desktop.store.db import Database
 from vru_desktop.store.models import VRU_TYPES, Video
 
 IGNORE_TEXT = "(ignore)"
+ON_DUPLICATE_TEXT = {
+    "refuse": "refuse the import and say which import holds them",
+    "replace": "replace the earlier import's boxes on those videos",
+    "append": "append (keep both)",
+}
 
 
 class ClassMappingDialog(QDialog):
@@ -138,6 +147,10 @@ class ImportAnnotationsDialog(QDialog):
         self.cvat_frames = QComboBox()
         self.cvat_frames.addItem("the task's source video (frames as in the file)", "source")
         self.cvat_frames.addItem("only the task's frames (0, 1, 2 …)", "task")
+        self.on_duplicate = QComboBox()
+        self.on_duplicate.setObjectName("importOnDuplicate")
+        for key, text in ON_DUPLICATE_TEXT.items():
+            self.on_duplicate.addItem(text, key)
         form = QFormLayout()
         form.addRow("Format", self.format)
         form.addRow("Dataset", path_row)
@@ -147,6 +160,7 @@ class ImportAnnotationsDialog(QDialog):
         self._reset_streams()
         self.path.textChanged.connect(self._reset_streams)
         form.addRow("OpenLABEL stream", self.stream)
+        form.addRow("Boxes already imported", self.on_duplicate)
         form.addRow("", self.proposals)
         self.status = QLabel()
         self.status.setObjectName("importStatus")
@@ -185,6 +199,7 @@ class ImportAnnotationsDialog(QDialog):
             ground_truth=not self.proposals.isChecked(),
             cvat_frames=self.cvat_frames.currentData(),
             stream=self.stream.currentData(),
+            on_duplicate=self.on_duplicate.currentData(),
         )
 
     def read(self) -> ClassMappingDialog | None:
@@ -245,3 +260,71 @@ class ImportAnnotationsDialog(QDialog):
         self.progress.reset()
         self.next_button.setEnabled(True)
         self.status.setText(message)
+
+
+class ImportsDialog(QDialog):
+    """Every annotation import (newest last) with Remove Import; ``removed(video ids)`` after one
+    is removed."""
+
+    removed = Signal(list)
+
+    def __init__(self, db: Database, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("importsDialog")
+        self.setWindowTitle("Annotation imports")
+        self.db = db
+        self.imports: list[ImportSummary] = []
+        self.table = QTableWidget(0, 7)
+        self.table.setHorizontalHeaderLabels(
+            ["Id", "Imported", "Format", "Boxes (now / imported)", "Kind", "Videos", "Source"]
+        )
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.status = QLabel()
+        self.status.setObjectName("importsStatus")
+        self.status.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.remove_button = buttons.addButton("Remove Import", QDialogButtonBox.ButtonRole.ActionRole)
+        self.remove_button.clicked.connect(self.remove_selected)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table)
+        layout.addWidget(self.status)
+        layout.addWidget(buttons)
+        self.resize(900, 360)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.imports = list_imports(self.db)
+        self.table.setRowCount(len(self.imports))
+        for row, record in enumerate(self.imports):
+            now = sum(v.boxes_now for v in record.videos)
+            values = [
+                str(record.id),
+                f"{record.imported_at:%Y-%m-%d %H:%M}",
+                record.format,
+                f"{now} / {record.boxes}",
+                ("ground truth" if record.ground_truth else "proposals") + f", {record.mode}",
+                ", ".join(f"{v.filename} ({v.video_id})" for v in record.videos),
+                record.source,
+            ]
+            for column, value in enumerate(values):
+                self.table.setItem(row, column, QTableWidgetItem(value))
+        self.table.resizeColumnsToContents()
+        self.remove_button.setEnabled(bool(self.imports))
+
+    def remove_selected(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            self.status.setText("Select the import to remove.")
+            return
+        record = self.imports[rows[0].row()]
+        try:
+            deleted = remove_import(self.db, record.id)
+        except VruError as exc:
+            self.status.setText(str(exc))
+            return
+        self.status.setText(f"Removed import {record.id}: {deleted} annotation rows deleted.")
+        self.refresh()
+        self.removed.emit([v.video_id for v in record.videos])
