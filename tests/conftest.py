@@ -105,3 +105,74 @@ def _street_clip(folder: Path, frames: int) -> Path:
         writer.write(frame.image)
     writer.release()
     return path
+
+
+def _trackeval(
+    gt_file: Path, results_file: Path, benchmark: str, workdir: Path
+) -> dict[str, dict[str, np.ndarray]]:
+    """TrackEval's combined HOTA, CLEAR and Identity results for one sequence (test oracle only)."""
+    import contextlib
+    import io
+    import shutil
+
+    import trackeval
+
+    seq = "SEQ-01"
+    gt_dir = workdir / "gt" / seq
+    (gt_dir / "gt").mkdir(parents=True)
+    shutil.copy(gt_file, gt_dir / "gt" / "gt.txt")
+    frames = max(
+        int(float(line.replace(",", " ").split()[0]))
+        for file in (gt_file, results_file)
+        for line in file.read_text().splitlines()
+        if line.strip()
+    )
+    (gt_dir / "seqinfo.ini").write_text(f"[Sequence]\nname={seq}\nseqLength={frames}\n")
+    seqmap = workdir / "seqmap.txt"
+    seqmap.write_text(f"name\n{seq}\n")
+    tracker_dir = workdir / "trackers" / "T" / "data"
+    tracker_dir.mkdir(parents=True)
+    shutil.copy(results_file, tracker_dir / f"{seq}.txt")
+    config = {
+        "GT_FOLDER": str(workdir / "gt"),
+        "TRACKERS_FOLDER": str(workdir / "trackers"),
+        "BENCHMARK": benchmark,
+        "SEQMAP_FILE": str(seqmap),
+        "SKIP_SPLIT_FOL": True,
+        "TRACKERS_TO_EVAL": ["T"],
+        "GT_LOC_FORMAT": "{gt_folder}/{seq}/gt/gt.txt",
+        "PRINT_CONFIG": False,
+    }
+    evaluator = trackeval.Evaluator(
+        {
+            "USE_PARALLEL": False,
+            "PRINT_RESULTS": False,
+            "PRINT_CONFIG": False,
+            "OUTPUT_SUMMARY": False,
+            "OUTPUT_DETAILED": False,
+            "PLOT_CURVES": False,
+            "TIME_PROGRESS": False,
+            "DISPLAY_LESS_PROGRESS": True,
+            "PRINT_ONLY_COMBINED": True,
+        }
+    )
+    metrics = [
+        trackeval.metrics.HOTA(),
+        trackeval.metrics.CLEAR({"THRESHOLD": 0.5, "PRINT_CONFIG": False}),
+        trackeval.metrics.Identity({"THRESHOLD": 0.5, "PRINT_CONFIG": False}),
+    ]
+    with contextlib.redirect_stdout(io.StringIO()):
+        results, messages = evaluator.evaluate([trackeval.datasets.MotChallenge2DBox(config)], metrics)
+    assert messages["MotChallenge2DBox"]["T"] == "Success", messages
+    return results["MotChallenge2DBox"]["T"][seq]["pedestrian"]
+
+
+@pytest.fixture
+def trackeval_oracle(tmp_path: Path) -> Callable[..., dict[str, dict[str, np.ndarray]]]:
+    """``oracle(gt_file, results_file, benchmark="MOT17")``: TrackEval's numbers for the pair of files."""
+    runs = iter(range(1_000_000))
+
+    def run(gt_file: Path, results_file: Path, benchmark: str = "MOT17") -> dict[str, dict[str, np.ndarray]]:
+        return _trackeval(Path(gt_file), Path(results_file), benchmark, tmp_path / f"trackeval{next(runs)}")
+
+    return run
