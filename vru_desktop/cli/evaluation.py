@@ -1,4 +1,4 @@
-"""Evaluation subcommands: evaluate, report, evaluate-coco, compare-runs, statistics, device events."""
+"""Evaluation subcommands: evaluate, report, evaluate-coco, evaluate-tracks, compare-runs, statistics, device events."""
 
 from __future__ import annotations
 
@@ -36,6 +36,20 @@ def register(subparsers: Any) -> None:
     p.add_argument("results", metavar="RESULTS.json")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_evaluate_coco)
+
+    p = subparsers.add_parser(
+        "evaluate-tracks",
+        help="score a MOTChallenge tracker result file against MOTChallenge ground truth (TrackEval's numbers)",
+    )
+    p.add_argument("ground_truth", metavar="GROUND_TRUTH")
+    p.add_argument("results", metavar="RESULTS")
+    p.add_argument(
+        "--benchmark",
+        choices=["MOT15", "MOT16", "MOT17", "MOT20"],
+        help="MOTChallenge rules (default: MOT15 for 10-column ground truth, else MOT17)",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_evaluate_tracks)
 
     p = subparsers.add_parser("compare-runs", help="what a new run misses and adds against a base run")
     p.add_argument("base_run", type=int, metavar="BASE_RUN")
@@ -114,6 +128,24 @@ def cmd_evaluate_coco(args: argparse.Namespace, ctx: Context) -> int:
         kind = "Average Precision  (AP)" if is_ap else "Average Recall     (AR)"
         iou_text = "0.50:0.95" if iou is None else f"{iou:.2f}"
         print(f" {kind} @[ IoU={iou_text:<9} | area={area:>6} | maxDets={max_dets:>3} ] = {value:0.3f}")
+    return 0
+
+
+def cmd_evaluate_tracks(args: argparse.Namespace, ctx: Context) -> int:
+    from vru_desktop.evaluation.mot_files import evaluate_mot_files
+    from vru_desktop.evaluation.tracking import format_tracking
+
+    result = evaluate_mot_files(args.ground_truth, args.results, benchmark=args.benchmark)
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    print(
+        f"{result.benchmark}: ground truth {result.gt_tracks} tracks, {result.gt_boxes} boxes; "
+        f"tracker {result.tracker_tracks} tracks, {result.tracker_boxes} boxes "
+        f"({result.tracker_boxes_removed} removed as matches of distractors)"
+    )
+    for line in format_tracking(result.metrics):
+        print(line)
     return 0
 
 

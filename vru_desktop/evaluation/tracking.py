@@ -414,3 +414,15 @@ def _hota_final(
     summary = {k: float(v.mean()) for k, v in by_alpha.items() if not k.startswith("HOTA_")}
     summary |= {"HOTA(0)": float(hota[0]), "LocA(0)": float(arrays["LocA"][0])}
     return summary, by_alpha
+
+
+def format_tracking(metrics: TrackingMetrics) -> list[str]:
+    """The lines the command line prints for tracking metrics."""
+    c, i, h = metrics.clear, metrics.identity, metrics.hota
+    return [
+        "HOTA {HOTA:.3f}  DetA {DetA:.3f}  AssA {AssA:.3f}  LocA {LocA:.3f}  DetRe {DetRe:.3f}  "
+        "DetPr {DetPr:.3f}  AssRe {AssRe:.3f}  AssPr {AssPr:.3f}".format(**h),
+        "MOTA {MOTA:.3f}  MOTP {MOTP:.3f}  FP {CLR_FP}  FN {CLR_FN}  ID switches {IDSW}  "
+        "fragmentations {Frag}  MT {MT}  PT {PT}  ML {ML}".format(**c),
+        "IDF1 {IDF1:.3f}  IDP {IDP:.3f}  IDR {IDR:.3f}  IDTP {IDTP}  IDFP {IDFP}  IDFN {IDFN}".format(**i),
+    ]
