@@ -1,4 +1,5 @@
-"""Evaluation subcommands: evaluate, report, evaluate-coco, evaluate-tracks, compare-runs, statistics, device events."""
+"""Evaluation subcommands: evaluate, report, evaluate-coco, evaluate-tracks, compare-runs, statistics,
+device events."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser(
         "evaluate-tracks",
-        help="score a MOTChallenge tracker result file against MOTChallenge ground truth (TrackEval's numbers)",
+        help="score a MOTChallenge tracker result file against MOTChallenge ground truth (TrackEval's)",
     )
     p.add_argument("ground_truth", metavar="GROUND_TRUTH")
     p.add_argument("results", metavar="RESULTS")
