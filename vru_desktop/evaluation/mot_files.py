@@ -24,13 +24,10 @@ import numpy as np
 
 from vru_desktop.errors import FormatError, NotFoundError, UsageError
 from vru_desktop.evaluation.tracking import (
-    EPS,
-    THRESHOLD,
     TrackBoxes,
     TrackingMetrics,
-    assign_per_frame,
     evaluate_tracking,
-    overlapping_pairs,
+    remove_distractor_matches,
 )
 
 BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")
@@ -111,19 +108,6 @@ class MotEvaluation:
 
 def _boxes(table: np.ndarray) -> TrackBoxes:
     return TrackBoxes.of(table[:, 0], table[:, 1], table[:, 2:6])
-
-
-def remove_distractor_matches(gt: TrackBoxes, distractor: np.ndarray, tr: TrackBoxes) -> np.ndarray:
-    """Which tracker boxes stay: those not matched (Hungarian, IoU ≥ 0.5) to a distractor box."""
-    keep = np.ones(len(tr), dtype=bool)
-    if not distractor.any():
-        return keep
-    pairs = overlapping_pairs(gt, tr)
-    ok = pairs.iou >= THRESHOLD - EPS
-    pairs = pairs.subset(ok)
-    taken = assign_per_frame(gt.frame[pairs.gt], pairs.gt, pairs.tr, pairs.iou, len(gt), len(tr))
-    keep[pairs.tr[taken & distractor[pairs.gt]]] = False
-    return keep
 
 
 def evaluate_mot_files(

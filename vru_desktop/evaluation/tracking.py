@@ -25,11 +25,14 @@ needs them in frame order.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vru_desktop.errors import FormatError
+
+if TYPE_CHECKING:
+    from vru_desktop.evaluation.ground_truth import EvaluationInput
 
 EPS = float(np.finfo(float).eps)
 #: HOTA's localisation thresholds α.
@@ -150,6 +153,19 @@ def assign_per_frame(
             idx = order[bounds[k] : bounds[k + 1]]
             taken[idx] = _solve(gt[idx], tr[idx], score[idx])
     return taken
+
+
+def remove_distractor_matches(gt: TrackBoxes, distractor: np.ndarray, tr: TrackBoxes) -> np.ndarray:
+    """Which tracker boxes stay: those not matched (Hungarian, IoU ≥ 0.5) to a distractor box."""
+    keep = np.ones(len(tr), dtype=bool)
+    if not distractor.any():
+        return keep
+    pairs = overlapping_pairs(gt, tr)
+    ok = pairs.iou >= THRESHOLD - EPS
+    pairs = pairs.subset(ok)
+    taken = assign_per_frame(gt.frame[pairs.gt], pairs.gt, pairs.tr, pairs.iou, len(gt), len(tr))
+    keep[pairs.tr[taken & distractor[pairs.gt]]] = False
+    return keep
 
 
 def _dense_ids(track: np.ndarray) -> tuple[np.ndarray, int]:
@@ -426,3 +442,26 @@ def format_tracking(metrics: TrackingMetrics) -> list[str]:
         "fragmentations {Frag}  MT {MT}  PT {PT}  ML {ML}".format(**c),
         "IDF1 {IDF1:.3f}  IDP {IDP:.3f}  IDR {IDR:.3f}  IDTP {IDTP}  IDFP {IDFP}  IDFN {IDFN}".format(**i),
     ]
+
+
+def _own_ids(track: np.ndarray) -> np.ndarray:
+    """Track ids, with a fresh id for every box without one (``-1``)."""
+    missing = track < 0
+    out = track.copy()
+    out[missing] = track.max(initial=0) + 1 + np.arange(int(missing.sum()))
+    return out
+
+
+def run_tracking(data: EvaluationInput, *, conf: float) -> TrackingMetrics | None:
+    """Tracking metrics of a run against its video's ground truth, or ``None`` without tracks on both sides.
+
+    All VRU types count as one class. Ground-truth boxes without a track and detections without a
+    tracker id are single-frame tracks; detections below ``conf`` are left out; detections matched
+    to a crowd box are removed first, as MOTChallenge does with distractors.
+    """
+    if not (data.gt_track >= 0).any() or not (data.dt_track >= 0).any():
+        return None
+    gt_all = TrackBoxes.of(data.gt.image, _own_ids(data.gt_track), data.gt.xywh)
+    tr = TrackBoxes.of(data.dt.image, _own_ids(data.dt_track), data.dt.xywh).subset(data.dt.score >= conf)
+    tr = tr.subset(remove_distractor_matches(gt_all, data.gt.crowd, tr))
+    return evaluate_tracking(gt_all.subset(~data.gt.crowd), tr)
