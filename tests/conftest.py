@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -176,3 +177,48 @@ def trackeval_oracle(tmp_path: Path) -> Callable[..., dict[str, dict[str, np.nda
         return _trackeval(Path(gt_file), Path(results_file), benchmark, tmp_path / f"trackeval{next(runs)}")
 
     return run
+
+
+#: ByteTrack result files for the mot17_mini sequences (see tests/data/mot17_bytetrack/SOURCES.txt).
+BYTETRACK_RESULTS = REPO / "tests" / "data" / "mot17_bytetrack"
+
+
+@pytest.fixture
+def mot17_tracked_run(db: Any, shared_data: Path) -> tuple[int, Path, list[list[float]], float]:
+    """MOT17-10 (5 frames) in the library with its ground truth imported, and ByteTrack's boxes and
+    ids stored as a completed run with confidence 0.4: ``(run_id, gt.txt, result rows, conf)``."""
+    from vru_desktop.datasets.importer import ImportOptions, import_annotations
+    from vru_desktop.library.importer import import_paths
+    from vru_desktop.store.models import DetectionEvent, TestSession
+
+    sequence, conf = "MOT17-10-FRCNN", 0.4
+    root = shared_data / "mot17_mini"
+    (outcome,) = import_paths(db, [root / "videos" / f"{sequence}_first5.mp4"])
+    gt_file = root / "train" / sequence / "gt" / "gt.txt"
+    import_annotations(
+        db, "mot", gt_file.parent.parent, ImportOptions(video_id=outcome.video_id, unmapped="ignore")
+    )
+    text = (BYTETRACK_RESULTS / f"{sequence}.txt").read_text()
+    rows = [[float(v) for v in line.split(",")] for line in text.splitlines()]
+    with db.transaction() as s:
+        run = TestSession(video_id=outcome.video_id, config={"conf": conf}, status="completed")
+        s.add(run)
+        s.flush()
+        for frame, track, x, y, w, h, score, *_ in rows:
+            s.add(
+                DetectionEvent(
+                    session_id=run.id,
+                    video_id=outcome.video_id,
+                    frame_number=int(frame) - 1,  # MOT frames are 1-based
+                    timestamp=(frame - 1) / 30,
+                    vru_type="pedestrian",
+                    confidence=score,
+                    x1=x,
+                    y1=y,
+                    x2=x + w,
+                    y2=y + h,
+                    track_id=int(track),
+                )
+            )
+        run_id = run.id
+    return run_id, gt_file, rows, conf

@@ -167,8 +167,8 @@ def test_cli_evaluate_tracks(shared_data: Path, capsys: pytest.CaptureFixture[st
 
 def test_a_tracked_run_in_the_library_equals_trackeval(
     db: Any,
+    mot17_tracked_run: tuple[int, Path, list[list[float]], float],
     data_dir: Path,
-    shared_data: Path,
     trackeval_oracle: Callable[..., dict[str, Any]],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -176,42 +176,9 @@ def test_a_tracked_run_in_the_library_equals_trackeval(
     """ByteTrack's ids on MOT17-10 stored as a run: ``evaluate`` scores them against the imported
     ground truth (pedestrians, static persons and riders as one class; crowd boxes remove the
     tracker boxes they match), which is TrackEval's MOT17 protocol on the same boxes."""
-    from vru_desktop.datasets.importer import ImportOptions, import_annotations
     from vru_desktop.evaluation.run import evaluate_run
-    from vru_desktop.library.importer import import_paths
-    from vru_desktop.store.models import DetectionEvent, TestSession
 
-    sequence, conf = "MOT17-10-FRCNN", 0.4
-    root = shared_data / "mot17_mini"
-    (outcome,) = import_paths(db, [root / "videos" / f"{sequence}_first5.mp4"])
-    gt_file = root / "train" / sequence / "gt" / "gt.txt"
-    import_annotations(
-        db, "mot", gt_file.parent.parent, ImportOptions(video_id=outcome.video_id, unmapped="ignore")
-    )
-    rows = [
-        [float(v) for v in line.split(",")] for line in (RESULTS / f"{sequence}.txt").read_text().splitlines()
-    ]
-    with db.transaction() as s:
-        run = TestSession(video_id=outcome.video_id, config={"conf": conf}, status="completed")
-        s.add(run)
-        s.flush()
-        for frame, track, x, y, w, h, score, *_ in rows:
-            s.add(
-                DetectionEvent(
-                    session_id=run.id,
-                    video_id=outcome.video_id,
-                    frame_number=int(frame) - 1,
-                    timestamp=(frame - 1) / 30,
-                    vru_type="pedestrian",
-                    confidence=score,
-                    x1=x,
-                    y1=y,
-                    x2=x + w,
-                    y2=y + h,
-                    track_id=int(track),
-                )
-            )
-        run_id = run.id
+    run_id, gt_file, rows, conf = mot17_tracked_run
 
     # The same protocol in MOTChallenge terms: the classes the importer maps are pedestrians,
     # those it marks crowd (consider = 0) are distractors, the rest is not there.
@@ -231,3 +198,8 @@ def test_a_tracked_run_in_the_library_equals_trackeval(
     assert result.with_conf(0.9).tracking.clear["CLR_TP"] < result.tracking.clear["CLR_TP"]
     assert main(["--data-dir", str(data_dir), "evaluate", str(run_id)]) == 0
     assert "ID switches" in capsys.readouterr().out
+    report = tmp_path / "report.html"
+    assert main(["--data-dir", str(data_dir), "report", str(run_id), "--out", str(report)]) == 0
+    html = report.read_text()
+    assert "<h2>Tracking</h2>" in html and f"<td>{result.tracking.clear['IDSW']}</td>" in html
+    assert "Stable detection: 3 of the last 5" in html
