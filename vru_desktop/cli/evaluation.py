@@ -35,6 +35,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("ground_truth", metavar="GROUND_TRUTH.json")
     p.add_argument("results", metavar="RESULTS.json")
+    p.add_argument("--tide", action="store_true", help="add TIDE's error breakdown (ΔAP per error kind)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_evaluate_coco)
 
@@ -120,15 +121,21 @@ def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_evaluate_coco(args: argparse.Namespace, ctx: Context) -> int:
     from vru_desktop.evaluation.coco import STAT_DEFINITIONS, evaluate, load_coco
+    from vru_desktop.evaluation.tide import format_tide, tide
 
-    result = evaluate(load_coco(args.ground_truth, args.results))
+    data = load_coco(args.ground_truth, args.results)
+    result = evaluate(data)
+    errors = tide(data.gt, data.dt, data.image_order) if args.tide else None
     if args.json:
-        print_json({"stats": result.stats_dict(), "per_category": result.per_category()})
+        document = {"stats": result.stats_dict(), "per_category": result.per_category()}
+        print_json(document if errors is None else document | {"tide": errors.to_dict()})
         return 0
     for (_, is_ap, iou, area, max_dets), value in zip(STAT_DEFINITIONS, result.stats, strict=True):
         kind = "Average Precision  (AP)" if is_ap else "Average Recall     (AR)"
         iou_text = "0.50:0.95" if iou is None else f"{iou:.2f}"
         print(f" {kind} @[ IoU={iou_text:<9} | area={area:>6} | maxDets={max_dets:>3} ] = {value:0.3f}")
+    for line in format_tide(errors) if errors is not None else []:
+        print(line)
     return 0
 
 

@@ -26,6 +26,7 @@ from vru_desktop import __version__
 from vru_desktop.errors import ValidationError
 from vru_desktop.evaluation.events import EventValidation
 from vru_desktop.evaluation.run import RunEvaluation
+from vru_desktop.evaluation.tide import ERRORS, TideResult
 from vru_desktop.evaluation.tracking import TrackingMetrics
 from vru_desktop.evaluation.tracks import summarize_tracks
 
@@ -265,6 +266,21 @@ def _tracks_section(tracks: dict[str, Any], stable: tuple[int, int]) -> str:
     )
 
 
+def _tide_section(tide: TideResult) -> str:
+    rows = [[f"{name} ({ERRORS[name]})", f"{tide.delta_ap[name]:.2f}", tide.counts[name]] for name in ERRORS]
+    rows += [
+        ["all false positives", f"{tide.false_positive_delta_ap:.2f}", ""],
+        ["all false negatives", f"{tide.false_negative_delta_ap:.2f}", ""],
+    ]
+    return "\n".join(
+        [
+            f"<p class='note'>AP at IoU 0.5 (0–100, all detections, tidecv's definitions): {tide.ap:.2f}. "
+            "ΔAP: the AP gained by fixing only that kind of error.</p>",
+            _table(["error", "ΔAP", "count"], rows),
+        ]
+    )
+
+
 def _tracking_section(tracking: TrackingMetrics | None, conf: float) -> str:
     if tracking is None:
         return ""
@@ -393,6 +409,8 @@ def render_report(result: RunEvaluation, events: EventValidation | None = None) 
                 for b in result.heights()
             ],
         ),
+        "<h2>Error breakdown (TIDE)</h2>",
+        _tide_section(result.tide),
         "<h2>Tracks</h2>",
         _tracks_section(tracks, result.stable) if tracks["tracks"] else "<p>No ground-truth tracks.</p>",
         _tracking_section(result.tracking, result.conf),

@@ -16,6 +16,7 @@ from vru_desktop.evaluation.coco import CocoData, CocoEvaluation, evaluate
 from vru_desktop.evaluation.ground_truth import EvaluationInput, load_run
 from vru_desktop.evaluation.metrics import OperatingPoints, ThresholdMetrics
 from vru_desktop.evaluation.pedestrian import HEIGHT_BINS, HeightBinResult, by_height, log_average_miss_rate
+from vru_desktop.evaluation.tide import TideResult, format_tide, tide
 from vru_desktop.evaluation.tracking import TrackingMetrics, format_tracking, run_tracking
 from vru_desktop.evaluation.tracks import STABLE_K_OF_N, TrackResult, summarize_tracks, track_metrics
 from vru_desktop.store.db import Database
@@ -51,7 +52,7 @@ class RunEvaluation:
     def with_conf(self, conf: float) -> RunEvaluation:
         """The same run at another confidence threshold, sharing the matching already done."""
         other = RunEvaluation(self.data, self.iou, conf, self.height_bins, self.stable)
-        for name in ("points", "coco"):  # threshold-free cached results
+        for name in ("points", "coco", "tide"):  # threshold-free cached results
             if name in self.__dict__:
                 other.__dict__[name] = self.__dict__[name]
         return other
@@ -67,6 +68,11 @@ class RunEvaluation:
     def coco(self) -> CocoEvaluation:
         d = self.data
         return evaluate(CocoData(d.gt, d.dt, d.reviewed_frames.tolist(), d.classes, d.classes))
+
+    @cached_property
+    def tide(self) -> TideResult:
+        """TIDE's error breakdown over all detections (frames are the images)."""
+        return tide(self.data.gt, self.data.dt)
 
     def metrics(self, conf: float | None = None) -> ThresholdMetrics:
         return self.points.at(self.conf if conf is None else conf)
@@ -130,6 +136,7 @@ class RunEvaluation:
             "best_f1": {"conf": best_conf, "f1": best_f1},
             "coco": self.coco.stats_dict(),
             "coco_per_class": self.coco.per_category(),
+            "tide": self.tide.to_dict(),
             "log_average_miss_rate": self.miss_rates(),
             "height_bins": [b.to_dict() for b in self.heights()],
             "tracks": summarize_tracks(self.tracks),
@@ -188,6 +195,7 @@ def format_text(result: RunEvaluation) -> list[str]:
     lines.append(
         "COCO: " + "  ".join(f"{k} {_f(v if v >= 0 else None)}" for k, v in stats.items() if k in _COCO_SHOWN)
     )
+    lines.extend(format_tide(result.tide))
     lamr = result.miss_rates()
     lines.append("log-average miss rate: " + ", ".join(f"{k} {_f(v)}" for k, v in lamr.items()))
     lines.append(
