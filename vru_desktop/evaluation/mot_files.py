@@ -16,6 +16,8 @@ ground-truth layout decides the benchmark unless one is given.
 
 from __future__ import annotations
 
+import io
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,9 +45,40 @@ def read_mot_text(path: str | Path, *, min_columns: int) -> np.ndarray:
     if not path.is_file():
         raise NotFoundError(f"{path} does not exist.", hint="Give the path of a MOTChallenge .txt file.")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise FormatError(f"{path} cannot be read as text: {exc}.") from exc
+    table = _uniform_table(text, min_columns)
+    if table is None:
+        table = _ragged_table(path, text.splitlines(), min_columns)
+    if len(table) and table.shape[1] < min_columns:
+        raise FormatError(
+            f"{path.name} has {table.shape[1]} columns; at least {min_columns} are needed.",
+            hint="MOTChallenge rows are frame, id, x, y, w, h, … separated by commas.",
+        )
+    if len(table) and ((table[:, 0] < 1) | (table[:, 0] % 1 != 0)).any():
+        bad = int(np.argmax((table[:, 0] < 1) | (table[:, 0] % 1 != 0)))
+        raise FormatError(
+            f"{path.name}: frame {table[bad, 0]:g} in row {bad + 1} is not a frame number (1, 2, …).",
+            hint="MOTChallenge frames are 1-based integers.",
+        )
+    return table
+
+
+def _uniform_table(text: str, min_columns: int) -> np.ndarray | None:
+    """All rows at once with numpy's parser, or ``None`` when rows differ (then row by row)."""
+    first = next((line for line in text.splitlines() if line.strip()), None)
+    if first is None:
+        return np.zeros((0, min_columns))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return np.loadtxt(io.StringIO(text), delimiter="," if "," in first else None, ndmin=2)
+    except ValueError:
+        return None
+
+
+def _ragged_table(path: Path, lines: list[str], min_columns: int) -> np.ndarray:
     rows: list[list[float]] = []
     for number, line in enumerate(lines, start=1):
         text = line.strip()
@@ -69,12 +102,6 @@ def read_mot_text(path: str | Path, *, min_columns: int) -> np.ndarray:
     table = np.full((len(rows), width), np.nan)
     for i, r in enumerate(rows):
         table[i, : len(r)] = r
-    if len(table) and ((table[:, 0] < 1) | (table[:, 0] % 1 != 0)).any():
-        bad = int(np.argmax((table[:, 0] < 1) | (table[:, 0] % 1 != 0)))
-        raise FormatError(
-            f"{path.name}: frame {table[bad, 0]:g} in row {bad + 1} is not a frame number (1, 2, …).",
-            hint="MOTChallenge frames are 1-based integers.",
-        )
     return table
 
 

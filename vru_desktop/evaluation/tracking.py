@@ -24,6 +24,7 @@ needs them in frame order.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -102,6 +103,10 @@ def overlapping_pairs(gt: TrackBoxes, tr: TrackBoxes, *, chunk: int = 4_000_000)
     starts = t_first[where[present]]
     counts = t_count[where[present]]
     ends = np.cumsum(counts)
+    g_lo, g_hi = gt.xywh[:, :2], gt.xywh[:, :2] + gt.xywh[:, 2:]
+    t_lo, t_hi = tr.xywh[:, :2], tr.xywh[:, :2] + tr.xywh[:, 2:]
+    gx0, gx1, gy0, gy1 = (np.ascontiguousarray(c) for c in (g_lo[:, 0], g_hi[:, 0], g_lo[:, 1], g_hi[:, 1]))
+    tx0, tx1, ty0, ty1 = (np.ascontiguousarray(c) for c in (t_lo[:, 0], t_hi[:, 0], t_lo[:, 1], t_hi[:, 1]))
     out_g, out_t, out_iou = [], [], []
     lo = 0
     while lo < len(g_rows):
@@ -111,6 +116,11 @@ def overlapping_pairs(gt: TrackBoxes, tr: TrackBoxes, *, chunk: int = 4_000_000)
         rep_g = np.repeat(g_rows[lo:hi], n)
         offset = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
         rep_t = t_order[np.repeat(starts[lo:hi], n) + offset]
+        # Only boxes that overlap on both axes can have IoU > 0.
+        touch = np.minimum(gx1[rep_g], tx1[rep_t]) > np.maximum(gx0[rep_g], tx0[rep_t])
+        rep_g, rep_t = rep_g[touch], rep_t[touch]
+        touch = np.minimum(gy1[rep_g], ty1[rep_t]) > np.maximum(gy0[rep_g], ty0[rep_t])
+        rep_g, rep_t = rep_g[touch], rep_t[touch]
         iou = pair_iou(gt.xywh[rep_g], tr.xywh[rep_t])
         hit = iou > 0
         out_g.append(rep_g[hit])
@@ -120,6 +130,10 @@ def overlapping_pairs(gt: TrackBoxes, tr: TrackBoxes, *, chunk: int = 4_000_000)
     if not out_g:
         return Pairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
     return Pairs(np.concatenate(out_g), np.concatenate(out_t), np.concatenate(out_iou))
+
+
+#: Frames are solved together in one block-diagonal problem of about this many rows.
+_BLOCK = 128
 
 
 def _solve(rows: np.ndarray, cols: np.ndarray, score: np.ndarray) -> np.ndarray:
@@ -145,13 +159,22 @@ def assign_per_frame(
     """Per frame, the maximum-score assignment of ``gt`` rows to ``tr`` rows among positive-score pairs."""
     taken = _single(gt, tr, n_gt, n_tr)
     rest = np.flatnonzero(~taken)
-    if len(rest):
-        order = rest[np.argsort(frame[rest], kind="stable")]
-        frames, first = np.unique(frame[order], return_index=True)
-        bounds = [*first.tolist(), len(rest)]
-        for k in range(len(frames)):
-            idx = order[bounds[k] : bounds[k + 1]]
-            taken[idx] = _solve(gt[idx], tr[idx], score[idx])
+    if not len(rest):
+        return taken
+    # Frames are independent: several go into one block-diagonal problem. Pairs across frames
+    # score 0, so an optimal assignment of the whole is optimal in every frame.
+    rest = rest[np.argsort(frame[rest], kind="stable")]
+    _, row = np.unique(frame[rest] * n_gt + gt[rest], return_inverse=True)
+    _, col = np.unique(frame[rest] * n_tr + tr[rest], return_inverse=True)
+    row, col = row.reshape(-1), col.reshape(-1)
+    new_frame = np.flatnonzero(np.diff(frame[rest], prepend=frame[rest][0] - 1))
+    size = np.maximum(row, col)[new_frame]  # rows or columns before each frame
+    block = size // _BLOCK
+    cuts = [*np.flatnonzero(np.diff(block, prepend=-1)).tolist(), len(new_frame)]
+    starts = [*new_frame.tolist(), len(rest)]
+    for a, b in itertools.pairwise(cuts):
+        idx = slice(starts[a], starts[b])
+        taken[rest[idx]] = _solve(row[idx], col[idx], score[rest[idx]])
     return taken
 
 
@@ -177,10 +200,12 @@ def check_unique_ids(boxes: TrackBoxes, what: str) -> None:
     """A track id may appear once per frame."""
     if not len(boxes):
         return
-    key = np.stack([boxes.frame, boxes.track], axis=1)
-    unique, counts = np.unique(key, axis=0, return_counts=True)
-    if (counts > 1).any():
-        frame, track = unique[np.argmax(counts > 1)]
+    track, n = _dense_ids(boxes.track)
+    key = np.sort(boxes.frame * n + track)
+    twice = np.flatnonzero(key[1:] == key[:-1])
+    if len(twice):
+        frame, track = divmod(int(key[twice[0]]), n)
+        track = int(np.unique(boxes.track)[track])
         raise FormatError(
             f"{what} has track id {track} twice in frame {frame}.",
             hint="Each track may have one box per frame.",
