@@ -142,6 +142,13 @@ def evaluate_mot_files(
 ) -> MotEvaluation:
     gt_table = read_mot_text(ground_truth, min_columns=8)
     tr_table = read_mot_text(results, min_columns=7)
+    return evaluate_mot_tables(gt_table, tr_table, benchmark=benchmark)
+
+
+def evaluate_mot_tables(
+    gt_table: np.ndarray, tr_table: np.ndarray, *, benchmark: str | None = None
+) -> MotEvaluation:
+    """:func:`evaluate_mot_files` on the rows already read (:func:`read_mot_text`)."""
     chosen = benchmark.upper() if benchmark else ground_truth_benchmark(gt_table)
     if chosen not in BENCHMARKS:
         raise UsageError(f"Unknown benchmark {benchmark}.", hint=f"Use one of {', '.join(BENCHMARKS)}.")
