@@ -231,12 +231,11 @@ class TrackingMetrics:
         }
 
 
-def evaluate_tracking(gt: TrackBoxes, tr: TrackBoxes, *, pairs: Pairs | None = None) -> TrackingMetrics:
+def evaluate_tracking(gt: TrackBoxes, tr: TrackBoxes) -> TrackingMetrics:
     """CLEAR MOT, identity and HOTA of tracker boxes ``tr`` against ground truth ``gt``."""
     check_unique_ids(gt, "The ground truth")
     check_unique_ids(tr, "The tracker result")
-    if pairs is None:
-        pairs = overlapping_pairs(gt, tr)
+    pairs = overlapping_pairs(gt, tr)
     g_id, n_g = _dense_ids(gt.track)
     t_id, n_t = _dense_ids(tr.track)
     prepared = _Prepared(gt, tr, pairs, g_id, n_g, t_id, n_t)
