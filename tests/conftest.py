@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -105,3 +106,119 @@ def _street_clip(folder: Path, frames: int) -> Path:
         writer.write(frame.image)
     writer.release()
     return path
+
+
+def _trackeval(
+    gt_file: Path, results_file: Path, benchmark: str, workdir: Path
+) -> dict[str, dict[str, np.ndarray]]:
+    """TrackEval's combined HOTA, CLEAR and Identity results for one sequence (test oracle only)."""
+    import contextlib
+    import io
+    import shutil
+
+    import trackeval
+
+    seq = "SEQ-01"
+    gt_dir = workdir / "gt" / seq
+    (gt_dir / "gt").mkdir(parents=True)
+    shutil.copy(gt_file, gt_dir / "gt" / "gt.txt")
+    frames = max(
+        int(float(line.replace(",", " ").split()[0]))
+        for file in (gt_file, results_file)
+        for line in file.read_text().splitlines()
+        if line.strip()
+    )
+    (gt_dir / "seqinfo.ini").write_text(f"[Sequence]\nname={seq}\nseqLength={frames}\n")
+    seqmap = workdir / "seqmap.txt"
+    seqmap.write_text(f"name\n{seq}\n")
+    tracker_dir = workdir / "trackers" / "T" / "data"
+    tracker_dir.mkdir(parents=True)
+    shutil.copy(results_file, tracker_dir / f"{seq}.txt")
+    config = {
+        "GT_FOLDER": str(workdir / "gt"),
+        "TRACKERS_FOLDER": str(workdir / "trackers"),
+        "BENCHMARK": benchmark,
+        "SEQMAP_FILE": str(seqmap),
+        "SKIP_SPLIT_FOL": True,
+        "TRACKERS_TO_EVAL": ["T"],
+        "GT_LOC_FORMAT": "{gt_folder}/{seq}/gt/gt.txt",
+        "PRINT_CONFIG": False,
+    }
+    evaluator = trackeval.Evaluator(
+        {
+            "USE_PARALLEL": False,
+            "PRINT_RESULTS": False,
+            "PRINT_CONFIG": False,
+            "OUTPUT_SUMMARY": False,
+            "OUTPUT_DETAILED": False,
+            "PLOT_CURVES": False,
+            "TIME_PROGRESS": False,
+            "DISPLAY_LESS_PROGRESS": True,
+            "PRINT_ONLY_COMBINED": True,
+        }
+    )
+    metrics = [
+        trackeval.metrics.HOTA(),
+        trackeval.metrics.CLEAR({"THRESHOLD": 0.5, "PRINT_CONFIG": False}),
+        trackeval.metrics.Identity({"THRESHOLD": 0.5, "PRINT_CONFIG": False}),
+    ]
+    with contextlib.redirect_stdout(io.StringIO()):
+        results, messages = evaluator.evaluate([trackeval.datasets.MotChallenge2DBox(config)], metrics)
+    assert messages["MotChallenge2DBox"]["T"] == "Success", messages
+    return results["MotChallenge2DBox"]["T"][seq]["pedestrian"]
+
+
+@pytest.fixture
+def trackeval_oracle(tmp_path: Path) -> Callable[..., dict[str, dict[str, np.ndarray]]]:
+    """``oracle(gt_file, results_file, benchmark="MOT17")``: TrackEval's numbers for the pair of files."""
+    runs = iter(range(1_000_000))
+
+    def run(gt_file: Path, results_file: Path, benchmark: str = "MOT17") -> dict[str, dict[str, np.ndarray]]:
+        return _trackeval(Path(gt_file), Path(results_file), benchmark, tmp_path / f"trackeval{next(runs)}")
+
+    return run
+
+
+#: ByteTrack result files for the mot17_mini sequences (see tests/data/mot17_bytetrack/SOURCES.txt).
+BYTETRACK_RESULTS = REPO / "tests" / "data" / "mot17_bytetrack"
+
+
+@pytest.fixture
+def mot17_tracked_run(db: Any, shared_data: Path) -> tuple[int, Path, list[list[float]], float]:
+    """MOT17-10 (5 frames) in the library with its ground truth imported, and ByteTrack's boxes and
+    ids stored as a completed run with confidence 0.4: ``(run_id, gt.txt, result rows, conf)``."""
+    from vru_desktop.datasets.importer import ImportOptions, import_annotations
+    from vru_desktop.library.importer import import_paths
+    from vru_desktop.store.models import DetectionEvent, TestSession
+
+    sequence, conf = "MOT17-10-FRCNN", 0.4
+    root = shared_data / "mot17_mini"
+    (outcome,) = import_paths(db, [root / "videos" / f"{sequence}_first5.mp4"])
+    gt_file = root / "train" / sequence / "gt" / "gt.txt"
+    import_annotations(
+        db, "mot", gt_file.parent.parent, ImportOptions(video_id=outcome.video_id, unmapped="ignore")
+    )
+    text = (BYTETRACK_RESULTS / f"{sequence}.txt").read_text()
+    rows = [[float(v) for v in line.split(",")] for line in text.splitlines()]
+    with db.transaction() as s:
+        run = TestSession(video_id=outcome.video_id, config={"conf": conf}, status="completed")
+        s.add(run)
+        s.flush()
+        for frame, track, x, y, w, h, score, *_ in rows:
+            s.add(
+                DetectionEvent(
+                    session_id=run.id,
+                    video_id=outcome.video_id,
+                    frame_number=int(frame) - 1,  # MOT frames are 1-based
+                    timestamp=(frame - 1) / 30,
+                    vru_type="pedestrian",
+                    confidence=score,
+                    x1=x,
+                    y1=y,
+                    x2=x + w,
+                    y2=y + h,
+                    track_id=int(track),
+                )
+            )
+        run_id = run.id
+    return run_id, gt_file, rows, conf

@@ -168,6 +168,7 @@ def synthetic_run(n_frames: int = 5000, per_frame: int = 20, seed: int = 1) -> R
         dt=dt,
         dt_ids=np.arange(n),
         dt_xyxy=np.column_stack([dt_xywh[:, :2], dt_xywh[:, :2] + dt_xywh[:, 2:]]),
+        dt_track=np.full(n, -1),
         total_detections=n,
         gt_in_ignore_regions=0,
         dt_in_ignore_regions=0,

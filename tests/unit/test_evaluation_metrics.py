@@ -222,6 +222,38 @@ def test_coco_pedestrian_and_tracks(db: Database, run_id: int) -> None:
     assert any("pedestrian" in line for line in format_text(result))
 
 
+def test_track_gaps_fragmentations_and_stable_detection_follow_the_confidence(
+    db: Database, run_id: int
+) -> None:
+    result = evaluate_run(db, run_id)  # the run's confidence, 0.25
+    tracks = {t.track_id: t for t in result.tracks}
+    # Track 1 is missed on frames 0–1; track 2 is seen on frame 0, missed on 1–4, seen on 5–9.
+    assert (tracks[1].longest_gap_s, tracks[1].fragmentations) == (pytest.approx(0.2), 0)
+    assert (tracks[2].longest_gap_s, tracks[2].fragmentations) == (pytest.approx(0.4), 1)
+    # 3 of the last 5 frames detected: track 1 on frame 4 (2, 3, 4), track 2 on frame 7 (5, 6, 7).
+    assert (tracks[1].first_stable_frame, tracks[1].time_to_stable_detection) == (4, pytest.approx(0.4))
+    assert (tracks[2].first_stable_frame, tracks[2].frames_to_stable_detection) == (7, 7)
+    assert (tracks[1].height_bin, tracks[2].height_bin) == ("near", "medium")
+    summary = result.to_dict()["tracks"]
+    assert summary["mean_longest_gap_s"] == pytest.approx(0.3) and summary["fragmentations"] == 1
+    assert summary["mean_time_to_stable_detection"] == pytest.approx(0.55)
+    assert summary["by_height"]["medium"]["mean_time_to_stable_detection"] == pytest.approx(0.7)
+    assert summary["by_height"]["near"]["tracks"] == 1
+    assert result.tracking is None  # the run has no tracker ids
+    assert any("stable detection (3 of 5 frames)" in line for line in format_text(result))
+
+    strict = result.with_conf(0.7)  # track 2's cyclist detections (0.6) no longer count
+    track_2 = {t.track_id: t for t in strict.tracks}[2]
+    assert track_2.first_stable_frame is None and track_2.fragmentations == 0
+    assert track_2.longest_gap_s == pytest.approx(0.9)  # frames 1–9, to one frame after the last
+
+    db.set_setting("evaluation.stable_detection", [2, 2])
+    assert {t.track_id: t for t in evaluate_run(db, run_id).tracks}[2].first_stable_frame == 6
+    db.set_setting("evaluation.stable_detection", [3, 2])
+    with pytest.raises(ValidationError, match="k of n"):
+        evaluate_run(db, run_id)
+
+
 def test_strided_run_counts_only_processed_frames(db: Database, run_id: int) -> None:
     with db.transaction() as s:
         s.get(TestSession, run_id).config = {"conf": 0.25, "stride": 2}

@@ -1,4 +1,5 @@
-"""Evaluation subcommands: evaluate, report, evaluate-coco, compare-runs, statistics, device events."""
+"""Evaluation subcommands: evaluate, report, evaluate-coco, evaluate-tracks, compare-runs, statistics,
+device events."""
 
 from __future__ import annotations
 
@@ -34,8 +35,23 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("ground_truth", metavar="GROUND_TRUTH.json")
     p.add_argument("results", metavar="RESULTS.json")
+    p.add_argument("--tide", action="store_true", help="add TIDE's error breakdown (ΔAP per error kind)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_evaluate_coco)
+
+    p = subparsers.add_parser(
+        "evaluate-tracks",
+        help="score a MOTChallenge tracker result file against MOTChallenge ground truth (TrackEval's)",
+    )
+    p.add_argument("ground_truth", metavar="GROUND_TRUTH")
+    p.add_argument("results", metavar="RESULTS")
+    p.add_argument(
+        "--benchmark",
+        choices=["MOT15", "MOT16", "MOT17", "MOT20"],
+        help="MOTChallenge rules (default: MOT15 for 10-column ground truth, else MOT17)",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_evaluate_tracks)
 
     p = subparsers.add_parser("compare-runs", help="what a new run misses and adds against a base run")
     p.add_argument("base_run", type=int, metavar="BASE_RUN")
@@ -105,15 +121,39 @@ def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_evaluate_coco(args: argparse.Namespace, ctx: Context) -> int:
     from vru_desktop.evaluation.coco import STAT_DEFINITIONS, evaluate, load_coco
+    from vru_desktop.evaluation.tide import format_tide, tide
 
-    result = evaluate(load_coco(args.ground_truth, args.results))
+    data = load_coco(args.ground_truth, args.results)
+    result = evaluate(data)
+    errors = tide(data.gt, data.dt, data.image_order) if args.tide else None
     if args.json:
-        print_json({"stats": result.stats_dict(), "per_category": result.per_category()})
+        document = {"stats": result.stats_dict(), "per_category": result.per_category()}
+        print_json(document if errors is None else document | {"tide": errors.to_dict()})
         return 0
     for (_, is_ap, iou, area, max_dets), value in zip(STAT_DEFINITIONS, result.stats, strict=True):
         kind = "Average Precision  (AP)" if is_ap else "Average Recall     (AR)"
         iou_text = "0.50:0.95" if iou is None else f"{iou:.2f}"
         print(f" {kind} @[ IoU={iou_text:<9} | area={area:>6} | maxDets={max_dets:>3} ] = {value:0.3f}")
+    for line in format_tide(errors) if errors is not None else []:
+        print(line)
+    return 0
+
+
+def cmd_evaluate_tracks(args: argparse.Namespace, ctx: Context) -> int:
+    from vru_desktop.evaluation.mot_files import evaluate_mot_files
+    from vru_desktop.evaluation.tracking import format_tracking
+
+    result = evaluate_mot_files(args.ground_truth, args.results, benchmark=args.benchmark)
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    print(
+        f"{result.benchmark}: ground truth {result.gt_tracks} tracks, {result.gt_boxes} boxes; "
+        f"tracker {result.tracker_tracks} tracks, {result.tracker_boxes} boxes "
+        f"({result.tracker_boxes_removed} removed as matches of distractors)"
+    )
+    for line in format_tracking(result.metrics):
+        print(line)
     return 0
 
 

@@ -69,6 +69,8 @@ class CocoData:
     image_ids: list[Any]
     category_ids: list[Any]
     category_names: list[str]
+    #: Rank of each image in the ground-truth file (its ``images`` list, then further annotated images).
+    image_order: np.ndarray | None = None
 
 
 @dataclass
@@ -292,7 +294,11 @@ def load_coco(ground_truth: str | Path, results: str | Path | Sequence[dict[str,
             f"{results}: a result lacks or has a bad field ({exc}).",
             hint="Each result needs image_id, category_id, bbox [x, y, w, h] and score.",
         ) from exc
-    return CocoData(gt, dt, image_ids, category_ids, [names.get(c, str(c)) for c in category_ids])
+    in_file = [img["id"] for img in gt_doc.get("images", [])] + [a["image_id"] for a in gt_doc["annotations"]]
+    first_seen = {image: rank for rank, image in reversed(list(enumerate(in_file)))}
+    order = np.argsort(np.argsort([first_seen[i] for i in image_ids], kind="stable"), kind="stable")
+    names_list = [names.get(c, str(c)) for c in category_ids]
+    return CocoData(gt, dt, image_ids, category_ids, names_list, image_order=order)
 
 
 def _ids(annotations: list[dict[str, Any]]) -> set[Any]:

@@ -54,6 +54,7 @@ class EvaluationInput:
     dt: DetectionBoxes
     dt_ids: np.ndarray
     dt_xyxy: np.ndarray
+    dt_track: np.ndarray  # -1 where the tracker gave no id
     #: Detections of the run in all frames, before leaving out unreviewed frames and ignore regions.
     total_detections: int
     #: Boxes left out because their centre lies in an ignore region.
@@ -156,6 +157,7 @@ def load_run(db: Database, session_id: int) -> EvaluationInput:
                 DetectionEvent.x2,
                 DetectionEvent.y2,
                 DetectionEvent.confidence,
+                DetectionEvent.track_id,
             )
             .join(
                 ReviewedFrame,
@@ -243,6 +245,7 @@ def load_run(db: Database, session_id: int) -> EvaluationInput:
         dt=dt,
         dt_ids=np.array([r.id for r in det_rows], dtype=np.int64),
         dt_xyxy=dt_xyxy,
+        dt_track=np.array([-1 if r.track_id is None else r.track_id for r in det_rows], dtype=np.int64),
         total_detections=int(total_detections or 0),
         gt_in_ignore_regions=int((~gt_keep).sum()),
         dt_in_ignore_regions=int((~dt_keep).sum()),

@@ -26,6 +26,8 @@ from vru_desktop import __version__
 from vru_desktop.errors import ValidationError
 from vru_desktop.evaluation.events import EventValidation
 from vru_desktop.evaluation.run import RunEvaluation
+from vru_desktop.evaluation.tide import ERRORS, TideResult
+from vru_desktop.evaluation.tracking import TrackingMetrics
 from vru_desktop.evaluation.tracks import summarize_tracks
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
@@ -237,6 +239,79 @@ def _events_section(events: EventValidation) -> str:
     )
 
 
+_TRACK_COLUMNS = (
+    "tracks",
+    "never_detected",
+    "mean_time_to_first_detection",
+    "mean_time_to_stable_detection",
+    "mean_longest_gap_s",
+    "fragmentations",
+)
+
+
+def _tracks_section(tracks: dict[str, Any], stable: tuple[int, int]) -> str:
+    by_height = tracks["by_height"]
+    overall = {k: v for k, v in tracks.items() if k != "by_height"}
+    return "\n".join(
+        [
+            _table(["measure", "value"], [[k.replace("_", " "), _num(v)] for k, v in overall.items()]),
+            f"<p class='note'>Stable detection: {stable[0]} of the last {stable[1]} track frames detected. "
+            "Longest gap: nuScenes LGD, averaged over tracks detected at least once. "
+            "Height bin: where the track appears.</p>",
+            _table(
+                ["height bin", *(c.replace("_", " ") for c in _TRACK_COLUMNS)],
+                [[name, *(_num(part.get(c)) for c in _TRACK_COLUMNS)] for name, part in by_height.items()],
+            ),
+        ]
+    )
+
+
+def _tide_section(tide: TideResult) -> str:
+    rows = [[f"{name} ({ERRORS[name]})", f"{tide.delta_ap[name]:.2f}", tide.counts[name]] for name in ERRORS]
+    rows += [
+        ["all false positives", f"{tide.false_positive_delta_ap:.2f}", ""],
+        ["all false negatives", f"{tide.false_negative_delta_ap:.2f}", ""],
+    ]
+    return "\n".join(
+        [
+            f"<p class='note'>AP at IoU 0.5 (0–100, all detections, tidecv's definitions): {tide.ap:.2f}. "
+            "ΔAP: the AP gained by fixing only that kind of error.</p>",
+            _table(["error", "ΔAP", "count"], rows),
+        ]
+    )
+
+
+def _tracking_section(tracking: TrackingMetrics | None, conf: float) -> str:
+    if tracking is None:
+        return ""
+    values = [(name, tracking.hota[name]) for name in ("HOTA", "DetA", "AssA", "LocA", "DetRe", "DetPr")]
+    values += [(name, tracking.hota[name]) for name in ("AssRe", "AssPr")]
+    values += [(name, tracking.clear[key]) for name, key in _CLEAR_ROWS]
+    values += [(name, tracking.identity[name]) for name in ("IDF1", "IDP", "IDR")]
+    rows = [[name, f"{v:.3f}" if isinstance(v, float) else str(v)] for name, v in values]  # MOTA may be < 0
+    return "\n".join(
+        [
+            "<h2>Tracking</h2>",
+            f"<p class='note'>Tracker ids against ground-truth tracks, all VRU types as one class, "
+            f"confidence ≥ {conf:g}, IoU ≥ 0.5 (HOTA: mean over α 0.05–0.95); TrackEval's definitions.</p>",
+            _table(["measure", "value"], rows),
+        ]
+    )
+
+
+_CLEAR_ROWS = (
+    ("MOTA", "MOTA"),
+    ("MOTP", "MOTP"),
+    ("false positives", "CLR_FP"),
+    ("false negatives", "CLR_FN"),
+    ("ID switches", "IDSW"),
+    ("fragmentations", "Frag"),
+    ("mostly tracked", "MT"),
+    ("partly tracked", "PT"),
+    ("mostly lost", "ML"),
+)
+
+
 def render_report(result: RunEvaluation, events: EventValidation | None = None) -> str:
     """The report as one HTML string (with the device-event validation when given)."""
     d = result.data
@@ -334,10 +409,11 @@ def render_report(result: RunEvaluation, events: EventValidation | None = None) 
                 for b in result.heights()
             ],
         ),
+        "<h2>Error breakdown (TIDE)</h2>",
+        _tide_section(result.tide),
         "<h2>Tracks</h2>",
-        _table(["measure", "value"], [[k.replace("_", " "), _num(v)] for k, v in tracks.items()])
-        if tracks["tracks"]
-        else "<p>No ground-truth tracks.</p>",
+        _tracks_section(tracks, result.stable) if tracks["tracks"] else "<p>No ground-truth tracks.</p>",
+        _tracking_section(result.tracking, result.conf),
         _events_section(events) if events is not None else "",
         "<h2>Plots</h2><div class='plots'>",
         pr_plot(points.curves),

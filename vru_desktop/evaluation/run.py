@@ -16,11 +16,15 @@ from vru_desktop.evaluation.coco import CocoData, CocoEvaluation, evaluate
 from vru_desktop.evaluation.ground_truth import EvaluationInput, load_run
 from vru_desktop.evaluation.metrics import OperatingPoints, ThresholdMetrics
 from vru_desktop.evaluation.pedestrian import HEIGHT_BINS, HeightBinResult, by_height, log_average_miss_rate
-from vru_desktop.evaluation.tracks import TrackResult, summarize_tracks, track_metrics
+from vru_desktop.evaluation.tide import TideResult, format_tide, tide
+from vru_desktop.evaluation.tracking import TrackingMetrics, format_tracking, run_tracking
+from vru_desktop.evaluation.tracks import STABLE_K_OF_N, TrackResult, summarize_tracks, track_metrics
 from vru_desktop.store.db import Database
 
 #: AppSetting key for the height bins (``{"near": [80, 1e9], …}``).
 HEIGHT_BINS_SETTING = "evaluation.height_bins"
+#: AppSetting key for stable detection: ``[k, n]``, k of the last n track frames detected.
+STABLE_SETTING = "evaluation.stable_detection"
 DEFAULT_CONF = 0.25
 
 
@@ -37,6 +41,7 @@ class RunEvaluation:
     iou: float
     conf: float
     height_bins: dict[str, tuple[float, float]]
+    stable: tuple[int, int] = STABLE_K_OF_N
 
     def __post_init__(self) -> None:
         if not 0.0 < self.iou < 1.0:
@@ -46,8 +51,8 @@ class RunEvaluation:
 
     def with_conf(self, conf: float) -> RunEvaluation:
         """The same run at another confidence threshold, sharing the matching already done."""
-        other = RunEvaluation(self.data, self.iou, conf, self.height_bins)
-        for name in ("points", "coco"):  # threshold-free cached results
+        other = RunEvaluation(self.data, self.iou, conf, self.height_bins, self.stable)
+        for name in ("points", "coco", "tide"):  # threshold-free cached results
             if name in self.__dict__:
                 other.__dict__[name] = self.__dict__[name]
         return other
@@ -64,12 +69,24 @@ class RunEvaluation:
         d = self.data
         return evaluate(CocoData(d.gt, d.dt, d.reviewed_frames.tolist(), d.classes, d.classes))
 
+    @cached_property
+    def tide(self) -> TideResult:
+        """TIDE's error breakdown over all detections (frames are the images)."""
+        return tide(self.data.gt, self.data.dt)
+
     def metrics(self, conf: float | None = None) -> ThresholdMetrics:
         return self.points.at(self.conf if conf is None else conf)
 
     @cached_property
     def tracks(self) -> list[TrackResult]:
-        return track_metrics(self.data, conf=self.conf, iou=self.iou)
+        return track_metrics(
+            self.data, conf=self.conf, iou=self.iou, bins=self.height_bins, stable=self.stable
+        )
+
+    @cached_property
+    def tracking(self) -> TrackingMetrics | None:
+        """CLEAR MOT, IDF1 and HOTA of the tracker ids at ``conf`` (``None`` without tracks on both sides)."""
+        return run_tracking(self.data, conf=self.conf)
 
     def heights(self, category: str | None = None) -> list[HeightBinResult]:
         d = self.data
@@ -119,10 +136,12 @@ class RunEvaluation:
             "best_f1": {"conf": best_conf, "f1": best_f1},
             "coco": self.coco.stats_dict(),
             "coco_per_class": self.coco.per_category(),
+            "tide": self.tide.to_dict(),
             "log_average_miss_rate": self.miss_rates(),
             "height_bins": [b.to_dict() for b in self.heights()],
             "tracks": summarize_tracks(self.tracks),
             "track_details": [t.to_dict() for t in self.tracks],
+            "tracking": None if self.tracking is None else self.tracking.to_dict(),
         }
 
 
@@ -133,13 +152,26 @@ def height_bins_setting(db: Database) -> dict[str, tuple[float, float]]:
     return {str(name): (float(lo), float(hi)) for name, (lo, hi) in stored.items()}
 
 
+def stable_setting(db: Database) -> tuple[int, int]:
+    stored = db.get_setting(STABLE_SETTING)
+    if not stored:
+        return STABLE_K_OF_N
+    k, n = (int(v) for v in stored)
+    if not 1 <= k <= n:
+        raise ValidationError(
+            f"Setting {STABLE_SETTING} = {stored} is not k of n frames with 1 <= k <= n.",
+            hint="Use e.g. [3, 5].",
+        )
+    return k, n
+
+
 def evaluate_run(
     db: Database, session_id: int, *, iou: float = 0.5, conf: float | None = None
 ) -> RunEvaluation:
     """Load run ``session_id`` and its ground truth; ``conf`` defaults to the run's own threshold."""
     data = load_run(db, session_id)
     chosen = default_conf(data) if conf is None else conf
-    return RunEvaluation(data, iou, chosen, height_bins_setting(db))
+    return RunEvaluation(data, iou, chosen, height_bins_setting(db), stable_setting(db))
 
 
 def format_text(result: RunEvaluation) -> list[str]:
@@ -163,6 +195,7 @@ def format_text(result: RunEvaluation) -> list[str]:
     lines.append(
         "COCO: " + "  ".join(f"{k} {_f(v if v >= 0 else None)}" for k, v in stats.items() if k in _COCO_SHOWN)
     )
+    lines.extend(format_tide(result.tide))
     lamr = result.miss_rates()
     lines.append("log-average miss rate: " + ", ".join(f"{k} {_f(v)}" for k, v in lamr.items()))
     lines.append(
@@ -177,6 +210,23 @@ def format_text(result: RunEvaluation) -> list[str]:
             f"mean detected share {_f(summary['mean_detected_share'])}, "
             f"longest miss streak {summary['max_miss_streak']} frames"
         )
+        k, n = result.stable
+        lines.append(
+            f"  mean time to stable detection ({k} of {n} frames) "
+            f"{_f(summary['mean_time_to_stable_detection'])} s (never {summary['never_stable']}), "
+            f"mean longest gap {_f(summary['mean_longest_gap_s'])} s, "
+            f"fragmentations {summary['fragmentations']}"
+        )
+        for name, part in summary["by_height"].items():
+            lines.append(
+                f"  {name}: {part['tracks']} tracks, "
+                f"first detection {_f(part['mean_time_to_first_detection'])} s, "
+                f"stable {_f(part['mean_time_to_stable_detection'])} s, "
+                f"longest gap {_f(part['mean_longest_gap_s'])} s"
+            )
+    if result.tracking is not None:
+        lines.append(f"tracking (tracker ids, all VRU types, confidence >= {result.conf:g}, IoU >= 0.5):")
+        lines.extend(f"  {line}" for line in format_tracking(result.tracking))
     return lines
 
 

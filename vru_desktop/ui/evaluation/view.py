@@ -355,7 +355,7 @@ class EvaluationView(QWidget):
 
         def work(progress: object, should_cancel: object) -> RunEvaluation:
             result = evaluate_run(db, run_id, iou=iou, conf=conf)
-            _ = result.points, result.coco, result.tracks  # the matching happens here, off the UI thread
+            _ = result.points, result.coco, result.tracks, result.tracking  # matched here, off the UI thread
             return result
 
         worker = FunctionWorker(work)
@@ -468,7 +468,16 @@ class EvaluationView(QWidget):
                 f"<b>Tracks</b> (at {r.conf:.2f}): {tracks['tracks']}, "
                 f"never detected {tracks['never_detected']}, "
                 f"mean time to first detection {_f(tracks['mean_time_to_first_detection'])} s, "
-                f"longest miss streak {tracks['max_miss_streak']} frames."
+                f"longest miss streak {tracks['max_miss_streak']} frames, "
+                f"mean time to stable detection {_f(tracks['mean_time_to_stable_detection'])} s, "
+                f"mean longest gap {_f(tracks['mean_longest_gap_s'])} s."
+            )
+        if r.tracking is not None:
+            h, c, i = r.tracking.hota, r.tracking.clear, r.tracking.identity
+            lines.append(
+                f"<b>Tracking</b> (at {r.conf:.2f}): HOTA {h['HOTA']:.3f} (DetA {h['DetA']:.3f}, "
+                f"AssA {h['AssA']:.3f}), MOTA {c['MOTA']:.3f}, IDF1 {i['IDF1']:.3f}, "
+                f"ID switches {c['IDSW']}, fragmentations {c['Frag']}."
             )
         self._run_summary = lines
 

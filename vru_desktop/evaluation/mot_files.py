@@ -1,0 +1,175 @@
+"""Tracking evaluation of MOTChallenge text files (``evaluate-tracks``), as TrackEval's MOTChallenge
+benchmark does it.
+
+Layouts (comma- or space-separated, 1-based frames, top-left ``x, y, w, h`` in pixels):
+
+* 2D MOT 2015, 10 columns: ``frame, id, x, y, w, h, conf, wx, wy, wz``. Ground-truth rows with
+  ``conf = 0`` are left out; nothing else is.
+* MOT16 / MOT17 / MOT20 ground truth, 9 columns: ``frame, id, x, y, w, h, consider, class,
+  visibility``. Only pedestrians (class 1) with ``consider ≠ 0`` are ground truth. Tracker boxes
+  matched (per frame, Hungarian on IoU ≥ 0.5) to a box of a distractor class (person on vehicle,
+  static person, distractor, reflection; MOT20 also non-motorised vehicle) are removed first.
+
+Result files have at least 7 columns (``frame, id, x, y, w, h, score``; more are ignored). The
+ground-truth layout decides the benchmark unless one is given.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vru_desktop.errors import FormatError, NotFoundError, UsageError
+from vru_desktop.evaluation.tracking import (
+    TrackBoxes,
+    TrackingMetrics,
+    evaluate_tracking,
+    remove_distractor_matches,
+)
+
+BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")
+PEDESTRIAN = 1
+#: MOTChallenge class numbers whose boxes remove the tracker boxes they match.
+DISTRACTORS = {"person_on_vehicle": 2, "static_person": 7, "distractor": 8, "reflection": 12}
+MOT20_DISTRACTORS = {**DISTRACTORS, "non_mot_vehicle": 6}
+
+
+def read_mot_text(path: str | Path, *, min_columns: int) -> np.ndarray:
+    """The rows of a MOTChallenge text file as a float array (all rows padded to the widest)."""
+    path = Path(path)
+    if not path.is_file():
+        raise NotFoundError(f"{path} does not exist.", hint="Give the path of a MOTChallenge .txt file.")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FormatError(f"{path} cannot be read as text: {exc}.") from exc
+    table = _uniform_table(text, min_columns)
+    if table is None:
+        table = _ragged_table(path, text.splitlines(), min_columns)
+    if len(table) and table.shape[1] < min_columns:
+        raise FormatError(
+            f"{path.name} has {table.shape[1]} columns; at least {min_columns} are needed.",
+            hint="MOTChallenge rows are frame, id, x, y, w, h, … separated by commas.",
+        )
+    if len(table) and ((table[:, 0] < 1) | (table[:, 0] % 1 != 0)).any():
+        bad = int(np.argmax((table[:, 0] < 1) | (table[:, 0] % 1 != 0)))
+        raise FormatError(
+            f"{path.name}: frame {table[bad, 0]:g} in row {bad + 1} is not a frame number (1, 2, …).",
+            hint="MOTChallenge frames are 1-based integers.",
+        )
+    return table
+
+
+def _uniform_table(text: str, min_columns: int) -> np.ndarray | None:
+    """All rows at once with numpy's parser, or ``None`` when rows differ (then row by row)."""
+    first = next((line for line in text.splitlines() if line.strip()), None)
+    if first is None:
+        return np.zeros((0, min_columns))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return np.loadtxt(io.StringIO(text), delimiter="," if "," in first else None, ndmin=2)
+    except ValueError:
+        return None
+
+
+def _ragged_table(path: Path, lines: list[str], min_columns: int) -> np.ndarray:
+    rows: list[list[float]] = []
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text:
+            continue
+        parts = text.replace(",", " ").split()
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            raise FormatError(
+                f"{path.name} line {number}: '{text[:60]}' is not a row of numbers.",
+                hint="MOTChallenge rows are frame, id, x, y, w, h, … separated by commas.",
+            ) from None
+        if len(values) < min_columns:
+            raise FormatError(
+                f"{path.name} line {number} has {len(values)} columns; at least {min_columns} are needed.",
+                hint="MOTChallenge rows are frame, id, x, y, w, h, … separated by commas.",
+            )
+        rows.append(values)
+    width = max((len(r) for r in rows), default=min_columns)
+    table = np.full((len(rows), width), np.nan)
+    for i, r in enumerate(rows):
+        table[i, : len(r)] = r
+    return table
+
+
+def ground_truth_benchmark(table: np.ndarray) -> str:
+    """MOT15 for the 10-column 2015 layout, else MOT17 (9 columns with class and visibility)."""
+    return "MOT15" if table.shape[1] >= 10 else "MOT17"
+
+
+@dataclass(frozen=True)
+class MotEvaluation:
+    benchmark: str
+    metrics: TrackingMetrics
+    gt_tracks: int
+    gt_boxes: int
+    tracker_tracks: int
+    tracker_boxes: int
+    tracker_boxes_removed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "benchmark": self.benchmark,
+            "ground_truth": {"tracks": self.gt_tracks, "boxes": self.gt_boxes},
+            "tracker": {
+                "tracks": self.tracker_tracks,
+                "boxes": self.tracker_boxes,
+                "removed_as_distractor_matches": self.tracker_boxes_removed,
+            },
+            **self.metrics.to_dict(),
+        }
+
+
+def _boxes(table: np.ndarray) -> TrackBoxes:
+    return TrackBoxes.of(table[:, 0], table[:, 1], table[:, 2:6])
+
+
+def evaluate_mot_files(
+    ground_truth: str | Path, results: str | Path, *, benchmark: str | None = None
+) -> MotEvaluation:
+    gt_table = read_mot_text(ground_truth, min_columns=8)
+    tr_table = read_mot_text(results, min_columns=7)
+    return evaluate_mot_tables(gt_table, tr_table, benchmark=benchmark)
+
+
+def evaluate_mot_tables(
+    gt_table: np.ndarray, tr_table: np.ndarray, *, benchmark: str | None = None
+) -> MotEvaluation:
+    """:func:`evaluate_mot_files` on the rows already read (:func:`read_mot_text`)."""
+    chosen = benchmark.upper() if benchmark else ground_truth_benchmark(gt_table)
+    if chosen not in BENCHMARKS:
+        raise UsageError(f"Unknown benchmark {benchmark}.", hint=f"Use one of {', '.join(BENCHMARKS)}.")
+    gt_all, tr_all = _boxes(gt_table), _boxes(tr_table)
+    consider = gt_table[:, 6] != 0
+    if chosen == "MOT15":
+        gt_keep = consider
+        tr_keep = np.ones(len(tr_all), dtype=bool)
+    else:
+        classes = gt_table[:, 7].astype(np.int64)
+        names = MOT20_DISTRACTORS if chosen == "MOT20" else DISTRACTORS
+        tr_keep = remove_distractor_matches(gt_all, np.isin(classes, list(names.values())), tr_all)
+        gt_keep = consider & (classes == PEDESTRIAN)
+    gt, tr = gt_all.subset(gt_keep), tr_all.subset(tr_keep)
+    metrics = evaluate_tracking(gt, tr)
+    return MotEvaluation(
+        benchmark=chosen,
+        metrics=metrics,
+        gt_tracks=len(np.unique(gt.track)),
+        gt_boxes=len(gt),
+        tracker_tracks=len(np.unique(tr.track)),
+        tracker_boxes=len(tr),
+        tracker_boxes_removed=int((~tr_keep).sum()),
+    )
