@@ -8,6 +8,7 @@ log, so a failure that repeats every frame does not bury the window in dialogs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
@@ -43,7 +44,7 @@ class ErrorReporter(QObject):
             sys.__excepthook__(kind, value, traceback)
             return
         log.error("unexpected error", exc_info=(kind, value, traceback))
-        self._reported.emit(unexpected_error_message(value))
+        self._report(value)
 
     def _thread_excepthook(self, args: threading.ExceptHookArgs) -> None:
         if issubclass(args.exc_type, SystemExit) or args.exc_value is None:
@@ -51,7 +52,11 @@ class ErrorReporter(QObject):
         name = args.thread.name if args.thread is not None else "?"
         info = (args.exc_type, args.exc_value, args.exc_traceback)
         log.error("unexpected error in thread %s", name, exc_info=info)
-        self._reported.emit(unexpected_error_message(args.exc_value))
+        self._report(args.exc_value)
+
+    def _report(self, exc: BaseException) -> None:
+        with contextlib.suppress(RuntimeError):  # the window is gone (closing): the log has the error
+            self._reported.emit(unexpected_error_message(exc))
 
     def _show(self, message: str) -> None:
         if self.dialog is not None:
