@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import logging.handlers
 import os
@@ -13,6 +14,7 @@ from vru_desktop.errors import StoreError
 
 DATA_DIR_ENV = "VRU_DESKTOP_DATA_DIR"
 DATABASE_FILENAME = "vru_desktop.sqlite3"
+LOG_FILENAME = "vru_desktop.log"
 
 
 @dataclass(frozen=True)
@@ -64,9 +66,7 @@ def configure_logging(locations: Locations, *, verbose: bool = False) -> None:
     root = logging.getLogger()
     if any(getattr(h, "_vru_handler", False) for h in root.handlers):
         return
-    handler = logging.handlers.RotatingFileHandler(
-        locations.logs_dir / "vru_desktop.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8"
-    )
+    handler = _LogFile(locations.logs_dir / LOG_FILENAME, maxBytes=5_000_000, backupCount=3, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler._vru_handler = True  # type: ignore[attr-defined]
     root.addHandler(handler)
@@ -76,3 +76,40 @@ def configure_logging(locations: Locations, *, verbose: bool = False) -> None:
         stream.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         stream._vru_handler = True  # type: ignore[attr-defined]
         root.addHandler(stream)
+
+
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The log file; once :func:`trace_crashes` is on, native crash traces follow it when it rotates."""
+
+    traces_crashes = False
+
+    def doRollover(self) -> None:
+        super().doRollover()
+        if self.traces_crashes:
+            faulthandler.enable(self.stream)
+
+
+def _log_file_handler() -> _LogFile | None:
+    return next((h for h in logging.getLogger().handlers if isinstance(h, _LogFile)), None)
+
+
+def log_file() -> Path | None:
+    """The file :func:`configure_logging` writes to (``None`` before it ran)."""
+    handler = _log_file_handler()
+    return None if handler is None else Path(handler.baseFilename)
+
+
+def trace_crashes() -> None:
+    """A native crash (segmentation fault, abort) writes every thread's Python stack to the log file."""
+    handler = _log_file_handler()
+    if handler is not None:
+        handler.traces_crashes = True
+        faulthandler.enable(handler.stream)
+
+
+def unexpected_error_message(exc: BaseException) -> str:
+    """What a person is told about an error nobody expected (its traceback is in the log file)."""
+    where = log_file()
+    return f"Unexpected error: {str(exc) or type(exc).__name__}. Details are in the log file" + (
+        f" {where}." if where is not None else "."
+    )

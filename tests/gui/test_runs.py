@@ -28,7 +28,7 @@ from vru_desktop.ui.app import build_window
 from vru_desktop.ui.main_window import MainWindow
 from vru_desktop.ui.runs.config_dialog import RunConfigDialog
 from vru_desktop.ui.runs.models_dialog import ModelManagerDialog
-from vru_desktop.ui.runs.panel import RunsPanel
+from vru_desktop.ui.runs.panel import MESSAGE, RunsPanel
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL = "yolo11n_int8_openvino_model"
@@ -199,7 +199,12 @@ def test_runs_left_running_by_a_crash_show_as_interrupted_and_resume(
     qtbot.addWidget(main)
     panel: RunsPanel = main.detection.panel  # type: ignore[attr-defined]
     assert panel.items[run.id].text(3) == "interrupted"
-    assert "interrupted" in main.statusBar().currentMessage()
+    assert "stopped unexpectedly" in panel.items[run.id].text(MESSAGE)
+    qtbot.waitUntil(lambda: main.detection.resume_dialog is not None)  # type: ignore[attr-defined]
+    dialog = main.detection.resume_dialog  # type: ignore[attr-defined]
+    assert f"run {run.id} on c.mp4: no frame was saved yet" in dialog.text()
+    next(b for b in dialog.buttons() if b.text() == "Later").click()  # it stays in the Runs tab
+    assert panel.items[run.id].text(3) == "interrupted"
     panel.select(run.id)
     assert panel.resume_button.isEnabled() and not panel.pause_button.isEnabled()
     with qtbot.waitSignal(main.detection.queue.runFinished, timeout=60_000):  # type: ignore[attr-defined]

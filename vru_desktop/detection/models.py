@@ -18,6 +18,7 @@ import os
 import platform
 import re
 import socket
+import sys
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -339,6 +340,11 @@ def prepare_ultralytics(locations: Locations, *, allow_network: bool = False) ->
     if not allow_network:
         os.environ.setdefault("YOLO_OFFLINE", "1")
     os.environ.setdefault("YOLO_VERBOSE", "false")
+    # torch imports triton, its kernel compiler (unused for inference), when Ultralytics loads
+    # torchvision. libtriton.so carries its own LLVM, whose start-up code binds to the LLVM that a Mesa
+    # OpenGL driver exports to the whole process (Qt loads one to convert played video frames) and
+    # crashes there. ``None`` makes ``import triton`` fail, which torch takes as "not installed".
+    sys.modules.setdefault("triton", None)
 
 
 def _check_backend(fmt: str, path: Path) -> None:

@@ -37,7 +37,7 @@ from vru_desktop.detection.models import (
 from vru_desktop.errors import MediaError, ModelError, NotFoundError, ValidationError, VruError
 from vru_desktop.evaluation.statistics import compute_statistics
 from vru_desktop.media.frames import DecodedFrame, FrameTable, iter_frames
-from vru_desktop.settings import Locations
+from vru_desktop.settings import Locations, unexpected_error_message
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import (
     DetectionEvent,
@@ -690,7 +690,7 @@ def execute_run(
         state, message = "failed", str(exc)
     except Exception as exc:
         log.exception("run %s failed", session_id)
-        state, message = "failed", f"Unexpected error: {exc}. Details are in the log file."
+        state, message = "failed", unexpected_error_message(exc)
     summary = _finish(db, session_id, state, message)
     callbacks.state(state)
     return summary

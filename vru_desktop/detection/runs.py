@@ -158,14 +158,21 @@ def recover_interrupted(db: Database) -> list[int]:
                 continue
             run.status = "interrupted"
             run.error_message = (
-                f"The application stopped while this run was going (after frame {run.last_committed_frame}). "
-                "Resume continues from there."
+                f"VRU Desktop stopped unexpectedly while this run was going; "
+                f"{saved_frames(run.last_committed_frame)}. Resume continues from there."
             )
             _mark_video(session, run)
             recovered.append(run.id)
     if recovered:
         log.info("runs %s were interrupted and can be resumed", recovered)
     return recovered
+
+
+def saved_frames(last_committed_frame: int) -> str:
+    """How far an interrupted run got, for a person."""
+    if last_committed_frame < 0:
+        return "no frame was saved yet"
+    return f"frames up to {last_committed_frame} are saved"
 
 
 def _get(session: Any, session_id: int) -> TestSession:

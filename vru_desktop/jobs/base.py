@@ -10,6 +10,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal
 
 from vru_desktop.errors import Cancelled, VruError
+from vru_desktop.settings import unexpected_error_message
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class FunctionWorker(QObject):
             self.failed.emit(str(exc))
         except Exception as exc:
             log.exception("background work failed")
-            self.failed.emit(f"Unexpected error: {exc}. Details are in the log file.")
+            self.failed.emit(unexpected_error_message(exc))
         else:
             self.succeeded.emit(result)
         finally:

@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from vru_desktop.detection.pipeline import Progress, RunCallbacks, RunControl, execute_run
 from vru_desktop.errors import VruError
-from vru_desktop.settings import Locations
+from vru_desktop.settings import Locations, unexpected_error_message
 from vru_desktop.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class DetectionWorker(QObject):
             self.failed.emit(self.session_id, str(exc))
         except Exception as exc:
             log.exception("run %s could not start", self.session_id)
-            self.failed.emit(self.session_id, f"Unexpected error: {exc}. Details are in the log file.")
+            self.failed.emit(self.session_id, unexpected_error_message(exc))
         else:
             if summary.status == "failed":
                 self.failed.emit(self.session_id, summary.error_message or "The run failed.")

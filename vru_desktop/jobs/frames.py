@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from vru_desktop.errors import VruError
+from vru_desktop.settings import unexpected_error_message
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class NewestOnlyWorker(QObject):
                 self._report(ticket, self.failed, str(exc))
             except Exception as exc:
                 log.exception("%s task failed", self._name)
-                self._report(ticket, self.failed, f"Unexpected error: {exc}. Details are in the log file.")
+                self._report(ticket, self.failed, unexpected_error_message(exc))
             else:
                 self._report(ticket, self.finished, result)
             finally:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vru_desktop.settings import Locations, configure_logging, resolve_locations
+from vru_desktop.settings import Locations, configure_logging, resolve_locations, trace_crashes
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
@@ -53,17 +53,20 @@ def run_gui(data_dir: str | None = None, *, verbose: bool = False) -> int:
     from vru_desktop.errors import VruError
     from vru_desktop.library.projects import ensure_default_project
     from vru_desktop.store.db import open_database
+    from vru_desktop.ui import errors
 
     app = application()
     try:
         locations = resolve_locations(data_dir).ensure()
         configure_logging(locations, verbose=verbose)
+        trace_crashes()
         db = open_database(locations.database)
         ensure_default_project(db)
     except VruError as exc:
         QMessageBox.critical(None, "VRU Desktop", str(exc))
         return 1
     window = build_window(db, locations)
+    errors.install(window)
     window.show()
     code = app.exec()
     db.close()

@@ -1,9 +1,10 @@
 """Detection in the window: the Runs tab, the &Detection menu, the run queue and its start-up recovery.
 
-``install(window)`` marks runs left by a crash interrupted, adds the Runs tab and the actions
-(Detect Selected Videos…, Detect All Videos in This Project…, Models…), relays each commit of a
-run as ``window.detectionsChanged(video_id, session_id)`` (the viewer draws the new boxes), starts
-queued runs once the window is up, and on close stops running runs and queues them again.
+``install(window)`` marks runs left by a crash interrupted and offers to resume them, adds the Runs
+tab and the actions (Detect Selected Videos…, Detect All Videos in This Project…, Models…), relays
+each commit of a run as ``window.detectionsChanged(video_id, session_id)`` (the viewer draws the new
+boxes), starts queued runs once the window is up, and on close stops running runs and queues them
+again.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
 from vru_desktop.detection.models import ensure_model_file, register_model
+from vru_desktop.detection.runs import list_runs, saved_frames
 from vru_desktop.errors import VruError
 from vru_desktop.jobs.base import FunctionWorker, start_in_thread
 from vru_desktop.jobs.queue import RunQueue
+from vru_desktop.settings import log_file
 from vru_desktop.ui.runs.config_dialog import RunConfigDialog, choose_model_file
 from vru_desktop.ui.runs.models_dialog import ModelManagerDialog
 from vru_desktop.ui.runs.panel import RunsPanel
@@ -42,6 +45,7 @@ class DetectionWorkspace(QObject):
         self.queue.runFailed.connect(self._failed)
         self.panel.openVideo.connect(lambda video_id: window.openVideoRequested.emit(video_id, 0, None))
         self._download: FunctionWorker | None = None
+        self.resume_dialog: QMessageBox | None = None
         self.detect_selected_action: QAction | None = None
         self.detect_project_action: QAction | None = None
         window.installEventFilter(self)
@@ -140,6 +144,39 @@ class DetectionWorkspace(QObject):
         ModelManagerDialog(self.window.db, self.window.locations, self.window).exec()
 
     # -- notifications --------------------------------------------------------------------------
+    def offer_resume(self) -> None:
+        """Say which runs the last session left unfinished when it stopped, and offer to resume them."""
+        rows = list_runs(self.window.db, ids=self.recovered)
+        lines = [f"run {r.id} on {r.video_name}: {saved_frames(r.last_committed_frame)}" for r in rows]
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Interrupted detection runs",
+            f"VRU Desktop stopped unexpectedly while {len(rows)} detection run(s) were going:\n"
+            + "\n".join(lines),
+            parent=self.window,
+        )
+        box.setObjectName("interruptedRunsDialog")
+        where = log_file()
+        box.setInformativeText(
+            "Resume continues each run after its last saved frame; they also stay in the Runs tab."
+            + (f" What happened is in the log file {where}." if where is not None else "")
+        )
+        resume = box.addButton("Resume", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
+        box.finished.connect(lambda _code: self._closed_resume_dialog(box.clickedButton() is resume))
+        self.resume_dialog = box
+        box.open()
+
+    def _closed_resume_dialog(self, resume: bool) -> None:
+        if not resume:
+            return
+        for session_id in self.recovered:
+            try:
+                self.queue.resume_run(session_id)
+            except VruError as exc:  # resumed or removed from the Runs tab meanwhile
+                self.window.statusBar().showMessage(str(exc), 10000)
+        self.window.show_workspace(self.panel)
+
     def _finished(self, session_id: int, status: str) -> None:
         if status == "completed":
             self.window.statusBar().showMessage(f"Run {session_id} completed.", 5000)
@@ -177,8 +214,5 @@ def install(window: MainWindow) -> None:
     _add_action(window, "&Models and Class Maps…", None, workspace.manage_models)
     _add_action(window, "Show &Runs", "Ctrl+Shift+R", lambda: window.show_workspace(workspace.panel))
     if workspace.recovered:
-        window.statusBar().showMessage(
-            f"{len(workspace.recovered)} detection run(s) were interrupted; select them in Runs and Resume.",
-            15000,
-        )
+        QTimer.singleShot(0, workspace.offer_resume)
     QTimer.singleShot(0, workspace.queue.start_next)
