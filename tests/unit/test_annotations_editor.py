@@ -48,6 +48,7 @@ def add_run(
     *,
     model: str | None = "yolo11n.pt",
     config: dict[str, Any] | None = None,
+    provenance: dict[str, Any] | None = None,
 ) -> tuple[int, list[int]]:
     """A completed detection run with statistics, and its events ``(frame, box, type, conf, track)``."""
     with db.transaction() as session:
@@ -61,7 +62,11 @@ def add_run(
                 session.flush()
             model_id = detector.id
         run = TestSession(
-            video_id=video_id, model_id=model_id, config=config or {"conf": 0.25}, status="completed"
+            video_id=video_id,
+            model_id=model_id,
+            config=config or {"conf": 0.25},
+            provenance=provenance or {},
+            status="completed",
         )
         session.add(run)
         session.flush()
@@ -428,7 +433,7 @@ def test_accept_all_takes_open_detections_at_or_above_the_threshold(
 def test_sessions_are_labelled_by_model_settings_and_time(db: Database, video_id: int) -> None:
     editor = AnnotationEditor(db, video_id)
     first, _ = add_run(db, video_id, [], model="rtdetr-l.pt", config={"conf": 0.4})
-    second, _ = add_run(db, video_id, [], model=None, config={"model": "/x/yolo11s_openvino_model"})
+    second, _ = add_run(db, video_id, [], model=None, provenance={"model_name": "yolo11s_openvino_model"})
     views = {view.id: view for view in editor.sessions()}
     assert set(views) == {first, second}
     assert views[first].label.startswith(f"#{first} rtdetr-l.pt · conf 0.4 · ")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from pathlib import PurePath
 from typing import Any, TypeVar
 
 import numpy as np
@@ -52,6 +51,7 @@ from vru_desktop.store.models import (
     ReviewedFrame,
     TestSession,
     Video,
+    run_model_name,
     utcnow,
 )
 
@@ -941,8 +941,7 @@ def _flags_text(flags: dict[str, bool]) -> str:
 
 def _session_label(run: TestSession, model_name: str | None) -> str:
     config = run.config or {}
-    name = model_name or (PurePath(str(config["model"])).name if config.get("model") else "detector")
-    parts = [f"#{run.id} {name}"]
+    parts = [f"#{run.id} {run_model_name(model_name, run.provenance)}"]
     if config.get("conf") is not None:
         parts.append(f"conf {config['conf']}")
     when = run.started_at or run.created_at

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from vru_desktop.detection.pipeline import VIDEO_STATUS, RunConfig, owner_alive
 from vru_desktop.errors import NotFoundError, ValidationError
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import DetectorModel, SessionStatistics, TestSession, Video
+from vru_desktop.store.models import DetectorModel, SessionStatistics, TestSession, Video, run_model_name
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +208,7 @@ def list_runs(db: Database, *, video_id: int | None = None, ids: list[int] | Non
                     video_id=run.video_id,
                     video_name=video_name,
                     model_id=run.model_id,
-                    model_name=model_name or run.provenance.get("model_name", "(removed)"),
+                    model_name=run_model_name(model_name, run.provenance),
                     status=run.status,
                     progress=run.progress,
                     frames_processed=run.frames_processed,

@@ -34,6 +34,7 @@ from vru_desktop.store.models import (
     ReviewedFrame,
     TestSession,
     Video,
+    run_model_name,
 )
 
 
@@ -190,7 +191,7 @@ def load_run(db: Database, session_id: int) -> EvaluationInput:
             "status": run.status,
             "config": dict(run.config or {}),
             "provenance": dict(run.provenance or {}),
-            "model_name": model.name if model is not None else run.config.get("model", ""),
+            "model_name": run_model_name(model.name if model is not None else None, run.provenance),
             "model_sha256": model.sha256 if model is not None else run.provenance.get("model_sha256", ""),
             "model_format": model.format if model is not None else "",
             "processing_time_seconds": run.processing_time_seconds,

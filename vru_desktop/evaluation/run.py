@@ -147,8 +147,7 @@ def format_text(result: RunEvaluation) -> list[str]:
     d = result.data
     m = result.metrics()
     lines = [
-        f"run {d.session_id}: {d.run['model_name'] or 'model ?'} on video {d.video_id} "
-        f"({d.video['filename']})",
+        f"run {d.session_id}: {d.run['model_name']} on video {d.video_id} ({d.video['filename']})",
         f"reviewed frames {d.n_frames}, ground-truth boxes {int(result.points.n_pos.sum())}, "
         f"detections evaluated {len(d.dt)} of {d.total_detections}",
         f"at confidence >= {result.conf:g}, IoU >= {result.iou:g}:",

@@ -186,9 +186,10 @@ class TestSession(Base):
     model_id: Mapped[int | None] = mapped_column(
         ForeignKey("detector_models.id", ondelete="SET NULL"), nullable=True
     )
-    #: Run configuration: conf, iou, imgsz, stride, device, tracker, model path …
+    #: Run configuration (``RunConfig.to_dict()``): conf, iou, imgsz, stride, device, tracker, batch …
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    #: Model SHA-256, library versions and anything else needed to reproduce the run.
+    #: The model's name (from queueing), its path, SHA-256, library versions and anything else needed
+    #: to reproduce the run.
     provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(20), default="created", index=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
@@ -206,6 +207,12 @@ class TestSession(Base):
     statistics: Mapped[SessionStatistics | None] = relationship(
         back_populates="session", cascade="all, delete-orphan", passive_deletes=True
     )
+
+
+def run_model_name(model_name: str | None, provenance: dict[str, Any] | None) -> str:
+    """The name a run's model is shown by: the model's current name (``model_name``, ``None`` once the
+    model is removed), else the name the run recorded in its provenance when it was queued."""
+    return model_name or str((provenance or {}).get("model_name") or "") or "(unknown model)"
 
 
 class DetectionEvent(BoxMixin, Base):
