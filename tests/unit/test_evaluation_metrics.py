@@ -258,9 +258,9 @@ def test_bad_requests(db: Database, run_id: int) -> None:
 
 
 def test_height_bins_come_from_the_setting(db: Database, run_id: int) -> None:
-    from vru_desktop.evaluation.run import HEIGHT_BINS_SETTING
+    from vru_desktop.settings import HEIGHT_BINS, set_setting
 
-    db.set_setting(HEIGHT_BINS_SETTING, {"tall": [60, 1e9], "short": [0, 60]})
+    set_setting(db, HEIGHT_BINS, {"tall": [60, 1e9], "short": [0, 60]})
     bins = {b.name: b for b in evaluate_run(db, run_id).heights()}
     assert list(bins) == ["tall", "short"]
     assert (bins["tall"].positives, bins["short"].positives) == (10, 10)

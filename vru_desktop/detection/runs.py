@@ -15,17 +15,12 @@ from sqlalchemy import select
 
 from vru_desktop.detection.pipeline import VIDEO_STATUS, RunConfig, owner_alive
 from vru_desktop.errors import NotFoundError, ValidationError
+from vru_desktop.settings import LAST_RUN_CONFIG, PARALLEL_RUNS, get_setting
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import DetectorModel, SessionStatistics, TestSession, Video, run_model_name
 
 log = logging.getLogger(__name__)
 
-#: AppSetting: how many runs the queue runs at the same time (1 by default).
-PARALLEL_RUNS_SETTING = "detection.parallel_runs"
-#: AppSetting: the run configuration last used (the run dialog starts from it).
-LAST_CONFIG_SETTING = "detection.last_config"
-#: AppSetting: the model last used.
-LAST_MODEL_SETTING = "detection.last_model_id"
 RESUMABLE = ("interrupted", "stopped", "failed")
 
 
@@ -227,8 +222,8 @@ def list_runs(db: Database, *, video_id: int | None = None, ids: list[int] | Non
 
 
 def parallel_runs(db: Database) -> int:
-    return max(1, int(db.get_setting(PARALLEL_RUNS_SETTING, 1)))
+    return int(get_setting(db, PARALLEL_RUNS))
 
 
 def last_config(db: Database) -> RunConfig:
-    return RunConfig.from_dict(db.get_setting(LAST_CONFIG_SETTING, {}) or {})
+    return RunConfig.from_dict(get_setting(db, LAST_RUN_CONFIG))

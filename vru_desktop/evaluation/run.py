@@ -15,12 +15,11 @@ from vru_desktop.errors import ValidationError
 from vru_desktop.evaluation.coco import CocoData, CocoEvaluation, evaluate
 from vru_desktop.evaluation.ground_truth import EvaluationInput, load_run
 from vru_desktop.evaluation.metrics import OperatingPoints, ThresholdMetrics
-from vru_desktop.evaluation.pedestrian import HEIGHT_BINS, HeightBinResult, by_height, log_average_miss_rate
+from vru_desktop.evaluation.pedestrian import HeightBinResult, by_height, log_average_miss_rate
 from vru_desktop.evaluation.tracks import TrackResult, summarize_tracks, track_metrics
+from vru_desktop.settings import HEIGHT_BINS, get_setting
 from vru_desktop.store.db import Database
 
-#: AppSetting key for the height bins (``{"near": [80, 1e9], …}``).
-HEIGHT_BINS_SETTING = "evaluation.height_bins"
 DEFAULT_CONF = 0.25
 
 
@@ -127,10 +126,7 @@ class RunEvaluation:
 
 
 def height_bins_setting(db: Database) -> dict[str, tuple[float, float]]:
-    stored = db.get_setting(HEIGHT_BINS_SETTING)
-    if not stored:
-        return dict(HEIGHT_BINS)
-    return {str(name): (float(lo), float(hi)) for name, (lo, hi) in stored.items()}
+    return {name: (lo, hi) for name, (lo, hi) in get_setting(db, HEIGHT_BINS).items()}
 
 
 def evaluate_run(

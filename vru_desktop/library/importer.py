@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from vru_desktop.errors import MediaError, NotFoundError, VruError
-from vru_desktop.library.projects import USER_DEFAULT_SETTING, ensure_default_project, find_project
+from vru_desktop.library.projects import ensure_default_project, find_project
 from vru_desktop.media.probe import (
     VIDEO_EXTENSIONS,
     VideoInfo,
@@ -27,6 +27,7 @@ from vru_desktop.media.probe import (
     read_seqinfo,
     sequence_name,
 )
+from vru_desktop.settings import USER_DEFAULT_PROJECT, get_setting
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import FrameIndex, Project, Video
 
@@ -103,7 +104,7 @@ def choose_project(session: Session, db: Database, path: Path, assignment: Assig
     for project_id in (
         assignment.explicit_project_id,
         assignment.active_project_id,
-        db.get_setting(USER_DEFAULT_SETTING),
+        get_setting(db, USER_DEFAULT_PROJECT),
     ):
         if project_id is not None:
             project = session.get(Project, project_id)

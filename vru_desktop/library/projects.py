@@ -11,12 +11,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from vru_desktop.errors import DuplicateError, NotFoundError, ValidationError
+from vru_desktop.settings import USER_DEFAULT_PROJECT, get_setting, set_setting
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import VRU_TYPES, Project, Video
 
 DEFAULT_PROJECT_NAME = "Default"
-#: The user's own default project (a setting), used before the system default when importing.
-USER_DEFAULT_SETTING = "library.user_default_project_id"
 REQUIRED_FIELDS = ("name", "camera_model", "camera_view", "signal_type")
 CAMERA_VIEWS = ("front", "rear", "side", "overhead", "interior", "surround", "other")
 SIGNAL_TYPES = ("video", "object list", "event", "alarm", "other")
@@ -195,6 +194,6 @@ def delete_project(db: Database, project_id: int) -> int:
             update(Video).where(Video.project_id == project_id).values(project_id=default.id)
         ).rowcount
         session.delete(project)
-    if db.get_setting(USER_DEFAULT_SETTING) == project_id:
-        db.set_setting(USER_DEFAULT_SETTING, None)
+    if get_setting(db, USER_DEFAULT_PROJECT) == project_id:
+        set_setting(db, USER_DEFAULT_PROJECT, None)
     return int(moved or 0)

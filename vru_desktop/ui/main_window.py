@@ -134,6 +134,9 @@ class MainWindow(QMainWindow):
         self.doctor_action = self._action(
             self.menu("&Tools"), "&Check and Repair Library (Doctor)", "Ctrl+Shift+K", self.run_doctor
         )
+        self.preferences_action = self._action(
+            self.menu("&Tools"), "&Preferences…", "Ctrl+,", self.preferences
+        )
         self._action(self.menu("&Help"), "&About VRU Desktop", None, self._about)
 
     def _action(self, menu: QMenu, text: str, shortcut: object, slot: object) -> QAction:
@@ -176,6 +179,11 @@ class MainWindow(QMainWindow):
         report = run_doctor(self.db)
         self.refresh()
         QMessageBox.information(self, "Library doctor", "\n".join(report.lines()))
+
+    def preferences(self) -> None:
+        from vru_desktop.ui.preferences_dialog import PreferencesDialog
+
+        PreferencesDialog(self.db, self).exec()
 
     def _about(self) -> None:
         from vru_desktop import __version__

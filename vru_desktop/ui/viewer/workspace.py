@@ -48,6 +48,7 @@ from vru_desktop.errors import MediaError, ValidationError, VruError
 from vru_desktop.jobs.frames import NewestOnlyWorker
 from vru_desktop.media.frames import FrameTable
 from vru_desktop.media.reader import FrameReader
+from vru_desktop.settings import VIEWER_CACHE_MB, get_setting
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import VRU_TYPES, FrameIndex, Project, Video
 from vru_desktop.ui.viewer.overlay import ANNOTATION, DETECTION, OverlayBox
@@ -58,9 +59,6 @@ from vru_desktop.ui.viewer.view import FrameView, image_from_bgr
 if TYPE_CHECKING:
     from vru_desktop.ui.main_window import MainWindow
 
-#: AppSetting key of the frame cache size in megabytes.
-CACHE_SETTING = "viewer.cache_mb"
-DEFAULT_CACHE_MB = 512
 #: Live detection refreshes during a run are throttled to this interval.
 DETECTION_REFRESH_MS = 500
 #: A frame still decoding after this long shows the "decoding…" hint.
@@ -466,7 +464,7 @@ class ViewerWorkspace(QWidget):
             self._show_missing()
             return
         try:
-            cache_mb = int(self.db.get_setting(CACHE_SETTING, DEFAULT_CACHE_MB))
+            cache_mb = get_setting(self.db, VIEWER_CACHE_MB)
             self.reader = FrameReader(video.path, table, video.kind, cache_bytes=cache_mb * 1024 * 1024)
             self.playback.open(video.path, video.kind, table, self.reader)
         except MediaError as exc:
