@@ -249,6 +249,8 @@ class Setting:
 
 #: Frame cache of the viewer.
 VIEWER_CACHE_MB = "viewer.cache_mb"
+#: Memory the undo histories of the videos may hold.
+UNDO_HISTORY_MB = "annotations.undo_history_mb"
 #: How many detection runs the queue runs at the same time.
 PARALLEL_RUNS = "detection.parallel_runs"
 #: The run configuration last used (the run dialog starts from it).
@@ -272,6 +274,15 @@ REGISTRY: dict[str, Setting] = {
             "Memory for decoded frames in the viewer (takes effect when a video is opened).",
             minimum=64,
             maximum=65536,
+            unit="MB",
+        ),
+        Setting(
+            UNDO_HISTORY_MB,
+            "int",
+            256,
+            "Memory the undo history of all videos may hold; beyond it the oldest steps are dropped.",
+            minimum=16,
+            maximum=16384,
             unit="MB",
         ),
         Setting(
