@@ -68,3 +68,27 @@ def test_reopen_skips_migration_and_keeps_data(tmp_path: Path) -> None:
     assert second.read_setting("k") == 1
     second.close()
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_statuses_are_stored_as_their_strings(db) -> None:
+    from sqlalchemy import text
+
+    from vru_desktop.store.models import ProcessingStatus, RunStatus, TestSession, Video, VideoStatus
+
+    with db.transaction() as session:
+        video = Video(filename="a.mp4", file_path="/a.mp4", fingerprint="a", status=VideoStatus.MISSING)
+        session.add(video)
+        session.flush()
+        session.add(TestSession(video_id=video.id))
+        # A row as an older version wrote it: a plain string.
+        session.execute(text("UPDATE videos SET processing_status = 'queued'"))
+    with db.session() as session:
+        assert session.execute(text("SELECT status, processing_status FROM videos")).one() == (
+            "missing",
+            "queued",
+        )
+        assert session.execute(text("SELECT status FROM test_sessions")).scalar() == "created"
+        video = session.query(Video).one()
+        assert video.status == VideoStatus.MISSING and video.processing_status == ProcessingStatus.QUEUED
+        assert session.query(TestSession).one().status == RunStatus.CREATED
+        assert session.query(Video).filter(Video.status == VideoStatus.MISSING).count() == 1

@@ -55,6 +55,7 @@ from vru_desktop.store.models import (
     Annotation,
     DetectionEvent,
     DetectorModel,
+    Review,
     ReviewedFrame,
     TestSession,
     Video,
@@ -505,7 +506,7 @@ class AnnotationEditor:
 
     def reject_detection(self, event_id: int) -> None:
         def work(rec: _Recorder) -> None:
-            rec.review(self._event(rec.session, event_id), "rejected")
+            rec.review(self._event(rec.session, event_id), Review.REJECTED)
 
         self._edit("Reject detection", work)
 
@@ -907,7 +908,7 @@ class AnnotationEditor:
             )
         )
         if linked is not None:
-            rec.review(event, "accepted")
+            rec.review(event, Review.ACCEPTED)
             return int(linked)
         values: dict[str, object] = {
             "validated": True,
@@ -916,7 +917,7 @@ class AnnotationEditor:
             "source": "detection",
         }
         box = event.bounding_box
-        rec.review(event, "accepted")
+        rec.review(event, Review.ACCEPTED)
         if event.track_id is None:
             row = rec.add(self._new_row(event.frame_number, box, event.vru_type, **values))
             rec.session.flush()

@@ -27,6 +27,7 @@ from sqlalchemy import text
 from vru_desktop.datasets.readiness import Readiness
 from vru_desktop.errors import UsageError
 from vru_desktop.store.db import Database
+from vru_desktop.store.models import VideoStatus
 
 #: Grouped subqueries over the child tables, joined to every video.
 _SQL = """
@@ -142,7 +143,7 @@ class DatasetRow:
 
     @property
     def file_healthy(self) -> bool:
-        return self.file_exists and self.status == "ok"
+        return self.file_exists and self.status == VideoStatus.OK
 
     @property
     def score(self) -> int:

@@ -32,6 +32,7 @@ from vru_desktop.store.models import (
     FrameIndex,
     Project,
     ReviewedFrame,
+    RunStatus,
     TestSession,
     Video,
     run_model_name,
@@ -123,7 +124,7 @@ def load_run(db: Database, session_id: int) -> EvaluationInput:
             dtype=np.int64,
         )
         stride = max(int((run.config or {}).get("stride", 1) or 1), 1)
-        last = None if run.status == "completed" else run.last_committed_frame
+        last = None if run.status == RunStatus.COMPLETED else run.last_committed_frame
         reviewed = reviewed[(reviewed % stride == 0) & (reviewed <= (last if last is not None else np.inf))]
         ann_rows = session.execute(
             select(

@@ -26,6 +26,7 @@ from vru_desktop.detection.runs import (
 from vru_desktop.jobs.detection import DetectionWorker
 from vru_desktop.settings import Locations
 from vru_desktop.store.db import Database
+from vru_desktop.store.models import RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,6 @@ class RunQueue(QObject):
             if not active.thread.wait(timeout_ms):
                 log.warning("run %s did not stop in time", session_id)
                 continue
-            if get_run(self.db, session_id).status == "stopped":
+            if get_run(self.db, session_id).status == RunStatus.STOPPED:
                 requeue(self.db, session_id)
         self.active.clear()

@@ -29,7 +29,7 @@ from vru_desktop.media.probe import (
 )
 from vru_desktop.settings import USER_DEFAULT_PROJECT, get_setting
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import FrameIndex, Project, Video
+from vru_desktop.store.models import FrameIndex, Project, Video, VideoStatus
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ def _store(db: Database, info: VideoInfo, assignment: Assignment) -> ImportOutco
                 )
             existing.file_path = str(info.path)
             existing.filename = info.path.name
-            existing.status = "ok"
+            existing.status = VideoStatus.OK
             return ImportOutcome(
                 info.path, "relinked", f"found again: video {existing.id} moved here", existing.id
             )
@@ -278,7 +278,7 @@ def relink(db: Database, video_id: int, new_path: str | os.PathLike[str]) -> Vid
             )
         video.file_path = str(path)
         video.filename = sequence_name(path) if video.kind == "image_sequence" else path.name
-        video.status = "ok"
+        video.status = VideoStatus.OK
         return video
 
 
@@ -287,7 +287,8 @@ def relink_search(db: Database, folder: str | os.PathLike[str]) -> list[tuple[in
     refresh_status(db)
     with db.session() as session:
         missing = {
-            v.fingerprint: v.id for v in session.scalars(select(Video).where(Video.status == "missing"))
+            v.fingerprint: v.id
+            for v in session.scalars(select(Video).where(Video.status == VideoStatus.MISSING))
         }
     found: list[tuple[int, Path]] = []
     if not missing:
@@ -314,10 +315,10 @@ def refresh_status(db: Database) -> list[int]:
             present = Path(video.file_path).exists()
             if not present:
                 missing.append(video.id)
-            if not present and video.status != "missing":
-                video.status = "missing"
-            elif present and video.status == "missing":
-                video.status = "ok"
+            if not present and video.status != VideoStatus.MISSING:
+                video.status = VideoStatus.MISSING
+            elif present and video.status == VideoStatus.MISSING:
+                video.status = VideoStatus.OK
     return missing
 
 

@@ -164,12 +164,14 @@ class MainWindow(QMainWindow):
     def _update_status(self) -> None:
         from sqlalchemy import func, select
 
-        from vru_desktop.store.models import Project, Video
+        from vru_desktop.store.models import Project, Video, VideoStatus
 
         with self.db.session() as session:
             projects = session.scalar(select(func.count()).select_from(Project))
             videos = session.scalar(select(func.count()).select_from(Video))
-            missing = session.scalar(select(func.count()).select_from(Video).where(Video.status == "missing"))
+            missing = session.scalar(
+                select(func.count()).select_from(Video).where(Video.status == VideoStatus.MISSING)
+            )
         text = f"{projects} projects · {videos} videos"
         self.status_label.setText(text + (f" · {missing} missing" if missing else ""))
 
