@@ -13,10 +13,13 @@ Integration contract for the other areas (viewer, detection, evaluation, dataset
   ``annotationsChanged(video_id)`` (boxes or reviewed frames changed),
   ``openVideoRequested(video_id, frame, highlight)`` (open the viewer on that frame; ``highlight`` is
   ``None`` or a dict ``{"box": [x1, y1, x2, y2], "label": str}`` drawn over the frame).
-* ``window.current_project_id()``, ``window.selected_video_ids()``, ``window.db``, ``window.locations``.
+* ``window.current_project_id()``, ``window.selected_video_ids()``, ``window.db``, ``window.locations``;
+  ``window.viewer``, ``window.detection``, ``window.evaluation`` (the workspaces, once installed).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence
@@ -24,6 +27,11 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QTabWidge
 
 from vru_desktop.settings import Locations
 from vru_desktop.store.db import Database
+
+if TYPE_CHECKING:
+    from vru_desktop.ui.evaluation.workspace import EvaluationWorkspace
+    from vru_desktop.ui.runs.workspace import DetectionWorkspace
+    from vru_desktop.ui.viewer.workspace import ViewerWorkspace
 
 MENU_NAMES = (
     "&File",
@@ -45,6 +53,11 @@ class MainWindow(QMainWindow):
     detectionsChanged = Signal(int, int)
     annotationsChanged = Signal(int)
     openVideoRequested = Signal(int, int, object)
+
+    # The areas' workspaces, set by their ``install`` functions (:mod:`vru_desktop.ui.workspaces`).
+    viewer: ViewerWorkspace
+    detection: DetectionWorkspace
+    evaluation: EvaluationWorkspace
 
     def __init__(self, db: Database, locations: Locations, parent: QWidget | None = None) -> None:
         super().__init__(parent)

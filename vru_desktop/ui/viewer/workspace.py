@@ -964,7 +964,7 @@ def _boxes(ids: list[int]) -> str:
 def install(window: MainWindow) -> None:
     """Add the Viewer tab, its Video and Edit menu actions, and follow the window's signals."""
     workspace = ViewerWorkspace(window.db, window)
-    window.viewer = workspace  # type: ignore[attr-defined]
+    window.viewer = workspace
     window.add_workspace(workspace, "Viewer")
     for menu_name, actions in (("&Video", workspace.video_actions()), ("&Edit", workspace.edit_actions())):
         menu = window.menu(menu_name)
