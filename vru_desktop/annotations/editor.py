@@ -633,11 +633,6 @@ class AnnotationEditor:
 
         self._edit(f"Mark frame {frame} {'reviewed' if reviewed else 'not reviewed'}", work)
 
-    def new_track_id(self) -> int:
-        """The id a new track on this video would get: one more than the largest in use."""
-        with self.db.session() as session:
-            return self._next_track_id(session)
-
     # -- undo --------------------------------------------------------------------------------------
     @contextmanager
     def grouped(self, text_: str) -> Iterator[None]:
@@ -968,7 +963,7 @@ def _check_box(box: Iterable[float]) -> Box:
 def _check_type(vru_type: str) -> str:
     name = str(vru_type).strip()
     if not name:
-        raise ValidationError("A box needs a class.", hint="Choose a VRU type (keys 1–5).")
+        raise ValidationError("A box needs a class.", hint="Choose a VRU type (keys 1–9).")
     return name
 
 

@@ -107,9 +107,6 @@ class RunQueue(QObject):
         if session_id in self.active:
             self.active[session_id].worker.stop()
 
-    def is_active(self, session_id: int) -> bool:
-        return session_id in self.active
-
     # -- scheduling -----------------------------------------------------------------------------
     def start_next(self) -> None:
         if self._held or self._shutting_down:

@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-#: The VRU types, in the order of the keys 1–5. Projects may configure their own list.
+#: The VRU types: a new project's class list, which it may change (the viewer's keys 1–9 pick from it).
 VRU_TYPES: tuple[str, ...] = ("pedestrian", "cyclist", "motorcyclist", "wheelchair_user", "scooter_rider")
 
 
@@ -393,7 +393,7 @@ class DeviceEvent(Base):
 
 
 class AppSetting(Base):
-    """Key → JSON value: the user's default project, remembered class mappings, queue settings …"""
+    """Key → JSON value of a setting declared in :data:`vru_desktop.settings.REGISTRY`."""
 
     __tablename__ = "app_settings"
 
