@@ -160,3 +160,12 @@ def test_cli_refuses_bad_values_and_unknown_keys(
     assert "Traceback" not in err
     _, out, _ = run(capsys, data_dir, "settings", "list", "--json")
     assert all(entry["value"] == entry["default"] for entry in json.loads(out))
+
+
+def test_the_readme_lists_every_setting() -> None:
+    readme = (PACKAGE.parent / "README.md").read_text()
+    section = readme.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| `([^`]+)` \|", section, flags=re.MULTILINE)
+    assert len(listed) == len(REGISTRY)
+    for key, found in zip(REGISTRY, listed, strict=True):
+        assert found == key or (key.endswith(":") and found.startswith(key))
