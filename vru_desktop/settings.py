@@ -107,30 +107,12 @@ def _check_int(spec: Setting, value: Any) -> int:
     return _check_range(spec, int(value))
 
 
-def _check_float(spec: Setting, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValidationError(f"{spec.key} must be a number, not {value!r}.", hint=spec.range_text())
-    return _check_range(spec, float(value))
-
-
-def _check_range(spec: Setting, value: Any) -> Any:
+def _check_range(spec: Setting, value: int) -> int:
     if (spec.minimum is not None and value < spec.minimum) or (
         spec.maximum is not None and value > spec.maximum
     ):
         raise ValidationError(f"{spec.key} = {value} is out of range.", hint=spec.range_text())
     return value
-
-
-def _check_bool(spec: Setting, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValidationError(f"{spec.key} must be true or false, not {value!r}.")
-    return value
-
-
-def _check_choice(spec: Setting, value: Any) -> str:
-    if value not in spec.choices:
-        raise ValidationError(f"{spec.key} = {value!r} is not allowed.", hint=spec.range_text())
-    return str(value)
 
 
 def _check_height_bins(spec: Setting, value: Any) -> dict[str, list[float]]:
@@ -171,9 +153,6 @@ def _check_object(spec: Setting, value: Any) -> dict[str, Any]:
 
 _CHECKS: dict[str, Callable[[Setting, Any], Any]] = {
     "int": _check_int,
-    "float": _check_float,
-    "bool": _check_bool,
-    "choice": _check_choice,
     "height_bins": _check_height_bins,
     "optional_id": _check_optional_id,
     "object": _check_object,
@@ -184,9 +163,9 @@ _CHECKS: dict[str, Callable[[Setting, Any], Any]] = {
 class Setting:
     """One setting: its key, value type, default, allowed values and what it does.
 
-    ``kind`` is one of ``int``, ``float``, ``bool``, ``choice`` (one of ``choices``), ``height_bins``
-    (bin name → ``[min, max]`` pixel heights), ``optional_id`` (a row id or ``None``) and ``object``
-    (a JSON object). A ``remembered`` setting is state the program keeps from what the user did (the
+    ``kind`` is one of ``int`` (within ``minimum`` … ``maximum``), ``height_bins`` (bin name →
+    ``[min, max]`` pixel heights), ``optional_id`` (a row id or ``None``) and ``object`` (a JSON
+    object). A ``remembered`` setting is state the program keeps from what the user did (the
     last run configuration, remembered class mappings …): listed, but not changed by hand. A key
     ending in ``:`` is a family: every key starting with it has this type (one per source).
     """
@@ -195,9 +174,8 @@ class Setting:
     kind: str
     default: Any
     description: str
-    minimum: float | None = None
-    maximum: float | None = None
-    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
     remembered: bool = False
     unit: str = ""
 
@@ -210,12 +188,7 @@ class Setting:
         return _CHECKS[self.kind](self, value)
 
     def parse(self, text: str) -> Any:
-        """A value typed on the command line: a number, ``true``/``false``, a choice or JSON."""
-        if self.kind == "choice":
-            return self.check(text.strip())
-        word = text.strip().lower()
-        if self.kind == "bool" and word in ("true", "false", "yes", "no", "on", "off", "1", "0"):
-            return word in ("true", "yes", "on", "1")
+        """A value typed as text (JSON: a number, ``null``, an object), checked."""
         try:
             value = json.loads(text)
         except json.JSONDecodeError:
@@ -227,23 +200,15 @@ class Setting:
     def type_text(self) -> str:
         return {
             "int": "whole number",
-            "float": "number",
-            "bool": "true or false",
-            "choice": "choice",
             "height_bins": "JSON object of [min, max] heights",
             "optional_id": "id or null",
             "object": "JSON object",
         }[self.kind]
 
     def range_text(self) -> str:
-        """What is allowed, in words: ``Use 1 to 8.``, ``Use one of: a, b.``."""
-        if self.choices:
-            return f"Use one of: {', '.join(self.choices)}."
-        unit = f" {self.unit}" if self.unit else ""
+        """What is allowed, in words: ``Use 1 to 8.``, ``Use a JSON object.``."""
         if self.minimum is not None and self.maximum is not None:
-            return f"Use {self.minimum:g} to {self.maximum:g}{unit}."
-        if self.minimum is not None:
-            return f"Use {self.minimum:g}{unit} or more."
+            return f"Use {self.minimum} to {self.maximum}{f' {self.unit}' if self.unit else ''}."
         return f"Use a {self.type_text()}."
 
 

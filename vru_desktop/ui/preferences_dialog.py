@@ -1,7 +1,7 @@
 """Preferences (Tools → Preferences…, Ctrl+,): one field per setting of the registry that a person sets.
 
-The form is generated from :data:`vru_desktop.settings.REGISTRY`: a spin box for numbers (its range
-from the registry), a check box, a choice list, or JSON text for structured values. Every value is
+The form is generated from :data:`vru_desktop.settings.REGISTRY`: a spin box for whole numbers (its
+range and unit from the registry), JSON text for structured values. Every value is
 checked before any is stored, so a refused value changes nothing.
 """
 
@@ -11,11 +11,8 @@ import json
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -35,22 +32,11 @@ def preference_specs() -> list[Setting]:
     return [spec for spec in REGISTRY.values() if not spec.remembered and not spec.is_family]
 
 
-def _editor(spec: Setting) -> QWidget:
-    if spec.kind == "int":
-        box = QSpinBox()
-        box.setRange(int(spec.minimum or -_INT_LIMIT), int(spec.maximum or _INT_LIMIT))
-    elif spec.kind == "float":
-        box = QDoubleSpinBox()
-        box.setDecimals(3)
-        box.setRange(spec.minimum if spec.minimum is not None else -1e9, spec.maximum or 1e9)
-    elif spec.kind == "bool":
-        return QCheckBox()
-    elif spec.kind == "choice":
-        combo = QComboBox()
-        combo.addItems(spec.choices)
-        return combo
-    else:
+def _editor(spec: Setting) -> QSpinBox | QLineEdit:
+    if spec.kind != "int":
         return QLineEdit()
+    box = QSpinBox()
+    box.setRange(spec.minimum if spec.minimum is not None else -_INT_LIMIT, spec.maximum or _INT_LIMIT)
     if spec.unit:
         box.setSuffix(f" {spec.unit}")
     return box
@@ -62,7 +48,7 @@ class PreferencesDialog(QDialog):
         self.setObjectName("preferencesDialog")
         self.setWindowTitle("Preferences")
         self.db = db
-        self.editors: dict[str, QWidget] = {}
+        self.editors: dict[str, QSpinBox | QLineEdit] = {}
         form = QFormLayout(self)
         for spec in preference_specs():
             editor = _editor(spec)
@@ -89,25 +75,16 @@ class PreferencesDialog(QDialog):
 
     def _show(self, spec: Setting, value: Any) -> None:
         editor = self.editors[spec.key]
-        if isinstance(editor, QSpinBox | QDoubleSpinBox):
+        if isinstance(editor, QSpinBox):
             editor.setValue(value)
-        elif isinstance(editor, QCheckBox):
-            editor.setChecked(bool(value))
-        elif isinstance(editor, QComboBox):
-            editor.setCurrentText(str(value))
-        elif isinstance(editor, QLineEdit):
+        else:
             editor.setText(json.dumps(value))
 
     def _read(self, spec: Setting) -> Any:
         """The editor's value, checked by the registry (:class:`VruError` when it is refused)."""
         editor = self.editors[spec.key]
-        if isinstance(editor, QSpinBox | QDoubleSpinBox):
+        if isinstance(editor, QSpinBox):
             return spec.check(editor.value())
-        if isinstance(editor, QCheckBox):
-            return editor.isChecked()
-        if isinstance(editor, QComboBox):
-            return spec.check(editor.currentText())
-        assert isinstance(editor, QLineEdit)
         return spec.parse(editor.text())
 
     def restore_defaults(self) -> None:

@@ -46,7 +46,7 @@ from vru_desktop.evaluation.statistics import compute_statistics, get_statistics
 from vru_desktop.evaluation.tracks import summarize_tracks
 from vru_desktop.jobs.base import FunctionWorker, start_in_thread
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import DetectorModel, TestSession, Video, run_model_name
+from vru_desktop.store.models import DetectorModel, RunStatus, TestSession, Video, run_model_name
 from vru_desktop.ui.evaluation.plots import (
     ConfidenceHistogram,
     ConfusionPlot,
@@ -305,7 +305,7 @@ class EvaluationView(QWidget):
                 )
                 .join(Video, Video.id == TestSession.video_id)
                 .outerjoin(DetectorModel, DetectorModel.id == TestSession.model_id)
-                .where(TestSession.status != "created")
+                .where(TestSession.status != RunStatus.CREATED)
                 .order_by(TestSession.id.desc())
             ).all()
         self.run_combo.blockSignals(True)
@@ -558,7 +558,7 @@ class EvaluationView(QWidget):
                 .where(
                     TestSession.video_id == self.result.data.video_id,
                     TestSession.id != self.result.data.session_id,
-                    TestSession.status != "created",
+                    TestSession.status != RunStatus.CREATED,
                 )
                 .order_by(TestSession.id.desc())
             ).all()
