@@ -76,7 +76,7 @@ def test_actions_on_a_selection_are_one_step_each(window: MainWindow, qtbot, mak
     assert boxes(window, outcome.video_id) == [("cyclist", False)] * 3
     assert viewer.undo_action.text() == "&Undo Change 3 boxes to cyclist"
     key(qtbot, window, Qt.Key.Key_O)
-    assert viewer.undo_action.text() == "&Undo Toggle occluded on 3 boxes"
+    assert viewer.undo_action.text() == "&Undo Mark 3 boxes occluded"
     key(qtbot, window, Qt.Key.Key_Delete)
     assert boxes(window, outcome.video_id) == []
     assert viewer.undo_action.text() == "&Undo Delete 3 boxes"

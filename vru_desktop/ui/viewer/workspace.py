@@ -886,11 +886,14 @@ class ViewerWorkspace(QWidget):
         selected = self._selected_ids(ANNOTATION)
         views = {view.id: view for view in self.editor.frame_annotations(self.current)}
         shown = [annotation_id for annotation_id in selected if annotation_id in views]
-        self._edit_each(
-            f"Toggle {flag} on {_boxes(shown)}",
-            shown,
-            lambda e, i: e.set_flags(i, **{flag: not getattr(views[i], flag)}),
+        wanted = {i: not getattr(views[i], flag) for i in shown}
+        values = set(wanted.values())
+        label = (
+            f"Mark {_boxes(shown)} {'' if values == {True} else 'not '}{flag}"
+            if len(values) == 1
+            else f"Toggle {flag} on {_boxes(shown)}"
         )
+        self._edit_each(label, shown, lambda e, i: e.set_flags(i, **{flag: wanted[i]}))
         self._select(ANNOTATION, selected)
 
     def accept_selected(self) -> None:
