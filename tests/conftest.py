@@ -72,6 +72,19 @@ def make_video(tmp_path: Path) -> Callable[..., Path]:
     return factory
 
 
+def open_reader(db, video_id: int, **kwargs):  # type: ignore[no-untyped-def]
+    """A frame reader for a library video, using its stored frame table."""
+    from vru_desktop.media.frames import FrameTable
+    from vru_desktop.media.reader import FrameReader
+    from vru_desktop.store.models import FrameIndex, Video
+
+    with db.session() as session:
+        video = session.get(Video, video_id)
+        index = session.get(FrameIndex, video_id)
+        table = FrameTable.from_bytes(index.times, index.keyframes)
+        return FrameReader(video.file_path, table, video.kind, **kwargs)
+
+
 def _require(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"shared test data not found at {path} (set VRU_SHARED_DIR)")

@@ -1,16 +1,36 @@
-"""Where things live: platformdirs locations, overridable with ``--data-dir`` or ``VRU_DESKTOP_DATA_DIR``."""
+"""Where things live and what the user can set.
+
+Locations: platformdirs folders, overridable with ``--data-dir`` or ``VRU_DESKTOP_DATA_DIR``.
+
+Settings: every key the application stores in the database's ``app_settings`` table is declared in
+:data:`REGISTRY` with its type, default, allowed range or choices and a description. Read and write
+them with :func:`get_setting` and :func:`set_setting` only; a value of the wrong type or out of range
+is refused with a :class:`~vru_desktop.errors.ValidationError`, an unknown key with a
+:class:`~vru_desktop.errors.UsageError`. The Preferences dialog and ``vru-desktop settings`` are
+generated from the registry. Window geometry and splitter positions are Qt's own state and stay in
+``window.ini`` next to the database.
+"""
 
 from __future__ import annotations
 
 import faulthandler
+import json
 import logging
 import logging.handlers
+import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from vru_desktop import APP_NAME
-from vru_desktop.errors import StoreError
+from vru_desktop.errors import StoreError, UsageError, ValidationError
+
+if TYPE_CHECKING:
+    from vru_desktop.store.db import Database
+
+log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "VRU_DESKTOP_DATA_DIR"
 DATABASE_FILENAME = "vru_desktop.sqlite3"
@@ -113,3 +133,272 @@ def unexpected_error_message(exc: BaseException) -> str:
     return f"Unexpected error: {str(exc) or type(exc).__name__}. Details are in the log file" + (
         f" {where}." if where is not None else "."
     )
+
+
+# -- settings ---------------------------------------------------------------------------------------
+
+
+def _check_int(spec: Setting, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise ValidationError(f"{spec.key} must be a whole number, not {value!r}.", hint=spec.range_text())
+    return _check_range(spec, int(value))
+
+
+def _check_range(spec: Setting, value: int) -> int:
+    if (spec.minimum is not None and value < spec.minimum) or (
+        spec.maximum is not None and value > spec.maximum
+    ):
+        raise ValidationError(f"{spec.key} = {value} is out of range.", hint=spec.range_text())
+    return value
+
+
+def _check_height_bins(spec: Setting, value: Any) -> dict[str, list[float]]:
+    example = 'For example {"near": [80, 1e9], "medium": [30, 80], "far": [0, 30]}.'
+    if not isinstance(value, dict) or not value:
+        raise ValidationError(f"{spec.key} must map bin names to [min, max] heights.", hint=example)
+    bins: dict[str, list[float]] = {}
+    for name, bounds in value.items():
+        if (
+            not isinstance(bounds, list | tuple)
+            or len(bounds) != 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in bounds)
+            or not all(math.isfinite(v) for v in bounds)
+            or not 0 <= bounds[0] < bounds[1]
+        ):
+            raise ValidationError(
+                f"{spec.key}: bin {name!r} must be [min, max] pixel heights with 0 <= min < max, "
+                f"not {bounds!r}.",
+                hint=example,
+            )
+        bins[str(name)] = [float(bounds[0]), float(bounds[1])]
+    return bins
+
+
+def _check_k_of_n(spec: Setting, value: Any) -> list[int]:
+    if (
+        not isinstance(value, list | tuple)
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        or not 1 <= value[0] <= value[1]
+    ):
+        raise ValidationError(
+            f"{spec.key} must be k of n frames [k, n] with 1 <= k <= n, not {value!r}.",
+            hint="Use e.g. [3, 5].",
+        )
+    return [int(value[0]), int(value[1])]
+
+
+def _check_optional_id(spec: Setting, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(f"{spec.key} must be an id (1 or more) or null, not {value!r}.")
+    return value
+
+
+def _check_object(spec: Setting, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValidationError(f"{spec.key} must be a JSON object, not {value!r}.")
+    return value
+
+
+_CHECKS: dict[str, Callable[[Setting, Any], Any]] = {
+    "int": _check_int,
+    "height_bins": _check_height_bins,
+    "k_of_n": _check_k_of_n,
+    "optional_id": _check_optional_id,
+    "object": _check_object,
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its key, value type, default, allowed values and what it does.
+
+    ``kind`` is one of ``int`` (within ``minimum`` … ``maximum``), ``height_bins`` (bin name →
+    ``[min, max]`` pixel heights), ``k_of_n`` (``[k, n]`` with 1 ≤ k ≤ n), ``optional_id`` (a row id or ``None``) and ``object`` (a JSON
+    object). A ``remembered`` setting is state the program keeps from what the user did (the
+    last run configuration, remembered class mappings …): listed, but not changed by hand. A key
+    ending in ``:`` is a family: every key starting with it has this type (one per source).
+    """
+
+    key: str
+    kind: str
+    default: Any
+    description: str
+    minimum: int | None = None
+    maximum: int | None = None
+    remembered: bool = False
+    unit: str = ""
+
+    @property
+    def is_family(self) -> bool:
+        return self.key.endswith(":")
+
+    def check(self, value: Any) -> Any:
+        """``value`` as stored, or :class:`ValidationError` saying what is allowed."""
+        return _CHECKS[self.kind](self, value)
+
+    def parse(self, text: str) -> Any:
+        """A value typed as text (JSON: a number, ``null``, an object), checked."""
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            raise ValidationError(
+                f"{self.key}: {text!r} is not a {self.type_text()}.", hint=self.range_text()
+            ) from None
+        return self.check(value)
+
+    def type_text(self) -> str:
+        return {
+            "int": "whole number",
+            "height_bins": "JSON object of [min, max] heights",
+            "k_of_n": "[k, n] pair",
+            "optional_id": "id or null",
+            "object": "JSON object",
+        }[self.kind]
+
+    def range_text(self) -> str:
+        """What is allowed, in words: ``Use 1 to 8.``, ``Use a JSON object.``."""
+        if self.minimum is not None and self.maximum is not None:
+            return f"Use {self.minimum} to {self.maximum}{f' {self.unit}' if self.unit else ''}."
+        return f"Use a {self.type_text()}."
+
+
+#: Frame cache of the viewer.
+VIEWER_CACHE_MB = "viewer.cache_mb"
+#: Memory the undo histories of the videos may hold.
+UNDO_HISTORY_MB = "annotations.undo_history_mb"
+#: How many detection runs the queue runs at the same time.
+PARALLEL_RUNS = "detection.parallel_runs"
+#: The run configuration last used (the run dialog starts from it).
+LAST_RUN_CONFIG = "detection.last_config"
+#: The model last used.
+LAST_MODEL = "detection.last_model_id"
+#: Height bins of the pedestrian metrics.
+HEIGHT_BINS = "evaluation.height_bins"
+#: Stable detection of a track: k of its last n frames detected.
+STABLE_DETECTION = "evaluation.stable_detection"
+#: The project the user chose as their default.
+USER_DEFAULT_PROJECT = "library.user_default_project_id"
+#: Remembered class mappings of annotation imports, one key per format and source path.
+CLASS_MAP_PREFIX = "datasets.class_map:"
+
+REGISTRY: dict[str, Setting] = {
+    spec.key: spec
+    for spec in (
+        Setting(
+            VIEWER_CACHE_MB,
+            "int",
+            512,
+            "Memory for decoded frames in the viewer (takes effect when a video is opened).",
+            minimum=64,
+            maximum=65536,
+            unit="MB",
+        ),
+        Setting(
+            UNDO_HISTORY_MB,
+            "int",
+            256,
+            "Memory the undo history of all videos may hold; beyond it the oldest steps are dropped.",
+            minimum=16,
+            maximum=16384,
+            unit="MB",
+        ),
+        Setting(
+            PARALLEL_RUNS,
+            "int",
+            1,
+            "How many detection runs the queue runs at the same time.",
+            minimum=1,
+            maximum=8,
+        ),
+        Setting(
+            HEIGHT_BINS,
+            "height_bins",
+            {"near": [80.0, 1e9], "medium": [30.0, 80.0], "far": [0.0, 30.0]},
+            "Box-height bins of the pedestrian metrics: name → [min, max] pixels.",
+        ),
+        Setting(
+            STABLE_DETECTION,
+            "k_of_n",
+            [3, 5],
+            "A track is detected stably once k of its last n frames are detected: [k, n].",
+        ),
+        Setting(
+            USER_DEFAULT_PROJECT,
+            "optional_id",
+            None,
+            "Your default project for imports (Edit → Set as My Default Project).",
+            remembered=True,
+        ),
+        Setting(
+            LAST_RUN_CONFIG,
+            "object",
+            {},
+            "The detection run configuration last used; the run dialog starts from it.",
+            remembered=True,
+        ),
+        Setting(
+            LAST_MODEL,
+            "optional_id",
+            None,
+            "The detector model last used; the run dialog selects it.",
+            remembered=True,
+        ),
+        Setting(
+            CLASS_MAP_PREFIX,
+            "object",
+            {},
+            "Class mapping used for the last annotation import from a source (format:path).",
+            remembered=True,
+        ),
+    )
+}
+
+
+def setting_spec(key: str) -> Setting:
+    """The registry entry of ``key`` (a family's entry for a key in that family)."""
+    spec = REGISTRY.get(key)
+    if spec is None:
+        spec = next((s for s in REGISTRY.values() if s.is_family and key.startswith(s.key)), None)
+    if spec is None or (spec.is_family and key == spec.key):
+        raise UsageError(
+            f"There is no setting '{key}'.",
+            hint=f"Known settings: {', '.join(k for k, s in REGISTRY.items() if not s.is_family)}.",
+        )
+    return spec
+
+
+def get_setting(db: Database, key: str) -> Any:
+    """The stored value of ``key``, else its default. A stored value that is no longer allowed (an
+    older version's, or edited by hand) is logged and the default used."""
+    spec = setting_spec(key)
+    stored = db.read_setting(key)
+    if stored is None:
+        return spec.default
+    try:
+        return spec.check(stored)
+    except ValidationError as exc:
+        log.warning("ignoring the stored %s: %s", key, exc)
+        return spec.default
+
+
+def set_setting(db: Database, key: str, value: Any) -> Any:
+    """Check and store ``value`` (``None``: back to the default); returns the value now in effect."""
+    spec = setting_spec(key)
+    if value is None:
+        db.write_setting(key, None)
+        return spec.default
+    checked = spec.check(value)
+    db.write_setting(key, checked)
+    return checked
+
+
+def stored_settings(db: Database) -> dict[str, Any]:
+    """Every setting in effect: each plain key (stored or default), and each stored key of a family."""
+    result = {key: get_setting(db, key) for key, spec in REGISTRY.items() if not spec.is_family}
+    for spec in REGISTRY.values():
+        if spec.is_family:
+            result.update({key: get_setting(db, key) for key in sorted(db.setting_keys(spec.key))})
+    return result

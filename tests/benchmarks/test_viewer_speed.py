@@ -30,12 +30,13 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from conftest import open_reader
 from PySide6.QtCore import QCoreApplication, QTimer
 from unit.test_reader_videos import draw_index, read_index
 
 from vru_desktop.library.importer import import_paths
 from vru_desktop.media.frames import FrameTable, iter_frames
-from vru_desktop.media.reader import DEFAULT_CACHE_BYTES, FrameReader, decoder_threading, open_reader
+from vru_desktop.media.reader import DEFAULT_CACHE_BYTES, FrameReader, decoder_threading
 from vru_desktop.settings import resolve_locations
 from vru_desktop.store.models import Annotation
 from vru_desktop.ui.main_window import MainWindow

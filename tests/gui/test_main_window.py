@@ -17,13 +17,12 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox, QPushButt
 from sqlalchemy import select
 
 from vru_desktop.library.projects import (
-    USER_DEFAULT_SETTING,
     ProjectFields,
     create_project,
     ensure_default_project,
 )
 from vru_desktop.library.thumbnails import thumbnail_path
-from vru_desktop.settings import resolve_locations
+from vru_desktop.settings import USER_DEFAULT_PROJECT, get_setting, resolve_locations
 from vru_desktop.store.models import Video
 from vru_desktop.ui.app import build_window
 from vru_desktop.ui.library_view import EMPTY_TEXT
@@ -261,7 +260,7 @@ def test_active_project_and_my_default_project(
     assert [(v.filename, v.project_id) for v in _videos(db)] == [("a.mp4", gate.id)]
 
     library.user_default_action.trigger()
-    assert db.get_setting(USER_DEFAULT_SETTING) == gate.id
+    assert get_setting(db, USER_DEFAULT_PROJECT) == gate.id
     assert library.user_default_action.isChecked()
     library.select_project(ensure_default_project(db).id)  # "no project chosen": my default decides
     drop(window, [make_video("b.mp4", 8)], qtbot)

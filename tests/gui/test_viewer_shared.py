@@ -64,7 +64,9 @@ def mot_viewer(qtbot, db, data_dir: Path, shared_data: Path):  # type: ignore[no
                         source="import:mot",
                     )
                 )
-        run = TestSession(video_id=video_id, status="completed", config={"model": "MOT17 public FRCNN"})
+        run = TestSession(
+            video_id=video_id, status="completed", provenance={"model_name": "MOT17 public FRCNN"}
+        )
         session.add(run)
         session.flush()
         for frame, _track, x, y, w, h, score, *_ in det:

@@ -48,6 +48,7 @@ def add_run(
     *,
     model: str | None = "yolo11n.pt",
     config: dict[str, Any] | None = None,
+    provenance: dict[str, Any] | None = None,
 ) -> tuple[int, list[int]]:
     """A completed detection run with statistics, and its events ``(frame, box, type, conf, track)``."""
     with db.transaction() as session:
@@ -61,7 +62,11 @@ def add_run(
                 session.flush()
             model_id = detector.id
         run = TestSession(
-            video_id=video_id, model_id=model_id, config=config or {"conf": 0.25}, status="completed"
+            video_id=video_id,
+            model_id=model_id,
+            config=config or {"conf": 0.25},
+            provenance=provenance or {},
+            status="completed",
         )
         session.add(run)
         session.flush()
@@ -264,13 +269,13 @@ def test_outside_needs_a_track(editor: AnnotationEditor) -> None:
 
 
 def test_new_track_ids_are_one_more_than_the_largest(editor: AnnotationEditor) -> None:
-    assert editor.new_track_id() == 1
+    first = editor.add_box(1, (0, 0, 10, 10), "pedestrian")
+    editor.propagate(first, 1)
+    assert editor.frame_annotations(1)[0].track_id == 1
     editor.add_box(0, (0, 0, 10, 10), "pedestrian", track_id=7)
-    assert editor.new_track_id() == 8
     box_id = editor.add_box(0, (20, 0, 30, 10), "pedestrian")
     editor.propagate(box_id, 3)
     assert editor.frame_annotations(0)[1].track_id == 8
-    assert editor.new_track_id() == 9
 
 
 def test_propagate_copies_a_box_forward_as_a_track(
@@ -428,7 +433,7 @@ def test_accept_all_takes_open_detections_at_or_above_the_threshold(
 def test_sessions_are_labelled_by_model_settings_and_time(db: Database, video_id: int) -> None:
     editor = AnnotationEditor(db, video_id)
     first, _ = add_run(db, video_id, [], model="rtdetr-l.pt", config={"conf": 0.4})
-    second, _ = add_run(db, video_id, [], model=None, config={"model": "/x/yolo11s_openvino_model"})
+    second, _ = add_run(db, video_id, [], model=None, provenance={"model_name": "yolo11s_openvino_model"})
     views = {view.id: view for view in editor.sessions()}
     assert set(views) == {first, second}
     assert views[first].label.startswith(f"#{first} rtdetr-l.pt · conf 0.4 · ")

@@ -13,7 +13,6 @@ from sqlalchemy import update
 from vru_desktop.datasets.query import (
     DatasetFilter,
     detection_sort_key,
-    filter_choices,
     query_datasets,
     sort_rows,
 )
@@ -217,7 +216,6 @@ def test_sorting_by_columns_and_detection_types(db, library) -> None:
     assert rows[0].filename == "alpha.mp4"
     with pytest.raises(UsageError, match="Cannot sort by 'colour'"):
         sort_rows(rows, "colour")
-    assert filter_choices(rows)["camera_view"] == ["front", "rear"]
 
 
 def test_statistics_of_the_rows(db, library) -> None:

@@ -23,6 +23,7 @@ from vru_desktop.evaluation.ground_truth import load_run, points_in_polygons
 from vru_desktop.evaluation.pedestrian import log_average_miss_rate
 from vru_desktop.evaluation.run import evaluate_run, format_text
 from vru_desktop.media.frames import FrameTable
+from vru_desktop.settings import STABLE_DETECTION, set_setting
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import (
     Annotation,
@@ -247,11 +248,10 @@ def test_track_gaps_fragmentations_and_stable_detection_follow_the_confidence(
     assert track_2.first_stable_frame is None and track_2.fragmentations == 0
     assert track_2.longest_gap_s == pytest.approx(0.9)  # frames 1–9, to one frame after the last
 
-    db.set_setting("evaluation.stable_detection", [2, 2])
+    set_setting(db, STABLE_DETECTION, [2, 2])
     assert {t.track_id: t for t in evaluate_run(db, run_id).tracks}[2].first_stable_frame == 6
-    db.set_setting("evaluation.stable_detection", [3, 2])
     with pytest.raises(ValidationError, match="k of n"):
-        evaluate_run(db, run_id)
+        set_setting(db, STABLE_DETECTION, [3, 2])
 
 
 def test_strided_run_counts_only_processed_frames(db: Database, run_id: int) -> None:
@@ -290,9 +290,9 @@ def test_bad_requests(db: Database, run_id: int) -> None:
 
 
 def test_height_bins_come_from_the_setting(db: Database, run_id: int) -> None:
-    from vru_desktop.evaluation.run import HEIGHT_BINS_SETTING
+    from vru_desktop.settings import HEIGHT_BINS, set_setting
 
-    db.set_setting(HEIGHT_BINS_SETTING, {"tall": [60, 1e9], "short": [0, 60]})
+    set_setting(db, HEIGHT_BINS, {"tall": [60, 1e9], "short": [0, 60]})
     bins = {b.name: b for b in evaluate_run(db, run_id).heights()}
     assert list(bins) == ["tall", "short"]
     assert (bins["tall"].positives, bins["short"].positives) == (10, 10)

@@ -185,7 +185,7 @@ def test_project_export_and_mot_images(two_videos, tmp_path: Path) -> None:
 def test_csv_of_detection_events(two_videos, tmp_path: Path) -> None:
     db, ids = two_videos
     with db.transaction() as session:
-        run = TestSession(video_id=ids[0], status="completed", config={"model": "yolov8n.pt"})
+        run = TestSession(video_id=ids[0], status="completed", provenance={"model_name": "yolov8n.pt"})
         session.add(run)
         session.flush()
         for frame in range(5):

@@ -11,11 +11,11 @@ import random
 
 import numpy as np
 import pytest
+from conftest import open_reader
 from test_reader_videos import cached_identity_videos, decode_all, read_index
 
 from vru_desktop.library.importer import import_paths
 from vru_desktop.library.projects import ensure_default_project
-from vru_desktop.media.reader import open_reader
 from vru_desktop.store.db import open_database
 from vru_desktop.store.models import FrameIndex, Video
 

@@ -21,8 +21,9 @@ from vru_desktop.library.importer import (
     relink_search,
     sequences_needing_fps,
 )
-from vru_desktop.library.projects import USER_DEFAULT_SETTING, ProjectFields, create_project
+from vru_desktop.library.projects import ProjectFields, create_project
 from vru_desktop.media.frames import FrameTable
+from vru_desktop.settings import USER_DEFAULT_PROJECT, set_setting
 from vru_desktop.store.models import FrameIndex, Video
 
 
@@ -191,7 +192,7 @@ def test_assignment_order(db, make_video) -> None:
     assert project_of("junction7_morning.mp4", Assignment()) == "Junction7"
     assert project_of("unrelated.mp4", Assignment()) == "Default"
     assert project_of("junction7_noon.mp4", Assignment(infer_from_names=False)) == "Default"
-    db.set_setting(USER_DEFAULT_SETTING, user_default)
+    set_setting(db, USER_DEFAULT_PROJECT, user_default)
     assert project_of("junction7_evening.mp4", Assignment()) == "Mine"
     assert project_of("junction7_night.mp4", Assignment(active_project_id=active)) == "Active"
     both = Assignment(explicit_project_id=explicit, active_project_id=active)

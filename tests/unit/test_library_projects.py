@@ -9,7 +9,6 @@ from vru_desktop.errors import DuplicateError, NotFoundError, ValidationError
 from vru_desktop.library.doctor import run_doctor
 from vru_desktop.library.importer import import_paths
 from vru_desktop.library.projects import (
-    USER_DEFAULT_SETTING,
     ProjectFields,
     create_project,
     delete_project,
@@ -20,6 +19,7 @@ from vru_desktop.library.projects import (
     update_project,
     video_counts,
 )
+from vru_desktop.settings import USER_DEFAULT_PROJECT, get_setting, set_setting
 from vru_desktop.store.models import Video
 
 
@@ -96,11 +96,11 @@ def test_update_and_delete_move_videos_to_default(db, make_video) -> None:
     with db.transaction() as session:
         for video in session.scalars(select(Video)):
             video.project_id = project.id
-    db.set_setting(USER_DEFAULT_SETTING, project.id)
+    set_setting(db, USER_DEFAULT_PROJECT, project.id)
     assert delete_project(db, project.id) == 2
     default = ensure_default_project(db)
     assert video_counts(db) == {default.id: 2}
-    assert db.get_setting(USER_DEFAULT_SETTING) is None
+    assert get_setting(db, USER_DEFAULT_PROJECT) is None
     assert all(o.status == "imported" for o in outcomes)
     with pytest.raises(ValidationError, match="default project cannot be deleted"):
         delete_project(db, default.id)

@@ -8,12 +8,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import open_reader
 from test_reader_videos import encode_pattern_video, pattern_frame, read_index
 
 from vru_desktop.errors import MediaError
 from vru_desktop.media.frames import FrameTable
 from vru_desktop.media.probe import probe
-from vru_desktop.media.reader import FrameCache, FrameReader, open_reader
+from vru_desktop.media.reader import FrameCache, FrameReader
 
 
 def _reader(path: Path, **kwargs) -> FrameReader:  # type: ignore[no-untyped-def]

@@ -41,12 +41,15 @@ def test_migrations_produce_the_models_schema(tmp_path: Path) -> None:
     assert diff == []
 
 
-def test_settings_round_trip(db) -> None:
-    db.set_setting("a.b", {"x": [1, 2]})
-    db.set_setting("a.c", 3)
-    assert db.get_setting("a.b") == {"x": [1, 2]}
-    assert db.get_setting("missing", "dflt") == "dflt"
-    assert db.settings_with_prefix("a.") == {"a.b": {"x": [1, 2]}, "a.c": 3}
+def test_settings_storage_round_trip(db) -> None:
+    db.write_setting("a.b", {"x": [1, 2]})
+    db.write_setting("a.c", 3)
+    db.write_setting("b.a", 4)
+    assert db.read_setting("a.b") == {"x": [1, 2]}
+    assert db.read_setting("missing") is None
+    assert sorted(db.setting_keys("a.")) == ["a.b", "a.c"]
+    db.write_setting("a.c", None)
+    assert db.setting_keys("a.") == ["a.b"]
 
 
 def test_not_a_database_gets_a_clear_error(tmp_path: Path) -> None:
@@ -59,9 +62,33 @@ def test_not_a_database_gets_a_clear_error(tmp_path: Path) -> None:
 def test_reopen_skips_migration_and_keeps_data(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     first = open_database(path)
-    first.set_setting("k", 1)
+    first.write_setting("k", 1)
     first.close()
     second = open_database(path)
-    assert second.get_setting("k") == 1
+    assert second.read_setting("k") == 1
     second.close()
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_statuses_are_stored_as_their_strings(db) -> None:
+    from sqlalchemy import text
+
+    from vru_desktop.store.models import ProcessingStatus, RunStatus, TestSession, Video, VideoStatus
+
+    with db.transaction() as session:
+        video = Video(filename="a.mp4", file_path="/a.mp4", fingerprint="a", status=VideoStatus.MISSING)
+        session.add(video)
+        session.flush()
+        session.add(TestSession(video_id=video.id))
+        # A row as an older version wrote it: a plain string.
+        session.execute(text("UPDATE videos SET processing_status = 'queued'"))
+    with db.session() as session:
+        assert session.execute(text("SELECT status, processing_status FROM videos")).one() == (
+            "missing",
+            "queued",
+        )
+        assert session.execute(text("SELECT status FROM test_sessions")).scalar() == "created"
+        video = session.query(Video).one()
+        assert video.status == VideoStatus.MISSING and video.processing_status == ProcessingStatus.QUEUED
+        assert session.query(TestSession).one().status == RunStatus.CREATED
+        assert session.query(Video).filter(Video.status == VideoStatus.MISSING).count() == 1

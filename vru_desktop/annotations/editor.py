@@ -3,7 +3,9 @@
 No Qt here: the viewer calls these methods and redraws the frames each listener call names.
 
 Every edit runs in one transaction and is committed before the method returns; its row images go
-on the undo stack (:mod:`vru_desktop.annotations.undo`), which lives as long as the editor.
+on the video's undo history (:mod:`vru_desktop.annotations.undo`), which lives as long as the
+editor. Edits made inside :meth:`AnnotationEditor.grouped` (the same action on every selected box)
+run in one transaction and are one undo step.
 
 Tracks follow :mod:`vru_desktop.store.models`: one row per frame, keyframes placed by a person and
 interpolated rows between them, rewritten whenever a keyframe changes. Interpolated rows take class
@@ -19,8 +21,8 @@ those on reviewed frames are ground truth.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
-from pathlib import PurePath
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import numpy as np
@@ -32,8 +34,11 @@ from vru_desktop.annotations.undo import (
     ANNOTATION_COLUMNS,
     ANNOTATIONS,
     Change,
+    History,
     IdMap,
     RowImage,
+    Step,
+    UndoBudget,
     apply_change,
     delete_rows,
     image_of,
@@ -44,14 +49,17 @@ from vru_desktop.annotations.undo import (
 from vru_desktop.annotations.views import AnnotationView, DetectionView, SessionView, TimelineSummary
 from vru_desktop.errors import NotFoundError, ValidationError
 from vru_desktop.media.frames import FrameTable
+from vru_desktop.settings import UNDO_HISTORY_MB, get_setting
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import (
     Annotation,
     DetectionEvent,
     DetectorModel,
+    Review,
     ReviewedFrame,
     TestSession,
     Video,
+    run_model_name,
     utcnow,
 )
 
@@ -217,9 +225,13 @@ class _Recorder:
 
 
 class AnnotationEditor:
-    """Queries and undoable edits of the annotations of one video."""
+    """Queries and undoable edits of the annotations of one video.
 
-    def __init__(self, db: Database, video_id: int) -> None:
+    ``budget`` bounds the memory of the undo history, shared with other videos' editors (by default
+    an own budget of the ``annotations.undo_history_mb`` setting).
+    """
+
+    def __init__(self, db: Database, video_id: int, budget: UndoBudget | None = None) -> None:
         self.db = db
         self.video_id = video_id
         with db.session() as session:
@@ -237,8 +249,9 @@ class AnnotationEditor:
                 else np.empty(0)
             )
         self._listeners: list[Callable[[set[int]], None]] = []
-        self._undo: list[Change] = []
-        self._redo: list[Change] = []
+        self._history = History(budget or UndoBudget(get_setting(db, UNDO_HISTORY_MB) * 2**20))
+        #: The recorder of the open :meth:`grouped` block, if any.
+        self._group: _Recorder | None = None
         self._ids = IdMap()
 
     # -- listeners ---------------------------------------------------------------------------------
@@ -499,7 +512,7 @@ class AnnotationEditor:
 
     def reject_detection(self, event_id: int) -> None:
         def work(rec: _Recorder) -> None:
-            rec.review(self._event(rec.session, event_id), "rejected")
+            rec.review(self._event(rec.session, event_id), Review.REJECTED)
 
         self._edit("Reject detection", work)
 
@@ -518,7 +531,7 @@ class AnnotationEditor:
                 )
                 .order_by(DetectionEvent.confidence.desc(), DetectionEvent.id)
             ).all()
-            rec.change.text = f"Accept {len(events)} detection{'s' if len(events) != 1 else ''}"
+            rec.change.text = f"Accept {counted(len(events), 'detection', 'detections')}"
             return [self._accept(rec, event) for event in events]
 
         return self._edit("Accept detections", work)
@@ -547,7 +560,7 @@ class AnnotationEditor:
                 created.append(
                     self._place_keyframe(rec, track_id, target, row.bounding_box, **_flags_of(row))
                 )
-            rec.change.text = f"Copy {len(created)} box{'es' if len(created) != 1 else ''} to next frame"
+            rec.change.text = f"Copy {counted(len(created), 'box', 'boxes')} to next frame"
             return created
 
         return self._edit("Copy boxes to next frame", work)
@@ -626,34 +639,51 @@ class AnnotationEditor:
 
         self._edit(f"Mark frame {frame} {'reviewed' if reviewed else 'not reviewed'}", work)
 
-    def new_track_id(self) -> int:
-        """The id a new track on this video would get: one more than the largest in use."""
-        with self.db.session() as session:
-            return self._next_track_id(session)
-
     # -- undo --------------------------------------------------------------------------------------
+    @contextmanager
+    def grouped(self, text_: str) -> Iterator[None]:
+        """The edits made in this block run in one transaction and are one undo step, ``text_``.
+
+        An error in the block rolls all of them back. A block inside another joins the outer one.
+        """
+        if self._group is not None:
+            yield
+            return
+        with self.db.transaction() as session:
+            self._group = _Recorder(session, text_)
+            try:
+                yield
+                change = self._group.finish()
+                change.text = text_
+                if not change.is_empty():
+                    self._after_edit(session)
+            finally:
+                self._group = None
+        self._record(change)
+
     def undo(self) -> bool:
-        return self._replay(self._undo, self._redo, forward=False)
+        return self._replay(self._history.undo, self._history.redo, forward=False)
 
     def redo(self) -> bool:
-        return self._replay(self._redo, self._undo, forward=True)
+        return self._replay(self._history.redo, self._history.undo, forward=True)
 
     def can_undo(self) -> bool:
-        return bool(self._undo)
+        return bool(self._history.undo)
 
     def can_redo(self) -> bool:
-        return bool(self._redo)
+        return bool(self._history.redo)
 
     def undo_text(self) -> str:
-        return self._undo[-1].text if self._undo else ""
+        """What the next undo takes back, e.g. "Delete 3 boxes"."""
+        return self._history.undo[-1].change.text if self._history.undo else ""
 
     def redo_text(self) -> str:
-        return self._redo[-1].text if self._redo else ""
+        return self._history.redo[-1].change.text if self._history.redo else ""
 
-    def _replay(self, source: list[Change], target: list[Change], *, forward: bool) -> bool:
+    def _replay(self, source: list[Step], target: list[Step], *, forward: bool) -> bool:
         if not source:
             return False
-        change = source[-1]
+        change = source[-1].change
         with self.db.transaction() as session:
             apply_change(session, change, self._ids, forward=forward, video_id=self.video_id)
             self._after_edit(session)
@@ -663,17 +693,24 @@ class AnnotationEditor:
 
     # -- internals ---------------------------------------------------------------------------------
     def _edit(self, text_: str, work: Callable[[_Recorder], T]) -> T:
+        if self._group is not None:
+            # Rows changed by an earlier edit of the group in bulk statements are read afresh.
+            self._group.session.flush()
+            self._group.session.expire_all()
+            return work(self._group)
         with self.db.transaction() as session:
             recorder = _Recorder(session, text_)
             result = work(recorder)
             change = recorder.finish()
             if not change.is_empty():
                 self._after_edit(session)
-        if not change.is_empty():
-            self._undo.append(change)
-            self._redo.clear()
-            self._notify(change.frames())
+        self._record(change)
         return result
+
+    def _record(self, change: Change) -> None:
+        if not change.is_empty():
+            self._history.push(change)
+            self._notify(change.frames())
 
     def _after_edit(self, session: Session) -> None:
         after_boxes_changed(session, self.video_id)
@@ -870,7 +907,7 @@ class AnnotationEditor:
             )
         )
         if linked is not None:
-            rec.review(event, "accepted")
+            rec.review(event, Review.ACCEPTED)
             return int(linked)
         values: dict[str, object] = {
             "validated": True,
@@ -879,7 +916,7 @@ class AnnotationEditor:
             "source": "detection",
         }
         box = event.bounding_box
-        rec.review(event, "accepted")
+        rec.review(event, Review.ACCEPTED)
         if event.track_id is None:
             row = rec.add(self._new_row(event.frame_number, box, event.vru_type, **values))
             rec.session.flush()
@@ -905,6 +942,11 @@ class AnnotationEditor:
         return int(existing) if existing is not None else self._next_track_id(session)
 
 
+def counted(number: int, singular: str, plural: str) -> str:
+    """``"box"`` for one, ``"3 boxes"`` for more: the object of an undo step's label."""
+    return singular if number == 1 else f"{number} {plural}"
+
+
 def _strip_id(row: RowImage | RowMapping) -> RowImage:
     return {name: row[name] for name in ANNOTATION_COLUMNS}
 
@@ -925,7 +967,7 @@ def _check_box(box: Iterable[float]) -> Box:
 def _check_type(vru_type: str) -> str:
     name = str(vru_type).strip()
     if not name:
-        raise ValidationError("A box needs a class.", hint="Choose a VRU type (keys 1–5).")
+        raise ValidationError("A box needs a class.", hint="Choose a VRU type (keys 1–9).")
     return name
 
 
@@ -945,8 +987,7 @@ def _flags_text(flags: dict[str, bool]) -> str:
 
 def _session_label(run: TestSession, model_name: str | None) -> str:
     config = run.config or {}
-    name = model_name or (PurePath(str(config["model"])).name if config.get("model") else "detector")
-    parts = [f"#{run.id} {name}"]
+    parts = [f"#{run.id} {run_model_name(model_name, run.provenance)}"]
     if config.get("conf") is not None:
         parts.append(f"conf {config['conf']}")
     when = run.started_at or run.created_at

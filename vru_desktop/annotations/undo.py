@@ -8,10 +8,15 @@ hundreds of frames included — is restored exactly.
 A row that undo re-creates gets its old id back when that id is free. When another row has taken
 it meanwhile, the row gets a new id and :class:`IdMap` remembers the replacement, so older entries
 that name the old id keep working.
+
+Each video's steps are a :class:`History`; the histories of all videos share one
+:class:`UndoBudget` of bytes, and the oldest steps are dropped when they exceed it (the newest step
+is always kept), so a propagate over 100 000 frames does not pin its row images forever.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -58,6 +63,77 @@ class Change:
             result.update(image["frame_number"] for image in (before, after) if image is not None)
         result.update(frame for frame, _before, _after in self.reviews.values())
         return result
+
+
+#: Estimated bytes of one annotation row image held by a step (a dict of 21 column values; measured
+#: with tracemalloc at about 0.7–1 KB), of one review or reviewed-frame entry, and of a step itself.
+ROW_IMAGE_BYTES = 1024
+ENTRY_BYTES = 200
+STEP_BYTES = 500
+
+
+def change_bytes(change: Change) -> int:
+    """The estimated memory ``change`` holds on to."""
+    images = sum((before is not None) + (after is not None) for before, after in change.annotations.values())
+    entries = len(change.annotations) + len(change.reviews) + len(change.reviewed)
+    return STEP_BYTES + images * ROW_IMAGE_BYTES + entries * ENTRY_BYTES
+
+
+@dataclass
+class Step:
+    """A change on a history: ``seq`` orders steps of all videos by when they were made."""
+
+    change: Change
+    seq: int
+    size: int
+
+
+class History:
+    """The undo and redo steps of one video, within a shared :class:`UndoBudget`."""
+
+    def __init__(self, budget: UndoBudget) -> None:
+        self.budget = budget
+        self.undo: list[Step] = []
+        self.redo: list[Step] = []
+        budget.histories.append(self)
+
+    def bytes(self) -> int:
+        return sum(step.size for step in self.undo) + sum(step.size for step in self.redo)
+
+    def push(self, change: Change) -> None:
+        """A new edit: it goes on the undo stack and the redo stack is cleared."""
+        self.redo.clear()
+        step = Step(change, next(self.budget.counter), change_bytes(change))
+        self.undo.append(step)
+        self.budget.trim(keep=step)
+
+
+class UndoBudget:
+    """Bytes the undo histories of all videos may hold together; the oldest steps go first."""
+
+    def __init__(self, limit_bytes: int) -> None:
+        self.limit_bytes = limit_bytes
+        self.histories: list[History] = []
+        self.counter = itertools.count()
+
+    def used(self) -> int:
+        return sum(history.bytes() for history in self.histories)
+
+    def trim(self, keep: Step) -> None:
+        """Drop the oldest steps (undo steps from the bottom, redo steps furthest from now) until the
+        histories fit, never ``keep``."""
+        used = self.used()
+        while used > self.limit_bytes:
+            candidates = [
+                (stack[0].seq, stack)
+                for history in self.histories
+                for stack in (history.undo, history.redo)
+                if stack and stack[0] is not keep
+            ]
+            if not candidates:
+                return
+            _seq, stack = min(candidates, key=lambda candidate: candidate[0])
+            used -= stack.pop(0).size
 
 
 class IdMap:

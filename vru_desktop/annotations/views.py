@@ -40,7 +40,7 @@ class DetectionView:
     vru_type: str
     confidence: float
     track_id: int | None
-    review: str | None  # None (open), "accepted" or "rejected"
+    review: str | None  # None (open) or a Review
 
 
 @dataclass(frozen=True)

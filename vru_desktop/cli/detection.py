@@ -42,6 +42,7 @@ from vru_desktop.detection.runs import (
 )
 from vru_desktop.errors import UsageError
 from vru_desktop.library.importer import project_id_by_name
+from vru_desktop.store.models import RunStatus
 
 
 def register(subparsers: Any) -> None:
@@ -164,7 +165,7 @@ def cmd_detect(args: argparse.Namespace, ctx: Context) -> int:
             print(_summary_line(summary))
         if not summaries:
             print("nothing to do: no videos (or each already has a queued or running run)", file=sys.stderr)
-    return 0 if summaries and all(s.status == "completed" for s in summaries) else 1
+    return 0 if summaries and all(s.status == RunStatus.COMPLETED for s in summaries) else 1
 
 
 def cmd_resume(args: argparse.Namespace, ctx: Context) -> int:
@@ -175,7 +176,7 @@ def cmd_resume(args: argparse.Namespace, ctx: Context) -> int:
         print_json(summary.to_dict())
     else:
         print(_summary_line(summary))
-    return 0 if summary.status == "completed" else 1
+    return 0 if summary.status == RunStatus.COMPLETED else 1
 
 
 def cmd_runs(args: argparse.Namespace, ctx: Context) -> int:

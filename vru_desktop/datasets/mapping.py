@@ -14,10 +14,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from vru_desktop.errors import UsageError
+from vru_desktop.settings import CLASS_MAP_PREFIX, get_setting, set_setting
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import VRU_TYPES
 
-SETTING_PREFIX = "datasets.class_map:"
 IGNORE = "ignore"
 
 #: Defaults, keyed by normalised name (see :func:`normalise`). ``None`` leaves the class out.
@@ -73,7 +73,7 @@ def normalise(name: str) -> str:
 
 
 def setting_key(format_name: str, source: Path) -> str:
-    return f"{SETTING_PREFIX}{format_name}:{Path(source).expanduser().resolve()}"
+    return f"{CLASS_MAP_PREFIX}{format_name}:{Path(source).expanduser().resolve()}"
 
 
 def default_for(name: str, vru_types: Iterable[str] = VRU_TYPES) -> str | None:
@@ -132,7 +132,7 @@ class ClassMapping:
         source: Path,
         explicit: Mapping[str, str | None] | None = None,
     ) -> ClassMapping:
-        remembered = db.get_setting(setting_key(format_name, source), {}) or {}
+        remembered = get_setting(db, setting_key(format_name, source))
         return cls(explicit, remembered)
 
     def known(self, name: str) -> bool:
@@ -158,4 +158,4 @@ class ClassMapping:
         for name in names:
             if name in self.explicit or name in self.remembered:
                 stored[name] = self.target(name)
-        db.set_setting(setting_key(format_name, source), stored)
+        set_setting(db, setting_key(format_name, source), stored)

@@ -18,7 +18,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -27,6 +27,7 @@ from sqlalchemy import text
 from vru_desktop.datasets.readiness import Readiness
 from vru_desktop.errors import UsageError
 from vru_desktop.store.db import Database
+from vru_desktop.store.models import VideoStatus
 
 #: Grouped subqueries over the child tables, joined to every video.
 _SQL = """
@@ -142,7 +143,7 @@ class DatasetRow:
 
     @property
     def file_healthy(self) -> bool:
-        return self.file_exists and self.status == "ok"
+        return self.file_exists and self.status == VideoStatus.OK
 
     @property
     def score(self) -> int:
@@ -156,10 +157,6 @@ class DatasetRow:
     def coverage(self) -> float:
         """Ground-truth coverage: reviewed frames / frames (0 when the frame count is unknown)."""
         return self.reviewed_frames / self.frame_count if self.frame_count > 0 else 0.0
-
-    @property
-    def imported_datetime(self) -> datetime:
-        return datetime.fromisoformat(self.imported_at).replace(tzinfo=UTC)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -352,15 +349,3 @@ def query_datasets(
         rows = filter_rows(db, rows, flt)
     sort_rows(rows, sort, descending=descending)
     return rows
-
-
-def filter_choices(rows: Iterable[DatasetRow]) -> dict[str, list[str]]:
-    """The distinct camera-field values and statuses among ``rows`` (for filter menus)."""
-    choices: dict[str, set[str]] = {name: set() for name in (*CAMERA_FIELDS, "status")}
-    for row in rows:
-        for name in CAMERA_FIELDS:
-            value = getattr(row, name)
-            if value:
-                choices[name].add(value)
-        choices["status"].add(row.status)
-    return {name: sorted(values, key=str.lower) for name, values in choices.items()}

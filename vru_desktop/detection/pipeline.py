@@ -40,8 +40,10 @@ from vru_desktop.media.frames import DecodedFrame, FrameTable, iter_frames
 from vru_desktop.settings import Locations, unexpected_error_message
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import (
+    PROCESSING_STATUS_OF_RUN,
     DetectionEvent,
     DetectorModel,
+    RunStatus,
     TestSession,
     Video,
     utcnow,
@@ -52,17 +54,7 @@ log = logging.getLogger(__name__)
 TRACKERS = ("none", "bytetrack")
 DEVICES = ("cpu", "cuda")
 #: Run states in which a run can be started or continued.
-STARTABLE = ("created", "interrupted", "stopped", "failed")
-#: Video.processing_status for each run state.
-VIDEO_STATUS = {
-    "created": "queued",
-    "running": "processing",
-    "paused": "paused",
-    "completed": "completed",
-    "stopped": "stopped",
-    "failed": "failed",
-    "interrupted": "interrupted",
-}
+STARTABLE = (RunStatus.CREATED, RunStatus.INTERRUPTED, RunStatus.STOPPED, RunStatus.FAILED)
 
 
 @dataclass
@@ -175,7 +167,7 @@ class RunCallbacks:
 class RunSummary:
     session_id: int
     video_id: int
-    status: str
+    status: RunStatus
     frames_processed: int
     frames_failed: int
     total_detections: int
@@ -270,11 +262,11 @@ def _is_zombie(pid: int) -> bool:
     return fields is not None and fields[0] == "Z"
 
 
-def _set_status(session: Any, run: TestSession, status: str) -> None:
+def _set_status(session: Any, run: TestSession, status: RunStatus) -> None:
     run.status = status
     video = session.get(Video, run.video_id)
     if video is not None:
-        video.processing_status = VIDEO_STATUS[status]
+        video.processing_status = PROCESSING_STATUS_OF_RUN[status]
 
 
 def _begin(db: Database, session_id: int) -> _Plan:
@@ -283,11 +275,11 @@ def _begin(db: Database, session_id: int) -> _Plan:
         run = session.get(TestSession, session_id)
         if run is None:
             raise NotFoundError(f"There is no run {session_id}.", hint="See 'vru-desktop runs'.")
-        if run.status == "completed":
+        if run.status == RunStatus.COMPLETED:
             raise ValidationError(f"Run {session_id} is already completed.")
-        if run.status in ("running", "paused") and owner_alive(run.provenance.get("owner")):
+        if run.status in (RunStatus.RUNNING, RunStatus.PAUSED) and owner_alive(run.provenance.get("owner")):
             raise ValidationError(f"Run {session_id} is already running in another process.")
-        if run.status not in (*STARTABLE, "running", "paused"):
+        if run.status not in (*STARTABLE, RunStatus.RUNNING, RunStatus.PAUSED):
             raise ValidationError(f"Run {session_id} is {run.status} and cannot be started.")
         video = session.get(Video, run.video_id)
         model = session.get(DetectorModel, run.model_id) if run.model_id is not None else None
@@ -314,7 +306,7 @@ def _begin(db: Database, session_id: int) -> _Plan:
                 DetectionEvent.frame_number > run.last_committed_frame,
             )
         )
-        _set_status(session, run, "running")
+        _set_status(session, run, RunStatus.RUNNING)
         run.started_at = run.started_at or utcnow()
         run.completed_at = None
         run.error_message = None
@@ -441,11 +433,11 @@ class _Run:
         return self.done_this_sitting / elapsed if elapsed > 0 else 0.0
 
     # -- the loop -------------------------------------------------------------------------------
-    def run(self) -> str:
+    def run(self) -> RunStatus:
         """Process every frame left; returns the final state (completed or stopped)."""
         plan = self.plan
         if plan.start_frame >= plan.end_frame:
-            return "completed"
+            return RunStatus.COMPLETED
         frames = iter_frames(
             plan.video_path,
             plan.video_kind,
@@ -475,7 +467,7 @@ class _Run:
                     continue
             decoder.join()
 
-    def _consume(self, buffer: queue.Queue[Any]) -> str:
+    def _consume(self, buffer: queue.Queue[Any]) -> RunStatus:
         batch_size = 1 if self.config.tracker != "none" else self.config.batch
         ended = False
         while not ended:
@@ -483,7 +475,7 @@ class _Run:
                 self._pause()
             if self.control.stopped:
                 self.commit()
-                return "stopped"
+                return RunStatus.STOPPED
             batch: list[tuple[DecodedFrame, float, float]] = []
             while len(batch) < batch_size:
                 item = buffer.get()
@@ -497,18 +489,18 @@ class _Run:
             if batch:
                 self._process(batch)
         self.commit()
-        return "completed"
+        return RunStatus.COMPLETED
 
     def _pause(self) -> None:
         self.commit()
         self.active_seconds += time.monotonic() - self.active_since
-        self._state("paused")
+        self._state(RunStatus.PAUSED)
         self.control.wait_until_resumed()
         self.active_since = time.monotonic()
         if not self.control.stopped:
-            self._state("running")
+            self._state(RunStatus.RUNNING)
 
-    def _state(self, state: str) -> None:
+    def _state(self, state: RunStatus) -> None:
         with self.db.transaction() as session:
             run = session.get(TestSession, self.plan.session_id)
             assert run is not None
@@ -640,15 +632,17 @@ def _device(device: str) -> str:
     return "0" if device == "cuda" else "cpu"
 
 
-def _finish(db: Database, session_id: int, status: str, message: str | None) -> RunSummary:
+def _finish(db: Database, session_id: int, status: RunStatus, message: str | None) -> RunSummary:
     with db.transaction() as session:
         run = session.get(TestSession, session_id)
         assert run is not None
         _set_status(session, run, status)
         run.error_message = message
-        if status == "completed":
+        if status == RunStatus.COMPLETED:
             run.progress = 1.0
-        run.completed_at = utcnow() if status in ("completed", "failed", "stopped") else None
+        run.completed_at = (
+            utcnow() if status in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.STOPPED) else None
+        )
     stats = compute_statistics(db, session_id)  # the specification's session statistics
     with db.session() as session:
         run = session.get(TestSession, session_id)
@@ -683,14 +677,14 @@ def execute_run(
     control = control or RunControl()
     callbacks = callbacks or RunCallbacks()
     plan = _begin(db, session_id)
-    callbacks.state("running")
+    callbacks.state(RunStatus.RUNNING)
     try:
         state, message = _execute(db, plan, locations, control, callbacks)
     except VruError as exc:
-        state, message = "failed", str(exc)
+        state, message = RunStatus.FAILED, str(exc)
     except Exception as exc:
         log.exception("run %s failed", session_id)
-        state, message = "failed", unexpected_error_message(exc)
+        state, message = RunStatus.FAILED, unexpected_error_message(exc)
     summary = _finish(db, session_id, state, message)
     callbacks.state(state)
     return summary
@@ -698,7 +692,7 @@ def execute_run(
 
 def _execute(
     db: Database, plan: _Plan, locations: Locations, control: RunControl, callbacks: RunCallbacks
-) -> tuple[str, str | None]:
+) -> tuple[RunStatus, str | None]:
     check_model_file(plan.model_path)
     sha = file_sha256(plan.model_path)
     if plan.previous_sha is not None and sha != plan.previous_sha:
@@ -717,7 +711,7 @@ def _execute(
     plan.class_map = record_class_names(db, plan.model_id, {str(k): v for k, v in model.names.items()})
     _record_provenance(db, plan, model, sha)
     if control.stopped:
-        return "stopped", None
+        return RunStatus.STOPPED, None
     sitting = _Run(db, plan, model, control, callbacks)
     try:
         state = sitting.run()
@@ -725,7 +719,7 @@ def _execute(
         sitting.commit()
     if not tracking:  # a tracker keeps per-video state in the model: never reuse that one
         _keep_loaded(key, model)
-    if state == "stopped":
+    if state == RunStatus.STOPPED:
         return state, None
     missing = plan.total - sitting.done
     if missing > 0:

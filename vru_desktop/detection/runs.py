@@ -13,20 +13,24 @@ from typing import Any
 
 from sqlalchemy import select
 
-from vru_desktop.detection.pipeline import VIDEO_STATUS, RunConfig, owner_alive
+from vru_desktop.detection.pipeline import RunConfig, owner_alive
 from vru_desktop.errors import NotFoundError, ValidationError
+from vru_desktop.settings import LAST_RUN_CONFIG, PARALLEL_RUNS, get_setting
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import DetectorModel, SessionStatistics, TestSession, Video
+from vru_desktop.store.models import (
+    PROCESSING_STATUS_OF_RUN,
+    DetectorModel,
+    RunStatus,
+    SessionStatistics,
+    TestSession,
+    Video,
+    VideoStatus,
+    run_model_name,
+)
 
 log = logging.getLogger(__name__)
 
-#: AppSetting: how many runs the queue runs at the same time (1 by default).
-PARALLEL_RUNS_SETTING = "detection.parallel_runs"
-#: AppSetting: the run configuration last used (the run dialog starts from it).
-LAST_CONFIG_SETTING = "detection.last_config"
-#: AppSetting: the model last used.
-LAST_MODEL_SETTING = "detection.last_model_id"
-RESUMABLE = ("interrupted", "stopped", "failed")
+RESUMABLE = (RunStatus.INTERRUPTED, RunStatus.STOPPED, RunStatus.FAILED)
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,7 @@ def create_run(db: Database, video_id: int, model_id: int, config: RunConfig) ->
         video = session.get(Video, video_id)
         if video is None:
             raise NotFoundError(f"There is no video {video_id}.", hint="See 'vru-desktop videos'.")
-        if video.status != "ok":
+        if video.status != VideoStatus.OK:
             raise ValidationError(
                 f"Video {video_id} ({video.filename}) is {video.status}; it cannot be processed.",
                 hint="Relink it to its file first.",
@@ -75,10 +79,10 @@ def create_run(db: Database, video_id: int, model_id: int, config: RunConfig) ->
             model_id=model_id,
             config=config.to_dict(),
             provenance={"model_name": model.name},
-            status="created",
+            status=RunStatus.CREATED,
         )
         session.add(run)
-        video.processing_status = VIDEO_STATUS["created"]
+        video.processing_status = PROCESSING_STATUS_OF_RUN[RunStatus.CREATED]
         session.flush()
         return run
 
@@ -95,7 +99,7 @@ def queue_project(db: Database, project_id: int, model_id: int, config: RunConfi
         ids = list(
             session.scalars(
                 select(Video.id)
-                .where(Video.project_id == project_id, Video.status == "ok")
+                .where(Video.project_id == project_id, Video.status == VideoStatus.OK)
                 .order_by(Video.filename, Video.id)
             )
         )
@@ -108,7 +112,7 @@ def _busy_videos(db: Database, model_id: int) -> set[int]:
             session.scalars(
                 select(TestSession.video_id).where(
                     TestSession.model_id == model_id,
-                    TestSession.status.in_(("created", "running", "paused")),
+                    TestSession.status.in_((RunStatus.CREATED, RunStatus.RUNNING, RunStatus.PAUSED)),
                 )
             )
         )
@@ -119,7 +123,7 @@ def queued_runs(db: Database) -> list[int]:
     with db.session() as session:
         return list(
             session.scalars(
-                select(TestSession.id).where(TestSession.status == "created").order_by(TestSession.id)
+                select(TestSession.id).where(TestSession.status == RunStatus.CREATED).order_by(TestSession.id)
             )
         )
 
@@ -128,9 +132,9 @@ def cancel_queued(db: Database, session_id: int) -> None:
     """Take a queued run off the queue: it becomes ``stopped`` (nothing was computed; it can be resumed)."""
     with db.transaction() as session:
         run = _get(session, session_id)
-        if run.status != "created":
+        if run.status != RunStatus.CREATED:
             raise ValidationError(f"Run {session_id} is {run.status}; only queued runs can be cancelled.")
-        run.status = "stopped"
+        run.status = RunStatus.STOPPED
         run.error_message = "Cancelled before it started."
         _mark_video(session, run)
 
@@ -143,7 +147,7 @@ def requeue(db: Database, session_id: int) -> TestSession:
             raise ValidationError(
                 f"Run {session_id} is {run.status}; only {', '.join(RESUMABLE)} runs can be resumed."
             )
-        run.status = "created"
+        run.status = RunStatus.CREATED
         run.error_message = None
         _mark_video(session, run)
         return run
@@ -153,10 +157,11 @@ def recover_interrupted(db: Database) -> list[int]:
     """At start-up: runs left running or paused by a process that is gone become ``interrupted``."""
     recovered: list[int] = []
     with db.transaction() as session:
-        for run in session.scalars(select(TestSession).where(TestSession.status.in_(("running", "paused")))):
+        running = TestSession.status.in_((RunStatus.RUNNING, RunStatus.PAUSED))
+        for run in session.scalars(select(TestSession).where(running)):
             if owner_alive(run.provenance.get("owner")):
                 continue
-            run.status = "interrupted"
+            run.status = RunStatus.INTERRUPTED
             run.error_message = (
                 f"VRU Desktop stopped unexpectedly while this run was going; "
                 f"{saved_frames(run.last_committed_frame)}. Resume continues from there."
@@ -185,7 +190,7 @@ def _get(session: Any, session_id: int) -> TestSession:
 def _mark_video(session: Any, run: TestSession) -> None:
     video = session.get(Video, run.video_id)
     if video is not None:
-        video.processing_status = VIDEO_STATUS[run.status]
+        video.processing_status = PROCESSING_STATUS_OF_RUN[RunStatus(run.status)]
 
 
 def get_run(db: Database, session_id: int) -> TestSession:
@@ -215,7 +220,7 @@ def list_runs(db: Database, *, video_id: int | None = None, ids: list[int] | Non
                     video_id=run.video_id,
                     video_name=video_name,
                     model_id=run.model_id,
-                    model_name=model_name or run.provenance.get("model_name", "(removed)"),
+                    model_name=run_model_name(model_name, run.provenance),
                     status=run.status,
                     progress=run.progress,
                     frames_processed=run.frames_processed,
@@ -234,8 +239,8 @@ def list_runs(db: Database, *, video_id: int | None = None, ids: list[int] | Non
 
 
 def parallel_runs(db: Database) -> int:
-    return max(1, int(db.get_setting(PARALLEL_RUNS_SETTING, 1)))
+    return int(get_setting(db, PARALLEL_RUNS))
 
 
 def last_config(db: Database) -> RunConfig:
-    return RunConfig.from_dict(db.get_setting(LAST_CONFIG_SETTING, {}) or {})
+    return RunConfig.from_dict(get_setting(db, LAST_RUN_CONFIG))

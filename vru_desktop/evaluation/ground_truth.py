@@ -32,8 +32,10 @@ from vru_desktop.store.models import (
     FrameIndex,
     Project,
     ReviewedFrame,
+    RunStatus,
     TestSession,
     Video,
+    run_model_name,
 )
 
 
@@ -123,7 +125,7 @@ def load_run(db: Database, session_id: int) -> EvaluationInput:
             dtype=np.int64,
         )
         stride = max(int((run.config or {}).get("stride", 1) or 1), 1)
-        last = None if run.status == "completed" else run.last_committed_frame
+        last = None if run.status == RunStatus.COMPLETED else run.last_committed_frame
         reviewed = reviewed[(reviewed % stride == 0) & (reviewed <= (last if last is not None else np.inf))]
         ann_rows = session.execute(
             select(
@@ -192,7 +194,7 @@ def load_run(db: Database, session_id: int) -> EvaluationInput:
             "status": run.status,
             "config": dict(run.config or {}),
             "provenance": dict(run.provenance or {}),
-            "model_name": model.name if model is not None else run.config.get("model", ""),
+            "model_name": run_model_name(model.name if model is not None else None, run.provenance),
             "model_sha256": model.sha256 if model is not None else run.provenance.get("model_sha256", ""),
             "model_format": model.format if model is not None else "",
             "processing_time_seconds": run.processing_time_seconds,

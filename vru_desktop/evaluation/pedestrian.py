@@ -7,10 +7,10 @@ evenly in log space over FPPI 10⁻²…10⁰, take the miss rate at the last po
 FPPI does not exceed the reference (miss rate 1 where the curve starts above it); the result is
 the geometric mean of those 9 miss rates (each floored at 1e-10).
 
-Height bins split ground truth by box height in pixels, each bin ``[min, max)`` (default near
->= 80, medium 30–80, far < 30, configurable). Per bin, boxes of other heights are ignored and so are unmatched
-detections of other heights (the COCO area-range rule applied to height), so each bin has its own
-recall, AP50 and log-average miss rate.
+Height bins split ground truth by box height in pixels, each bin ``[min, max)`` (setting
+``evaluation.height_bins``: near >= 80, medium 30–80, far < 30 by default). Per bin, boxes of
+other heights are ignored and so are unmatched detections of other heights (the COCO area-range
+rule applied to height), so each bin has its own recall, AP50 and log-average miss rate.
 """
 
 from __future__ import annotations
@@ -24,12 +24,6 @@ from vru_desktop.evaluation.coco import CocoData, CocoParams, accumulate
 from vru_desktop.evaluation.matching import DetectionBoxes, GroundTruthBoxes, greedy_match
 
 FPPI_REFERENCE = np.logspace(-2.0, 0.0, 9)
-#: Default height bins in pixels: name → (min, max), inclusive bounds as in the COCO rule.
-HEIGHT_BINS: dict[str, tuple[float, float]] = {
-    "near": (80.0, 1e9),
-    "medium": (30.0, 80.0),
-    "far": (0.0, 30.0),
-}
 
 
 def log_average_miss_rate(
@@ -82,7 +76,7 @@ def by_height(
     *,
     conf: float = 0.0,
     iou: float = 0.5,
-    bins: dict[str, tuple[float, float]] | None = None,
+    bins: dict[str, tuple[float, float]],
     category: int | None = None,
 ) -> list[HeightBinResult]:
     """Recall at ``conf``, AP at ``iou`` and log-average miss rate per height bin.
@@ -90,7 +84,6 @@ def by_height(
     ``category`` restricts both sides to one class (e.g. pedestrian); otherwise all classes count
     and matching is per class.
     """
-    bins = dict(bins or HEIGHT_BINS)
     if category is not None:
         g, d = gt.category == category, dt.category == category
         gt = GroundTruthBoxes(gt.image[g], gt.category[g], gt.xywh[g], gt.size[g], gt.crowd[g])

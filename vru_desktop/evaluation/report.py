@@ -336,7 +336,7 @@ def render_report(result: RunEvaluation, events: EventValidation | None = None) 
         _table(
             ["field", "value"],
             [
-                ["model", run["model_name"] or "(unknown)"],
+                ["model", run["model_name"]],
                 ["model SHA-256", sha],
                 ["model format", run["model_format"] or provenance.get("model_format", "")],
                 ["run status", run["status"]],

@@ -15,16 +15,13 @@ from vru_desktop.errors import ValidationError
 from vru_desktop.evaluation.coco import CocoData, CocoEvaluation, evaluate
 from vru_desktop.evaluation.ground_truth import EvaluationInput, load_run
 from vru_desktop.evaluation.metrics import OperatingPoints, ThresholdMetrics
-from vru_desktop.evaluation.pedestrian import HEIGHT_BINS, HeightBinResult, by_height, log_average_miss_rate
+from vru_desktop.evaluation.pedestrian import HeightBinResult, by_height, log_average_miss_rate
 from vru_desktop.evaluation.tide import TideResult, format_tide, tide
 from vru_desktop.evaluation.tracking import TrackingMetrics, format_tracking, run_tracking
 from vru_desktop.evaluation.tracks import STABLE_K_OF_N, TrackResult, summarize_tracks, track_metrics
+from vru_desktop.settings import HEIGHT_BINS, STABLE_DETECTION, get_setting
 from vru_desktop.store.db import Database
 
-#: AppSetting key for the height bins (``{"near": [80, 1e9], …}``).
-HEIGHT_BINS_SETTING = "evaluation.height_bins"
-#: AppSetting key for stable detection: ``[k, n]``, k of the last n track frames detected.
-STABLE_SETTING = "evaluation.stable_detection"
 DEFAULT_CONF = 0.25
 
 
@@ -146,22 +143,11 @@ class RunEvaluation:
 
 
 def height_bins_setting(db: Database) -> dict[str, tuple[float, float]]:
-    stored = db.get_setting(HEIGHT_BINS_SETTING)
-    if not stored:
-        return dict(HEIGHT_BINS)
-    return {str(name): (float(lo), float(hi)) for name, (lo, hi) in stored.items()}
+    return {name: (lo, hi) for name, (lo, hi) in get_setting(db, HEIGHT_BINS).items()}
 
 
 def stable_setting(db: Database) -> tuple[int, int]:
-    stored = db.get_setting(STABLE_SETTING)
-    if not stored:
-        return STABLE_K_OF_N
-    k, n = (int(v) for v in stored)
-    if not 1 <= k <= n:
-        raise ValidationError(
-            f"Setting {STABLE_SETTING} = {stored} is not k of n frames with 1 <= k <= n.",
-            hint="Use e.g. [3, 5].",
-        )
+    k, n = get_setting(db, STABLE_DETECTION)
     return k, n
 
 
@@ -179,8 +165,7 @@ def format_text(result: RunEvaluation) -> list[str]:
     d = result.data
     m = result.metrics()
     lines = [
-        f"run {d.session_id}: {d.run['model_name'] or 'model ?'} on video {d.video_id} "
-        f"({d.video['filename']})",
+        f"run {d.session_id}: {d.run['model_name']} on video {d.video_id} ({d.video['filename']})",
         f"reviewed frames {d.n_frames}, ground-truth boxes {int(result.points.n_pos.sum())}, "
         f"detections evaluated {len(d.dt)} of {d.total_detections}",
         f"at confidence >= {result.conf:g}, IoU >= {result.iou:g}:",

@@ -36,9 +36,6 @@ class FunctionWorker(QObject):
     def cancel(self) -> None:
         self._cancel.set()
 
-    def is_cancelled(self) -> bool:
-        return self._cancel.is_set()
-
     def run(self) -> None:
         try:
             result = self._function(progress=self._emit_progress, should_cancel=self._cancel.is_set)

@@ -24,6 +24,7 @@ from vru_desktop.detection.pipeline import Progress, RunCallbacks, RunControl, e
 from vru_desktop.errors import VruError
 from vru_desktop.settings import Locations, unexpected_error_message
 from vru_desktop.store.db import Database
+from vru_desktop.store.models import RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class DetectionWorker(QObject):
             log.exception("run %s could not start", self.session_id)
             self.failed.emit(self.session_id, unexpected_error_message(exc))
         else:
-            if summary.status == "failed":
+            if summary.status == RunStatus.FAILED:
                 self.failed.emit(self.session_id, summary.error_message or "The run failed.")
             self.finished.emit(summary)
         finally:

@@ -61,11 +61,6 @@ class NewestOnlyWorker(QObject):
             self._ticket += 1
             self._waiting = None
 
-    def is_busy(self) -> bool:
-        """Whether a task waits or runs."""
-        with self._condition:
-            return self._waiting is not None or self._running is not None
-
     def close(self, timeout: float = 5.0) -> None:
         """Stop the thread once its running task is done (waiting at most ``timeout`` seconds)."""
         with self._condition:

@@ -26,6 +26,7 @@ from vru_desktop.detection.runs import (
 from vru_desktop.jobs.detection import DetectionWorker
 from vru_desktop.settings import Locations
 from vru_desktop.store.db import Database
+from vru_desktop.store.models import RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +107,6 @@ class RunQueue(QObject):
         if session_id in self.active:
             self.active[session_id].worker.stop()
 
-    def is_active(self, session_id: int) -> bool:
-        return session_id in self.active
-
     # -- scheduling -----------------------------------------------------------------------------
     def start_next(self) -> None:
         if self._held or self._shutting_down:
@@ -171,6 +169,6 @@ class RunQueue(QObject):
             if not active.thread.wait(timeout_ms):
                 log.warning("run %s did not stop in time", session_id)
                 continue
-            if get_run(self.db, session_id).status == "stopped":
+            if get_run(self.db, session_id).status == RunStatus.STOPPED:
                 requeue(self.db, session_id)
         self.active.clear()

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from vru_desktop.errors import MediaError, NotFoundError, VruError
-from vru_desktop.library.projects import USER_DEFAULT_SETTING, ensure_default_project, find_project
+from vru_desktop.library.projects import ensure_default_project, find_project
 from vru_desktop.media.probe import (
     VIDEO_EXTENSIONS,
     VideoInfo,
@@ -27,8 +27,9 @@ from vru_desktop.media.probe import (
     read_seqinfo,
     sequence_name,
 )
+from vru_desktop.settings import USER_DEFAULT_PROJECT, get_setting
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import FrameIndex, Project, Video
+from vru_desktop.store.models import FrameIndex, Project, Video, VideoStatus
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def choose_project(session: Session, db: Database, path: Path, assignment: Assig
     for project_id in (
         assignment.explicit_project_id,
         assignment.active_project_id,
-        db.get_setting(USER_DEFAULT_SETTING),
+        get_setting(db, USER_DEFAULT_PROJECT),
     ):
         if project_id is not None:
             project = session.get(Project, project_id)
@@ -157,7 +158,7 @@ def _store(db: Database, info: VideoInfo, assignment: Assignment) -> ImportOutco
                 )
             existing.file_path = str(info.path)
             existing.filename = info.path.name
-            existing.status = "ok"
+            existing.status = VideoStatus.OK
             return ImportOutcome(
                 info.path, "relinked", f"found again: video {existing.id} moved here", existing.id
             )
@@ -277,7 +278,7 @@ def relink(db: Database, video_id: int, new_path: str | os.PathLike[str]) -> Vid
             )
         video.file_path = str(path)
         video.filename = sequence_name(path) if video.kind == "image_sequence" else path.name
-        video.status = "ok"
+        video.status = VideoStatus.OK
         return video
 
 
@@ -286,7 +287,8 @@ def relink_search(db: Database, folder: str | os.PathLike[str]) -> list[tuple[in
     refresh_status(db)
     with db.session() as session:
         missing = {
-            v.fingerprint: v.id for v in session.scalars(select(Video).where(Video.status == "missing"))
+            v.fingerprint: v.id
+            for v in session.scalars(select(Video).where(Video.status == VideoStatus.MISSING))
         }
     found: list[tuple[int, Path]] = []
     if not missing:
@@ -313,10 +315,10 @@ def refresh_status(db: Database) -> list[int]:
             present = Path(video.file_path).exists()
             if not present:
                 missing.append(video.id)
-            if not present and video.status != "missing":
-                video.status = "missing"
-            elif present and video.status == "missing":
-                video.status = "ok"
+            if not present and video.status != VideoStatus.MISSING:
+                video.status = VideoStatus.MISSING
+            elif present and video.status == VideoStatus.MISSING:
+                video.status = VideoStatus.OK
     return missing
 
 

@@ -11,17 +11,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from vru_desktop.errors import DuplicateError, NotFoundError, ValidationError
+from vru_desktop.settings import USER_DEFAULT_PROJECT, get_setting, set_setting
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import VRU_TYPES, Project, Video
+from vru_desktop.store.models import VRU_TYPES, Project, ProjectStatus, Video
 
 DEFAULT_PROJECT_NAME = "Default"
-#: The user's own default project (a setting), used before the system default when importing.
-USER_DEFAULT_SETTING = "library.user_default_project_id"
 REQUIRED_FIELDS = ("name", "camera_model", "camera_view", "signal_type")
 CAMERA_VIEWS = ("front", "rear", "side", "overhead", "interior", "surround", "other")
 SIGNAL_TYPES = ("video", "object list", "event", "alarm", "other")
 LENS_TYPES = ("standard", "wide angle", "fisheye", "telephoto", "other")
-PROJECT_STATUSES = ("active", "archived")
+PROJECT_STATUSES = tuple(ProjectStatus)
 
 
 @dataclass
@@ -36,7 +35,7 @@ class ProjectFields:
     resolution: str = ""
     frame_rate: float | None = None
     signal_type: str = ""
-    status: str = "active"
+    status: str = ProjectStatus.ACTIVE
     vru_classes: list[str] = field(default_factory=lambda: list(VRU_TYPES))
     #: Evaluation ignores boxes and detections whose centre lies in one of these polygons.
     ignore_regions: list[Any] = field(default_factory=list)
@@ -195,6 +194,6 @@ def delete_project(db: Database, project_id: int) -> int:
             update(Video).where(Video.project_id == project_id).values(project_id=default.id)
         ).rowcount
         session.delete(project)
-    if db.get_setting(USER_DEFAULT_SETTING) == project_id:
-        db.set_setting(USER_DEFAULT_SETTING, None)
+    if get_setting(db, USER_DEFAULT_PROJECT) == project_id:
+        set_setting(db, USER_DEFAULT_PROJECT, None)
     return int(moved or 0)

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from vru_desktop.errors import MediaError, NotFoundError
+from vru_desktop.errors import MediaError
 from vru_desktop.media.frames import BgrConverter, FrameTable
 from vru_desktop.media.probe import sequence_files
 
@@ -399,19 +399,3 @@ class FrameReader:
                     except MediaError:
                         break
                 time.sleep(0)
-
-
-def open_reader(db: Any, video_id: int, **kwargs: Any) -> FrameReader:
-    """A reader for a library video, using its stored frame table."""
-    from vru_desktop.store.models import FrameIndex, Video
-
-    with db.session() as session:
-        video = session.get(Video, video_id)
-        if video is None:
-            raise NotFoundError(f"Video {video_id} does not exist.")
-        index = session.get(FrameIndex, video_id)
-        if index is None:
-            raise MediaError(f"{video.filename}: no frame table was stored.", hint="Re-import the video.")
-        table = FrameTable.from_bytes(index.times, index.keyframes)
-        path, kind = video.file_path, video.kind
-    return FrameReader(path, table, kind, **kwargs)

@@ -76,23 +76,30 @@ class Database:
         finally:
             session.close()
 
-    def get_setting(self, key: str, default: Any = None) -> Any:
+    # Raw storage of settings: read and write them through :mod:`vru_desktop.settings`, which checks
+    # keys and values against its registry.
+    def read_setting(self, key: str) -> Any:
+        """The stored value of ``key``, ``None`` when nothing is stored."""
         with self.session() as session:
             row = session.get(AppSetting, key)
-            return default if row is None else row.value
+            return None if row is None else row.value
 
-    def set_setting(self, key: str, value: Any) -> None:
+    def write_setting(self, key: str, value: Any) -> None:
+        """Store ``value`` under ``key``; ``None`` removes the key."""
         with self.transaction() as session:
             row = session.get(AppSetting, key)
-            if row is None:
+            if value is None:
+                if row is not None:
+                    session.delete(row)
+            elif row is None:
                 session.add(AppSetting(key=key, value=value))
             else:
                 row.value = value
 
-    def settings_with_prefix(self, prefix: str) -> dict[str, Any]:
+    def setting_keys(self, prefix: str) -> list[str]:
+        """The stored keys starting with ``prefix``."""
         with self.session() as session:
-            rows = session.scalars(select(AppSetting).where(AppSetting.key.startswith(prefix)))
-            return {row.key: row.value for row in rows}
+            return list(session.scalars(select(AppSetting.key).where(AppSetting.key.startswith(prefix))))
 
     def close(self) -> None:
         self.engine.dispose()

@@ -16,6 +16,7 @@ Conventions shared by every layer:
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -33,12 +34,74 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-#: The VRU types, in the order of the keys 1–5. Projects may configure their own list.
+#: The VRU types: a new project's class list, which it may change (the viewer's keys 1–9 pick from it).
 VRU_TYPES: tuple[str, ...] = ("pedestrian", "cyclist", "motorcyclist", "wheelchair_user", "scooter_rider")
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# Statuses are stored as their strings; a StrEnum member compares equal to its string, so rows
+# written before these existed need no migration.
+
+
+class ProjectStatus(StrEnum):
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+class VideoStatus(StrEnum):
+    """Whether the video's file is where the library expects it."""
+
+    OK = "ok"
+    MISSING = "missing"
+    ERROR = "error"
+
+
+class RunStatus(StrEnum):
+    """A detection run's state: created (queued) → running ⇄ paused → completed | stopped | failed;
+    interrupted when found running or paused after a crash."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+class ProcessingStatus(StrEnum):
+    """A video's detection state: pending until a run is queued, then that of its latest run."""
+
+    PENDING = "pending"
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+#: The processing status a video takes from the state of its run.
+PROCESSING_STATUS_OF_RUN: dict[RunStatus, ProcessingStatus] = {
+    RunStatus.CREATED: ProcessingStatus.QUEUED,
+    RunStatus.RUNNING: ProcessingStatus.PROCESSING,
+    RunStatus.PAUSED: ProcessingStatus.PAUSED,
+    RunStatus.COMPLETED: ProcessingStatus.COMPLETED,
+    RunStatus.STOPPED: ProcessingStatus.STOPPED,
+    RunStatus.FAILED: ProcessingStatus.FAILED,
+    RunStatus.INTERRUPTED: ProcessingStatus.INTERRUPTED,
+}
+
+
+class Review(StrEnum):
+    """A person's decision on a detection in the viewer (``None``: still open)."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
 
 
 class Base(DeclarativeBase):
@@ -76,7 +139,7 @@ class Project(Base):
     resolution: Mapped[str] = mapped_column(String(50), default="")
     frame_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
     signal_type: Mapped[str] = mapped_column(String(100), default="")
-    status: Mapped[str] = mapped_column(String(30), default="active")
+    status: Mapped[str] = mapped_column(String(30), default=ProjectStatus.ACTIVE)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     #: VRU types offered in this project, in key order (1–9).
     vru_classes: Mapped[list[Any]] = mapped_column(JSON, default=lambda: list(VRU_TYPES))
@@ -113,8 +176,8 @@ class Video(Base):
     #: Presentation time of frame 0 in seconds (non-zero for some containers).
     start_time: Mapped[float] = mapped_column(Float, default=0.0)
     fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
-    status: Mapped[str] = mapped_column(String(20), default="ok")  # ok | missing | error
-    processing_status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=VideoStatus.OK)
+    processing_status: Mapped[str] = mapped_column(String(20), default=ProcessingStatus.PENDING)
     ground_truth_generated: Mapped[bool] = mapped_column(Boolean, default=False)
     metadata_source: Mapped[str] = mapped_column(String(100), default="")
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -186,11 +249,12 @@ class TestSession(Base):
     model_id: Mapped[int | None] = mapped_column(
         ForeignKey("detector_models.id", ondelete="SET NULL"), nullable=True
     )
-    #: Run configuration: conf, iou, imgsz, stride, device, tracker, model path …
+    #: Run configuration (``RunConfig.to_dict()``): conf, iou, imgsz, stride, device, tracker, batch …
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    #: Model SHA-256, library versions and anything else needed to reproduce the run.
+    #: The model's name (from queueing), its path, SHA-256, library versions and anything else needed
+    #: to reproduce the run.
     provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="created", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=RunStatus.CREATED, index=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     last_committed_frame: Mapped[int] = mapped_column(Integer, default=-1)
     frames_processed: Mapped[int] = mapped_column(Integer, default=0)
@@ -206,6 +270,12 @@ class TestSession(Base):
     statistics: Mapped[SessionStatistics | None] = relationship(
         back_populates="session", cascade="all, delete-orphan", passive_deletes=True
     )
+
+
+def run_model_name(model_name: str | None, provenance: dict[str, Any] | None) -> str:
+    """The name a run's model is shown by: the model's current name (``model_name``, ``None`` once the
+    model is removed), else the name the run recorded in its provenance when it was queued."""
+    return model_name or str((provenance or {}).get("model_name") or "") or "(unknown model)"
 
 
 class DetectionEvent(BoxMixin, Base):
@@ -225,7 +295,7 @@ class DetectionEvent(BoxMixin, Base):
     #: The vehicle box (bicycle, motorcycle …) associated with a rider: ``[x1, y1, x2, y2]``.
     vehicle_box: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     vehicle_class: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    #: Review decision in the viewer: ``None`` (open), "accepted" or "rejected".
+    #: Review decision in the viewer (:class:`Review`), ``None`` while open.
     review: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
     __table_args__ = (
@@ -372,7 +442,7 @@ class DeviceEvent(Base):
 
 
 class AppSetting(Base):
-    """Key → JSON value: the user's default project, remembered class mappings, queue settings …"""
+    """Key → JSON value of a setting declared in :data:`vru_desktop.settings.REGISTRY`."""
 
     __tablename__ = "app_settings"
 

@@ -39,7 +39,6 @@ from vru_desktop.library.importer import (
     sequences_needing_fps,
 )
 from vru_desktop.library.projects import (
-    USER_DEFAULT_SETTING,
     delete_project,
     get_project,
     list_projects,
@@ -47,7 +46,7 @@ from vru_desktop.library.projects import (
     video_counts,
 )
 from vru_desktop.library.thumbnails import ThumbnailRequest, make_thumbnails
-from vru_desktop.settings import Locations
+from vru_desktop.settings import USER_DEFAULT_PROJECT, Locations, get_setting, set_setting
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import Project, Video
 from vru_desktop.ui.library_model import (
@@ -203,7 +202,7 @@ class LibraryView(QWidget):
             refresh_status(self.db)
         current = self.current_project_id()
         counts = video_counts(self.db)
-        user_default = self.db.get_setting(USER_DEFAULT_SETTING)
+        user_default = get_setting(self.db, USER_DEFAULT_PROJECT)
         self.projects.blockSignals(True)
         self.projects.clear()
         default_item: QListWidgetItem | None = None
@@ -344,7 +343,7 @@ class LibraryView(QWidget):
         ]
         if project.is_default:
             rows.append(("", "system default project"))
-        if project.id == self.db.get_setting(USER_DEFAULT_SETTING):
+        if project.id == get_setting(self.db, USER_DEFAULT_PROJECT):
             rows.append(("", "my default project"))
         text = _details_table(project.name, rows)
         return text + (f"<p>{html.escape(project.description)}</p>" if project.description else "")
@@ -359,7 +358,7 @@ class LibraryView(QWidget):
         self.delete_project_action.setEnabled(project_id is not None and not is_system_default)
         self.user_default_action.setEnabled(project_id is not None)
         self.user_default_action.setChecked(
-            project_id is not None and self.db.get_setting(USER_DEFAULT_SETTING) == project_id
+            project_id is not None and get_setting(self.db, USER_DEFAULT_PROJECT) == project_id
         )
         has_videos = bool(self.selected_video_ids())
         for action in (self.open_video_action, self.relink_action, self.remove_action):
@@ -431,8 +430,8 @@ class LibraryView(QWidget):
         project_id = self.current_project_id()
         if project_id is None:
             return
-        mine = self.db.get_setting(USER_DEFAULT_SETTING) == project_id
-        self.db.set_setting(USER_DEFAULT_SETTING, None if mine else project_id)
+        mine = get_setting(self.db, USER_DEFAULT_PROJECT) == project_id
+        set_setting(self.db, USER_DEFAULT_PROJECT, None if mine else project_id)
         name = get_project(self.db, project_id).name
         self.changed.emit()
         self.message.emit(

@@ -13,10 +13,13 @@ Integration contract for the other areas (viewer, detection, evaluation, dataset
   ``annotationsChanged(video_id)`` (boxes or reviewed frames changed),
   ``openVideoRequested(video_id, frame, highlight)`` (open the viewer on that frame; ``highlight`` is
   ``None`` or a dict ``{"box": [x1, y1, x2, y2], "label": str}`` drawn over the frame).
-* ``window.current_project_id()``, ``window.selected_video_ids()``, ``window.db``, ``window.locations``.
+* ``window.current_project_id()``, ``window.selected_video_ids()``, ``window.db``, ``window.locations``;
+  ``window.viewer``, ``window.detection``, ``window.evaluation`` (the workspaces, once installed).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence
@@ -24,6 +27,11 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QTabWidge
 
 from vru_desktop.settings import Locations
 from vru_desktop.store.db import Database
+
+if TYPE_CHECKING:
+    from vru_desktop.ui.evaluation.workspace import EvaluationWorkspace
+    from vru_desktop.ui.runs.workspace import DetectionWorkspace
+    from vru_desktop.ui.viewer.workspace import ViewerWorkspace
 
 MENU_NAMES = (
     "&File",
@@ -45,6 +53,11 @@ class MainWindow(QMainWindow):
     detectionsChanged = Signal(int, int)
     annotationsChanged = Signal(int)
     openVideoRequested = Signal(int, int, object)
+
+    # The areas' workspaces, set by their ``install`` functions (:mod:`vru_desktop.ui.workspaces`).
+    viewer: ViewerWorkspace
+    detection: DetectionWorkspace
+    evaluation: EvaluationWorkspace
 
     def __init__(self, db: Database, locations: Locations, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -134,6 +147,9 @@ class MainWindow(QMainWindow):
         self.doctor_action = self._action(
             self.menu("&Tools"), "&Check and Repair Library (Doctor)", "Ctrl+Shift+K", self.run_doctor
         )
+        self.preferences_action = self._action(
+            self.menu("&Tools"), "&Preferences…", "Ctrl+,", self.preferences
+        )
         self._action(self.menu("&Help"), "&About VRU Desktop", None, self._about)
 
     def _action(self, menu: QMenu, text: str, shortcut: object, slot: object) -> QAction:
@@ -161,12 +177,14 @@ class MainWindow(QMainWindow):
     def _update_status(self) -> None:
         from sqlalchemy import func, select
 
-        from vru_desktop.store.models import Project, Video
+        from vru_desktop.store.models import Project, Video, VideoStatus
 
         with self.db.session() as session:
             projects = session.scalar(select(func.count()).select_from(Project))
             videos = session.scalar(select(func.count()).select_from(Video))
-            missing = session.scalar(select(func.count()).select_from(Video).where(Video.status == "missing"))
+            missing = session.scalar(
+                select(func.count()).select_from(Video).where(Video.status == VideoStatus.MISSING)
+            )
         text = f"{projects} projects · {videos} videos"
         self.status_label.setText(text + (f" · {missing} missing" if missing else ""))
 
@@ -176,6 +194,11 @@ class MainWindow(QMainWindow):
         report = run_doctor(self.db)
         self.refresh()
         QMessageBox.information(self, "Library doctor", "\n".join(report.lines()))
+
+    def preferences(self) -> None:
+        from vru_desktop.ui.preferences_dialog import PreferencesDialog
+
+        PreferencesDialog(self.db, self).exec()
 
     def _about(self) -> None:
         from vru_desktop import __version__

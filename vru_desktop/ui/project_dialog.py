@@ -30,7 +30,7 @@ from vru_desktop.library.projects import (
     update_project,
 )
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import Project
+from vru_desktop.store.models import Project, ProjectStatus
 
 
 def _combo(values: tuple[str, ...], current: str) -> QComboBox:
@@ -107,7 +107,7 @@ class ProjectDialog(QDialog):
             resolution=self.resolution.text().strip(),
             frame_rate=self.frame_rate.value() or None,
             signal_type=self.signal_type.currentText().strip(),
-            status=self.status.currentText() or "active",
+            status=self.status.currentText() or ProjectStatus.ACTIVE,
             vru_classes=[c.strip() for c in self.vru_classes.text().split(",") if c.strip()],
             ignore_regions=parse_ignore_regions(self.ignore_regions.toPlainText()),
         )

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vru_desktop.errors import NotFoundError
-from vru_desktop.store.models import DetectionEvent, TestSession, Video
+from vru_desktop.store.models import DetectionEvent, TestSession, Video, run_model_name
 
 NAME = "csv"
 FILE_NAME = "detections.csv"
@@ -63,7 +63,7 @@ def write_events(
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         for run in runs:
-            model = str(run.config.get("model", "")) if isinstance(run.config, dict) else ""
+            model = run_model_name(run.model.name if run.model is not None else None, run.provenance)
             events = session.scalars(
                 select(DetectionEvent)
                 .where(DetectionEvent.session_id == run.id)

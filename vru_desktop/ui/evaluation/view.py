@@ -46,7 +46,7 @@ from vru_desktop.evaluation.statistics import compute_statistics, get_statistics
 from vru_desktop.evaluation.tracks import summarize_tracks
 from vru_desktop.jobs.base import FunctionWorker, start_in_thread
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import DetectorModel, TestSession, Video
+from vru_desktop.store.models import DetectorModel, RunStatus, TestSession, Video, run_model_name
 from vru_desktop.ui.evaluation.plots import (
     ConfidenceHistogram,
     ConfusionPlot,
@@ -305,14 +305,14 @@ class EvaluationView(QWidget):
                 )
                 .join(Video, Video.id == TestSession.video_id)
                 .outerjoin(DetectorModel, DetectorModel.id == TestSession.model_id)
-                .where(TestSession.status != "created")
+                .where(TestSession.status != RunStatus.CREATED)
                 .order_by(TestSession.id.desc())
             ).all()
         self.run_combo.blockSignals(True)
         self.run_combo.clear()
         self.run_combo.addItem("(choose a run)", None)
         for run_id, status, filename, model, provenance in rows:
-            name = model or (provenance or {}).get("model_name") or "model ?"
+            name = run_model_name(model, provenance)
             self.run_combo.addItem(f"#{run_id}  {filename}  —  {name}  ({status})", run_id)
         index = self.run_combo.findData(current)
         self.run_combo.setCurrentIndex(max(index, 0))
@@ -567,7 +567,7 @@ class EvaluationView(QWidget):
                 .where(
                     TestSession.video_id == self.result.data.video_id,
                     TestSession.id != self.result.data.session_id,
-                    TestSession.status != "created",
+                    TestSession.status != RunStatus.CREATED,
                 )
                 .order_by(TestSession.id.desc())
             ).all()

@@ -110,7 +110,7 @@ def _pct(value: float | None) -> str:
 
 def install(window: MainWindow) -> None:
     workspace = EvaluationWorkspace(window)
-    window.evaluation = workspace  # type: ignore[attr-defined]
+    window.evaluation = workspace
     window.add_workspace(workspace, TAB_TITLE)
     menu = window.menu("&Evaluation")
 

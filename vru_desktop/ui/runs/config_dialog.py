@@ -29,9 +29,9 @@ from vru_desktop.detection.models import (
     resolve_model_path,
 )
 from vru_desktop.detection.pipeline import RunConfig
-from vru_desktop.detection.runs import LAST_CONFIG_SETTING, LAST_MODEL_SETTING, last_config
+from vru_desktop.detection.runs import last_config
 from vru_desktop.errors import VruError
-from vru_desktop.settings import Locations
+from vru_desktop.settings import LAST_MODEL, LAST_RUN_CONFIG, Locations, get_setting, set_setting
 from vru_desktop.store.db import Database
 
 MODEL_FILTER = "Detector models (*.pt *.onnx *.tflite *.engine *.xml);;All files (*)"
@@ -91,7 +91,7 @@ class RunConfigDialog(QDialog):
         model_row = QHBoxLayout()
         model_row.addWidget(self.model_box, 1)
         model_row.addWidget(self.choose_button)
-        self._fill_models(db.get_setting(LAST_MODEL_SETTING))
+        self._fill_models(get_setting(db, LAST_MODEL))
 
         self.conf = _spin(0.01, 0.99, 0.05, defaults.conf)
         self.iou = _spin(0.05, 0.95, 0.05, defaults.iou)
@@ -187,9 +187,9 @@ class RunConfigDialog(QDialog):
             self.choose_button.setFocus()
             return
         self.model_id = choice
-        self.db.set_setting(LAST_CONFIG_SETTING, config.to_dict())
+        set_setting(self.db, LAST_RUN_CONFIG, config.to_dict())
         if choice is not None:
-            self.db.set_setting(LAST_MODEL_SETTING, choice)
+            set_setting(self.db, LAST_MODEL, choice)
         super().accept()
 
 

@@ -202,7 +202,7 @@ def _add_action(window: MainWindow, text: str, shortcut: str | None, slot: Calla
 
 def install(window: MainWindow) -> None:
     workspace = DetectionWorkspace(window)
-    window.detection = workspace  # type: ignore[attr-defined]
+    window.detection = workspace
     window.add_workspace(workspace.panel, "Runs")
     workspace.detect_selected_action = _add_action(
         window, "&Detect Selected Videos…", "Ctrl+D", workspace.detect_selected

@@ -13,16 +13,20 @@ The timeline's summary is computed in full (off the UI thread) when a video open
 run changes; after an edit only the frames the editor reports are read again.
 
 Every edit goes through :class:`~vru_desktop.annotations.editor.AnnotationEditor`, which saves it at
-once and keeps the undo stack; the window's ``annotationsChanged`` signal tells other areas.
+once and keeps the video's undo history; an action on a selection is one undo step. Each video's
+editor (and so its history) is kept when another video is opened; the histories share one memory
+budget (setting ``annotations.undo_history_mb``). The window's ``annotationsChanged`` signal tells
+other areas.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence
@@ -42,12 +46,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vru_desktop.annotations.editor import AnnotationEditor
+from vru_desktop.annotations.editor import AnnotationEditor, counted
+from vru_desktop.annotations.undo import UndoBudget
 from vru_desktop.annotations.views import TimelineSummary
 from vru_desktop.errors import MediaError, ValidationError, VruError
 from vru_desktop.jobs.frames import NewestOnlyWorker
 from vru_desktop.media.frames import FrameTable
 from vru_desktop.media.reader import FrameReader
+from vru_desktop.settings import UNDO_HISTORY_MB, VIEWER_CACHE_MB, get_setting
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import VRU_TYPES, FrameIndex, Project, Video
 from vru_desktop.ui.viewer.overlay import ANNOTATION, DETECTION, OverlayBox
@@ -58,9 +64,8 @@ from vru_desktop.ui.viewer.view import FrameView, image_from_bgr
 if TYPE_CHECKING:
     from vru_desktop.ui.main_window import MainWindow
 
-#: AppSetting key of the frame cache size in megabytes.
-CACHE_SETTING = "viewer.cache_mb"
-DEFAULT_CACHE_MB = 512
+T = TypeVar("T")
+
 #: Live detection refreshes during a run are throttled to this interval.
 DETECTION_REFRESH_MS = 500
 #: A frame still decoding after this long shows the "decoding…" hint.
@@ -166,6 +171,9 @@ class ViewerWorkspace(QWidget):
         self.table: FrameTable | None = None
         self.reader: FrameReader | None = None
         self.editor: AnnotationEditor | None = None
+        #: The editor of every video opened so far, so each keeps its undo history.
+        self._editors: dict[int, AnnotationEditor] = {}
+        self._undo_budget = UndoBudget(get_setting(db, UNDO_HISTORY_MB) * 2**20)
         self.current = 0
         self.session_id: int | None = None
         self.highlight: tuple[int, tuple[float, float, float, float], str] | None = None
@@ -447,8 +455,7 @@ class ViewerWorkspace(QWidget):
         self.close_video()
         video, table = load_video(self.db, video_id)
         self.video, self.table = video, table
-        self.editor = AnnotationEditor(self.db, video_id)
-        self.editor.add_listener(self._on_edited)
+        self.editor = self._editor_of(video_id)
         self.class_combo.clear()
         for number, name in enumerate(video.vru_classes[:MAX_CLASS_KEYS], start=1):
             self.class_combo.addItem(f"{number} {name.replace('_', ' ')}", name)
@@ -466,7 +473,7 @@ class ViewerWorkspace(QWidget):
             self._show_missing()
             return
         try:
-            cache_mb = int(self.db.get_setting(CACHE_SETTING, DEFAULT_CACHE_MB))
+            cache_mb = get_setting(self.db, VIEWER_CACHE_MB)
             self.reader = FrameReader(video.path, table, video.kind, cache_bytes=cache_mb * 1024 * 1024)
             self.playback.open(video.path, video.kind, table, self.reader)
         except MediaError as exc:
@@ -480,6 +487,15 @@ class ViewerWorkspace(QWidget):
         # No earlier frame of this video could stay on screen meanwhile: the first one is read here.
         self._show_read(min(max(int(frame), 0), len(table) - 1))
         self.view.setFocus()
+
+    def _editor_of(self, video_id: int) -> AnnotationEditor:
+        """The video's editor: made the first time, the same one (with its history) afterwards."""
+        self._undo_budget.limit_bytes = get_setting(self.db, UNDO_HISTORY_MB) * 2**20
+        editor = self._editors.get(video_id)
+        if editor is None:
+            editor = self._editors[video_id] = AnnotationEditor(self.db, video_id, self._undo_budget)
+            editor.add_listener(self._on_edited)
+        return editor
 
     def close_video(self) -> None:
         self.playback.close()
@@ -801,6 +817,17 @@ class ViewerWorkspace(QWidget):
             self.show_status(str(exc))
             return None
 
+    def _edit_each(self, label: str, ids: list[int], one: Callable[[AnnotationEditor, int], T]) -> list[T]:
+        """``one(editor, id)`` for each id as one undo step ``label``; a refused one takes back all."""
+        if not ids:
+            return []
+
+        def work(editor: AnnotationEditor) -> list[T]:
+            with editor.grouped(label):
+                return [one(editor, item) for item in ids]
+
+        return self._edit(work) or []
+
     def _on_edited(self, frames: set[int]) -> None:
         if self.current in frames:
             self.refresh_overlay()
@@ -839,8 +866,8 @@ class ViewerWorkspace(QWidget):
         self.view.select(kind, ids)
 
     def delete_selected(self) -> None:
-        for annotation_id in self._selected_ids(ANNOTATION):
-            self._edit(lambda e, i=annotation_id: e.delete_box(i))
+        selected = self._selected_ids(ANNOTATION)
+        self._edit_each(f"Delete {_boxes(selected)}", selected, lambda e, i: e.delete_box(i))
 
     def set_class_key(self, position: int) -> None:
         if self.video is None or position >= len(self.video.vru_classes):
@@ -850,8 +877,7 @@ class ViewerWorkspace(QWidget):
         if not selected:
             self.class_combo.setCurrentIndex(position)
             return
-        for annotation_id in selected:
-            self._edit(lambda e, i=annotation_id: e.set_class(i, name))
+        self._edit_each(f"Change {_boxes(selected)} to {name}", selected, lambda e, i: e.set_class(i, name))
         self._select(ANNOTATION, selected)
 
     def toggle_flag(self, flag: str) -> None:
@@ -859,22 +885,26 @@ class ViewerWorkspace(QWidget):
             return
         selected = self._selected_ids(ANNOTATION)
         views = {view.id: view for view in self.editor.frame_annotations(self.current)}
-        for annotation_id in selected:
-            if annotation_id in views:
-                value = not getattr(views[annotation_id], flag)
-                self._edit(lambda e, i=annotation_id, v=value: e.set_flags(i, **{flag: v}))
+        shown = [annotation_id for annotation_id in selected if annotation_id in views]
+        wanted = {i: not getattr(views[i], flag) for i in shown}
+        values = set(wanted.values())
+        label = (
+            f"Mark {_boxes(shown)} {'' if values == {True} else 'not '}{flag}"
+            if len(values) == 1
+            else f"Toggle {flag} on {_boxes(shown)}"
+        )
+        self._edit_each(label, shown, lambda e, i: e.set_flags(i, **{flag: wanted[i]}))
         self._select(ANNOTATION, selected)
 
     def accept_selected(self) -> None:
-        created = [
-            self._edit(lambda e, i=event_id: e.accept_detection(i))
-            for event_id in self._selected_ids(DETECTION)
-        ]
-        self._select(ANNOTATION, [i for i in created if isinstance(i, int)])
+        selected = self._selected_ids(DETECTION)
+        label = f"Accept {counted(len(selected), 'detection', 'detections')}"
+        self._select(ANNOTATION, self._edit_each(label, selected, lambda e, i: e.accept_detection(i)))
 
     def reject_selected(self) -> None:
-        for event_id in self._selected_ids(DETECTION):
-            self._edit(lambda e, i=event_id: e.reject_detection(i))
+        selected = self._selected_ids(DETECTION)
+        label = f"Reject {counted(len(selected), 'detection', 'detections')}"
+        self._edit_each(label, selected, lambda e, i: e.reject_detection(i))
 
     def accept_all(self) -> None:
         if self.session_id is None:
@@ -909,8 +939,9 @@ class ViewerWorkspace(QWidget):
         self._edit(lambda e: e.propagate(selected[0], frames))
 
     def set_outside(self) -> None:
-        for annotation_id in self._selected_ids(ANNOTATION):
-            self._edit(lambda e, i=annotation_id: e.set_outside(i))
+        selected = self._selected_ids(ANNOTATION)
+        label = f"End {counted(len(selected), 'track', 'tracks')} here"
+        self._edit_each(label, selected, lambda e, i: e.set_outside(i))
 
     def toggle_reviewed(self) -> None:
         if self.editor is None:
@@ -929,10 +960,14 @@ class ViewerWorkspace(QWidget):
         self.status_label.setText(text)
 
 
+def _boxes(ids: list[int]) -> str:
+    return counted(len(ids), "box", "boxes")
+
+
 def install(window: MainWindow) -> None:
     """Add the Viewer tab, its Video and Edit menu actions, and follow the window's signals."""
     workspace = ViewerWorkspace(window.db, window)
-    window.viewer = workspace  # type: ignore[attr-defined]
+    window.viewer = workspace
     window.add_workspace(workspace, "Viewer")
     for menu_name, actions in (("&Video", workspace.video_actions()), ("&Edit", workspace.edit_actions())):
         menu = window.menu(menu_name)
