@@ -216,9 +216,10 @@ class Setting:
     """One setting: its key, value type, default, allowed values and what it does.
 
     ``kind`` is one of ``int`` (within ``minimum`` … ``maximum``), ``height_bins`` (bin name →
-    ``[min, max]`` pixel heights), ``k_of_n`` (``[k, n]`` with 1 ≤ k ≤ n), ``optional_id`` (a row id or ``None``) and ``object`` (a JSON
-    object). A ``remembered`` setting is state the program keeps from what the user did (the
-    last run configuration, remembered class mappings …): listed, but not changed by hand. A key
+    ``[min, max]`` pixel heights), ``k_of_n`` (``[k, n]`` with 1 ≤ k ≤ n), ``optional_id`` (a row
+    id or ``None``) and ``object`` (a JSON object). A ``remembered`` setting is state the program
+    keeps from what the user did (the last run configuration, remembered class mappings …): listed,
+    but not changed by hand. A key
     ending in ``:`` is a family: every key starting with it has this type (one per source).
     """
 

@@ -29,7 +29,6 @@ import numpy as np
 
 from vru_desktop.evaluation.ground_truth import EvaluationInput
 from vru_desktop.evaluation.matching import greedy_match
-from vru_desktop.evaluation.pedestrian import HEIGHT_BINS
 
 #: A track is stably detected once ``k`` of its last ``n`` frames were detected.
 STABLE_K_OF_N = (3, 5)
@@ -94,7 +93,7 @@ def track_metrics(
     *,
     conf: float = 0.0,
     iou: float = 0.5,
-    bins: dict[str, tuple[float, float]] | None = None,
+    bins: dict[str, tuple[float, float]],
     stable: tuple[int, int] = STABLE_K_OF_N,
 ) -> list[TrackResult]:
     tracked = np.flatnonzero((data.gt_track >= 0) & ~data.gt.crowd)
@@ -107,7 +106,6 @@ def track_metrics(
     detected = hit_score >= conf
     order = tracked[np.lexsort((data.gt.image[tracked], data.gt_track[tracked]))]
     ids, starts, counts = np.unique(data.gt_track[order], return_index=True, return_counts=True)
-    bins = dict(bins or HEIGHT_BINS)
     period = 1.0 / (data.video.get("fps") or 1.0)
     results = []
     for track_id, start, count in zip(ids, starts, counts, strict=True):
