@@ -15,6 +15,7 @@ from vru_desktop.settings import (
     HEIGHT_BINS,
     PARALLEL_RUNS,
     REGISTRY,
+    STABLE_DETECTION,
     UNDO_HISTORY_MB,
     VIEWER_CACHE_MB,
     get_setting,
@@ -49,7 +50,17 @@ def test_the_form_has_one_field_per_setting_a_person_sets(db: Database, qtbot) -
     dialog = PreferencesDialog(db)
     qtbot.addWidget(dialog)
     expected = {key for key, spec in REGISTRY.items() if not spec.remembered and not spec.is_family}
-    assert set(dialog.editors) == expected == {VIEWER_CACHE_MB, UNDO_HISTORY_MB, PARALLEL_RUNS, HEIGHT_BINS}
+    assert (
+        set(dialog.editors)
+        == expected
+        == {
+            VIEWER_CACHE_MB,
+            UNDO_HISTORY_MB,
+            PARALLEL_RUNS,
+            HEIGHT_BINS,
+            STABLE_DETECTION,
+        }
+    )
     cache = dialog.findChild(QSpinBox, VIEWER_CACHE_MB)
     assert (cache.minimum(), cache.maximum(), cache.value(), cache.suffix()) == (64, 65536, 512, " MB")
     assert "Use 64 to 65536 MB." in cache.toolTip()
