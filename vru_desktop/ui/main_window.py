@@ -211,16 +211,23 @@ class MainWindow(QMainWindow):
         state = self._settings.value("state")
         if state is not None:
             self.restoreState(state)
-        self.library.restore_state(self._settings)
+        for widget in self._stateful_widgets():
+            widget.restore_state(self._settings)  # type: ignore[attr-defined]
         tab = self._settings.value("tab")
         if tab is not None and 0 <= int(tab) < self.tabs.count():
             self.tabs.setCurrentIndex(int(tab))
+
+    def _stateful_widgets(self) -> list[QWidget]:
+        """The tabs that keep state across starts (``save_state`` / ``restore_state`` with QSettings)."""
+        tabs = [self.tabs.widget(i) for i in range(self.tabs.count())]
+        return [tab for tab in tabs if hasattr(tab, "save_state") and hasattr(tab, "restore_state")]
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.library.shutdown()
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.setValue("state", self.saveState())
         self._settings.setValue("tab", self.tabs.currentIndex())
-        self.library.save_state(self._settings)
+        for widget in self._stateful_widgets():
+            widget.save_state(self._settings)  # type: ignore[attr-defined]
         self._settings.sync()
         super().closeEvent(event)

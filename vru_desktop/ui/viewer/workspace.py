@@ -18,13 +18,14 @@ once and keeps the undo stack; the window's ``annotationsChanged`` signal tells 
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QRectF, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -38,6 +39,7 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QStyle,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -61,11 +63,18 @@ if TYPE_CHECKING:
 #: AppSetting key of the frame cache size in megabytes.
 CACHE_SETTING = "viewer.cache_mb"
 DEFAULT_CACHE_MB = 512
+#: AppSetting key: accepting all detections on a frame (Shift+A) also marks it reviewed (default on).
+ACCEPT_ALL_REVIEWS_SETTING = "viewer.accept_all_marks_reviewed"
 #: Live detection refreshes during a run are throttled to this interval.
 DETECTION_REFRESH_MS = 500
 #: A frame still decoding after this long shows the "decoding…" hint.
 DECODING_HINT_MS = 100
 MAX_CLASS_KEYS = 9
+#: A message in the viewer's status line goes away after this long (or with its ✕ button).
+STATUS_CLEAR_MS = 10_000
+#: Window-state keys (QSettings) of the video and frame reopened at start.
+LAST_VIDEO_KEY, LAST_FRAME_KEY = "viewer/video", "viewer/frame"
+_BADGE_STYLE = "QLabel {{ background: {}; color: white; padding: 1px 8px; border-radius: 8px; }}"
 
 
 @dataclass(frozen=True)
@@ -226,19 +235,33 @@ class ViewerWorkspace(QWidget):
 
         self._build_actions()
         self._build_toolbar()
+        self.name_label = QLabel()
+        self.name_label.setObjectName("videoNameLabel")
+        self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.position_label = QLabel("–")
         self.position_label.setObjectName("positionLabel")
         self.status_label = QLabel()
         self.status_label.setObjectName("viewerStatus")
+        self.status_clear = QToolButton()
+        self.status_clear.setObjectName("viewerStatusClear")
+        self.status_clear.setText("✕")
+        self.status_clear.setToolTip("Clear this message")
+        self.status_clear.setAutoRaise(True)
+        self.status_clear.clicked.connect(self.clear_status)
+        self.status_clear.hide()
+        self._status_timer = QTimer(self, singleShot=True, interval=STATUS_CLEAR_MS)
+        self._status_timer.timeout.connect(self.clear_status)
         self.decoding_label = QLabel()
         self.decoding_label.setObjectName("decodingHint")
         self.decoding_label.setEnabled(False)  # drawn greyed: a hint, not a message
         self.decoding_label.hide()
         status = QHBoxLayout()
+        status.addWidget(self.name_label)
         status.addWidget(self.position_label)
         status.addWidget(self.decoding_label)
         status.addStretch(1)
         status.addWidget(self.status_label)
+        status.addWidget(self.status_clear)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.toolbar)
@@ -433,6 +456,9 @@ class ViewerWorkspace(QWidget):
         bar.addWidget(self.confidence_spin)
         bar.addSeparator()
         bar.addAction(self.reviewed_action)
+        self.gt_badge = QLabel()
+        self.gt_badge.setObjectName("groundTruthBadge")
+        bar.addWidget(self.gt_badge)
 
     def _set_enabled(self, enabled: bool) -> None:
         for action in self.actions():
@@ -449,6 +475,8 @@ class ViewerWorkspace(QWidget):
         self.video, self.table = video, table
         self.editor = AnnotationEditor(self.db, video_id)
         self.editor.add_listener(self._on_edited)
+        self.name_label.setText(f"<b>{html.escape(video.filename)}</b>")
+        self.name_label.setToolTip(str(video.path))
         self.class_combo.clear()
         for number, name in enumerate(video.vru_classes[:MAX_CLASS_KEYS], start=1):
             self.class_combo.addItem(f"{number} {name.replace('_', ' ')}", name)
@@ -493,6 +521,9 @@ class ViewerWorkspace(QWidget):
             threading.Thread(target=self.reader.close, name="frame-reader-close", daemon=True).start()
         self.reader = self.editor = self.video = self.table = None
         self.highlight = None
+        self.name_label.clear()
+        self.gt_badge.clear()
+        self.clear_status()
         self.view.set_overlay([])
         self._set_enabled(False)
         self.pages.setCurrentWidget(self.empty_label)
@@ -702,7 +733,21 @@ class ViewerWorkspace(QWidget):
         if self.highlight is not None and self.highlight[0] == frame:
             boxes.append(OverlayBox.highlight(self.highlight[1], self.highlight[2]))
         self.view.set_overlay(boxes)
-        self.reviewed_action.setChecked(self.editor.is_reviewed(frame))
+        reviewed = self.editor.is_reviewed(frame)
+        self.reviewed_action.setChecked(reviewed)
+        self._show_ground_truth_state(frame, reviewed)
+
+    def _show_ground_truth_state(self, frame: int, reviewed: bool) -> None:
+        """The badge that says whether this frame's validated boxes count as ground truth."""
+        if reviewed:
+            text, color = f"Frame {frame} · reviewed — counts as ground truth", "#2e7d32"
+            tip = "Validated boxes on this frame are ground truth. F marks it not reviewed."
+        else:
+            text, color = f"Frame {frame} · not reviewed — not ground truth", "#b35c00"
+            tip = "Boxes on this frame do not count as ground truth until it is reviewed (F)."
+        self.gt_badge.setText(text)
+        self.gt_badge.setToolTip(tip)
+        self.gt_badge.setStyleSheet(_BADGE_STYLE.format(color))
 
     def _on_labels_toggled(self, shown: bool) -> None:
         self.view.set_labels_shown(shown)
@@ -867,10 +912,16 @@ class ViewerWorkspace(QWidget):
 
     def accept_selected(self) -> None:
         created = [
-            self._edit(lambda e, i=event_id: e.accept_detection(i))
+            i
             for event_id in self._selected_ids(DETECTION)
+            if isinstance(i := self._edit(lambda e, i=event_id: e.accept_detection(i)), int)
         ]
-        self._select(ANNOTATION, [i for i in created if isinstance(i, int)])
+        self._select(ANNOTATION, created)
+        if created and self.editor is not None and not self.editor.is_reviewed(self.current):
+            self.show_status(
+                f"Accepted {len(created)} detection{'s' if len(created) != 1 else ''}. Frame {self.current}"
+                " is not reviewed, so its boxes are not ground truth yet: press F once every box is right."
+            )
 
     def reject_selected(self) -> None:
         for event_id in self._selected_ids(DETECTION):
@@ -881,7 +932,8 @@ class ViewerWorkspace(QWidget):
             self.show_status("Choose a detection run first.")
             return
         session_id, minimum = self.session_id, self.confidence_spin.value()
-        self._edit(lambda e: e.accept_all_detections(self.current, session_id, minimum))
+        mark = bool(self.db.get_setting(ACCEPT_ALL_REVIEWS_SETTING, True))
+        self._edit(lambda e: e.accept_all_detections(self.current, session_id, minimum, mark_reviewed=mark))
 
     def copy_to_next(self) -> None:
         if self.table is None or self.current >= len(self.table) - 1:
@@ -926,7 +978,34 @@ class ViewerWorkspace(QWidget):
         self._edit(lambda e: e.redo())
 
     def show_status(self, text: str) -> None:
+        """A message under the video; it goes away after :data:`STATUS_CLEAR_MS` or with its ✕."""
         self.status_label.setText(text)
+        self.status_clear.setVisible(bool(text))
+        self._status_timer.start()
+
+    def clear_status(self) -> None:
+        self._status_timer.stop()
+        self.status_label.clear()
+        self.status_clear.hide()
+
+    # -- window state ---------------------------------------------------------------------------
+    def save_state(self, settings: QSettings) -> None:
+        """Remember the open video and frame, reopened by :meth:`restore_state` at the next start."""
+        if self.video is None:
+            settings.remove(LAST_VIDEO_KEY)
+            settings.remove(LAST_FRAME_KEY)
+            return
+        settings.setValue(LAST_VIDEO_KEY, self.video.id)
+        settings.setValue(LAST_FRAME_KEY, self.target_frame())
+
+    def restore_state(self, settings: QSettings) -> None:
+        video_id = settings.value(LAST_VIDEO_KEY)
+        if video_id is None:
+            return
+        try:
+            self.open_video(int(video_id), int(settings.value(LAST_FRAME_KEY, 0)))
+        except VruError:
+            self.close_video()  # removed from the library since: start empty
 
 
 def install(window: MainWindow) -> None:
