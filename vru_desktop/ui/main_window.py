@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.library.videoActivated.connect(self.videoActivated)
         self.library.projectChanged.connect(self.projectChanged)
         self.library.changed.connect(self.refresh)
+        self.annotationsChanged.connect(self.library.annotations_changed)
         self.library.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.status_label = QLabel()
         self.status_label.setObjectName("libraryStatus")
@@ -122,6 +123,7 @@ class MainWindow(QMainWindow):
         video_menu = self.menu("&Video")
         self._add(video_menu, library.open_video_action, "Ctrl+Return")
         self._add(video_menu, library.relink_action, "Ctrl+L")
+        self._add(video_menu, library.move_action, "Ctrl+Shift+M")
         self._add(video_menu, library.remove_action, QKeySequence.StandardKey.Delete)
         video_menu.addSeparator()
 
