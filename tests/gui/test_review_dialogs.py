@@ -1,17 +1,22 @@
-"""The Detect dialog's model picker takes every model format, an OpenVINO folder included, driven in
-Qt's real file dialog by double-clicks."""
+"""The Detect dialog's model picker takes every model format, an OpenVINO folder included (driven in
+Qt's real file dialog by double-clicks); the Import Annotations dialog's Import button, options and
+result."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QListView
+from sqlalchemy import func, select
 
+from vru_desktop.library.importer import import_paths
 from vru_desktop.settings import Locations, resolve_locations
-from vru_desktop.store.models import DetectorModel
+from vru_desktop.store.models import Annotation, DetectorModel
+from vru_desktop.ui.datasets.import_dialog import IGNORE_TEXT, ImportAnnotationsDialog
 from vru_desktop.ui.runs.config_dialog import ModelFileDialog, RunConfigDialog
 
 MODEL = "yolo11n_int8_openvino_model"
@@ -73,3 +78,77 @@ def test_a_model_file_is_chosen_by_double_click(db, locations, shared_models, qt
     dialog.choose_button.click()
     model = db.session().get(DetectorModel, dialog.model_box.currentData())
     assert model.format == "tflite" and Path(model.path).name == "yolov8n_int8.tflite"
+
+
+def _label_studio(path: Path, labels: tuple[str, ...], frames: dict[str, tuple[int, ...]]) -> Path:
+    """Label Studio tasks, one per frame image (``{video}_{frame:06d}.jpg``), one box per label."""
+    value = {"x": 10, "y": 20, "width": 30, "height": 40}
+    tasks = [
+        {
+            "id": len(name) * 1000 + n,
+            "data": {"image": f"/data/upload/{name}_{n:06d}.jpg"},
+            "annotations": [
+                {
+                    "id": n,
+                    "result": [
+                        {
+                            "type": "rectanglelabels",
+                            "original_width": 100,
+                            "original_height": 50,
+                            "value": {**value, "rectanglelabels": [label]},
+                        }
+                        for label in labels
+                    ],
+                }
+            ],
+        }
+        for name, numbers in frames.items()
+        for n in numbers
+    ]
+    path.write_text(json.dumps(tasks))
+    return path
+
+
+def test_import_button_is_on_the_dialog_and_the_result_is_whole(  # type: ignore[no-untyped-def]
+    qtbot, db, make_video, tmp_path: Path
+) -> None:
+    names = ("walk", "ride", "stroll", "scoot", "wheel", "hop")
+    for number, name in enumerate(names):
+        import_paths(db, [make_video(f"{name}.mp4", frames=6 + number, size=(100, 50))])
+    dialog = ImportAnnotationsDialog(db, None)  # paired with library videos by name
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.import_button.isVisible() and dialog.import_button.isDefault()
+
+    # Options show only for the format they belong to.
+    dialog.format.setCurrentIndex(dialog.format.findData("label-studio"))
+    assert not dialog.form.isRowVisible(dialog.cvat_frames) and not dialog.cvat_frames.isVisible()
+    dialog.format.setCurrentIndex(dialog.format.findData("cvat"))
+    assert dialog.form.isRowVisible(dialog.cvat_frames)
+    dialog.format.setCurrentIndex(dialog.format.findData("label-studio"))
+
+    # Every class known: Import imports at once, no mapping dialog on the way.
+    frames = {name: (0, 1, 2, 3, 4) for name in names}
+    dialog.path.setText(str(_label_studio(tmp_path / "known.json", ("person", "cyclist"), frames)))
+    with qtbot.waitSignal(dialog.imported, timeout=10_000):
+        qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    assert dialog.mapping_dialog is None
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Annotation)) == 60
+    lines = dialog.status.text().splitlines()
+    assert lines[0] == "Imported 60 boxes:" and len(lines) == 7
+    assert "walk.mp4 (video 1): 10 boxes, 0 tracks, 0 crowd, 5 frames reviewed" in lines
+    # Every line can be read: the label keeps the height its text needs and the area scrolls to it.
+    status, area = dialog.status, dialog.status_area
+    qtbot.waitUntil(lambda: status.height() >= status.heightForWidth(status.width()))
+    scroll = area.verticalScrollBar()
+    assert scroll.maximum() >= status.height() - area.viewport().height()
+
+    # An unknown class: Import asks for its VRU type first.
+    dialog.path.setText(str(_label_studio(tmp_path / "odd.json", ("kangaroo",), {"walk": (5,)})))
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    mapping = dialog.mapping_dialog
+    assert mapping is not None and mapping.isVisible()
+    assert mapping.combos["kangaroo"].currentText() == IGNORE_TEXT
+    mapping.reject()

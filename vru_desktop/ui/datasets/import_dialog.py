@@ -1,6 +1,7 @@
-"""Import annotations: choose the format, the dataset and the target video(s); read it; map its class
-names to VRU types in the class-mapping dialog (filled from what this source used last time and the
-defaults); then import off the UI thread, in one transaction."""
+"""Import annotations: choose the format, the dataset and the target video(s), then Import. Class names
+map to VRU types from what this source used last time and the defaults; where a class has neither (or
+with "Map Classes…") the class-mapping dialog asks first. The import runs off the UI thread, in one
+transaction."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QProgressDialog,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -137,24 +140,44 @@ class ImportAnnotationsDialog(QDialog):
         self.cvat_frames = QComboBox()
         self.cvat_frames.addItem("the task's source video (frames as in the file)", "source")
         self.cvat_frames.addItem("only the task's frames (0, 1, 2 …)", "task")
-        form = QFormLayout()
-        form.addRow("Format", self.format)
-        form.addRow("Dataset", path_row)
-        form.addRow("Onto", self.video)
-        form.addRow("CVAT video is", self.cvat_frames)
-        form.addRow("", self.proposals)
+        self.form = QFormLayout()
+        self.form.addRow("Format", self.format)
+        self.form.addRow("Dataset", path_row)
+        self.form.addRow("Onto", self.video)
+        self.form.addRow("CVAT video is", self.cvat_frames)
+        self.form.addRow("", self.proposals)
+        self.format.currentIndexChanged.connect(self._show_format_options)
+        self._show_format_options()
         self.status = QLabel()
         self.status.setObjectName("importStatus")
         self.status.setWordWrap(True)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # The result lists every video and what was left out: it scrolls instead of being cut off.
+        self.status_area = QScrollArea()
+        self.status_area.setObjectName("importStatusArea")
+        self.status_area.setWidgetResizable(True)
+        self.status_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.status_area.setWidget(self.status)
+        self.status_area.setMinimumHeight(90)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.next_button = buttons.addButton("Map classes…", QDialogButtonBox.ButtonRole.ActionRole)
+        self.next_button = buttons.addButton("Map Classes…", QDialogButtonBox.ButtonRole.ActionRole)
+        self.next_button.setObjectName("mapClassesButton")
         self.next_button.clicked.connect(self.read)
+        # The accept role makes it the default button (Enter); the dialog stays open to show the result.
+        self.import_button = buttons.addButton("Import", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.import_button.setObjectName("importButton")
+        buttons.accepted.connect(self.import_now)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.status)
+        layout.addLayout(self.form)
+        layout.addWidget(self.status_area, 1)
         layout.addWidget(buttons)
-        self.resize(640, 260)
+        self.resize(680, 360)
+
+    def _show_format_options(self) -> None:
+        """Only the options of the chosen format are shown."""
+        self.form.setRowVisible(self.cvat_frames, self.format.currentData() == "cvat")
 
     def _browse_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -177,8 +200,24 @@ class ImportAnnotationsDialog(QDialog):
             cvat_frames=self.cvat_frames.currentData(),
         )
 
+    def import_now(self) -> ClassMappingDialog | None:
+        """Import at once when every class has a VRU type; else ask in the class-mapping dialog first
+        (returned; its Import button starts the import)."""
+        mapping = self._read()
+        if mapping is None:
+            return None
+        assert self.dataset is not None
+        if mapping.unmapped(self.dataset.used_labels()):
+            return self._ask_mapping(mapping)
+        self.start({})
+        return None
+
     def read(self) -> ClassMappingDialog | None:
         """Parse the dataset and open the class-mapping dialog (its Import button starts the import)."""
+        mapping = self._read()
+        return None if mapping is None else self._ask_mapping(mapping)
+
+    def _read(self) -> ClassMapping | None:
         if not self.path.text().strip():
             self.status.setText("Choose the annotation file or dataset folder.")
             return None
@@ -189,8 +228,11 @@ class ImportAnnotationsDialog(QDialog):
             self.status.setText(str(exc))
             return None
         boxes = sum(len(item.boxes) for item in self.dataset.items)
-        self.status.setText(f"Read {boxes} boxes in {len(self.dataset.items)} parts; map the classes.")
-        mapping = ClassMapping.for_source(self.db, format_name, Path(self.dataset.path))
+        self.status.setText(f"Read {boxes} boxes in {len(self.dataset.items)} parts.")
+        return ClassMapping.for_source(self.db, format_name, Path(self.dataset.path))
+
+    def _ask_mapping(self, mapping: ClassMapping) -> ClassMappingDialog:
+        assert self.dataset is not None
         self.mapping_dialog = ClassMappingDialog(self.dataset, mapping, self)
         self.mapping_dialog.accepted.connect(lambda: self.start(self.mapping_dialog.mapping()))  # type: ignore[union-attr]
         self.mapping_dialog.open()
@@ -216,15 +258,17 @@ class ImportAnnotationsDialog(QDialog):
         self.worker.failed.connect(self._on_end)
         self.worker.cancelled.connect(self._on_end)
         self.next_button.setEnabled(False)
+        self.import_button.setEnabled(False)
         self.status.setText("Importing…")
         self.thread = start_in_thread(self.worker, self)
 
     def _on_success(self, result: ImportResult) -> None:
         self.result = result
-        self._on_end("Imported " + "; ".join([f"{result.boxes} boxes", *result.lines()]))
+        self._on_end("\n".join([f"Imported {result.boxes} boxes:", *result.lines()]))
         self.imported.emit(result)
 
     def _on_end(self, message: str) -> None:
         self.progress.reset()
         self.next_button.setEnabled(True)
+        self.import_button.setEnabled(True)
         self.status.setText(message)
