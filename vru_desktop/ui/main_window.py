@@ -136,6 +136,12 @@ class MainWindow(QMainWindow):
         self.doctor_action = self._action(
             self.menu("&Tools"), "&Check and Repair Library (Doctor)", "Ctrl+Shift+K", self.run_doctor
         )
+        self.shortcuts_action = self._action(
+            self.menu("&Help"),
+            "&Keyboard Shortcuts",
+            QKeySequence.StandardKey.HelpContents,
+            self.show_shortcuts,
+        )
         self._action(self.menu("&Help"), "&About VRU Desktop", None, self._about)
 
     def _action(self, menu: QMenu, text: str, shortcut: object, slot: object) -> QAction:
@@ -178,6 +184,11 @@ class MainWindow(QMainWindow):
         report = run_doctor(self.db)
         self.refresh()
         QMessageBox.information(self, "Library doctor", "\n".join(report.lines()))
+
+    def show_shortcuts(self) -> None:
+        from vru_desktop.ui.shortcuts_dialog import ShortcutsDialog
+
+        ShortcutsDialog(self).open()
 
     def _about(self) -> None:
         from vru_desktop import __version__

@@ -334,6 +334,7 @@ class ViewerWorkspace(QWidget):
             a(f"Class {n}", str(n), lambda _=False, n=n: self.set_class_key(n - 1))
             for n in range(1, MAX_CLASS_KEYS + 1)
         ]
+        self.name_class_actions(VRU_TYPES)
         self.validated_action = a("Toggle &Validated", "V", lambda: self.toggle_flag("validated"))
         self.occluded_action = a("Toggle &Occluded", "O", lambda: self.toggle_flag("occluded"))
         self.truncated_action = a("Toggle &Truncated", "T", lambda: self.toggle_flag("truncated"))
@@ -460,6 +461,25 @@ class ViewerWorkspace(QWidget):
         self.gt_badge.setObjectName("groundTruthBadge")
         bar.addWidget(self.gt_badge)
 
+    def name_class_actions(self, classes: tuple[str, ...]) -> None:
+        """Name the class keys' actions (Edit menu) after ``classes``, the project's class list."""
+        for number, action in enumerate(self.class_actions, start=1):
+            action.setVisible(number <= len(classes))
+            if number <= len(classes):
+                action.setText(f"Class: {classes[number - 1].replace('_', ' ')}")
+                action.setToolTip(
+                    f"Class of the selected boxes, or of new boxes: {classes[number - 1]} ({number})"
+                )
+
+    def show_project_classes(self, project_id: int) -> None:
+        """With no video open, the Edit menu names the classes of the project chosen in the Library."""
+        if self.video is not None:
+            return
+        with self.db.session() as session:
+            project = session.get(Project, project_id)
+            classes = tuple(project.vru_classes) if project is not None and project.vru_classes else VRU_TYPES
+        self.name_class_actions(classes)
+
     def _set_enabled(self, enabled: bool) -> None:
         for action in self.actions():
             action.setEnabled(enabled)
@@ -480,11 +500,7 @@ class ViewerWorkspace(QWidget):
         self.class_combo.clear()
         for number, name in enumerate(video.vru_classes[:MAX_CLASS_KEYS], start=1):
             self.class_combo.addItem(f"{number} {name.replace('_', ' ')}", name)
-        for number, action in enumerate(self.class_actions, start=1):
-            names = video.vru_classes
-            action.setVisible(number <= len(names))
-            if number <= len(names):
-                action.setText(f"Class {number}: {names[number - 1].replace('_', ' ')}")
+        self.name_class_actions(video.vru_classes)
         self.frame_spin.blockSignals(True)
         self.frame_spin.setRange(0, max(0, len(table) - 1))
         self.frame_spin.blockSignals(False)
@@ -1037,4 +1053,12 @@ def install(window: MainWindow) -> None:
     window.videoActivated.connect(lambda video_id: open_video(video_id))
     window.openVideoRequested.connect(open_video)
     window.detectionsChanged.connect(workspace.on_detections_changed)
+    window.projectChanged.connect(workspace.show_project_classes)
+
+    def library_changed() -> None:  # the project shown, or its class list, may have changed
+        project_id = window.current_project_id()
+        if project_id is not None:
+            workspace.show_project_classes(project_id)
+
+    window.libraryChanged.connect(library_changed)
     workspace.annotationsEdited.connect(window.annotationsChanged)
