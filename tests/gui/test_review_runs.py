@@ -12,6 +12,7 @@ from vru_desktop.detection.pipeline import RunConfig
 from vru_desktop.jobs.queue import RunQueue
 from vru_desktop.library.importer import import_paths
 from vru_desktop.settings import resolve_locations
+from vru_desktop.store.models import TestSession
 from vru_desktop.ui.runs.panel import DETECTIONS, ETA, FPS, STATE, RunsPanel
 
 MODEL = "yolo11n_int8_openvino_model"
@@ -48,6 +49,9 @@ def test_header_time_left_and_detections_follow_the_running_run(
     assert live > 0
     assert panel.summary.text() == "0 running, 1 paused, 2 queued, 0 interrupted"
     assert item.text(ETA) == "paused" and item.text(FPS) == ""
+    with db.session() as session:  # the bar shows what the run committed on pausing
+        stored = session.get(TestSession, first)
+        assert panel.bars[first].value() == round(stored.progress * 1000) > 0
     qtbot.wait(400)  # progress reports sent before the pause change nothing
     assert item.text(ETA) == "paused"
 

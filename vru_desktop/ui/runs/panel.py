@@ -144,6 +144,10 @@ class RunsPanel(QWidget):
         if state == "paused":  # no time passes for a paused run: no speed and no time left to show
             item.setText(FPS, "")
             item.setText(ETA, "paused")
+            (stored,) = list_runs(self.queue.db, ids=[session_id])  # what it committed on pausing
+            self.bars[session_id].setValue(round(stored.progress * 1000))
+            self.bars[session_id].setFormat(f"{stored.progress * 100:.1f}%")
+            item.setText(DETECTIONS, str(stored.total_detections or 0))
         elif state == "running":
             item.setText(ETA, eta_text(None))  # until the next progress report
         self.rows[session_id] = _with_status(self.rows[session_id], state)

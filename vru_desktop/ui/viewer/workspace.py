@@ -235,6 +235,9 @@ class ViewerWorkspace(QWidget):
 
         self._build_actions()
         self._build_toolbar()
+        # Under the picture, where a narrow window's toolbar cannot push it out of sight.
+        self.gt_badge = QLabel()
+        self.gt_badge.setObjectName("groundTruthBadge")
         self.name_label = QLabel()
         self.name_label.setObjectName("videoNameLabel")
         self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -258,6 +261,7 @@ class ViewerWorkspace(QWidget):
         status = QHBoxLayout()
         status.addWidget(self.name_label)
         status.addWidget(self.position_label)
+        status.addWidget(self.gt_badge)
         status.addWidget(self.decoding_label)
         status.addStretch(1)
         status.addWidget(self.status_label)
@@ -457,9 +461,6 @@ class ViewerWorkspace(QWidget):
         bar.addWidget(self.confidence_spin)
         bar.addSeparator()
         bar.addAction(self.reviewed_action)
-        self.gt_badge = QLabel()
-        self.gt_badge.setObjectName("groundTruthBadge")
-        bar.addWidget(self.gt_badge)
 
     def name_class_actions(self, classes: tuple[str, ...]) -> None:
         """Name the class keys' actions (Edit menu) after ``classes``, the project's class list."""
