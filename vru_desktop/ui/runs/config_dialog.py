@@ -35,7 +35,9 @@ from vru_desktop.errors import ModelError, VruError
 from vru_desktop.settings import Locations
 from vru_desktop.store.db import Database
 
-MODEL_FILTER = "Detector models and *_openvino_model folders (*.pt *.onnx *.tflite *.engine *.xml);;All files (*)"
+MODEL_FILTER = (
+    "Detector models and *_openvino_model folders (*.pt *.onnx *.tflite *.engine *.xml);;All files (*)"
+)
 
 
 class ModelFileDialog(QFileDialog):
