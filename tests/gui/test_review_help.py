@@ -64,13 +64,13 @@ def test_edit_menu_names_the_projects_classes(qtbot, db, data_dir: Path, make_vi
             if a.isVisible() and a.text().startswith("Class")
         ]
 
-    assert class_entries()[:2] == [("Class: pedestrian", "1"), ("Class: cyclist", "2")]
-    assert not any(text.startswith("Class 1") for text, _ in class_entries())
+    assert class_entries()[:2] == [("Class 1: pedestrian", "1"), ("Class 2: cyclist", "2")]
+    assert all(":" in text for text, _ in class_entries()), "no bare 'Class 1' … 'Class 9'"
     window.library.select_project(campus)
     assert class_entries() == [
-        ("Class: pedestrian", "1"),
-        ("Class: cyclist", "2"),
-        ("Class: skateboarder", "3"),
+        ("Class 1: pedestrian", "1"),
+        ("Class 2: cyclist", "2"),
+        ("Class 3: skateboarder", "3"),
     ]
     window.videoActivated.emit(outcome.video_id)
-    assert class_entries()[2] == ("Class: skateboarder", "3")
+    assert class_entries()[2] == ("Class 3: skateboarder", "3")

@@ -467,7 +467,7 @@ class ViewerWorkspace(QWidget):
         for number, action in enumerate(self.class_actions, start=1):
             action.setVisible(number <= len(classes))
             if number <= len(classes):
-                action.setText(f"Class: {classes[number - 1].replace('_', ' ')}")
+                action.setText(f"Class {number}: {classes[number - 1].replace('_', ' ')}")
                 action.setToolTip(
                     f"Class of the selected boxes, or of new boxes: {classes[number - 1]} ({number})"
                 )
