@@ -8,16 +8,17 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QInputDialog
+from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QInputDialog
 
 from vru_desktop.annotations.editor import AnnotationEditor
 from vru_desktop.library.importer import Assignment, import_paths
-from vru_desktop.library.projects import ProjectFields, create_project
+from vru_desktop.library.projects import ProjectFields, create_project, project_by_name
 from vru_desktop.settings import resolve_locations
 from vru_desktop.store.models import Video
 from vru_desktop.ui.datasets.workspace import dataset_manager
 from vru_desktop.ui.library_model import COVERAGE_COLUMN, VIDEO_IDS_MIME
 from vru_desktop.ui.main_window import MainWindow
+from vru_desktop.ui.project_dialog import ProjectDialog
 
 
 @pytest.fixture
@@ -140,3 +141,21 @@ def test_dropping_videos_on_a_project_moves_them(window, qtbot) -> None:  # type
     assert drop.isAccepted()
     qtbot.waitUntil(lambda: _project_of(window.db, long_id) == "Depot")
     qtbot.waitUntil(lambda: [r["Name"] for r in library.video_rows()] == ["short.mp4"])
+
+
+def test_project_dialog_sets_the_ground_truth_coverage(db, qtbot) -> None:  # type: ignore[no-untyped-def]
+
+    street = create_project(
+        db, ProjectFields(name="Street", camera_model="m", camera_view="front", signal_type="video")
+    )
+    dialog = ProjectDialog(db, street.id)
+    qtbot.addWidget(dialog)
+    assert dialog.gt_coverage.value() == 90  # the default, in percent of frames
+    dialog.gt_coverage.setValue(25)
+    save = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save)
+    qtbot.mouseClick(save, Qt.MouseButton.LeftButton)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert project_by_name(db, "Street").gt_coverage == 0.25
+    again = ProjectDialog(db, street.id)
+    qtbot.addWidget(again)
+    assert again.gt_coverage.value() == 25
