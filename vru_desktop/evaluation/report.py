@@ -93,8 +93,8 @@ def _nice_count_max(value: float) -> float:
     """An axis maximum for counts whose fifths are whole numbers (5, 10, 25, 50 …), at least 5."""
     step = max(1, math.ceil(value / 5))
     magnitude = 10 ** int(math.log10(step))
-    factor = next(f for f in (1, 2, 2.5, 5, 10) if f * magnitude >= step and float(f * magnitude).is_integer())
-    return float(factor * magnitude * 5)
+    whole = [f * magnitude for f in (1, 2, 2.5, 5, 10) if float(f * magnitude).is_integer()]
+    return float(next(v for v in whole if v >= step) * 5)
 
 
 def _tick(value: float) -> str:
