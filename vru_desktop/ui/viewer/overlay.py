@@ -161,28 +161,32 @@ def place_labels(anchors: list[tuple[QRectF, float]], frame: QRectF, height: flo
     top, below it, then inside its bottom (kept within ``frame``); ``None`` where all are taken.
     ``anchors``: each box's screen rectangle and label width, in drawing priority order."""
     cell = 64.0
-    grid: dict[tuple[int, int], list[QRectF]] = {}
-
-    def cells(rect: QRectF) -> list[tuple[int, int]]:
-        xs = range(int(rect.left() // cell), int(rect.right() // cell) + 1)
-        ys = range(int(rect.top() // cell), int(rect.bottom() // cell) + 1)
-        return [(x, y) for x in xs for y in ys]
-
+    grid: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
+    left, top, right, bottom = frame.left(), frame.top(), frame.right(), frame.bottom()
     placed: list[QRectF | None] = []
     for box, width in anchors:
-        x = min(max(box.left(), frame.left()), frame.right() - width)
-        found = None
+        x = min(max(box.left(), left), right - width)
+        x2 = x + width
+        columns = range(int(x // cell), int(x2 // cell) + 1)
+        spot: tuple[float, float, float, float] | None = None
+        keys: list[tuple[int, int]] = []
         for y in (box.top() - height - 1, box.top() + 1, box.bottom() + 1, box.bottom() - height - 1):
-            rect = QRectF(x, y, width, height)
-            if y < frame.top() or rect.bottom() > frame.bottom():
+            y2 = y + height
+            if y < top or y2 > bottom:
                 continue
-            if not any(rect.intersects(other) for key in cells(rect) for other in grid.get(key, ())):
-                found = rect
+            keys = [(c, r) for c in columns for r in range(int(y // cell), int(y2 // cell) + 1)]
+            taken = (grid.get(key, ()) for key in keys)
+            if not any(
+                x < ox2 and ox < x2 and y < oy2 and oy < y2 for near in taken for ox, oy, ox2, oy2 in near
+            ):
+                spot = (x, y, x2, y2)
                 break
-        if found is not None:
-            for key in cells(found):
-                grid.setdefault(key, []).append(found)
-        placed.append(found)
+        if spot is None:
+            placed.append(None)
+            continue
+        for key in keys:
+            grid.setdefault(key, []).append(spot)
+        placed.append(QRectF(spot[0], spot[1], width, height))
     return placed
 
 
