@@ -66,6 +66,7 @@ def test_datasets_lists_filters_sorts_and_prints_json(capsys, data_dir: Path, ma
     lines = out.splitlines()
     assert lines[0].split()[:3] == [str(ids["ready"]), "ready", "100"] and "[Default]" in lines[0]
     assert lines[1].split()[:3] == [str(ids["bare"]), "partial", "40"] and "[Street]" in lines[1]
+    assert "reviewed 12/12 (100 % of 90%)" in lines[0] and "reviewed 0/9 (0 % of 90%)" in lines[1]
     assert lines[-1] == "2 video(s): 1 ready, 1 partial, 0 not ready"
 
     code, out, _ = run(capsys, data_dir, "datasets", "--project", "street", "--json")
