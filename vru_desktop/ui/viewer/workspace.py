@@ -928,11 +928,11 @@ class ViewerWorkspace(QWidget):
         self._select(ANNOTATION, selected)
 
     def accept_selected(self) -> None:
-        created = [
-            i
-            for event_id in self._selected_ids(DETECTION)
-            if isinstance(i := self._edit(lambda e, i=event_id: e.accept_detection(i)), int)
-        ]
+        created: list[int] = []
+        for event_id in self._selected_ids(DETECTION):
+            new_id = self._edit(lambda e, i=event_id: e.accept_detection(i))
+            if isinstance(new_id, int):
+                created.append(new_id)
         self._select(ANNOTATION, created)
         if created and self.editor is not None and not self.editor.is_reviewed(self.current):
             self.show_status(
