@@ -174,6 +174,12 @@ def _check_height_bins(spec: Setting, value: Any) -> dict[str, list[float]]:
     return bins
 
 
+def _check_bool(spec: Setting, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(f"{spec.key} must be true or false, not {value!r}.")
+    return value
+
+
 def _check_k_of_n(spec: Setting, value: Any) -> list[int]:
     if (
         not isinstance(value, list | tuple)
@@ -204,6 +210,7 @@ def _check_object(spec: Setting, value: Any) -> dict[str, Any]:
 
 _CHECKS: dict[str, Callable[[Setting, Any], Any]] = {
     "int": _check_int,
+    "bool": _check_bool,
     "height_bins": _check_height_bins,
     "k_of_n": _check_k_of_n,
     "optional_id": _check_optional_id,
@@ -215,7 +222,7 @@ _CHECKS: dict[str, Callable[[Setting, Any], Any]] = {
 class Setting:
     """One setting: its key, value type, default, allowed values and what it does.
 
-    ``kind`` is one of ``int`` (within ``minimum`` … ``maximum``), ``height_bins`` (bin name →
+    ``kind`` is one of ``int`` (within ``minimum`` … ``maximum``), ``bool``, ``height_bins`` (bin name →
     ``[min, max]`` pixel heights), ``k_of_n`` (``[k, n]`` with 1 ≤ k ≤ n), ``optional_id`` (a row
     id or ``None``) and ``object`` (a JSON object). A ``remembered`` setting is state the program
     keeps from what the user did (the last run configuration, remembered class mappings …): listed,
@@ -253,6 +260,7 @@ class Setting:
     def type_text(self) -> str:
         return {
             "int": "whole number",
+            "bool": "true or false",
             "height_bins": "JSON object of [min, max] heights",
             "k_of_n": "[k, n] pair",
             "optional_id": "id or null",
@@ -270,6 +278,8 @@ class Setting:
 VIEWER_CACHE_MB = "viewer.cache_mb"
 #: Memory the undo histories of the videos may hold.
 UNDO_HISTORY_MB = "annotations.undo_history_mb"
+#: Accepting all detections on a frame (Shift+A) also marks the frame reviewed.
+ACCEPT_ALL_MARKS_REVIEWED = "viewer.accept_all_marks_reviewed"
 #: How many detection runs the queue runs at the same time.
 PARALLEL_RUNS = "detection.parallel_runs"
 #: The run configuration last used (the run dialog starts from it).
@@ -305,6 +315,12 @@ REGISTRY: dict[str, Setting] = {
             minimum=16,
             maximum=16384,
             unit="MB",
+        ),
+        Setting(
+            ACCEPT_ALL_MARKS_REVIEWED,
+            "bool",
+            True,
+            "Accepting all detections on a frame (Shift+A) also marks the frame reviewed.",
         ),
         Setting(
             PARALLEL_RUNS,

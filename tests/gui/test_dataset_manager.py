@@ -45,8 +45,12 @@ def _boxes(
 
 @pytest.fixture
 def window(qtbot, db, data_dir, make_video):
+    # Street counts a video's ground truth from 10 % of its frames reviewed.
     street = create_project(
-        db, ProjectFields(name="Street", camera_model="AX", camera_view="front", signal_type="video")
+        db,
+        ProjectFields(
+            name="Street", camera_model="AX", camera_view="front", signal_type="video", gt_coverage=0.1
+        ),
     ).id
     depot = create_project(
         db, ProjectFields(name="Depot", camera_model="RX", camera_view="rear", signal_type="event")
@@ -107,7 +111,8 @@ def test_table_shows_every_video_with_counts_and_coloured_readiness(window) -> N
         3,
         3,
     ]
-    assert cell(manager, 0, "ground_truth") == 3 and cell(manager, 0, "reviewed_frames") == "2 (10%)"
+    assert cell(manager, 0, "ground_truth") == 3 and cell(manager, 0, "reviewed_frames") == 2
+    assert cell(manager, 0, "coverage") == "10 %"
     assert [cell(manager, r, "readiness") for r in range(3)] == [
         "ready · 100",
         "partial · 60",

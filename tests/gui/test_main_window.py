@@ -126,6 +126,7 @@ def test_drop_files_imports_them_and_shows_summary_table_and_thumbnails(
             "Frames": "45",
             "Size": table[0]["Size"],
             "Status": "ok",
+            "Reviewed": "0 %",
         },
         {
             "Name": "walk.mp4",
@@ -135,6 +136,7 @@ def test_drop_files_imports_them_and_shows_summary_table_and_thumbnails(
             "Frames": "30",
             "Size": table[1]["Size"],
             "Status": "ok",
+            "Reviewed": "0 %",
         },
     ]
     assert table[1]["Size"].endswith("KB")

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLabel, QLineEdit, QSpinBox
+from PySide6.QtWidgets import QApplication, QCheckBox, QDialogButtonBox, QLabel, QLineEdit, QSpinBox
 
 from vru_desktop.detection.runs import parallel_runs
 from vru_desktop.settings import (
+    ACCEPT_ALL_MARKS_REVIEWED,
     HEIGHT_BINS,
     PARALLEL_RUNS,
     REGISTRY,

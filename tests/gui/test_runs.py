@@ -14,6 +14,7 @@ import pytest
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QDialog, QMessageBox
 from sqlalchemy import func, select
+from test_review_dialogs import double_click_in_model_dialog
 
 from vru_desktop.detection.models import register_model
 from vru_desktop.detection.pipeline import RunConfig
@@ -258,10 +259,7 @@ def test_run_dialog_offline_offers_choose_model_file(
     )
     assert dialog.choose_button.text() == "Choose model file…" and dialog.choose_button.isDefault()
 
-    monkeypatch.setattr(
-        "vru_desktop.ui.runs.config_dialog.QFileDialog.getOpenFileName",
-        lambda *args: (str(shared_models / MODEL / "yolo11n.xml"), ""),
-    )
+    double_click_in_model_dialog(monkeypatch, shared_models, MODEL)  # the OpenVINO folder itself
     dialog.choose_button.click()
     assert dialog.error_label.isHidden()
     dialog.conf.setValue(0.4)

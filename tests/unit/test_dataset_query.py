@@ -63,7 +63,13 @@ def library(db, make_video):
     """Three imported clips in two projects, each at a different stage."""
     front = create_project(
         db,
-        ProjectFields(name="Front cam", camera_model="AX-200", camera_view="front", signal_type="video"),
+        ProjectFields(
+            name="Front cam",
+            camera_model="AX-200",
+            camera_view="front",
+            signal_type="video",
+            gt_coverage=0.25,
+        ),
     ).id
     rear = create_project(
         db,
@@ -77,7 +83,7 @@ def library(db, make_video):
         [outcome] = import_paths(db, [path], assignment=Assignment(explicit_project_id=project))
         assert outcome.status == "imported", outcome.message
         ids[name.split(".")[0]] = outcome.video_id
-    # alpha: detections, validated boxes on reviewed frames → ready (100)
+    # alpha: detections, validated boxes, 5 of 20 frames reviewed (its project asks 25 %) → ready (100)
     add_run(db, ids["alpha"], ["pedestrian", "pedestrian", "cyclist"])
     add_boxes(
         db,
@@ -116,8 +122,9 @@ def test_rows_carry_project_camera_counts_health_and_readiness(db, library) -> N
     assert gamma.readiness.missing() == [
         "has detections",
         "has validated annotations",
-        "has ground truth (validated boxes on reviewed frames)",
+        "has ground truth (reviewed frames cover the project's share of the video)",
     ]
+    assert gamma.missing()[-1] == "ground truth: 0 of 8 frames reviewed (0 %); the project asks 90%"
     assert alpha.as_dict()["readiness"] == "ready" and alpha.as_dict()["detections"] == alpha.detections
 
 

@@ -52,7 +52,8 @@ def _library(capsys, data_dir: Path, make_video) -> dict[str, int]:
                     bounding_box=(0, 0, 10, 20),
                 )
             )
-            session.add(ReviewedFrame(video_id=ready, frame_number=1))
+            # Every frame reviewed: ground truth counts for readiness (the default project asks 90 %).
+            session.add_all(ReviewedFrame(video_id=ready, frame_number=n) for n in range(12))
     finally:
         db.close()
     return {"ready": ready, "bare": bare}
@@ -65,6 +66,7 @@ def test_datasets_lists_filters_sorts_and_prints_json(capsys, data_dir: Path, ma
     lines = out.splitlines()
     assert lines[0].split()[:3] == [str(ids["ready"]), "ready", "100"] and "[Default]" in lines[0]
     assert lines[1].split()[:3] == [str(ids["bare"]), "partial", "40"] and "[Street]" in lines[1]
+    assert "reviewed 12/12 (100 % of 90%)" in lines[0] and "reviewed 0/9 (0 % of 90%)" in lines[1]
     assert lines[-1] == "2 video(s): 1 ready, 1 partial, 0 not ready"
 
     code, out, _ = run(capsys, data_dir, "datasets", "--project", "street", "--json")
@@ -77,10 +79,11 @@ def test_datasets_lists_filters_sorts_and_prints_json(capsys, data_dir: Path, ma
     [video] = document["videos"]
     assert video["detections"] == {"cyclist": 1} and (video["ground_truth"], video["reviewed_frames"]) == (
         1,
-        1,
+        12,
     )
+    assert (video["coverage"], video["coverage_required"]) == (1.0, 0.9)
     assert document["statistics"]["annotations_by_type"] == {"cyclist": 1}
-    assert document["statistics"]["reviewed_frames"] == 1 and document["statistics"]["frames"] == 12
+    assert document["statistics"]["reviewed_frames"] == 12 and document["statistics"]["frames"] == 12
 
     code, out, _ = run(capsys, data_dir, "datasets", "--sort", "frames", "--json")
     assert [v["filename"] for v in json.loads(out)["videos"]] == ["bare.mp4", "ready.mp4"]

@@ -516,8 +516,12 @@ class AnnotationEditor:
 
         self._edit("Reject detection", work)
 
-    def accept_all_detections(self, frame: int, session_id: int, min_confidence: float = 0.0) -> list[int]:
-        """Accept every open detection of the run on ``frame`` at or above ``min_confidence``."""
+    def accept_all_detections(
+        self, frame: int, session_id: int, min_confidence: float = 0.0, *, mark_reviewed: bool = False
+    ) -> list[int]:
+        """Accept every open detection of the run on ``frame`` at or above ``min_confidence``; with
+        ``mark_reviewed`` the frame is marked reviewed in the same edit (one undo step), so the boxes
+        count as ground truth."""
 
         def work(rec: _Recorder) -> list[int]:
             events = rec.session.scalars(
@@ -532,7 +536,11 @@ class AnnotationEditor:
                 .order_by(DetectionEvent.confidence.desc(), DetectionEvent.id)
             ).all()
             rec.change.text = f"Accept {counted(len(events), 'detection', 'detections')}"
-            return [self._accept(rec, event) for event in events]
+            created = [self._accept(rec, event) for event in events]
+            if mark_reviewed:
+                self._mark_reviewed(rec, frame, True)
+                rec.change.text += " and mark the frame reviewed"
+            return created
 
         return self._edit("Accept detections", work)
 
@@ -629,15 +637,18 @@ class AnnotationEditor:
         """Mark ``frame`` reviewed (its validated boxes become ground truth) or not."""
         frame = self._check_frame(frame)
 
-        def work(rec: _Recorder) -> None:
-            existing = rec.session.get(ReviewedFrame, (self.video_id, frame))
-            if reviewed and existing is None:
-                rec.session.add(ReviewedFrame(video_id=self.video_id, frame_number=frame))
-            elif not reviewed and existing is not None:
-                rec.session.delete(existing)
-            rec.reviewed(frame, existing is not None, reviewed)
+        self._edit(
+            f"Mark frame {frame} {'reviewed' if reviewed else 'not reviewed'}",
+            lambda rec: self._mark_reviewed(rec, frame, reviewed),
+        )
 
-        self._edit(f"Mark frame {frame} {'reviewed' if reviewed else 'not reviewed'}", work)
+    def _mark_reviewed(self, rec: _Recorder, frame: int, reviewed: bool) -> None:
+        existing = rec.session.get(ReviewedFrame, (self.video_id, frame))
+        if reviewed and existing is None:
+            rec.session.add(ReviewedFrame(video_id=self.video_id, frame_number=frame))
+        elif not reviewed and existing is not None:
+            rec.session.delete(existing)
+        rec.reviewed(frame, existing is not None, reviewed)
 
     # -- undo --------------------------------------------------------------------------------------
     @contextmanager

@@ -8,7 +8,7 @@ from typing import Any
 
 from vru_desktop.cli.common import Context, print_json
 from vru_desktop.datasets.query import CAMERA_FIELDS, SORT_KEYS, DatasetFilter, query_datasets
-from vru_desktop.datasets.readiness import parse_level
+from vru_desktop.datasets.readiness import coverage_text, parse_level
 from vru_desktop.datasets.statistics import compute_statistics
 from vru_desktop.errors import UsageError
 from vru_desktop.library.projects import project_by_name
@@ -80,6 +80,7 @@ def cmd_datasets(args: argparse.Namespace, ctx: Context) -> int:
             f"{row.video_id:5}  {row.level:9} {row.score:3}  {row.filename}  [{row.project_name or '-'}]"
             f"  det {row.detection_total} ({detections})  boxes {row.annotations}  validated {row.validated}"
             f"  gt {row.ground_truth}  reviewed {row.reviewed_frames}/{row.frame_count}"
+            f" ({coverage_text(row.coverage)} of {row.coverage_required:.0%})"
             f"  file {'ok' if row.file_healthy else 'unhealthy'}"
         )
     levels = [row.level for row in rows]

@@ -24,11 +24,12 @@ from vru_desktop.library.projects import (
     ProjectFields,
     create_project,
     list_projects,
+    move_videos,
     parse_ignore_regions,
     project_by_name,
     update_project,
 )
-from vru_desktop.store.models import Project, Video
+from vru_desktop.store.models import DEFAULT_GT_COVERAGE, Project, Video
 
 
 def register(subparsers: Any) -> None:
@@ -53,6 +54,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--frame-rate", type=float)
     p.add_argument("--description", default="")
     p.add_argument("--ignore-regions", metavar="FILE.json", help="polygons evaluation leaves out")
+    p.add_argument(
+        "--gt-coverage",
+        type=float,
+        default=DEFAULT_GT_COVERAGE,
+        metavar="SHARE",
+        help=f"frames share reviewed for a video's ground truth to count (default {DEFAULT_GT_COVERAGE})",
+    )
     p.set_defaults(handler=cmd_create_project)
 
     p = subparsers.add_parser("ignore-regions", help="show or set a project's evaluation ignore regions")
@@ -66,6 +74,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--project", help="only this project's videos")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_videos)
+
+    p = subparsers.add_parser("move-video", help="put videos in another project")
+    p.add_argument("video_ids", type=int, nargs="+", metavar="VIDEO_ID", help="the videos (see 'videos')")
+    p.add_argument("--project", required=True, metavar="NAME", help="the project they go to")
+    p.set_defaults(handler=cmd_move_video)
 
     p = subparsers.add_parser(
         "relink", help="point a moved video at its new file, or search a folder for missing videos"
@@ -122,6 +135,7 @@ def project_dict(project: Project) -> dict[str, Any]:
         "status": project.status,
         "is_default": project.is_default,
         "vru_classes": project.vru_classes,
+        "gt_coverage": project.gt_coverage,
     }
 
 
@@ -175,6 +189,7 @@ def cmd_create_project(args: argparse.Namespace, ctx: Context) -> int:
             frame_rate=args.frame_rate,
             signal_type=args.signal_type,
             ignore_regions=_read_regions(args.ignore_regions) if args.ignore_regions else [],
+            gt_coverage=args.gt_coverage,
         ),
     )
     print(f"created project {project.id}: {project.name}")
@@ -213,6 +228,16 @@ def cmd_videos(args: argparse.Namespace, ctx: Context) -> int:
             f"{v.id:4}  {v.filename}  {v.frame_count} frames  {v.fps:g} fps  {v.resolution}  "
             f"{v.duration:.2f} s  {v.status}"
         )
+    return 0
+
+
+def cmd_move_video(args: argparse.Namespace, ctx: Context) -> int:
+    try:
+        project = project_by_name(ctx.db, args.project)
+    except NotFoundError as exc:
+        raise UsageError(exc.message, hint=exc.hint) from exc
+    moved = move_videos(ctx.db, args.video_ids, project.id)
+    print(f"{moved} video(s) moved to project '{project.name}'")
     return 0
 
 

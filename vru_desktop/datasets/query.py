@@ -24,10 +24,10 @@ from typing import Any
 
 from sqlalchemy import text
 
-from vru_desktop.datasets.readiness import Readiness
+from vru_desktop.datasets.readiness import CRITERIA_LABELS, Readiness, coverage_text
 from vru_desktop.errors import UsageError
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import VideoStatus
+from vru_desktop.store.models import DEFAULT_GT_COVERAGE, VideoStatus
 
 #: Grouped subqueries over the child tables, joined to every video.
 _SQL = """
@@ -70,6 +70,7 @@ SELECT v.id, v.filename, v.file_path, v.kind, v.status, v.processing_status,
        v.frame_count, v.fps, v.width, v.height, v.duration, v.imported_at,
        p.id, coalesce(p.name, ''), coalesce(p.camera_model, ''), coalesce(p.camera_view, ''),
        coalesce(p.lens_type, ''), coalesce(p.signal_type, ''), coalesce(p.resolution, ''), p.frame_rate,
+       coalesce(p.gt_coverage, :default_coverage),
        coalesce(latest.runs, 0), latest.session_id,
        coalesce(fresh.detections_by_type, live.by_type), coalesce(fresh.total_detections, live.total, 0),
        coalesce(ann.boxes, 0), coalesce(ann.validated, 0), coalesce(gt.boxes, 0), coalesce(rev.reviewed, 0)
@@ -112,6 +113,8 @@ class DatasetRow:
     signal_type: str
     camera_resolution: str
     camera_frame_rate: float | None
+    #: The project's share of frames to review for ground truth (the default without a project).
+    coverage_required: float
     runs: int
     latest_session_id: int | None
     #: Detection events of the latest run by VRU type, as JSON (see :attr:`detections`).
@@ -136,7 +139,7 @@ class DatasetRow:
         return Readiness(
             has_detections=self.detection_total > 0,
             has_validated_annotations=self.validated > 0,
-            has_ground_truth=self.ground_truth > 0,
+            has_ground_truth=self.frame_count > 0 and self.coverage >= self.coverage_required,
             has_project=self.project_id is not None,
             file_healthy=self.file_healthy,
         )
@@ -157,6 +160,17 @@ class DatasetRow:
     def coverage(self) -> float:
         """Ground-truth coverage: reviewed frames / frames (0 when the frame count is unknown)."""
         return self.reviewed_frames / self.frame_count if self.frame_count > 0 else 0.0
+
+    def missing(self) -> list[str]:
+        """:meth:`Readiness.missing`, the coverage criterion with this video's figures."""
+        named = CRITERIA_LABELS["has_ground_truth"]
+        return [
+            f"ground truth: {self.reviewed_frames} of {self.frame_count} frames reviewed"
+            f" ({coverage_text(self.coverage)}); the project asks {self.coverage_required:.0%}"
+            if text == named
+            else text
+            for text in self.readiness.missing()
+        ]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -181,10 +195,11 @@ class DatasetRow:
             "ground_truth": self.ground_truth,
             "reviewed_frames": self.reviewed_frames,
             "coverage": round(self.coverage, 4),
+            "coverage_required": self.coverage_required,
             "file_healthy": self.file_healthy,
             "readiness_score": self.score,
             "readiness": self.level,
-            "missing": self.readiness.missing(),
+            "missing": self.missing(),
         }
 
 
@@ -291,7 +306,7 @@ def load_rows(db: Database, *, check_files: bool = True) -> list[DatasetRow]:
     raw = db.engine.raw_connection()  # plain tuples from sqlite3: no result-row objects for 10 000 rows
     try:
         cursor = raw.cursor()
-        cursor.execute(_SQL)
+        cursor.execute(_SQL, {"default_coverage": DEFAULT_GT_COVERAGE})
         records = cursor.fetchall()
     finally:
         raw.close()

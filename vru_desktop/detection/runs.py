@@ -8,10 +8,10 @@ survives a restart. Runs found ``running`` or ``paused`` at start-up whose proce
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from vru_desktop.detection.pipeline import RunConfig, owner_alive
 from vru_desktop.errors import NotFoundError, ValidationError
@@ -19,6 +19,7 @@ from vru_desktop.settings import LAST_RUN_CONFIG, PARALLEL_RUNS, get_setting
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import (
     PROCESSING_STATUS_OF_RUN,
+    DetectionEvent,
     DetectorModel,
     RunStatus,
     SessionStatistics,
@@ -235,7 +236,24 @@ def list_runs(db: Database, *, video_id: int | None = None, ids: list[int] | Non
                     frames_per_second=stats.frames_per_second if stats is not None else None,
                 )
             )
-        return rows
+    # Runs without statistics yet (running, paused, cut short): their events so far.
+    counts = detection_counts(
+        db, [r.id for r in rows if r.total_detections is None and r.status != "created"]
+    )
+    return [replace(r, total_detections=counts[r.id]) if r.id in counts else r for r in rows]
+
+
+def detection_counts(db: Database, session_ids: list[int]) -> dict[int, int]:
+    """Detection events stored so far per run (each run asked for is in the answer)."""
+    if not session_ids:
+        return {}
+    with db.session() as session:
+        found = session.execute(
+            select(DetectionEvent.session_id, func.count())
+            .where(DetectionEvent.session_id.in_(session_ids))
+            .group_by(DetectionEvent.session_id)
+        )
+        return {session_id: 0 for session_id in session_ids} | {sid: int(n) for sid, n in found}
 
 
 def parallel_runs(db: Database) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import os
 import platform
 import tempfile
@@ -90,6 +91,14 @@ def _nice_max(value: float) -> float:
     return float(10 * magnitude * 5)
 
 
+def _nice_count_max(value: float) -> float:
+    """An axis maximum for counts whose fifths are whole numbers (5, 10, 25, 50 …), at least 5."""
+    step = max(1, math.ceil(value / 5))
+    magnitude = 10 ** int(math.log10(step))
+    whole = [f * magnitude for f in (1, 2, 2.5, 5, 10) if float(f * magnitude).is_integer()]
+    return float(next(v for v in whole if v >= step) * 5)
+
+
 def _tick(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".") if value < 10 else f"{value:.0f}"
 
@@ -127,7 +136,7 @@ def pr_plot(curves: dict[str, dict[str, np.ndarray]]) -> str:
 
 def histogram_plot(hist: dict[str, np.ndarray], conf: float) -> str:
     edges = hist["edges"]
-    y_max = _nice_max(float(max(hist["tp"].max(initial=0), hist["fp"].max(initial=0), 1)))
+    y_max = _nice_count_max(float(max(hist["tp"].max(initial=0), hist["fp"].max(initial=0))))
     width = (_W - 2 * _M) / (len(edges) - 1) / 2
     body = []
     for i in range(len(edges) - 1):
@@ -150,8 +159,8 @@ def histogram_plot(hist: dict[str, np.ndarray], conf: float) -> str:
 
 def timeline_plot(line: dict[str, np.ndarray], times: np.ndarray) -> str:
     x_max = _nice_max(float(times.max(initial=0)))
-    y_max = _nice_max(
-        float(max(line["tp"].max(initial=0), line["fp"].max(initial=0), line["fn"].max(initial=0), 1))
+    y_max = _nice_count_max(
+        float(max(line["tp"].max(initial=0), line["fp"].max(initial=0), line["fn"].max(initial=0)))
     )
     body, legend = [], []
     for key, color, label in (

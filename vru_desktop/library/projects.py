@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from vru_desktop.errors import DuplicateError, NotFoundError, ValidationError
 from vru_desktop.settings import USER_DEFAULT_PROJECT, get_setting, set_setting
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import VRU_TYPES, Project, ProjectStatus, Video
+from vru_desktop.store.models import DEFAULT_GT_COVERAGE, VRU_TYPES, Project, ProjectStatus, Video
 
 DEFAULT_PROJECT_NAME = "Default"
 REQUIRED_FIELDS = ("name", "camera_model", "camera_view", "signal_type")
@@ -39,6 +40,8 @@ class ProjectFields:
     vru_classes: list[str] = field(default_factory=lambda: list(VRU_TYPES))
     #: Evaluation ignores boxes and detections whose centre lies in one of these polygons.
     ignore_regions: list[Any] = field(default_factory=list)
+    #: Share of a video's frames to review before its ground truth counts (readiness), 0–1.
+    gt_coverage: float = DEFAULT_GT_COVERAGE
 
     def validate(self) -> None:
         """Raise :class:`ValidationError` naming every missing required field and every bad value."""
@@ -53,6 +56,8 @@ class ProjectFields:
         if not self.vru_classes:
             problems.append("at least one VRU class is needed")
         problems.extend(_region_problems(self.ignore_regions))
+        if not 0 < self.gt_coverage <= 1:
+            problems.append("ground-truth coverage must be a share of the frames above 0 and at most 1")
         if problems:
             raise ValidationError("Project not saved: " + "; ".join(problems) + ".")
 
@@ -196,4 +201,26 @@ def delete_project(db: Database, project_id: int) -> int:
         session.delete(project)
     if get_setting(db, USER_DEFAULT_PROJECT) == project_id:
         set_setting(db, USER_DEFAULT_PROJECT, None)
+    return int(moved or 0)
+
+
+def move_videos(db: Database, video_ids: Sequence[int], project_id: int) -> int:
+    """Put videos in another project, all or none. Returns how many changed project (a video already
+    there is left as it is); :class:`NotFoundError` names a project or video that does not exist."""
+    wanted = list(dict.fromkeys(int(v) for v in video_ids))
+    with db.transaction() as session:
+        if session.get(Project, project_id) is None:
+            raise NotFoundError(f"Project {project_id} does not exist.")
+        found = set(session.scalars(select(Video.id).where(Video.id.in_(wanted))))
+        unknown = [str(v) for v in wanted if v not in found]
+        if unknown:
+            raise NotFoundError(
+                f"No video with id {', '.join(unknown)} in the library; nothing was moved.",
+                hint="List the videos with `vru-desktop videos`.",
+            )
+        moved = session.execute(
+            update(Video)
+            .where(Video.id.in_(wanted), or_(Video.project_id.is_(None), Video.project_id != project_id))
+            .values(project_id=project_id)
+        ).rowcount
     return int(moved or 0)

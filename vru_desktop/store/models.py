@@ -36,6 +36,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 #: The VRU types: a new project's class list, which it may change (the viewer's keys 1–9 pick from it).
 VRU_TYPES: tuple[str, ...] = ("pedestrian", "cyclist", "motorcyclist", "wheelchair_user", "scooter_rider")
+#: Share of a video's frames that must be reviewed before its ground truth counts for readiness.
+DEFAULT_GT_COVERAGE = 0.9
 
 
 def utcnow() -> datetime:
@@ -145,6 +147,8 @@ class Project(Base):
     vru_classes: Mapped[list[Any]] = mapped_column(JSON, default=lambda: list(VRU_TYPES))
     #: Ignore regions for evaluation: a list of polygons, each a list of ``[x, y]`` pixel points.
     ignore_regions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: Reviewed frames / frames a video needs for its ground truth to count (readiness), 0–1.
+    gt_coverage: Mapped[float] = mapped_column(Float, default=DEFAULT_GT_COVERAGE)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

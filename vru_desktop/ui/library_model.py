@@ -6,23 +6,35 @@ thumbnails are looked up (and, when missing, asked for) only for the rows the vi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QByteArray,
+    QMimeData,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSize,
+    Qt,
+)
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from vru_desktop.datasets.readiness import coverage_text
 from vru_desktop.library.thumbnails import ThumbnailRequest, thumbnail_path
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import Video
+from vru_desktop.store.models import ReviewedFrame, Video
 
-VIDEO_COLUMNS = ("", "Name", "Duration", "FPS", "Resolution", "Frames", "Size", "Status")
-THUMB_COLUMN, NAME_COLUMN, STATUS_COLUMN = 0, 1, 7
-NUMERIC_COLUMNS = frozenset({2, 3, 5, 6})
+VIDEO_COLUMNS = ("", "Name", "Duration", "FPS", "Resolution", "Frames", "Size", "Status", "Reviewed")
+THUMB_COLUMN, NAME_COLUMN, STATUS_COLUMN, COVERAGE_COLUMN = 0, 1, 7, 8
+NUMERIC_COLUMNS = frozenset({2, 3, 5, 6, COVERAGE_COLUMN})
 THUMB_SIZE = QSize(96, 54)
+#: Drag-and-drop type of library videos (a JSON list of video ids), dropped on a project to move them.
+VIDEO_IDS_MIME = "application/x-vru-video-ids"
 ModelIndex = QModelIndex | QPersistentModelIndex
 
 
@@ -55,6 +67,11 @@ class VideoRow:
     file_size: int
     status: str
     fingerprint: str
+    reviewed_frames: int
+
+    @property
+    def coverage(self) -> float:
+        return self.reviewed_frames / self.frame_count if self.frame_count > 0 else 0.0
 
     def text(self, column: int) -> str:
         if column == NAME_COLUMN:
@@ -71,6 +88,8 @@ class VideoRow:
             return human_size(self.file_size)
         if column == STATUS_COLUMN:
             return self.status
+        if column == COVERAGE_COLUMN:
+            return coverage_text(self.coverage)
         return ""
 
     def sort_key(self, column: int) -> Any:
@@ -82,13 +101,20 @@ class VideoRow:
             5: self.frame_count,
             6: self.file_size,
             STATUS_COLUMN: self.status,
+            COVERAGE_COLUMN: self.coverage,
         }
         return keys.get(column, self.id)
 
 
 def load_video_rows(db: Database, project_id: int | None) -> list[VideoRow]:
     """The project's videos as plain rows (one query, no ORM objects)."""
-    columns = [getattr(Video, name) for name in VideoRow.__dataclass_fields__]
+    reviewed = (
+        select(func.count()).where(ReviewedFrame.video_id == Video.id).correlate(Video).scalar_subquery()
+    )
+    columns = [
+        reviewed if name == "reviewed_frames" else getattr(Video, name)
+        for name in VideoRow.__dataclass_fields__
+    ]
     with db.session() as session:
         result = session.execute(select(*columns).where(Video.project_id == project_id).order_by(Video.id))
         return [VideoRow(*row) for row in result]
@@ -158,11 +184,26 @@ class VideoTableModel(QAbstractTableModel):
                 return row.file_path
             if column == STATUS_COLUMN and row.status != "ok":
                 return "The file is not where it was: use Video → Relink."
+            if column == COVERAGE_COLUMN:
+                return f"{row.reviewed_frames} of {row.frame_count} frames reviewed (ground-truth coverage)"
         if role == Qt.ItemDataRole.ForegroundRole and column == STATUS_COLUMN and row.status != "ok":
             return QColor("#d35400")
         if role == Qt.ItemDataRole.UserRole:
             return row.id
         return None
+
+    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        return flags | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else flags
+
+    def mimeTypes(self) -> list[str]:
+        return [VIDEO_IDS_MIME]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        ids = sorted({self.rows[index.row()].id for index in indexes if index.isValid()})
+        data = QMimeData()
+        data.setData(VIDEO_IDS_MIME, QByteArray(json.dumps(ids).encode()))
+        return data
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self._sort = (column, order)

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import shiboken6
-from PySide6.QtCore import QPoint, QSettings, Qt, QThread, QTimer, Signal
-from PySide6.QtGui import QAction, QFont
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QObject,
+    QPoint,
+    QSettings,
+    Qt,
+    QThread,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QDropEvent, QFont, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -42,6 +53,7 @@ from vru_desktop.library.projects import (
     delete_project,
     get_project,
     list_projects,
+    move_videos,
     project_by_name,
     video_counts,
 )
@@ -54,6 +66,7 @@ from vru_desktop.ui.library_model import (
     THUMB_COLUMN,
     THUMB_SIZE,
     VIDEO_COLUMNS,
+    VIDEO_IDS_MIME,
     VideoTableModel,
     human_duration,
     human_size,
@@ -110,6 +123,8 @@ class LibraryView(QWidget):
         self.projects.customContextMenuRequested.connect(self._project_menu)
         self.projects.currentItemChanged.connect(self._project_selected)
         self.projects.itemDoubleClicked.connect(lambda _item: self.edit_project())
+        self.projects.viewport().setAcceptDrops(True)  # videos dragged from the table move there
+        self.projects.viewport().installEventFilter(self)
 
         self.video_model = VideoTableModel(locations.cache_dir, self._want_thumbnail, self)
         self.videos = QTableView()
@@ -121,6 +136,8 @@ class LibraryView(QWidget):
         self.videos.sortByColumn(NAME_COLUMN, Qt.SortOrder.AscendingOrder)
         self.videos.setIconSize(THUMB_SIZE)
         self.videos.setAlternatingRowColors(True)
+        self.videos.setDragEnabled(True)
+        self.videos.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.videos.verticalHeader().hide()
         self.videos.verticalHeader().setDefaultSectionSize(THUMB_SIZE.height() + 6)
         header = self.videos.horizontalHeader()
@@ -174,6 +191,9 @@ class LibraryView(QWidget):
         self.relink_action.triggered.connect(self.relink_selected)
         self.remove_action = QAction("Re&move from Library…", self)
         self.remove_action.triggered.connect(self.remove_selected)
+        self.move_action = QAction("Mo&ve to Project…", self)
+        self.move_action.triggered.connect(self.ask_move_selected)
+        self._videos_stale = False
         self._update_actions()
 
     # -- queries --------------------------------------------------------------------------------
@@ -361,7 +381,7 @@ class LibraryView(QWidget):
             project_id is not None and get_setting(self.db, USER_DEFAULT_PROJECT) == project_id
         )
         has_videos = bool(self.selected_video_ids())
-        for action in (self.open_video_action, self.relink_action, self.remove_action):
+        for action in (self.open_video_action, self.relink_action, self.remove_action, self.move_action):
             action.setEnabled(has_videos)
 
     def _project_menu(self, position: QPoint) -> None:
@@ -376,9 +396,86 @@ class LibraryView(QWidget):
             return
         menu = QMenu(self)
         menu.addActions([self.open_video_action, self.relink_action])
+        move_menu = menu.addMenu("Mo&ve to Project")
+        move_menu.setObjectName("moveToProjectMenu")
+        for project in list_projects(self.db):
+            if project.id != self.current_project_id():
+                move_menu.addAction(project.name).triggered.connect(
+                    lambda _=False, p=project.id: self.move_selected_to(p)
+                )
         menu.addSeparator()
         menu.addAction(self.remove_action)
         menu.exec(self.videos.viewport().mapToGlobal(position))
+
+    # -- moving videos between projects -----------------------------------------------------------
+    def ask_move_selected(self) -> None:
+        if not self.selected_video_ids():
+            return
+        others = [p for p in list_projects(self.db) if p.id != self.current_project_id()]
+        if not others:
+            self.message.emit("There is no other project to move videos to: create one first.")
+            return
+        name, ok = QInputDialog.getItem(
+            self, "Move to project", "Move the selected videos to:", [p.name for p in others], 0, False
+        )
+        if ok:
+            self.move_selected_to(next(p.id for p in others if p.name == name))
+
+    def move_selected_to(self, project_id: int, video_ids: list[int] | None = None) -> None:
+        """Move videos (the selected ones by default) to ``project_id``."""
+        ids = self.selected_video_ids() if video_ids is None else video_ids
+        try:
+            moved = move_videos(self.db, ids, project_id)
+        except VruError as exc:
+            self.message.emit(str(exc))
+            return
+        self.changed.emit()
+        self.message.emit(f"{moved} video(s) moved to project '{get_project(self.db, project_id).name}'.")
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Videos dropped on a project in the list move to that project."""
+        kinds = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop)
+        if watched is not self.projects.viewport() or event.type() not in kinds:
+            return super().eventFilter(watched, event)
+        assert isinstance(event, QDropEvent)
+        if not event.mimeData().hasFormat(VIDEO_IDS_MIME):
+            return False  # files and other drops: the window imports them
+        if event.type() == QEvent.Type.DragEnter:
+            event.acceptProposedAction()
+            return True
+        item = self.projects.itemAt(event.position().toPoint())
+        if item is None:
+            event.ignore()
+            return True
+        event.setDropAction(Qt.DropAction.MoveAction)
+        event.accept()
+        if event.type() == QEvent.Type.Drop:
+            target = int(item.data(Qt.ItemDataRole.UserRole))
+            ids = json.loads(bytes(event.mimeData().data(VIDEO_IDS_MIME).data()).decode())
+            QTimer.singleShot(0, lambda: self.move_selected_to(target, ids))  # once the drag has ended
+        return True
+
+    def annotations_changed(self) -> None:
+        """Reviewed coverage may have changed: reload the videos when the Library is next shown."""
+        self._videos_stale = True
+        if self.isVisible():
+            self._reload_videos_keeping_selection()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._videos_stale:
+            self._reload_videos_keeping_selection()
+
+    def _reload_videos_keeping_selection(self) -> None:
+        self._videos_stale = False
+        selected = set(self.selected_video_ids())
+        self._load_videos()
+        for row, video in enumerate(self.video_model.rows):
+            if video.id in selected:
+                self.videos.selectionModel().select(
+                    self.video_model.index(row, 0),
+                    QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
+                )
 
     def _activate(self, row: int) -> None:
         self.videoActivated.emit(self._video_id(row))

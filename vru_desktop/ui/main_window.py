@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         self.library.videoActivated.connect(self.videoActivated)
         self.library.projectChanged.connect(self.projectChanged)
         self.library.changed.connect(self.refresh)
+        self.annotationsChanged.connect(self.library.annotations_changed)
         self.library.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.status_label = QLabel()
         self.status_label.setObjectName("libraryStatus")
@@ -135,6 +136,7 @@ class MainWindow(QMainWindow):
         video_menu = self.menu("&Video")
         self._add(video_menu, library.open_video_action, "Ctrl+Return")
         self._add(video_menu, library.relink_action, "Ctrl+L")
+        self._add(video_menu, library.move_action, "Ctrl+Shift+M")
         self._add(video_menu, library.remove_action, QKeySequence.StandardKey.Delete)
         video_menu.addSeparator()
 
@@ -149,6 +151,12 @@ class MainWindow(QMainWindow):
         )
         self.preferences_action = self._action(
             self.menu("&Tools"), "&Preferences…", "Ctrl+,", self.preferences
+        )
+        self.shortcuts_action = self._action(
+            self.menu("&Help"),
+            "&Keyboard Shortcuts",
+            QKeySequence.StandardKey.HelpContents,
+            self.show_shortcuts,
         )
         self._action(self.menu("&Help"), "&About VRU Desktop", None, self._about)
 
@@ -200,6 +208,11 @@ class MainWindow(QMainWindow):
 
         PreferencesDialog(self.db, self).exec()
 
+    def show_shortcuts(self) -> None:
+        from vru_desktop.ui.shortcuts_dialog import ShortcutsDialog
+
+        ShortcutsDialog(self).open()
+
     def _about(self) -> None:
         from vru_desktop import __version__
 
@@ -234,16 +247,23 @@ class MainWindow(QMainWindow):
         state = self._settings.value("state")
         if state is not None:
             self.restoreState(state)
-        self.library.restore_state(self._settings)
+        for widget in self._stateful_widgets():
+            widget.restore_state(self._settings)  # type: ignore[attr-defined]
         tab = self._settings.value("tab")
         if tab is not None and 0 <= int(tab) < self.tabs.count():
             self.tabs.setCurrentIndex(int(tab))
+
+    def _stateful_widgets(self) -> list[QWidget]:
+        """The tabs that keep state across starts (``save_state`` / ``restore_state`` with QSettings)."""
+        tabs = [self.tabs.widget(i) for i in range(self.tabs.count())]
+        return [tab for tab in tabs if hasattr(tab, "save_state") and hasattr(tab, "restore_state")]
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.library.shutdown()
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.setValue("state", self.saveState())
         self._settings.setValue("tab", self.tabs.currentIndex())
-        self.library.save_state(self._settings)
+        for widget in self._stateful_widgets():
+            widget.save_state(self._settings)  # type: ignore[attr-defined]
         self._settings.sync()
         super().closeEvent(event)

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -32,7 +33,9 @@ def preference_specs() -> list[Setting]:
     return [spec for spec in REGISTRY.values() if not spec.remembered and not spec.is_family]
 
 
-def _editor(spec: Setting) -> QSpinBox | QLineEdit:
+def _editor(spec: Setting) -> QSpinBox | QCheckBox | QLineEdit:
+    if spec.kind == "bool":
+        return QCheckBox()
     if spec.kind != "int":
         return QLineEdit()
     box = QSpinBox()
@@ -48,7 +51,7 @@ class PreferencesDialog(QDialog):
         self.setObjectName("preferencesDialog")
         self.setWindowTitle("Preferences")
         self.db = db
-        self.editors: dict[str, QSpinBox | QLineEdit] = {}
+        self.editors: dict[str, QSpinBox | QCheckBox | QLineEdit] = {}
         form = QFormLayout(self)
         for spec in preference_specs():
             editor = _editor(spec)
@@ -77,6 +80,8 @@ class PreferencesDialog(QDialog):
         editor = self.editors[spec.key]
         if isinstance(editor, QSpinBox):
             editor.setValue(value)
+        elif isinstance(editor, QCheckBox):
+            editor.setChecked(value)
         else:
             editor.setText(json.dumps(value))
 
@@ -85,6 +90,8 @@ class PreferencesDialog(QDialog):
         editor = self.editors[spec.key]
         if isinstance(editor, QSpinBox):
             return spec.check(editor.value())
+        if isinstance(editor, QCheckBox):
+            return spec.check(editor.isChecked())
         return spec.parse(editor.text())
 
     def restore_defaults(self) -> None:

@@ -73,6 +73,16 @@ class ProjectDialog(QDialog):
             "centre lies inside one."
         )
         self.ignore_regions.setMaximumHeight(70)
+        self.gt_coverage = QDoubleSpinBox()
+        self.gt_coverage.setObjectName("gtCoverage")
+        self.gt_coverage.setRange(1, 100)
+        self.gt_coverage.setDecimals(0)
+        self.gt_coverage.setSuffix(" % of frames reviewed")
+        self.gt_coverage.setValue(data.gt_coverage * 100)
+        self.gt_coverage.setToolTip(
+            "A video of this project counts as having ground truth (readiness) once this share of its"
+            " frames is marked reviewed."
+        )
         self.error = QLabel()
         self.error.setObjectName("projectError")
         self.error.setWordWrap(True)
@@ -88,6 +98,7 @@ class ProjectDialog(QDialog):
         form.addRow("Status", self.status)
         form.addRow("VRU classes (keys 1–9)", self.vru_classes)
         form.addRow("Ignore regions (JSON)", self.ignore_regions)
+        form.addRow("Ground truth needs", self.gt_coverage)
         form.addRow("Description", self.description)
         form.addRow(self.error)
         buttons = QDialogButtonBox(
@@ -110,6 +121,7 @@ class ProjectDialog(QDialog):
             status=self.status.currentText() or ProjectStatus.ACTIVE,
             vru_classes=[c.strip() for c in self.vru_classes.text().split(",") if c.strip()],
             ignore_regions=parse_ignore_regions(self.ignore_regions.toPlainText()),
+            gt_coverage=self.gt_coverage.value() / 100,
         )
 
     def _mark_missing(self) -> None:

@@ -1,8 +1,8 @@
-"""Import annotations: choose the format, the dataset and the target video(s); read it; map its class
-names to VRU types in the class-mapping dialog (filled from what this source used last time and the
-defaults); then import off the UI thread, in one transaction. Boxes an earlier import already put on
-a video are refused unless the user chose to replace that import or append. The imports dialog lists
-every import and removes one as a unit."""
+"""Import annotations: choose the format, the dataset and the target video(s), then Import. Class names
+map to VRU types from what this source used last time and the defaults; where a class has neither (or
+with "Map Classes…") the class-mapping dialog asks first. The import runs off the UI thread, in one
+transaction. Boxes an earlier import already put on a video are refused unless the user chose to
+replace that import or append. The imports dialog lists every import and removes one as a unit."""
 
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QProgressDialog,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -151,29 +153,50 @@ class ImportAnnotationsDialog(QDialog):
         self.on_duplicate.setObjectName("importOnDuplicate")
         for key, text in ON_DUPLICATE_TEXT.items():
             self.on_duplicate.addItem(text, key)
-        form = QFormLayout()
-        form.addRow("Format", self.format)
-        form.addRow("Dataset", path_row)
-        form.addRow("Onto", self.video)
-        form.addRow("CVAT video is", self.cvat_frames)
         self.stream = QComboBox()
         self._reset_streams()
         self.path.textChanged.connect(self._reset_streams)
-        form.addRow("OpenLABEL stream", self.stream)
-        form.addRow("Boxes already imported", self.on_duplicate)
-        form.addRow("", self.proposals)
+        self.form = QFormLayout()
+        self.form.addRow("Format", self.format)
+        self.form.addRow("Dataset", path_row)
+        self.form.addRow("Onto", self.video)
+        self.form.addRow("CVAT video is", self.cvat_frames)
+        self.form.addRow("OpenLABEL stream", self.stream)
+        self.form.addRow("Boxes already imported", self.on_duplicate)
+        self.form.addRow("", self.proposals)
+        self.format.currentIndexChanged.connect(self._show_format_options)
+        self._show_format_options()
         self.status = QLabel()
         self.status.setObjectName("importStatus")
         self.status.setWordWrap(True)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # The result lists every video and what was left out: it scrolls instead of being cut off.
+        self.status_area = QScrollArea()
+        self.status_area.setObjectName("importStatusArea")
+        self.status_area.setWidgetResizable(True)
+        self.status_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.status_area.setWidget(self.status)
+        self.status_area.setMinimumHeight(90)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.next_button = buttons.addButton("Map classes…", QDialogButtonBox.ButtonRole.ActionRole)
+        self.next_button = buttons.addButton("Map Classes…", QDialogButtonBox.ButtonRole.ActionRole)
+        self.next_button.setObjectName("mapClassesButton")
         self.next_button.clicked.connect(self.read)
+        # The accept role makes it the default button (Enter); the dialog stays open to show the result.
+        self.import_button = buttons.addButton("Import", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.import_button.setObjectName("importButton")
+        buttons.accepted.connect(self.import_now)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.status)
+        layout.addLayout(self.form)
+        layout.addWidget(self.status_area, 1)
         layout.addWidget(buttons)
-        self.resize(640, 260)
+        self.resize(680, 360)
+
+    def _show_format_options(self) -> None:
+        """Only the options of the chosen format are shown."""
+        self.form.setRowVisible(self.cvat_frames, self.format.currentData() == "cvat")
+        self.form.setRowVisible(self.stream, self.format.currentData() == "openlabel")
 
     def _reset_streams(self) -> None:
         self.stream.clear()
@@ -202,8 +225,24 @@ class ImportAnnotationsDialog(QDialog):
             on_duplicate=self.on_duplicate.currentData(),
         )
 
+    def import_now(self) -> ClassMappingDialog | None:
+        """Import at once when every class has a VRU type; else ask in the class-mapping dialog first
+        (returned; its Import button starts the import)."""
+        mapping = self._read()
+        if mapping is None:
+            return None
+        assert self.dataset is not None
+        if mapping.unmapped(self.dataset.used_labels()):
+            return self._ask_mapping(mapping)
+        self.start({})
+        return None
+
     def read(self) -> ClassMappingDialog | None:
         """Parse the dataset and open the class-mapping dialog (its Import button starts the import)."""
+        mapping = self._read()
+        return None if mapping is None else self._ask_mapping(mapping)
+
+    def _read(self) -> ClassMapping | None:
         if not self.path.text().strip():
             self.status.setText("Choose the annotation file or dataset folder.")
             return None
@@ -221,8 +260,11 @@ class ImportAnnotationsDialog(QDialog):
             self.status.setText(str(exc))
             return None
         boxes = sum(len(item.boxes) for item in self.dataset.items)
-        self.status.setText(f"Read {boxes} boxes in {len(self.dataset.items)} parts; map the classes.")
-        mapping = ClassMapping.for_source(self.db, format_name, Path(self.dataset.path))
+        self.status.setText(f"Read {boxes} boxes in {len(self.dataset.items)} parts.")
+        return ClassMapping.for_source(self.db, format_name, Path(self.dataset.path))
+
+    def _ask_mapping(self, mapping: ClassMapping) -> ClassMappingDialog:
+        assert self.dataset is not None
         self.mapping_dialog = ClassMappingDialog(self.dataset, mapping, self)
         self.mapping_dialog.accepted.connect(lambda: self.start(self.mapping_dialog.mapping()))  # type: ignore[union-attr]
         self.mapping_dialog.open()
@@ -248,17 +290,19 @@ class ImportAnnotationsDialog(QDialog):
         self.worker.failed.connect(self._on_end)
         self.worker.cancelled.connect(self._on_end)
         self.next_button.setEnabled(False)
+        self.import_button.setEnabled(False)
         self.status.setText("Importing…")
         self.thread = start_in_thread(self.worker, self)
 
     def _on_success(self, result: ImportResult) -> None:
         self.result = result
-        self._on_end("Imported " + "; ".join([f"{result.boxes} boxes", *result.lines()]))
+        self._on_end("\n".join([f"Imported {result.boxes} boxes:", *result.lines()]))
         self.imported.emit(result)
 
     def _on_end(self, message: str) -> None:
         self.progress.reset()
         self.next_button.setEnabled(True)
+        self.import_button.setEnabled(True)
         self.status.setText(message)
 
 

@@ -51,7 +51,7 @@ from vru_desktop.datasets.query import (
     load_rows,
     sort_rows,
 )
-from vru_desktop.datasets.readiness import LEVELS, NOT_READY, PARTIAL, READY
+from vru_desktop.datasets.readiness import LEVELS, NOT_READY, PARTIAL, READY, coverage_text
 from vru_desktop.datasets.statistics import DatasetStatistics, compute_statistics
 from vru_desktop.library.projects import list_projects
 from vru_desktop.store.db import Database
@@ -104,7 +104,8 @@ def _columns() -> tuple[Column, ...]:
             "Readiness",
             lambda r: f"{r.level} · {r.score}",
             SORT_KEYS["readiness"],
-            "20 points each: detections, validated boxes, ground truth, project, healthy file",
+            "20 points each: detections, validated boxes, ground truth (reviewed coverage), project,"
+            " healthy file",
         ),
         Column("project", "Project", lambda r: r.project_name or "—", SORT_KEYS["project"]),
         Column("camera_model", "Camera", lambda r: r.camera_model, SORT_KEYS["camera_model"]),
@@ -157,9 +158,17 @@ def _columns() -> tuple[Column, ...]:
         Column(
             "reviewed_frames",
             "Reviewed",
-            lambda r: f"{r.reviewed_frames} ({r.coverage:.0%})",
+            lambda r: r.reviewed_frames,
             SORT_KEYS["reviewed_frames"],
-            "Reviewed frames (share of all frames)",
+            "Reviewed frames",
+            True,
+        ),
+        Column(
+            "coverage",
+            "Coverage",
+            lambda r: coverage_text(r.coverage),
+            SORT_KEYS["coverage"],
+            "Reviewed frames as a share of all frames",
             True,
         ),
         Column("file_healthy", "File", _file_text, SORT_KEYS["file_healthy"], "File exists and status ok"),
@@ -221,9 +230,14 @@ class DatasetTableModel(QAbstractTableModel):
     @staticmethod
     def _tooltip(row: DatasetRow, column: Column) -> str:
         if column.key == "readiness":
-            missing = row.readiness.missing()
+            missing = row.missing()
             return f"{row.level} ({row.score}/100)" + (
                 "\nMissing: " + "; ".join(missing) if missing else "\nAll five criteria met"
+            )
+        if column.key == "coverage":
+            return (
+                f"{row.reviewed_frames} of {row.frame_count} frames reviewed; the project asks"
+                f" {row.coverage_required:.0%} for its ground truth to count"
             )
         if column.key == "detections":
             kinds = ", ".join(f"{k}: {v}" for k, v in sorted(row.detections.items())) or "none"

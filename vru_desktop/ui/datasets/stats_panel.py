@@ -12,6 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from vru_desktop.datasets.statistics import COVERAGE_BINS, DatasetStatistics
+from vru_desktop.ui.plotting import CountPlot, legend_below
 
 #: Series of the class distribution chart: (key, legend name, colour).
 CLASS_SERIES: tuple[tuple[str, str, str], ...] = (
@@ -28,8 +29,8 @@ SHORT_NAMES = {
 }
 
 
-def _plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
-    widget = pg.PlotWidget(background="w")
+def _plot(title: str, x_label: str, y_label: str) -> CountPlot:
+    widget = CountPlot()
     item = widget.getPlotItem()
     item.setTitle(title, color="#222", size="10pt")
     item.setLabel("bottom", x_label)
@@ -55,7 +56,7 @@ class StatsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         for plot in (self.class_plot, self.boxes_plot, self.height_plot, self.coverage_plot):
             layout.addWidget(plot)
-        self.legend = self.class_plot.getPlotItem().addLegend(offset=(-5, 5), labelTextColor="#222")
+        self.legend = legend_below(self.class_plot.getPlotItem())
         #: The bars drawn, by series, for the class chart; and one bar item each for the histograms.
         self.class_bars: dict[str, pg.BarGraphItem] = {}
         self.class_names: list[str] = []
@@ -114,14 +115,17 @@ class StatsPanel(QWidget):
         plot.getAxis("bottom").setTicks([[(i, SHORT_NAMES.get(n, n)) for i, n in enumerate(names)]])
         plot.setXRange(-0.6, len(names) - 0.4, padding=0)
         top = max((max(v.values(), default=0) for v in values.values()), default=0)
+        self.class_plot.empty.show_message(None if top else "No boxes or detections in the videos shown.")
         plot.setYRange(0, max(top, 1) * 1.25, padding=0)
 
     @staticmethod
     def _draw_histogram(
-        widget: pg.PlotWidget, counts: np.ndarray, edges: np.ndarray, colour: str
+        widget: CountPlot, counts: np.ndarray, edges: np.ndarray, colour: str
     ) -> pg.BarGraphItem | None:
         plot = widget.getPlotItem()
         plot.clear()
+        empty = len(counts) == 0 or not counts.any()
+        widget.empty.show_message("No data in the videos shown." if empty else None)
         if len(counts) == 0:
             return None
         bars = pg.BarGraphItem(

@@ -56,6 +56,8 @@ from vru_desktop.ui.evaluation.plots import (
 
 Index = QModelIndex | QPersistentModelIndex
 SLIDER_STEPS = 100
+#: The error list is at least this many rows high.
+ERROR_ROWS_SHOWN = 8
 
 
 def _f(value: float | None) -> str:
@@ -63,7 +65,8 @@ def _f(value: float | None) -> str:
 
 
 class ErrorModel(QAbstractTableModel):
-    """The error table at the current threshold, optionally filtered to one kind."""
+    """The error table at the current threshold, optionally filtered to one kind, sorted by a column
+    (click its header)."""
 
     HEADERS = ("Kind", "Frame", "Time (s)", "Class", "Score", "Box")
 
@@ -74,6 +77,7 @@ class ErrorModel(QAbstractTableModel):
         self.times = np.zeros(0)
         self.rows = np.zeros(0, dtype=np.int64)
         self.kind_filter: int | None = None
+        self.sort_order: tuple[int, Qt.SortOrder] | None = None
 
     def set_errors(self, table: ErrorTable, classes: list[str], times: np.ndarray) -> None:
         self.beginResetModel()
@@ -94,6 +98,31 @@ class ErrorModel(QAbstractTableModel):
             self.rows = np.arange(len(self.table))
         else:
             self.rows = np.flatnonzero(self.table.kind == self.kind_filter)
+        if self.sort_order is not None and self.table is not None:
+            column, order = self.sort_order
+            keys = self._sort_keys(column)[self.rows]
+            ranked = np.argsort(keys, kind="stable")
+            self.rows = self.rows[ranked[::-1] if order == Qt.SortOrder.DescendingOrder else ranked]
+
+    def _sort_keys(self, column: int) -> np.ndarray:
+        """One sortable value per error (all rows of the table) for a column; missing scores last."""
+        assert self.table is not None
+        t = self.table
+        if column == 0:
+            return np.array([ERROR_KINDS[int(k)] for k in t.kind])
+        if column in (1, 2):
+            return t.frame
+        if column == 3:
+            return np.array([self.classes[int(c)] for c in t.category])
+        if column == 4:
+            return np.where(np.isnan(t.score), -1.0, t.score)
+        return t.box[:, 0]
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.beginResetModel()
+        self.sort_order = (column, order) if column >= 0 else None
+        self._filter()
+        self.endResetModel()
 
     def error(self, row: int) -> dict[str, Any]:
         assert self.table is not None
@@ -239,6 +268,11 @@ class EvaluationView(QWidget):
         self.error_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.error_view.verticalHeader().hide()
         self.error_view.horizontalHeader().setStretchLastSection(True)
+        self.error_view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.error_view.setSortingEnabled(True)  # in the evaluator's order until a header is clicked
+        row_height = self.error_view.verticalHeader().defaultSectionSize()
+        header_height = self.error_view.horizontalHeader().sizeHint().height()
+        self.error_view.setMinimumHeight(header_height + ERROR_ROWS_SHOWN * row_height)
         self.error_view.clicked.connect(self._error_clicked)
         self.error_view.activated.connect(self._error_clicked)
         errors = QWidget()
@@ -274,7 +308,7 @@ class EvaluationView(QWidget):
         body.addWidget(self.bottom_tabs)
         body.setStretchFactor(0, 3)
         body.setStretchFactor(1, 1)
-        body.setSizes([660, 260])
+        body.setSizes([600, 330])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(body, 1)

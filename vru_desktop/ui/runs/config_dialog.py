@@ -24,28 +24,70 @@ from vru_desktop.detection.models import (
     DEFAULT_MODEL_NAME,
     cuda_available,
     list_models,
+    model_format,
     pickle_warning,
     register_model,
     resolve_model_path,
 )
 from vru_desktop.detection.pipeline import RunConfig
 from vru_desktop.detection.runs import last_config
-from vru_desktop.errors import VruError
+from vru_desktop.errors import ModelError, VruError
 from vru_desktop.settings import LAST_MODEL, LAST_RUN_CONFIG, Locations, get_setting, set_setting
 from vru_desktop.store.db import Database
 
-MODEL_FILTER = "Detector models (*.pt *.onnx *.tflite *.engine *.xml);;All files (*)"
+MODEL_FILTER = (
+    "Detector models and *_openvino_model folders (*.pt *.onnx *.tflite *.engine *.xml);;All files (*)"
+)
+
+
+class ModelFileDialog(QFileDialog):
+    """Picks a model in any format the model manager takes: a .pt, .onnx, .tflite or .engine file, or
+    an ``*_openvino_model`` folder itself (opening the folder, or its .xml, chooses it)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, "Choose a model file or OpenVINO folder", str(Path.home()), MODEL_FILTER)
+        self.setObjectName("modelFileDialog")
+        # Qt's own dialog: a platform dialog would not report a folder being opened.
+        self.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        self.setFileMode(QFileDialog.FileMode.ExistingFile)
+        self.setLabelText(QFileDialog.DialogLabel.FileName, "Model:")
+        self.chosen: Path | None = None
+        self.directoryEntered.connect(self._entered)
+
+    def _entered(self, folder: str) -> None:
+        if _is_openvino_folder(Path(folder)):
+            self.chosen = Path(folder)
+            self.done(QDialog.DialogCode.Accepted)
+
+    def accept(self) -> None:
+        selected = [Path(p) for p in self.selectedFiles()]
+        if len(selected) == 1 and _is_openvino_folder(selected[0]):
+            self._entered(str(selected[0]))
+            return
+        super().accept()
+
+    def done(self, result: int) -> None:
+        if result == QDialog.DialogCode.Accepted and self.chosen is None and self.selectedFiles():
+            path = Path(self.selectedFiles()[0])
+            self.chosen = (
+                path.parent if path.suffix.lower() == ".xml" and _is_openvino_folder(path.parent) else path
+            )
+        super().done(result)
+
+
+def _is_openvino_folder(path: Path) -> bool:
+    try:
+        return path.is_dir() and model_format(path) == "openvino"
+    except ModelError:
+        return False
 
 
 def choose_model_file(parent: QWidget, db: Database, locations: Locations) -> int | None:
-    """Ask for a model file (an OpenVINO folder: pick its .xml), warn for .pt, add it; its id or ``None``."""
-    chosen, _ = QFileDialog.getOpenFileName(parent, "Choose a model file", str(Path.home()), MODEL_FILTER)
-    if not chosen:
+    """Ask for a model (a file, or an OpenVINO folder), warn for .pt, add it; its id or ``None``."""
+    dialog = ModelFileDialog(parent)
+    if dialog.exec() != QDialog.DialogCode.Accepted or dialog.chosen is None:
         return None
-    path = Path(chosen)
-    if path.suffix.lower() == ".xml" and path.parent.name.endswith("_openvino_model"):
-        path = path.parent
-    return add_model_with_warning(parent, db, locations, path)
+    return add_model_with_warning(parent, db, locations, dialog.chosen)
 
 
 def add_model_with_warning(parent: QWidget, db: Database, locations: Locations, path: Path) -> int | None:

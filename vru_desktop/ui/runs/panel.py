@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from vru_desktop.detection.pipeline import eta_text
-from vru_desktop.detection.runs import RESUMABLE, RunRow, list_runs
+from vru_desktop.detection.runs import RESUMABLE, RunRow, detection_counts, list_runs
 from vru_desktop.errors import VruError
 from vru_desktop.jobs.queue import RunQueue
 
@@ -71,6 +71,7 @@ class RunsPanel(QWidget):
         queue.queueChanged.connect(self.refresh)
         queue.runStateChanged.connect(self._state_changed)
         queue.runProgress.connect(self.show_progress)
+        queue.detectionsChanged.connect(self._committed)
         queue.runFinished.connect(lambda *_: self.refresh())
         self.refresh()
 
@@ -94,14 +95,18 @@ class RunsPanel(QWidget):
             self.bars[row.id] = bar
             self._fill(item, row)
             item.setSelected(row.id in selected)
+        self._update_summary()
+        self._update_buttons()
+
+    def _update_summary(self) -> None:
+        """The header's counts, from the runs' states as they are now (kept current by state changes)."""
         counts: dict[str, int] = {}
-        for row in rows:
+        for row in self.rows.values():
             counts[row.status] = counts.get(row.status, 0) + 1
         self.summary.setText(
-            f"{counts.get('running', 0)} running, {counts.get('created', 0)} queued, "
-            f"{counts.get('interrupted', 0)} interrupted"
+            f"{counts.get('running', 0)} running, {counts.get('paused', 0)} paused, "
+            f"{counts.get('created', 0)} queued, {counts.get('interrupted', 0)} interrupted"
         )
-        self._update_buttons()
 
     def _fill(self, item: QTreeWidgetItem, row: RunRow) -> None:
         item.setText(RUN, str(row.id))
@@ -110,7 +115,7 @@ class RunsPanel(QWidget):
         item.setText(STATE, STATE_LABELS.get(row.status, row.status))
         item.setForeground(STATE, QColor(STATE_COLOURS.get(row.status, "#000000")))
         item.setText(FPS, f"{row.frames_per_second:.1f}" if row.frames_per_second else "")
-        item.setText(ETA, "")
+        item.setText(ETA, "paused" if row.status == "paused" else "")
         item.setText(DETECTIONS, "" if row.total_detections is None else str(row.total_detections))
         item.setText(MESSAGE, row.error_message or "")
         item.setToolTip(MESSAGE, row.error_message or "")
@@ -121,7 +126,7 @@ class RunsPanel(QWidget):
         self, session_id: int, done: int, total: int, _frame: int, fps: float, eta: float
     ) -> None:
         item = self.items.get(session_id)
-        if item is None:
+        if item is None or self.rows[session_id].status == "paused":
             return
         bar = self.bars[session_id]
         bar.setValue(round(1000 * done / total) if total else 0)
@@ -136,8 +141,25 @@ class RunsPanel(QWidget):
             return
         item.setText(STATE, STATE_LABELS.get(state, state))
         item.setForeground(STATE, QColor(STATE_COLOURS.get(state, "#000000")))
+        if state == "paused":  # no time passes for a paused run: no speed and no time left to show
+            item.setText(FPS, "")
+            item.setText(ETA, "paused")
+            (stored,) = list_runs(self.queue.db, ids=[session_id])  # what it committed on pausing
+            self.bars[session_id].setValue(round(stored.progress * 1000))
+            self.bars[session_id].setFormat(f"{stored.progress * 100:.1f}%")
+            item.setText(DETECTIONS, str(stored.total_detections or 0))
+        elif state == "running":
+            item.setText(ETA, eta_text(None))  # until the next progress report
         self.rows[session_id] = _with_status(self.rows[session_id], state)
+        self._update_summary()
         self._update_buttons()
+
+    def _committed(self, _video_id: int, session_id: int) -> None:
+        """A run stored a batch: its Detections cell counts the events stored so far."""
+        item = self.items.get(session_id)
+        if item is not None:
+            count = detection_counts(self.queue.db, [session_id])[session_id]
+            item.setText(DETECTIONS, str(count))
 
     # -- selection and buttons ------------------------------------------------------------------
     def selected_ids(self) -> list[int]:

@@ -1,10 +1,13 @@
 """What is drawn over the frame, in the frame's pixel coordinates (so it follows zoom and pan).
 
-* :class:`OverlayBox` — one box to draw: a ground-truth box (solid, class colour), a detection
-  (dashed, with its confidence; faded once rejected) or a highlight (thick white dash-dot on black).
+* :class:`OverlayBox` — one box to draw: a ground-truth box (solid, class colour, label on a filled
+  tag), a detection (thin dashes in a light tint of the class colour, label as tinted text on a dark
+  tag, with its confidence; faded once rejected) or a highlight (thick white dash-dot on black).
 * :class:`OverlayLayer` — one graphics item that paints every box that is not selected, grouped by
-  pen into a few ``drawRects`` calls, and their labels at a constant screen size. Two hundred boxes
-  cost one Python call per repaint rather than two hundred items.
+  pen into a few ``drawRects`` calls, and their labels at a constant screen size, laid out so that
+  no two overlap (:func:`place_labels`); a label with no free place is left out and shown when the
+  mouse rests on its box. Two hundred boxes cost one Python call per repaint rather than two hundred
+  items.
 * :class:`BoxItem` — a selected box, as its own item: eight handles on a ground-truth box; dragging
   inside moves it, dragging a handle resizes it; the new box is reported once, on release.
 """
@@ -45,6 +48,9 @@ HANDLE_PX = 8.0
 MIN_BOX_PX = 2.0
 LABEL_FONT = QFont()
 LABEL_FONT.setPixelSize(12)
+#: Detections are drawn in the class hue mixed this far towards white.
+DETECTION_TINT = 0.55
+DETECTION_TAG = QColor(0, 0, 0, 185)
 _STYLES = {
     ANNOTATION: Qt.PenStyle.SolidLine,
     DETECTION: Qt.PenStyle.DashLine,
@@ -111,7 +117,7 @@ class OverlayBox:
             DETECTION,
             view.id,
             view.box,
-            color_of(view.vru_type),
+            detection_color(view.vru_type),
             _label_text(view),
             faded=view.review == "rejected",
         )
@@ -121,6 +127,13 @@ class OverlayBox:
         return cls(HIGHLIGHT, None, box, "#ffffff", label)
 
 
+def detection_color(vru_type: str) -> str:
+    """A detection's colour: its class hue, lightened, so it never passes for a ground-truth box."""
+    base = QColor(color_of(vru_type))
+    mixed = [round(c + (255 - c) * DETECTION_TINT) for c in (base.red(), base.green(), base.blue())]
+    return QColor(*mixed).name()
+
+
 def _pen(color: QColor, width: float, style: Qt.PenStyle) -> QPen:
     pen = QPen(color, width, style)
     pen.setCosmetic(True)
@@ -128,12 +141,53 @@ def _pen(color: QColor, width: float, style: Qt.PenStyle) -> QPen:
 
 
 def _colors(box: OverlayBox) -> tuple[QColor, QColor]:
-    """Line colour and label text colour of a box."""
+    """Label background and text colour of a box: ground truth on a filled tag of its colour,
+    detections in their colour on a dark tag."""
     line = QColor(box.color)
     if box.faded:
         line.setAlpha(110)
+    if box.kind == DETECTION:
+        return QColor(DETECTION_TAG), line
     text = QColor("black") if line.lightness() > 140 else QColor("white")
     return line, text
+
+
+def _line_width(box: OverlayBox) -> float:
+    return {HIGHLIGHT: 4.0, DETECTION: 1.5}.get(box.kind, 2.0)
+
+
+def place_labels(anchors: list[tuple[QRectF, float]], frame: QRectF, height: float) -> list[QRectF | None]:
+    """Screen rectangles for labels, none overlapping another: each tries above its box, inside its
+    top, below it, then inside its bottom (kept within ``frame``); ``None`` where all are taken.
+    ``anchors``: each box's screen rectangle and label width, in drawing priority order."""
+    cell = 64.0
+    grid: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
+    left, top, right, bottom = frame.left(), frame.top(), frame.right(), frame.bottom()
+    placed: list[QRectF | None] = []
+    for box, width in anchors:
+        x = min(max(box.left(), left), right - width)
+        x2 = x + width
+        columns = range(int(x // cell), int(x2 // cell) + 1)
+        spot: tuple[float, float, float, float] | None = None
+        keys: list[tuple[int, int]] = []
+        for y in (box.top() - height - 1, box.top() + 1, box.bottom() + 1, box.bottom() - height - 1):
+            y2 = y + height
+            if y < top or y2 > bottom:
+                continue
+            keys = [(c, r) for c in columns for r in range(int(y // cell), int(y2 // cell) + 1)]
+            taken = (grid.get(key, ()) for key in keys)
+            if not any(
+                x < ox2 and ox < x2 and y < oy2 and oy < y2 for near in taken for ox, oy, ox2, oy2 in near
+            ):
+                spot = (x, y, x2, y2)
+                break
+        if spot is None:
+            placed.append(None)
+            continue
+        for key in keys:
+            grid.setdefault(key, []).append(spot)
+        placed.append(QRectF(spot[0], spot[1], width, height))
+    return placed
 
 
 class OverlayLayer(QGraphicsItem):
@@ -148,6 +202,7 @@ class OverlayLayer(QGraphicsItem):
         self._labels: list[tuple[QRectF, QStaticText, QColor, QColor, float]] = []
         self._metrics = QFontMetricsF(LABEL_FONT)
         self._texts: dict[str, tuple[QStaticText, float]] = {}
+        self._layout: tuple[QTransform, list[QRectF | None]] | None = None
 
     def _text(self, label: str) -> tuple[QStaticText, float]:
         """A laid-out label and its width, reused across frames (a track keeps its label)."""
@@ -166,16 +221,19 @@ class OverlayLayer(QGraphicsItem):
         self._bounds = QRectF(bounds)
         groups: dict[tuple[str, Qt.PenStyle, bool, float], list[QRectF]] = {}
         self._labels = []
+        self._layout = None
         for box in boxes:
             rect = box.rect()
             if box.kind == HIGHLIGHT:  # white dash-dot on a black line: visible on any picture
                 groups.setdefault(("#000000", Qt.PenStyle.SolidLine, False, 6.0), []).append(rect)
-            width = 4.0 if box.kind == HIGHLIGHT else 2.0
-            groups.setdefault((box.color, box.style, box.faded, width), []).append(rect)
-            line, text = _colors(box)
-            if labels and box.label:
+            groups.setdefault((box.color, box.style, box.faded, _line_width(box)), []).append(rect)
+        if labels:
+            # Highlight first, then ground truth, then detections: who gets a label when space is short.
+            order = {HIGHLIGHT: 0, ANNOTATION: 1, DETECTION: 2}
+            for box in sorted((b for b in boxes if b.label), key=lambda b: order[b.kind]):
+                background, text = _colors(box)
                 static, width = self._text(box.label)
-                self._labels.append((rect, static, line, text, width))
+                self._labels.append((box.rect(), static, background, text, width))
         self._groups = []
         for (color, style, faded, width), rects in groups.items():
             line = QColor(color)
@@ -197,20 +255,26 @@ class OverlayLayer(QGraphicsItem):
         if not self._labels:
             return
         transform = painter.worldTransform()
-        frame = transform.mapRect(self._bounds)
         painter.resetTransform()
         painter.setFont(LABEL_FONT)
-        height = self._metrics.height()
-        for rect, text, background, foreground, width in self._labels:
-            corner = transform.map(rect.topLeft())
-            x = min(max(corner.x(), frame.left()), frame.right() - width - 4)
-            y = corner.y() - height - 1
-            if y < frame.top():  # no room above the box: inside it
-                y = corner.y() + 1
-            painter.fillRect(QRectF(x, y, width + 4, height), background)
+        for (_rect, text, background, foreground, _width), place in zip(
+            self._labels, self.label_places(transform), strict=True
+        ):
+            if place is None:
+                continue
+            painter.fillRect(place, background)
             painter.setPen(foreground)
-            painter.drawStaticText(QPointF(x + 2, y), text)
+            painter.drawStaticText(QPointF(place.left() + 2, place.top()), text)
         painter.setTransform(transform)
+
+    def label_places(self, transform: QTransform) -> list[QRectF | None]:
+        """Where each label goes on screen under ``transform`` (``None``: left out, no free place);
+        kept until the boxes or the zoom and pan change."""
+        if self._layout is None or self._layout[0] != transform:
+            anchors = [(transform.mapRect(rect), width + 4) for rect, _t, _b, _f, width in self._labels]
+            places = place_labels(anchors, transform.mapRect(self._bounds), self._metrics.height())
+            self._layout = (QTransform(transform), places)
+        return self._layout[1]
 
 
 class _Label(QGraphicsSimpleTextItem):
@@ -249,14 +313,14 @@ class BoxItem(QGraphicsItem):
         self._rect = box.rect()
         self._on_edited = on_edited
         self._bounds = bounds
-        line, text = _colors(box)
+        line = QColor(box.color)
         self._pen = _pen(line, 3.0, box.style)
         self._fill = QColor(line)
         self._fill.setAlpha(45)
         self._drag: tuple[str, QPointF, QRectF] | None = None
         self.setZValue(5)
         self.setAcceptHoverEvents(self.editable)
-        self.label = _Label(box.label, line, text, self)
+        self.label = _Label(box.label, *_colors(box), self)
         self._place_label()
 
     def rect(self) -> QRectF:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from vru_desktop.annotations.colors import VRU_COLORS, color_of
 from vru_desktop.annotations.views import TimelineSummary
+from vru_desktop.ui.plotting import IntegerAxis
 
 #: Alpha of detection bars (annotation bars are opaque).
 DETECTION_ALPHA = 110
@@ -145,7 +146,8 @@ class TimelineWidget(pg.PlotWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         self._view = _SeekViewBox(enableMenu=False)
-        super().__init__(parent, viewBox=self._view)
+        # Frame numbers are whole: a 4-frame clip reads 0 1 2 3, not -0.5 … 3.5.
+        super().__init__(parent, viewBox=self._view, axisItems={"bottom": IntegerAxis("bottom")})
         self.setObjectName("timeline")
         self.frame_count = 0
         self.fps = 0.0

@@ -9,8 +9,8 @@ it; dragging on an empty spot draws a new box.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen, QPixmap, QWheelEvent
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QHelpEvent, QImage, QMouseEvent, QPainter, QPen, QPixmap, QWheelEvent
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPixmapItem,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QGraphicsScene,
     QGraphicsSimpleTextItem,
     QGraphicsView,
+    QToolTip,
     QWidget,
 )
 
@@ -127,7 +128,9 @@ class FrameView(QGraphicsView):
         for item in self.selected_items:
             scene.removeItem(item)
         self.layer.set_boxes(
-            [b for b in self.overlay_boxes if b.key not in self._selected], self.frame_rect()
+            [b for b in self.overlay_boxes if b.key not in self._selected],
+            self.frame_rect(),
+            labels=self.labels_shown,
         )
         self.selected_items = [
             BoxItem(box, on_edited=self._on_item_edited, bounds=self.frame_rect())
@@ -176,6 +179,18 @@ class FrameView(QGraphicsView):
         if not hits:
             return None
         return min(hits, key=lambda b: (b.rect().width() * b.rect().height(), b.kind != ANNOTATION))
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        """Resting the mouse on a box shows its label (crowded labels are left out of the picture)."""
+        if event.type() == QEvent.Type.ToolTip:
+            assert isinstance(event, QHelpEvent)
+            box = self.box_at(self.mapToScene(event.pos()))
+            if box is not None and box.label:
+                QToolTip.showText(event.globalPos(), box.label, self.viewport())
+            else:
+                QToolTip.hideText()
+            return True
+        return super().viewportEvent(event)
 
     # -- zoom and pan ---------------------------------------------------------------------------
     def zoom(self) -> float:

@@ -21,6 +21,7 @@ other areas.
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QRectF, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -42,6 +43,7 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QStyle,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -53,7 +55,7 @@ from vru_desktop.errors import MediaError, ValidationError, VruError
 from vru_desktop.jobs.frames import NewestOnlyWorker
 from vru_desktop.media.frames import FrameTable
 from vru_desktop.media.reader import FrameReader
-from vru_desktop.settings import UNDO_HISTORY_MB, VIEWER_CACHE_MB, get_setting
+from vru_desktop.settings import ACCEPT_ALL_MARKS_REVIEWED, UNDO_HISTORY_MB, VIEWER_CACHE_MB, get_setting
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import VRU_TYPES, FrameIndex, Project, Video
 from vru_desktop.ui.viewer.overlay import ANNOTATION, DETECTION, OverlayBox
@@ -71,6 +73,11 @@ DETECTION_REFRESH_MS = 500
 #: A frame still decoding after this long shows the "decoding…" hint.
 DECODING_HINT_MS = 100
 MAX_CLASS_KEYS = 9
+#: A message in the viewer's status line goes away after this long (or with its ✕ button).
+STATUS_CLEAR_MS = 10_000
+#: Window-state keys (QSettings) of the video and frame reopened at start.
+LAST_VIDEO_KEY, LAST_FRAME_KEY = "viewer/video", "viewer/frame"
+_BADGE_STYLE = "QLabel {{ background: {}; color: white; padding: 1px 8px; border-radius: 8px; }}"
 
 
 @dataclass(frozen=True)
@@ -234,19 +241,37 @@ class ViewerWorkspace(QWidget):
 
         self._build_actions()
         self._build_toolbar()
+        # Under the picture, where a narrow window's toolbar cannot push it out of sight.
+        self.gt_badge = QLabel()
+        self.gt_badge.setObjectName("groundTruthBadge")
+        self.name_label = QLabel()
+        self.name_label.setObjectName("videoNameLabel")
+        self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.position_label = QLabel("–")
         self.position_label.setObjectName("positionLabel")
         self.status_label = QLabel()
         self.status_label.setObjectName("viewerStatus")
+        self.status_clear = QToolButton()
+        self.status_clear.setObjectName("viewerStatusClear")
+        self.status_clear.setText("✕")
+        self.status_clear.setToolTip("Clear this message")
+        self.status_clear.setAutoRaise(True)
+        self.status_clear.clicked.connect(self.clear_status)
+        self.status_clear.hide()
+        self._status_timer = QTimer(self, singleShot=True, interval=STATUS_CLEAR_MS)
+        self._status_timer.timeout.connect(self.clear_status)
         self.decoding_label = QLabel()
         self.decoding_label.setObjectName("decodingHint")
         self.decoding_label.setEnabled(False)  # drawn greyed: a hint, not a message
         self.decoding_label.hide()
         status = QHBoxLayout()
+        status.addWidget(self.name_label)
         status.addWidget(self.position_label)
+        status.addWidget(self.gt_badge)
         status.addWidget(self.decoding_label)
         status.addStretch(1)
         status.addWidget(self.status_label)
+        status.addWidget(self.status_clear)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.toolbar)
@@ -319,6 +344,7 @@ class ViewerWorkspace(QWidget):
             a(f"Class {n}", str(n), lambda _=False, n=n: self.set_class_key(n - 1))
             for n in range(1, MAX_CLASS_KEYS + 1)
         ]
+        self.name_class_actions(VRU_TYPES)
         self.validated_action = a("Toggle &Validated", "V", lambda: self.toggle_flag("validated"))
         self.occluded_action = a("Toggle &Occluded", "O", lambda: self.toggle_flag("occluded"))
         self.truncated_action = a("Toggle &Truncated", "T", lambda: self.toggle_flag("truncated"))
@@ -442,6 +468,25 @@ class ViewerWorkspace(QWidget):
         bar.addSeparator()
         bar.addAction(self.reviewed_action)
 
+    def name_class_actions(self, classes: tuple[str, ...]) -> None:
+        """Name the class keys' actions (Edit menu) after ``classes``, the project's class list."""
+        for number, action in enumerate(self.class_actions, start=1):
+            action.setVisible(number <= len(classes))
+            if number <= len(classes):
+                action.setText(f"Class {number}: {classes[number - 1].replace('_', ' ')}")
+                action.setToolTip(
+                    f"Class of the selected boxes, or of new boxes: {classes[number - 1]} ({number})"
+                )
+
+    def show_project_classes(self, project_id: int) -> None:
+        """With no video open, the Edit menu names the classes of the project chosen in the Library."""
+        if self.video is not None:
+            return
+        with self.db.session() as session:
+            project = session.get(Project, project_id)
+            classes = tuple(project.vru_classes) if project is not None and project.vru_classes else VRU_TYPES
+        self.name_class_actions(classes)
+
     def _set_enabled(self, enabled: bool) -> None:
         for action in self.actions():
             action.setEnabled(enabled)
@@ -456,14 +501,12 @@ class ViewerWorkspace(QWidget):
         video, table = load_video(self.db, video_id)
         self.video, self.table = video, table
         self.editor = self._editor_of(video_id)
+        self.name_label.setText(f"<b>{html.escape(video.filename)}</b>")
+        self.name_label.setToolTip(str(video.path))
         self.class_combo.clear()
         for number, name in enumerate(video.vru_classes[:MAX_CLASS_KEYS], start=1):
             self.class_combo.addItem(f"{number} {name.replace('_', ' ')}", name)
-        for number, action in enumerate(self.class_actions, start=1):
-            names = video.vru_classes
-            action.setVisible(number <= len(names))
-            if number <= len(names):
-                action.setText(f"Class {number}: {names[number - 1].replace('_', ' ')}")
+        self.name_class_actions(video.vru_classes)
         self.frame_spin.blockSignals(True)
         self.frame_spin.setRange(0, max(0, len(table) - 1))
         self.frame_spin.blockSignals(False)
@@ -509,6 +552,9 @@ class ViewerWorkspace(QWidget):
             threading.Thread(target=self.reader.close, name="frame-reader-close", daemon=True).start()
         self.reader = self.editor = self.video = self.table = None
         self.highlight = None
+        self.name_label.clear()
+        self.gt_badge.clear()
+        self.clear_status()
         self.view.set_overlay([])
         self._set_enabled(False)
         self.pages.setCurrentWidget(self.empty_label)
@@ -718,7 +764,21 @@ class ViewerWorkspace(QWidget):
         if self.highlight is not None and self.highlight[0] == frame:
             boxes.append(OverlayBox.highlight(self.highlight[1], self.highlight[2]))
         self.view.set_overlay(boxes)
-        self.reviewed_action.setChecked(self.editor.is_reviewed(frame))
+        reviewed = self.editor.is_reviewed(frame)
+        self.reviewed_action.setChecked(reviewed)
+        self._show_ground_truth_state(frame, reviewed)
+
+    def _show_ground_truth_state(self, frame: int, reviewed: bool) -> None:
+        """The badge that says whether this frame's validated boxes count as ground truth."""
+        if reviewed:
+            text, color = f"Frame {frame} · reviewed — counts as ground truth", "#2e7d32"
+            tip = "Validated boxes on this frame are ground truth. F marks it not reviewed."
+        else:
+            text, color = f"Frame {frame} · not reviewed — not ground truth", "#b35c00"
+            tip = "Boxes on this frame do not count as ground truth until it is reviewed (F)."
+        self.gt_badge.setText(text)
+        self.gt_badge.setToolTip(tip)
+        self.gt_badge.setStyleSheet(_BADGE_STYLE.format(color))
 
     def _on_labels_toggled(self, shown: bool) -> None:
         self.view.set_labels_shown(shown)
@@ -899,7 +959,13 @@ class ViewerWorkspace(QWidget):
     def accept_selected(self) -> None:
         selected = self._selected_ids(DETECTION)
         label = f"Accept {counted(len(selected), 'detection', 'detections')}"
-        self._select(ANNOTATION, self._edit_each(label, selected, lambda e, i: e.accept_detection(i)))
+        created = self._edit_each(label, selected, lambda e, i: e.accept_detection(i))
+        self._select(ANNOTATION, created)
+        if created and self.editor is not None and not self.editor.is_reviewed(self.current):
+            self.show_status(
+                f"Accepted {counted(len(created), 'detection', 'detections')}. Frame {self.current}"
+                " is not reviewed, so its boxes are not ground truth yet: press F once every box is right."
+            )
 
     def reject_selected(self) -> None:
         selected = self._selected_ids(DETECTION)
@@ -911,7 +977,8 @@ class ViewerWorkspace(QWidget):
             self.show_status("Choose a detection run first.")
             return
         session_id, minimum = self.session_id, self.confidence_spin.value()
-        self._edit(lambda e: e.accept_all_detections(self.current, session_id, minimum))
+        mark = get_setting(self.db, ACCEPT_ALL_MARKS_REVIEWED)
+        self._edit(lambda e: e.accept_all_detections(self.current, session_id, minimum, mark_reviewed=mark))
 
     def copy_to_next(self) -> None:
         if self.table is None or self.current >= len(self.table) - 1:
@@ -957,7 +1024,34 @@ class ViewerWorkspace(QWidget):
         self._edit(lambda e: e.redo())
 
     def show_status(self, text: str) -> None:
+        """A message under the video; it goes away after :data:`STATUS_CLEAR_MS` or with its ✕."""
         self.status_label.setText(text)
+        self.status_clear.setVisible(bool(text))
+        self._status_timer.start()
+
+    def clear_status(self) -> None:
+        self._status_timer.stop()
+        self.status_label.clear()
+        self.status_clear.hide()
+
+    # -- window state ---------------------------------------------------------------------------
+    def save_state(self, settings: QSettings) -> None:
+        """Remember the open video and frame, reopened by :meth:`restore_state` at the next start."""
+        if self.video is None:
+            settings.remove(LAST_VIDEO_KEY)
+            settings.remove(LAST_FRAME_KEY)
+            return
+        settings.setValue(LAST_VIDEO_KEY, self.video.id)
+        settings.setValue(LAST_FRAME_KEY, self.target_frame())
+
+    def restore_state(self, settings: QSettings) -> None:
+        video_id = settings.value(LAST_VIDEO_KEY)
+        if video_id is None:
+            return
+        try:
+            self.open_video(int(video_id), int(settings.value(LAST_FRAME_KEY, 0)))
+        except VruError:
+            self.close_video()  # removed from the library since: start empty
 
 
 def _boxes(ids: list[int]) -> str:
@@ -993,4 +1087,12 @@ def install(window: MainWindow) -> None:
     window.videoActivated.connect(lambda video_id: open_video(video_id))
     window.openVideoRequested.connect(open_video)
     window.detectionsChanged.connect(workspace.on_detections_changed)
+    window.projectChanged.connect(workspace.show_project_classes)
+
+    def library_changed() -> None:  # the project shown, or its class list, may have changed
+        project_id = window.current_project_id()
+        if project_id is not None:
+            workspace.show_project_classes(project_id)
+
+    window.libraryChanged.connect(library_changed)
     workspace.annotationsEdited.connect(window.annotationsChanged)
