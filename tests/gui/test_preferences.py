@@ -57,11 +57,13 @@ def test_the_form_has_one_field_per_setting_a_person_sets(db: Database, qtbot) -
         == {
             VIEWER_CACHE_MB,
             UNDO_HISTORY_MB,
+            ACCEPT_ALL_MARKS_REVIEWED,
             PARALLEL_RUNS,
             HEIGHT_BINS,
             STABLE_DETECTION,
         }
     )
+    assert dialog.findChild(QCheckBox, ACCEPT_ALL_MARKS_REVIEWED).isChecked()
     cache = dialog.findChild(QSpinBox, VIEWER_CACHE_MB)
     assert (cache.minimum(), cache.maximum(), cache.value(), cache.suffix()) == (64, 65536, 512, " MB")
     assert "Use 64 to 65536 MB." in cache.toolTip()
