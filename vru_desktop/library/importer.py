@@ -192,6 +192,8 @@ def _store(db: Database, info: VideoInfo, assignment: Assignment) -> ImportOutco
             )
         )
         summary = f"{info.frame_count} frames, {info.fps:g} fps, {info.resolution}, {info.duration:.2f} s"
+        if info.undecodable_tail:
+            summary += f"; the last {info.undecodable_tail} frames do not decode and were left out"
         return ImportOutcome(info.path, "imported", summary, video.id, project.name)
 
 
