@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,15 +60,44 @@ def resolve_locations(data_dir: str | os.PathLike[str] | None = None) -> Locatio
     return Locations(data, Path(dirs.user_log_dir), data / "models", Path(dirs.user_cache_dir))
 
 
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The rotating log file. When it cannot be written (read-only, disk full) one warning says so and
+    warnings and errors go to stderr from then on, instead of a "Logging error" traceback per message."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, maxBytes=5_000_000, backupCount=3, encoding="utf-8", delay=True)
+        self.fallback: logging.Handler | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.fallback is not None:
+            self.fallback.handle(record)
+        else:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError) or self.fallback is not None:
+            super().handleError(record)
+            return
+        with contextlib.suppress(OSError):  # closing flushes, which can fail the same way
+            self.close()
+        self.fallback = logging.StreamHandler()
+        self.fallback.setLevel(logging.WARNING)
+        self.fallback.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        sys.stderr.write(
+            f"warning: cannot write the log file {self.baseFilename} ({error.strerror or error}); "
+            "warnings go to stderr instead.\n"
+        )
+        self.fallback.handle(record)
+
+
 def configure_logging(locations: Locations, *, verbose: bool = False) -> None:
     """Log to a rotating file in the logs folder (and to stderr when ``verbose``)."""
     locations.logs_dir.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
     if any(getattr(h, "_vru_handler", False) for h in root.handlers):
         return
-    handler = logging.handlers.RotatingFileHandler(
-        locations.logs_dir / "vru_desktop.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8"
-    )
+    handler = _LogFile(locations.logs_dir / "vru_desktop.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler._vru_handler = True  # type: ignore[attr-defined]
     root.addHandler(handler)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,21 +78,30 @@ def _check_before_migrating(path: Path) -> str | None:
     return revision
 
 
-def locked_error(path: Path, exc: BaseException) -> StoreError | None:
+def _plain_error(path: Path, exc: BaseException) -> StoreError | None:
     """The :class:`StoreError` for a database that stayed locked or a full disk, else ``None``."""
-    text = str(getattr(exc, "orig", exc))
-    if "locked" in text or "busy" in text:
+    orig = getattr(exc, "orig", exc)
+    name = getattr(orig, "sqlite_errorname", "")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
         return StoreError(
             f"The database {path} is busy: another program or vru-desktop process kept it locked for "
             f"{BUSY_TIMEOUT_MS // 1000} s.",
             hint="Try again when that work has finished.",
         )
-    if "disk is full" in text or "No space left" in text:
+    full = name == "SQLITE_FULL" or (name.startswith("SQLITE_IOERR") and _nearly_full(path.parent))
+    if full:
         return StoreError(
             f"The disk holding the database {path} is full; nothing of this change was written.",
             hint="Free some space and try again.",
         )
     return None
+
+
+def _nearly_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < 1 << 20
+    except OSError:
+        return False
 
 
 def migrate(engine: Engine) -> None:
@@ -126,7 +136,7 @@ class Database:
                 session.connection(execution_options={_WRITE: True})
                 yield session
         except OperationalError as exc:
-            raise (locked_error(self.path, exc) or exc) from exc
+            raise (_plain_error(self.path, exc) or exc) from exc
         finally:
             session.close()
 
@@ -165,6 +175,9 @@ def open_database(path: str | Path) -> Database:
     try:
         revision = _check_before_migrating(path)
     except sqlite3.Error as exc:
+        plain = _plain_error(path, exc)
+        if plain is not None:
+            raise plain from exc
         raise StoreError(
             f"Cannot open the database {path}: {exc}.",
             hint="Check that the file is a vru_desktop database and not in use by a newer version.",
@@ -178,9 +191,9 @@ def open_database(path: str | Path) -> Database:
             migrate(engine)
     except Exception as exc:  # sqlite3 / SQLAlchemy / Alembic errors all mean the same to a user
         engine.dispose()
-        busy = locked_error(path, exc)
-        if busy is not None:
-            raise busy from exc
+        plain = _plain_error(path, exc)
+        if plain is not None:
+            raise plain from exc
         raise StoreError(
             f"Cannot open the database {path}: {exc}.",
             hint="Check that the file is a vru_desktop database and not in use by a newer version.",
