@@ -223,3 +223,35 @@ def test_an_export_into_a_full_folder_leaves_nothing_and_keeps_the_old_dataset(
     filler.unlink()
     assert main([*export, "--overwrite"]) == 0
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before
+
+
+# -- the log file -------------------------------------------------------------------------------------
+def _one_warning(err: str, log: Path) -> None:
+    assert err.count("warning: cannot write the log file") == 1, err
+    assert f"warning: cannot write the log file {log} (" in err
+    assert "Logging error" not in err and "Traceback" not in err
+
+
+def test_a_read_only_log_file_falls_back_to_stderr_with_one_warning(data_dir: Path, make_video) -> None:
+    log = resolve_locations(data_dir).ensure().logs_dir / "vru_desktop.log"
+    log.touch()
+    if subprocess.run(["chattr", "+i", str(log)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i (an unwritable file even for root) is not available here")
+    try:
+        done = cli_process(data_dir, "import", str(make_video("a.mp4", frames=4)), str(data_dir / "none.mp4"))
+    finally:
+        subprocess.run(["chattr", "-i", str(log)], check=True)
+    assert done.returncode == 1 and "imported" in done.stdout and "refused" in done.stdout
+    _one_warning(done.stderr, log)
+    assert log.stat().st_size == 0
+
+
+def test_a_full_log_disk_falls_back_to_stderr_with_one_warning(
+    small_disk, data_dir: Path, make_video
+) -> None:
+    logs = small_disk("data/logs")  # the logs folder of data_dir, on its own small disk
+    assert logs == resolve_locations(data_dir).logs_dir
+    fill(logs)
+    done = cli_process(data_dir, "import", str(make_video("a.mp4", frames=4)), str(data_dir / "none.mp4"))
+    assert done.returncode == 1 and "imported" in done.stdout and "refused" in done.stdout
+    _one_warning(done.stderr, logs / "vru_desktop.log")
