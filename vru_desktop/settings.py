@@ -65,7 +65,9 @@ class _LogFile(logging.handlers.RotatingFileHandler):
     warnings and errors go to stderr from then on, instead of a "Logging error" traceback per message."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__(path, maxBytes=5_000_000, backupCount=3, encoding="utf-8", delay=True)
+        super().__init__(
+            path, maxBytes=5_000_000, backupCount=3, encoding="utf-8", errors="backslashreplace", delay=True
+        )
         self.fallback: logging.Handler | None = None
 
     def emit(self, record: logging.LogRecord) -> None:

@@ -29,9 +29,13 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from vru_desktop.paths import path_from_db, path_to_db
 
 #: The VRU types, in the order of the keys 1–5. Projects may configure their own list.
 VRU_TYPES: tuple[str, ...] = ("pedestrian", "cyclist", "motorcyclist", "wheelchair_user", "scooter_rider")
@@ -43,6 +47,19 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class FilePath(TypeDecorator[str]):
+    """A file path as text; one that is not valid UTF-8 is stored by :func:`~vru_desktop.paths.path_to_db`."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else path_to_db(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else path_from_db(value)
 
 
 class BoxMixin:
@@ -101,7 +118,7 @@ class Video(Base):
         ForeignKey("projects.id", ondelete="SET NULL"), nullable=True, index=True
     )
     filename: Mapped[str] = mapped_column(String(500))
-    file_path: Mapped[str] = mapped_column(Text)
+    file_path: Mapped[str] = mapped_column(FilePath)
     kind: Mapped[str] = mapped_column(String(20), default="file")  # file | image_sequence
     file_size: Mapped[int] = mapped_column(Integer, default=0)
     duration: Mapped[float] = mapped_column(Float, default=0.0)
