@@ -1,5 +1,7 @@
 """Annotation import: parse a dataset, map its classes to VRU types, pair it with library videos and
-store it in one transaction (a failure or cancel leaves the database as it was).
+store it (a failure or cancel leaves the database as it was). The rows are prepared while only
+reading, then written in transactions of :data:`WRITE_CHUNK` rows, so another process that writes
+waits for one chunk, not the whole import; a failure takes back the chunks already written.
 
 Imported boxes are ground truth by default: validated, and the frames the dataset covers are marked
 reviewed (a reviewed frame without boxes says "nothing here"). With ``as_proposals`` they come in
@@ -19,13 +21,14 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from vru_desktop.annotations.tracks import Keyframe, TrackBox, interpolate_track
@@ -176,17 +179,19 @@ def _import_onto_library(
         )
     table = mapping.table(used)
     left_out = dict(dataset.skipped)
-    results: list[VideoResult] = []
-    with db.transaction() as session:
+    prepared: list[_Prepared] = []
+    with db.session() as session:
         targets = _pair(session, dataset.items, options.video_id)
         for number, (item, video) in enumerate(zip(dataset.items, targets, strict=True)):
             if should_cancel is not None and should_cancel():
                 raise Cancelled("Import cancelled; nothing was written.")
             if progress is not None:
                 progress(number, len(dataset.items), video.filename)
-            results.append(
-                _store_item(session, item, video, table, options.ground_truth, format_name, left_out)
+            prepared.append(
+                _prepare_item(session, item, video, table, options.ground_truth, format_name, left_out)
             )
+    _write(db, prepared, should_cancel)
+    results = [p.result for p in prepared]
     if progress is not None:
         progress(len(dataset.items), len(dataset.items), "")
     mapping.remember(db, format_name, dataset.path, used)
@@ -244,7 +249,72 @@ def _pair(session: Session, items: list[SourceItem], video_id: int | None) -> li
 
 
 # -- storing -------------------------------------------------------------------------------------
-def _store_item(
+#: Rows written in one transaction.
+WRITE_CHUNK = 5000
+#: The pause between two chunks. A process waiting for the database retries every 100 ms at most
+#: (SQLite's busy handler); without a gap that long the next chunk would take the lock first again.
+CHUNK_GAP_SECONDS = 0.1
+
+
+@dataclass
+class _Prepared:
+    """One item's rows, ready to write."""
+
+    result: VideoResult
+    rows: list[dict[str, Any]]
+    reviewed: list[int]
+    ground_truth: bool
+
+
+def _write(db: Database, prepared: list[_Prepared], should_cancel: Callable[[], bool] | None) -> None:
+    """Write the prepared rows chunk by chunk; on any failure take back what was written."""
+    rows = [row for p in prepared for row in p.rows]
+    marks = [{"video_id": p.result.video_id, "frame_number": f} for p in prepared for f in p.reviewed]
+    written: list[int] = []
+    marked: list[tuple[int, int]] = []
+    try:
+        for start in range(0, len(rows), WRITE_CHUNK):
+            if start and should_cancel is not None and should_cancel():
+                raise Cancelled("Import cancelled; nothing was written.")
+            if start:
+                time.sleep(CHUNK_GAP_SECONDS)
+            with db.transaction() as session:
+                chunk = rows[start : start + WRITE_CHUNK]
+                written += session.scalars(insert(Annotation).returning(Annotation.id), chunk).all()
+        add_marks = insert(ReviewedFrame).prefix_with("OR IGNORE")
+        add_marks = add_marks.returning(ReviewedFrame.video_id, ReviewedFrame.frame_number)
+        for start in range(0, len(marks), WRITE_CHUNK):
+            time.sleep(CHUNK_GAP_SECONDS)
+            with db.transaction() as session:
+                marked += [(v, f) for v, f in session.execute(add_marks, marks[start : start + WRITE_CHUNK])]
+        with db.transaction() as session:
+            for p in prepared:
+                if p.ground_truth:
+                    session.get(Video, p.result.video_id).ground_truth_generated = True  # type: ignore[union-attr]
+    except BaseException:
+        _take_back(db, written, marked)
+        raise
+
+
+def _take_back(db: Database, annotation_ids: list[int], marked: list[tuple[int, int]]) -> None:
+    by_video: dict[int, list[int]] = {}
+    for video_id, frame in marked:
+        by_video.setdefault(video_id, []).append(frame)
+    with db.transaction() as session:
+        for start in range(0, len(annotation_ids), WRITE_CHUNK):
+            ids = annotation_ids[start : start + WRITE_CHUNK]
+            session.execute(delete(Annotation).where(Annotation.id.in_(ids)))
+        for video_id, frames in by_video.items():
+            for start in range(0, len(frames), WRITE_CHUNK):
+                session.execute(
+                    delete(ReviewedFrame).where(
+                        ReviewedFrame.video_id == video_id,
+                        ReviewedFrame.frame_number.in_(frames[start : start + WRITE_CHUNK]),
+                    )
+                )
+
+
+def _prepare_item(
     session: Session,
     item: SourceItem,
     video: Video,
@@ -252,7 +322,7 @@ def _store_item(
     ground_truth: bool,
     format_name: str,
     left_out: dict[str, int],
-) -> VideoResult:
+) -> _Prepared:
     result = VideoResult(video.id, video.filename)
     frame_count = video.frame_count
     times = _times(session, video)
@@ -310,8 +380,6 @@ def _store_item(
             "boxes beyond the video's last frame",
             sum(1 for r in rows if not r["outside"]) - sum(1 for r in kept if not r["outside"]),
         )
-    if kept:
-        session.execute(insert(Annotation), kept)
     result.rows = len(kept)
     result.boxes = sum(1 for r in kept if not r["outside"])
     result.crowd = sum(1 for r in kept if r["crowd"] and not r["outside"])
@@ -324,12 +392,9 @@ def _store_item(
             session.scalars(select(ReviewedFrame.frame_number).where(ReviewedFrame.video_id == video.id))
         )
         new = sorted(frames - existing)
-        if new:
-            session.execute(insert(ReviewedFrame), [{"video_id": video.id, "frame_number": f} for f in new])
         result.reviewed_frames = len(frames)
-        if result.boxes:
-            video.ground_truth_generated = True
-    return result
+        return _Prepared(result, kept, new, bool(result.boxes))
+    return _Prepared(result, kept, [], False)
 
 
 def _track_rows(
