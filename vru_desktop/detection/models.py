@@ -381,7 +381,8 @@ def _code_refused(path: Path, names: list[str]) -> ModelError:
     return ModelError(
         f"{path.name} carries Python code beyond a YOLO checkpoint ({shown}); loading it would run that "
         "code, so it was not loaded.",
-        hint="Use it only if you trust where it came from: confirm in the window, or pass --trust-model.",
+        hint="Use it only if you trust where it came from: add it in Detection ▸ Models… and confirm, or "
+        "pass --trust-model.",
     )
 
 
