@@ -270,21 +270,22 @@ def _write(db: Database, prepared: list[_Prepared], should_cancel: Callable[[], 
     """Write the prepared rows chunk by chunk; on any failure take back what was written."""
     rows = [row for p in prepared for row in p.rows]
     marks = [{"video_id": p.result.video_id, "frame_number": f} for p in prepared for f in p.reviewed]
+    add_marks = insert(ReviewedFrame).prefix_with("OR IGNORE")
+    add_marks = add_marks.returning(ReviewedFrame.video_id, ReviewedFrame.frame_number)
     written: list[int] = []
     marked: list[tuple[int, int]] = []
     try:
         for start in range(0, len(rows), WRITE_CHUNK):
-            if start and should_cancel is not None and should_cancel():
-                raise Cancelled("Import cancelled; nothing was written.")
             if start:
+                if should_cancel is not None and should_cancel():
+                    raise Cancelled("Import cancelled; nothing was written.")
                 time.sleep(CHUNK_GAP_SECONDS)
             with db.transaction() as session:
                 chunk = rows[start : start + WRITE_CHUNK]
                 written += session.scalars(insert(Annotation).returning(Annotation.id), chunk).all()
-        add_marks = insert(ReviewedFrame).prefix_with("OR IGNORE")
-        add_marks = add_marks.returning(ReviewedFrame.video_id, ReviewedFrame.frame_number)
         for start in range(0, len(marks), WRITE_CHUNK):
-            time.sleep(CHUNK_GAP_SECONDS)
+            if start or written:
+                time.sleep(CHUNK_GAP_SECONDS)
             with db.transaction() as session:
                 marked += [(v, f) for v, f in session.execute(add_marks, marks[start : start + WRITE_CHUNK])]
         with db.transaction() as session:
@@ -292,7 +293,10 @@ def _write(db: Database, prepared: list[_Prepared], should_cancel: Callable[[], 
                 if p.ground_truth:
                     session.get(Video, p.result.video_id).ground_truth_generated = True  # type: ignore[union-attr]
     except BaseException:
-        _take_back(db, written, marked)
+        try:
+            _take_back(db, written, marked)
+        except Exception:
+            log.exception("could not take back %d boxes of a failed import", len(written))
         raise
 
 
