@@ -15,6 +15,7 @@ import importlib.util
 import json
 import logging
 import os
+import pickle
 import pickletools
 import platform
 import re
@@ -604,6 +605,9 @@ def load_model(
     except ModelError:
         raise
     except Exception as exc:
+        refused = _refused_global(exc) if needed is not None else None
+        if refused is not None:
+            raise _code_refused(path, [refused]) from exc
         raise ModelError(
             f"{path.name} cannot be loaded as a {MODEL_FORMATS[fmt]} model: {exc}",
             hint="The file may be incomplete or damaged; export or copy it again, or choose another model.",
@@ -638,6 +642,17 @@ def _restricted_unpickling(path: Path, needed: set[str] | None) -> Iterator[None
                 del os.environ[_FORCE_WEIGHTS_ONLY]
             else:
                 os.environ[_FORCE_WEIGHTS_ONLY] = before
+
+
+def _refused_global(exc: BaseException) -> str | None:
+    """The name torch's restricted unpickler refused somewhere in ``exc``'s chain, else ``None``."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, pickle.UnpicklingError):
+            found = re.search(r"Unsupported global: GLOBAL (\S+)", str(seen))
+            return found.group(1) if found else "a name outside the allow-list"
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _allowed_object(path: Path, name: str) -> Any:
