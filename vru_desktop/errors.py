@@ -6,6 +6,9 @@ a raw traceback.
 
 from __future__ import annotations
 
+import errno
+import os
+
 
 class VruError(Exception):
     """Base class of every error the application reports to a person."""
@@ -55,3 +58,20 @@ class StoreError(VruError):
 
 class Cancelled(VruError):
     """Long work was cancelled by the user; whatever it had started was rolled back."""
+
+
+class WriteError(VruError):
+    """A file or folder cannot be written: the disk is full, read-only, or not the user's to write."""
+
+
+def write_error(exc: OSError, target: str | os.PathLike[str]) -> WriteError:
+    """The one-line error for ``exc`` met while writing ``target``, whose partial output was removed."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return WriteError(
+            f"The disk holding {target} is full; nothing was written there.",
+            hint="Free some space and try again.",
+        )
+    return WriteError(
+        f"Cannot write {target}: {exc.strerror or exc}; nothing was written there.",
+        hint="Choose another place, or check that it is writable.",
+    )

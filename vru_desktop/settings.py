@@ -13,12 +13,14 @@ generated from the registry. Window geometry and splitter positions are Qt's own
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import json
 import logging
 import logging.handlers
 import math
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,13 +82,54 @@ def resolve_locations(data_dir: str | os.PathLike[str] | None = None) -> Locatio
     return Locations(data, Path(dirs.user_log_dir), data / "models", Path(dirs.user_cache_dir))
 
 
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The rotating log file. When it cannot be written (read-only, disk full) one warning says so and
+    warnings and errors go to stderr from then on, instead of a "Logging error" traceback per message.
+    Once :func:`trace_crashes` is on, native crash traces follow the file when it rotates."""
+
+    traces_crashes = False
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            path, maxBytes=5_000_000, backupCount=3, encoding="utf-8", errors="backslashreplace", delay=True
+        )
+        self.fallback: logging.Handler | None = None
+
+    def doRollover(self) -> None:
+        super().doRollover()
+        if self.traces_crashes:
+            faulthandler.enable(self.stream)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.fallback is not None:
+            self.fallback.handle(record)
+        else:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError) or self.fallback is not None:
+            super().handleError(record)
+            return
+        with contextlib.suppress(OSError):  # closing flushes, which can fail the same way
+            self.close()
+        self.fallback = logging.StreamHandler()
+        self.fallback.setLevel(logging.WARNING)
+        self.fallback.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        sys.stderr.write(
+            f"warning: cannot write the log file {self.baseFilename} ({error.strerror or error}); "
+            "warnings go to stderr instead.\n"
+        )
+        self.fallback.handle(record)
+
+
 def configure_logging(locations: Locations, *, verbose: bool = False) -> None:
     """Log to a rotating file in the logs folder (and to stderr when ``verbose``)."""
     locations.logs_dir.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
     if any(getattr(h, "_vru_handler", False) for h in root.handlers):
         return
-    handler = _LogFile(locations.logs_dir / LOG_FILENAME, maxBytes=5_000_000, backupCount=3, encoding="utf-8")
+    handler = _LogFile(locations.logs_dir / LOG_FILENAME)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler._vru_handler = True  # type: ignore[attr-defined]
     root.addHandler(handler)
@@ -96,17 +139,6 @@ def configure_logging(locations: Locations, *, verbose: bool = False) -> None:
         stream.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         stream._vru_handler = True  # type: ignore[attr-defined]
         root.addHandler(stream)
-
-
-class _LogFile(logging.handlers.RotatingFileHandler):
-    """The log file; once :func:`trace_crashes` is on, native crash traces follow it when it rotates."""
-
-    traces_crashes = False
-
-    def doRollover(self) -> None:
-        super().doRollover()
-        if self.traces_crashes:
-            faulthandler.enable(self.stream)
 
 
 def _log_file_handler() -> _LogFile | None:
@@ -122,9 +154,15 @@ def log_file() -> Path | None:
 def trace_crashes() -> None:
     """A native crash (segmentation fault, abort) writes every thread's Python stack to the log file."""
     handler = _log_file_handler()
-    if handler is not None:
-        handler.traces_crashes = True
-        faulthandler.enable(handler.stream)
+    if handler is None or handler.fallback is not None:
+        return
+    if handler.stream is None:  # the file opens on the first record
+        try:
+            handler.stream = handler._open()
+        except OSError:
+            return
+    handler.traces_crashes = True
+    faulthandler.enable(handler.stream)
 
 
 def unexpected_error_message(exc: BaseException) -> str:

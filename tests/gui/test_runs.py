@@ -4,9 +4,11 @@ the run dialog offline, the model manager's class map editor, and no torch at wi
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from PySide6.QtWidgets import QDialog, QMessageBox
 from sqlalchemy import func, select
 from test_review_dialogs import double_click_in_model_dialog
 
-from vru_desktop.detection.models import register_model
+from vru_desktop.detection.models import register_model, trust_question
 from vru_desktop.detection.pipeline import RunConfig
 from vru_desktop.detection.runs import create_run, queued_runs
 from vru_desktop.jobs.base import start_in_thread
@@ -275,7 +277,7 @@ def test_run_dialog_offline_offers_choose_model_file(
     assert again.model_box.currentData() == model.id and again.conf.value() == 0.4
 
 
-def test_model_manager_edits_the_class_map_and_warns_about_pt_files(
+def test_model_manager_edits_the_class_map_and_asks_before_trusting_pt_code(
     db, locations: Locations, shared_models: Path, tmp_path: Path, qtbot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dialog = ModelManagerDialog(db, locations)
@@ -291,18 +293,32 @@ def test_model_manager_edits_the_class_map_and_warns_about_pt_files(
     stored = db.session().get(DetectorModel, model_id)
     assert stored.class_map["dog"] == "pedestrian" and stored.class_map["person"] is None
 
+    answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
     asked: list[str] = []
 
-    def decline(_parent, _title, text, *_args):  # type: ignore[no-untyped-def]
+    def answer(_parent, _title, text, *_args):  # type: ignore[no-untyped-def]
         asked.append(text)
-        return QMessageBox.StandardButton.No
+        return answers.pop(0)
 
-    monkeypatch.setattr("vru_desktop.ui.runs.config_dialog.QMessageBox.warning", decline)
+    monkeypatch.setattr("vru_desktop.ui.runs.config_dialog.QMessageBox.warning", answer)
+    marker = tmp_path / "payload-ran.txt"
     pt = tmp_path / "someone_elses.pt"
-    pt.write_bytes(b"PK")
+    with zipfile.ZipFile(pt, "w") as archive:  # the layout torch.save writes, with a pickle that runs code
+        archive.writestr("someone_elses/data.pkl", pickle.dumps(_Payload(marker), protocol=2))
     assert dialog.add_path(pt) is None
-    assert "runs Python code" in asked[0]
+    assert "names Python code (builtins.exec)" in asked[0]
     assert db.session().scalar(select(func.count()).select_from(DetectorModel)) == 1
+    assert dialog.add_path(pt) is not None  # trusted this time, and remembered
+    assert trust_question(db, pt) is None
+    assert len(asked) == 2 and not marker.exists()  # adding never loads it
+
+
+class _Payload:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Callable[..., object], tuple[str]]:
+        return exec, (f"open({str(self.marker)!r}, 'w').write('ran')",)
 
 
 def test_the_window_starts_without_torch_or_ultralytics() -> None:

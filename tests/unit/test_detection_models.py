@@ -14,7 +14,6 @@ from vru_desktop.detection.models import (
     library_versions,
     load_model,
     model_format,
-    pickle_warning,
     read_class_names,
     register_model,
     resolve_model_path,
@@ -132,14 +131,6 @@ def test_registered_models_get_the_coco_class_map_and_it_can_be_edited(db, share
     again = register_model(db, shared_models / "yolo11n_int8_openvino_model")
     assert again.id == model.id
     assert again.class_map["dog"] == "pedestrian"
-
-
-def test_pt_files_from_elsewhere_warn_that_loading_runs_code(tmp_path: Path, locations) -> None:
-    outside = tmp_path / "downloaded.pt"
-    warning = pickle_warning(outside, locations)
-    assert warning is not None and "runs Python code" in warning
-    assert pickle_warning(locations.models_dir / "yolo11n.pt", locations) is None
-    assert pickle_warning(tmp_path / "model.onnx", locations) is None
 
 
 def test_the_tflite_model_loads_and_finds_people_on_bus_jpg(shared_models: Path, locations) -> None:

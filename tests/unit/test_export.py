@@ -216,3 +216,49 @@ def test_csv_of_detection_events(two_videos, tmp_path: Path) -> None:
     )
     by_video = export_dataset(db, ExportOptions("csv", tmp_path / "csv2", video_ids=ids))
     assert by_video.counts == {"runs": 1, "events": 5}
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_overwrite_keeps_the_old_dataset_until_the_new_one_is_in_place(
+    two_videos, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vru_desktop.datasets import exporter
+
+    db, ids = two_videos
+    out = tmp_path / "mot"
+    export_dataset(db, ExportOptions("mot", out, video_ids=ids))
+    old = _tree(out)
+    add_boxes(db, ids[0], range(10, 12))
+    seen: list[dict[str, bytes]] = []
+
+    def crash(path: Path, **_kwargs: object) -> None:  # killed while removing the replaced dataset
+        seen.append(_tree(out))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(exporter.shutil, "rmtree", crash)
+    with pytest.raises(KeyboardInterrupt):
+        export_dataset(db, ExportOptions("mot", out, video_ids=ids, overwrite=True))
+    monkeypatch.undo()
+    new = _tree(out)
+    assert seen and all(tree == new for tree in seen) and new != old  # new in place before any removal
+    assert [p.name.startswith(".mot.part-") for p in tmp_path.iterdir() if p.name.startswith(".")] == [True]
+    export_dataset(db, ExportOptions("mot", out, video_ids=ids, overwrite=True))
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # leftovers cleaned
+    assert _tree(out) == new
+
+
+def test_a_dataset_left_aside_by_a_killed_two_rename_replace_is_put_back(two_videos, tmp_path: Path) -> None:
+    db, ids = two_videos
+    out = tmp_path / "mot"
+    export_dataset(db, ExportOptions("mot", out, video_ids=ids))
+    old = _tree(out)
+    # Where folders cannot be swapped in one step, a kill between the two renames leaves these:
+    out.rename(tmp_path / ".mot.old-1a2b3c4d")
+    (tmp_path / ".mot.part-999-5e6f7a8b").mkdir()
+    with pytest.raises(ValidationError, match="already holds files"):
+        export_dataset(db, ExportOptions("mot", out, video_ids=ids))
+    assert _tree(out) == old
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

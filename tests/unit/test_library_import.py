@@ -282,3 +282,40 @@ def test_moved_frame_folder_is_found_again(db, shared_data: Path, tmp_path: Path
     assert relink_search(db, tmp_path / "archive") == [(outcome.video_id, (moved / "img1").resolve())]
     video = _video(db, outcome.video_id)
     assert (video.status, video.filename, video.fps, video.frame_count) == ("ok", "MOT17-05-FRCNN", 14.0, 6)
+
+
+def test_a_file_name_that_is_not_utf8_imports_and_is_shown_escaped(
+    db, data_dir: Path, make_video, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    import os
+    import sqlite3
+
+    from vru_desktop.cli import main
+    from vru_desktop.datasets.query import load_rows
+    from vru_desktop.media.frames import iter_frames
+
+    clip = make_video(frames=5)
+    odd = Path(os.fsdecode(os.path.join(os.fsencode(clip.parent), b"caf\xe9 \xff.mp4")))  # Latin-1 bytes
+    shutil.copy(clip, odd)
+    [outcome] = import_paths(db, [odd])
+    assert outcome.status == "imported" and outcome.line().startswith("imported  ")
+    assert "caf\\xe9 \\xff.mp4" in outcome.line()
+    video = _video(db, outcome.video_id)
+    assert video.file_path == str(odd) and video.filename == "caf\\xe9 \\xff.mp4"
+    with db.session() as session:
+        index = session.get(FrameIndex, video.id)
+        table = FrameTable.from_bytes(index.times, index.keyframes)
+    frames = list(iter_frames(video.file_path, table=table))
+    assert len(frames) == 5 and all(f.image is not None for f in frames)
+    assert [r.file_healthy for r in load_rows(db) if r.video_id == video.id] == [True]
+    assert importer.refresh_status(db) == []  # found on disk, not "missing"
+    # The database holds valid UTF-8 text that other tools read.
+    with sqlite3.connect(db.path) as conn:
+        assert conn.execute("SELECT file_path FROM videos").fetchone()[0].endswith("/caf%E9%20%FF.mp4")
+    conn.close()
+    [again] = import_paths(db, [odd])
+    assert again.status == "duplicate"
+    capsys.readouterr()
+    assert main(["--data-dir", str(data_dir), "videos", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["name"] == "caf\\xe9 \\xff.mp4"

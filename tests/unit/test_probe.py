@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from vru_desktop.errors import MediaError
+from vru_desktop.library.importer import import_paths
+from vru_desktop.media.frames import FrameTable, iter_frames
 from vru_desktop.media.probe import (
     fingerprint_file,
     is_image_sequence,
@@ -279,3 +281,54 @@ def test_fingerprint_is_stable_across_a_move_and_differs_by_content(tmp_path: Pa
     shutil.move(first, moved)
     assert fingerprint_file(moved) == before
     assert fingerprint_file(second) != before
+
+
+def test_faststart_mp4_cut_at_99_percent_keeps_only_the_frames_that_decode(tmp_path: Path, db) -> None:
+    data = encode(tmp_path / "fast.mp4", 200, options={"movflags": "faststart"}).read_bytes()
+    cut = tmp_path / "cut99.mp4"
+    cut.write_bytes(data[: int(len(data) * 0.99)])
+    with av.open(str(cut)) as container:
+        decodable = 0
+        with pytest.raises(av.FFmpegError):
+            for _frame in container.decode(container.streams.video[0]):
+                decodable += 1
+    info = probe(cut)
+    assert info.frame_count == decodable < 200
+    assert info.undecodable_tail > 0 and "decodable-tail" in info.metadata_source
+    table = FrameTable(info.frame_times, info.keyframes)
+    frames = list(iter_frames(cut, start=0, stop=len(table), table=table))
+    assert [f.index for f in frames] == list(range(decodable))  # every frame of the table decodes
+    (outcome,) = import_paths(db, [cut])
+    assert outcome.status == "imported"
+    assert f"the last {info.undecodable_tail} frames do not decode and were left out" in outcome.message
+
+
+def test_a_still_image_named_like_a_video_is_refused(tmp_path: Path) -> None:
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "photo.png"), np.zeros((48, 64, 3), np.uint8))
+    path = tmp_path / "photo.mp4"
+    shutil.copy(tmp_path / "photo.png", path)
+    assert "a still image (PNG), not a video" in _refusal(path)
+
+
+# 512 ticks a frame: at 25 ticks/s frames fall 20.48 s apart, at 1280 ticks/s 0.4 s apart; the edit
+# list still plays 1.2 s, which holds 1 and 3 of them.
+@pytest.mark.parametrize(("ticks", "placed"), [(25, 1), (1280, 3)])
+def test_a_damaged_time_scale_is_refused(tmp_path: Path, ticks: int, placed: int) -> None:
+    data = bytearray(encode(tmp_path / "ok.mp4", 30).read_bytes())
+    mdhd = data.find(b"mdhd")
+    offset = mdhd + 8 + (16 if data[mdhd + 4] == 1 else 8)  # version/flags, then the two dates
+    assert int.from_bytes(data[offset : offset + 4], "big") == 12800
+    data[offset : offset + 4] = ticks.to_bytes(4, "big")  # the track's ticks per second, made wrong
+    path = tmp_path / "broken_timescale.mp4"
+    path.write_bytes(bytes(data))
+    message = _refusal(path)
+    assert f"lists 30 frames but its timing places only {placed} inside its playing time" in message
+    assert "time scale is probably damaged" in message
+
+
+def test_a_frame_rate_below_one_frame_in_ten_seconds_is_refused(tmp_path: Path) -> None:
+    # Declared 1000 fps (out of range); the timestamps put frames 20 s apart: 0.05 fps.
+    path = encode(tmp_path / "slow.mkv", 10, rate=1000, tick_ms=20_000)
+    assert "no usable frame rate (0.05 fps)" in _refusal(path)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from vru_desktop.cli import main
 from vru_desktop.errors import StoreError
+from vru_desktop.settings import resolve_locations
+from vru_desktop.store import db as db_module
 from vru_desktop.store.db import HEAD_REVISION, MIGRATIONS_DIR, open_database
 
 
@@ -92,3 +97,70 @@ def test_statuses_are_stored_as_their_strings(db) -> None:
         assert video.status == VideoStatus.MISSING and video.processing_status == ProcessingStatus.QUEUED
         assert session.query(TestSession).one().status == RunStatus.CREATED
         assert session.query(Video).filter(Video.status == VideoStatus.MISSING).count() == 1
+
+
+def test_an_empty_database_file_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "vru_desktop.sqlite3"
+    path.touch()
+    with pytest.raises(StoreError) as caught:
+        open_database(path)
+    assert f"The database {path} is an empty file (0 bytes)" in str(caught.value)
+    assert path.stat().st_size == 0
+
+
+def test_a_database_without_its_schema_version_is_refused_without_writing(tmp_path: Path) -> None:
+    path = tmp_path / "vru_desktop.sqlite3"
+    database = open_database(path)
+    database.set_setting("k", 1)
+    database.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE alembic_version")
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="no schema version"):
+        open_database(path)
+    assert path.read_bytes() == before
+    assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
+
+
+HOLD_WRITE_LOCK = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("INSERT OR REPLACE INTO app_settings (key, value) VALUES ('other process', '1')")
+print("holding", flush=True)
+time.sleep(float(sys.argv[2]))
+conn.execute("COMMIT")
+"""
+
+
+def _hold_write_lock(path: Path, seconds: float) -> subprocess.Popen[str]:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WRITE_LOCK, str(path), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+    return holder
+
+
+def test_writers_wait_for_another_process_and_a_lasting_lock_is_a_clear_message(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = resolve_locations(data_dir).ensure().database
+    assert main(["--data-dir", str(data_dir), "projects"]) == 0
+    create = ["--data-dir", str(data_dir), "create-project", "Gate"]
+    create += ["--camera-model", "M", "--camera-view", "front", "--signal-type", "rgb"]
+    # The other process commits while this one waits: it then reads and writes after that commit.
+    holder = _hold_write_lock(path, 1.5)
+    capsys.readouterr()
+    assert main(create) == 0, capsys.readouterr().err
+    assert holder.wait(timeout=30) == 0
+    assert main(["--data-dir", str(data_dir), "runs"]) == 0
+    # A lock held longer than the busy timeout is a one-line message, not a traceback.
+    monkeypatch.setattr(db_module, "BUSY_TIMEOUT_MS", 500)
+    holder = _hold_write_lock(path, 5)
+    capsys.readouterr()
+    assert main([*create[:3], "Gate 2", *create[4:]]) == 1
+    err = capsys.readouterr().err
+    holder.wait(timeout=30)
+    assert err.startswith(f"error: The database {path} is busy: another program or vru-desktop process")
+    assert "Traceback" not in err and err.count("\n") == 1

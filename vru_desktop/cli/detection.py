@@ -18,7 +18,6 @@ from vru_desktop.detection.models import (
     DEFAULT_MODEL_NAME,
     ensure_model_file,
     list_models,
-    pickle_warning,
     register_model,
 )
 from vru_desktop.detection.pipeline import (
@@ -44,6 +43,8 @@ from vru_desktop.errors import UsageError
 from vru_desktop.library.importer import project_id_by_name
 from vru_desktop.store.models import RunStatus
 
+_TRUST_HELP = "load a .pt file even if it carries code beyond a YOLO checkpoint (remembered by SHA-256)"
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("detect", help="run a detector over videos (headless, with a progress bar)")
@@ -60,6 +61,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--device", choices=DEVICES, default=defaults.device)
     p.add_argument("--tracker", choices=TRACKERS, default=defaults.tracker, help="fill track ids")
     p.add_argument("--rider-threshold", type=float, default=defaults.rider_threshold)
+    p.add_argument("--trust-model", action="store_true", help=_TRUST_HELP)
     p.add_argument("--commit-frames", type=int, default=defaults.commit_frames, help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(handler=cmd_detect)
@@ -85,6 +87,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("add-model", help="add a detector model file to the known models")
     p.add_argument("path")
     p.add_argument("--name", help="name to show (default: the file name)")
+    p.add_argument("--trust-model", action="store_true", help=_TRUST_HELP)
     p.set_defaults(handler=cmd_add_model)
 
 
@@ -149,10 +152,7 @@ def cmd_detect(args: argparse.Namespace, ctx: Context) -> int:
     config = _config(args)
     recover_interrupted(ctx.db)
     path = ensure_model_file(args.model, ctx.locations)
-    warning = pickle_warning(path, ctx.locations)
-    if warning:
-        print(f"warning: {warning}", file=sys.stderr)
-    model = register_model(ctx.db, path)
+    model = register_model(ctx.db, path, trust=args.trust_model)
     if args.project:
         runs = queue_project(ctx.db, project_id_by_name(ctx.db, args.project), model.id, config)
     else:
@@ -232,9 +232,6 @@ def cmd_models(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_add_model(args: argparse.Namespace, ctx: Context) -> int:
     path = ensure_model_file(args.path, ctx.locations)
-    warning = pickle_warning(path, ctx.locations)
-    if warning:
-        print(f"warning: {warning}", file=sys.stderr)
-    model = register_model(ctx.db, path, name=args.name)
+    model = register_model(ctx.db, path, name=args.name, trust=args.trust_model)
     print(f"model {model.id}: {model.name} ({model.format}, sha256 {model.sha256[:12]}…)")
     return 0

@@ -14,6 +14,7 @@ end, so a failed, cancelled or killed export leaves no half-written dataset (at 
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -32,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from vru_desktop.datasets.formats import coco, csv_events, cvat, mot, openlabel, yolo
 from vru_desktop.datasets.formats.common import ExportBox, ExportVideo
-from vru_desktop.errors import Cancelled, NotFoundError, UsageError, ValidationError
+from vru_desktop.errors import Cancelled, NotFoundError, UsageError, ValidationError, write_error
 from vru_desktop.library.projects import find_project
 from vru_desktop.media.frames import FrameTable, iter_frames
 from vru_desktop.store.db import Database
@@ -210,13 +211,43 @@ def _check_destination(out: Path, overwrite: bool) -> None:
 
 
 def _remove_leftovers(out: Path) -> None:
-    """Temporary folders of earlier exports to ``out`` that were killed before they finished."""
+    """Temporary folders of earlier exports to ``out`` that were killed before they finished.
+
+    A ``.old-*`` folder is the dataset an export was replacing; with nothing at ``out`` (killed
+    between the two renames where the folders cannot be swapped at once) it is put back.
+    """
+    for old in sorted(out.parent.glob(f".{out.name}.old-*")):
+        if not out.exists():
+            old.rename(out)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
     for leftover in out.parent.glob(f".{out.name}.part-*"):
         shutil.rmtree(leftover, ignore_errors=True)
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one atomic step (Linux ``renameat2``); ``False`` where that is not possible."""
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
 def _move_into_place(tmp: Path, out: Path) -> None:
+    """Put the finished export at ``out``; a dataset already there stays until the new one is in place."""
     if out.is_dir() and any(out.iterdir()):
+        if _exchange(tmp, out):  # ``tmp`` now holds the old dataset
+            shutil.rmtree(tmp, ignore_errors=True)
+            return
         backup = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
         out.rename(backup)
         tmp.rename(out)
@@ -241,11 +272,11 @@ def export_dataset(
     if options.every is not None and options.every < 1:
         raise UsageError("--every must be 1 or more.")
     out = Path(options.out).expanduser().resolve()
+    _remove_leftovers(out)  # first: it may put back the dataset a killed export was replacing
     _check_destination(out, options.overwrite)
-    _remove_leftovers(out)
     tmp = out.with_name(f".{out.name}.part-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir()
     try:
+        tmp.mkdir()
         with db.session() as session:
             video_ids = select_video_ids(session, options)
             if options.format == "csv":
@@ -267,8 +298,10 @@ def export_dataset(
         if should_cancel is not None and should_cancel():
             raise Cancelled("Export cancelled; nothing was written.")
         _move_into_place(tmp, out)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise write_error(exc, out) from exc
         raise
     return result
 
@@ -290,10 +323,12 @@ def _write_frames(
 
     def settle(limit: int) -> None:
         while len(pending) > limit:
-            if not pending.popleft().result():
-                raise ValidationError(
-                    f"Cannot write images into {root}.", hint="Check free disk space and rights."
-                )
+            if not pending.popleft().result():  # OpenCV says only that it failed: find out why
+                probe_file = root / ".write-check"
+                with probe_file.open("wb") as handle:
+                    handle.write(b"\0" * (1 << 16))
+                probe_file.unlink()
+                raise ValidationError(f"Cannot write images into {root}.", hint="Check its rights.")
 
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="jpeg") as pool:
         try:

@@ -1,5 +1,9 @@
 """Annotation import: parse a dataset, map its classes to VRU types, pair it with library videos and
-store it in one transaction (a failure or cancel leaves the database as it was).
+store it (a failure or cancel leaves the database as it was). The rows are prepared while only
+reading, then written in transactions of :data:`WRITE_CHUNK` rows, so another process that writes
+waits for one chunk, not the whole import; a failure takes back the chunks already written. The
+import's record exists from the first chunk on (mode "incomplete" until the last transaction), so
+an import cut short by a killed process can still be listed and removed as a unit.
 
 Imported boxes are ground truth by default: validated, and the frames the dataset covers are marked
 reviewed (a reviewed frame without boxes says "nothing here"). With ``as_proposals`` they come in
@@ -28,6 +32,7 @@ import json
 import logging
 import os
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -220,7 +225,7 @@ def _import_onto_library(
     table = mapping.table(used)
     left_out = dict(dataset.skipped)
     fingerprints = [item_fingerprint(item) for item in dataset.items]
-    with db.transaction() as session:
+    with db.session() as session:
         targets = _pair(session, dataset.items, options.video_id)
         placed: dict[int, _Placement] = {}
         for number, (item, video) in enumerate(zip(dataset.items, targets, strict=True)):
@@ -242,19 +247,36 @@ def _import_onto_library(
                 )
             placement.fingerprints.append(fingerprints[number])
             _place_item(placement, item, table, options.ground_truth, format_name, left_out)
-        met, replaced = _meet_earlier_imports(session, list(placed.values()), options.on_duplicate)
+        placements = list(placed.values())
+        if options.on_duplicate == "refuse":
+            _meet_earlier_imports(session, placements, "refuse", None)
+    with db.transaction() as session:
         record = AnnotationImport(
             format=format_name,
             source=str(dataset.path),
             fingerprint=_digest(sorted(fingerprints)),
             ground_truth=options.ground_truth,
-            mode=options.on_duplicate if met else "new",
-            details={"mapping": table, "left_out": left_out, "replaced": replaced},
+            mode=INCOMPLETE,
+            details={"mapping": table, "left_out": left_out},
         )
         session.add(record)
         session.flush()
-        results = [_write(session, record, placement, options.ground_truth) for placement in placed.values()]
         import_id = record.id
+    try:
+        _write_rows(db, [row | {"import_id": import_id} for p in placements for row in p.rows], should_cancel)
+        with db.transaction() as session:
+            met, replaced = _meet_earlier_imports(session, placements, options.on_duplicate, import_id)
+            record = session.get(AnnotationImport, import_id)
+            assert record is not None
+            record.mode = options.on_duplicate if met else "new"
+            record.details = {**record.details, "replaced": replaced}
+            results = [_finish(session, record, placement, options.ground_truth) for placement in placements]
+    except BaseException:
+        try:
+            _take_back(db, import_id)
+        except Exception:
+            log.exception("could not take back the boxes of failed import %d", import_id)
+        raise
     if progress is not None:
         progress(len(dataset.items), len(dataset.items), "")
     mapping.remember(db, format_name, dataset.path, used)
@@ -296,7 +318,7 @@ def _box_key(frame: int, vru_type: str, box: tuple[float, float, float, float]) 
 
 
 def _meet_earlier_imports(
-    session: Session, placements: list[_Placement], on_duplicate: str
+    session: Session, placements: list[_Placement], on_duplicate: str, this_import: int | None
 ) -> tuple[bool, list[int]]:
     """Find boxes an earlier import already put on these videos (same frame, class and box). Refuse
     (``refuse``), take the earlier import's boxes off those videos first (``replace``), or go on
@@ -321,6 +343,7 @@ def _meet_earlier_imports(
                 Annotation.video_id == video.id,
                 Annotation.outside.is_(False),
                 or_(Annotation.import_id.is_not(None), Annotation.source.like("import:%")),
+                or_(Annotation.import_id.is_(None), Annotation.import_id != this_import),
             )
         ):
             earlier[_box_key(frame, vru, (x1, y1, x2, y2))] = (import_id, row_id)
@@ -537,15 +560,38 @@ def _place_item(
         placement.reviewed |= frames
 
 
-def _write(
+#: Rows written in one transaction.
+WRITE_CHUNK = 5000
+#: The pause between two chunks. A process waiting for the database retries every 100 ms at most
+#: (SQLite's busy handler); without a gap that long the next chunk would take the lock first again.
+CHUNK_GAP_SECONDS = 0.1
+#: The mode of an import's record while its rows are being written.
+INCOMPLETE = "incomplete"
+
+
+def _write_rows(db: Database, rows: list[dict[str, Any]], should_cancel: Callable[[], bool] | None) -> None:
+    for start in range(0, len(rows), WRITE_CHUNK):
+        if start:
+            if should_cancel is not None and should_cancel():
+                raise Cancelled("Import cancelled; nothing was written.")
+            time.sleep(CHUNK_GAP_SECONDS)
+        with db.transaction() as session:
+            session.execute(insert(Annotation), rows[start : start + WRITE_CHUNK])
+
+
+def _take_back(db: Database, import_id: int) -> None:
+    """Remove what a failed import wrote before its last transaction: its rows and its record."""
+    with db.transaction() as session:
+        session.execute(delete(Annotation).where(Annotation.import_id == import_id))
+        session.execute(delete(AnnotationImport).where(AnnotationImport.id == import_id))
+
+
+def _finish(
     session: Session, record: AnnotationImport, placement: _Placement, ground_truth: bool
 ) -> VideoResult:
+    """The reviewed marks and the record of one video's part, its rows being written already."""
     video = placement.video
     result = placement.result
-    for row in placement.rows:
-        row["import_id"] = record.id
-    if placement.rows:
-        session.execute(insert(Annotation), placement.rows)
     result.rows = len(placement.rows)
     result.boxes = sum(1 for r in placement.rows if not r["outside"])
     result.crowd = sum(1 for r in placement.rows if r["crowd"] and not r["outside"])

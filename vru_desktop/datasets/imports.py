@@ -141,6 +141,8 @@ def remove_import(db: Database, import_id: int) -> int:
         if record is None:
             raise NotFoundError(f"Import {import_id} does not exist.", hint="See 'vru-desktop imports'.")
         deleted = sum(remove_import_part(session, part) for part in list(record.videos))
+        # An import cut short before its last transaction has rows but no per-video parts.
+        deleted += session.execute(delete(Annotation).where(Annotation.import_id == import_id)).rowcount or 0
         session.delete(record)
     return deleted
 

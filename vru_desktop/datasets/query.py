@@ -26,6 +26,7 @@ from sqlalchemy import text
 
 from vru_desktop.datasets.readiness import CRITERIA_LABELS, Readiness, coverage_text
 from vru_desktop.errors import UsageError
+from vru_desktop.paths import path_from_db
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import DEFAULT_GT_COVERAGE, VideoStatus
 
@@ -312,7 +313,8 @@ def load_rows(db: Database, *, check_files: bool = True) -> list[DatasetRow]:
         raw.close()
     checker = _FileChecker()
     # The statement's columns are the row's fields in order; the file check comes last.
-    return [DatasetRow(*rec, checker.exists(rec[2]) if check_files else True) for rec in records]
+    rows = [(*rec[:2], path_from_db(rec[2]), *rec[3:]) for rec in records]
+    return [DatasetRow(*rec, checker.exists(rec[2]) if check_files else True) for rec in rows]
 
 
 def filter_rows(db: Database, rows: Iterable[DatasetRow], flt: DatasetFilter) -> list[DatasetRow]:

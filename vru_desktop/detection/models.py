@@ -15,12 +15,16 @@ import importlib.util
 import json
 import logging
 import os
+import pickle
+import pickletools
 import platform
 import re
 import socket
 import sys
+import threading
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -250,26 +254,169 @@ def ensure_model_file(spec: str | os.PathLike[str], locations: Locations) -> Pat
     return path
 
 
-def pickle_warning(path: Path, locations: Locations) -> str | None:
-    """The warning to show before adding a ``.pt`` file from outside the models folder, else ``None``."""
-    if model_format(path) != "pt":
-        return None
+# -- what a .pt file may carry without the user's trust --------------------------------------------
+# A .pt file is a pickle: it can name any Python callable, and unpickling calls it. A YOLO checkpoint
+# needs only tensors, the model's layer classes and a few plain types; a file that names anything else
+# is loaded only when the user trusts it (remembered by its SHA-256).
+TRUSTED_MODELS_SETTING = "models.trusted_sha256"
+#: What torch's restricted unpickler (``weights_only``) allows by itself: tensors, storages, dtypes.
+_TORCH_DEFAULTS = re.compile(
+    r"^(torch\._utils\._rebuild_\w+|torch\._tensor\._rebuild_from_type_v2|torch\.[A-Z]\w*(Storage|Tensor)"
+    r"|torch\.(Size|device|bool|u?int\d+|b?float\d+\w*|complex\d+)|torch\.nn\.parameter\.Parameter"
+    r"|collections\.(OrderedDict|Counter)|builtins\.(set|bytearray|complex)|_codecs\.encode)$"
+)
+#: Layer classes (torch.nn.Module subclasses): torch's own, Ultralytics' blocks, heads and model classes.
+_LAYER_CLASSES = re.compile(
+    r"^(torch\.nn\.modules\.\w+|ultralytics\.nn\.modules\.\w+|ultralytics\.nn\.tasks)\.[A-Z]\w*$"
+)
+#: Plain classes some checkpoints hold: the training arguments, a training checkpoint's loss objects.
+_PLAIN_CLASSES = re.compile(r"^ultralytics\.utils\.(IterableSimpleNamespace|(loss|tal)\.[A-Z]\w*)$")
+#: NumPy scalars and arrays in a checkpoint's metrics.
+_NUMPY = frozenset(
+    f"numpy.{name}"
+    for name in (
+        "dtype",
+        "ndarray",
+        "core.multiarray.scalar",
+        "_core.multiarray.scalar",
+        "core.multiarray._reconstruct",
+        "_core.multiarray._reconstruct",
+    )
+)
+#: Names older checkpoints use for classes Ultralytics has since renamed (as Ultralytics maps them).
+_RENAMED = {
+    "ultralytics.nn.modules.block.Silence": "torch.nn.modules.linear.Identity",
+    "ultralytics.nn.tasks.YOLOv10DetectionModel": "ultralytics.nn.tasks.DetectionModel",
+    "ultralytics.utils.loss.v10DetectLoss": "ultralytics.utils.loss.E2EDetectLoss",
+    "ultralytics.yolo.utils.IterableSimpleNamespace": "ultralytics.utils.IterableSimpleNamespace",
+}
+#: Module names protocol-2 pickles use for Python 3's (as unpickling maps them).
+_PYTHON2_MODULES = {"__builtin__": "builtins", "copy_reg": "copyreg"}
+_FORCE_WEIGHTS_ONLY = "TORCH_FORCE_WEIGHTS_ONLY_LOAD"
+_load_lock = threading.Lock()
+
+
+def checkpoint_globals(path: Path) -> set[str]:
+    """Every Python name the pickles in a ``.pt`` file refer to, read without unpickling anything.
+
+    A name the reader cannot work out (built on the stack, an extension code) is ``"?"``, which no
+    allow-list accepts.
+    """
     try:
-        path.resolve().relative_to(locations.models_dir.resolve())
-    except ValueError:
-        return (
-            f"Loading {path.name} runs Python code stored inside the file (a pickle). Add it only if you "
-            "trust where it came from; an exported format (.onnx, OpenVINO, .tflite) carries no code."
+        with zipfile.ZipFile(path) as archive:
+            pickles = [archive.read(n) for n in archive.namelist() if n.endswith(".pkl")]
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise ModelError(f"{path.name}: cannot be read as a PyTorch model: {exc}.") from exc
+    if not pickles:
+        raise ModelError(
+            f"{path.name}: not a PyTorch model (the archive holds no pickle).",
+            hint="Export or download the model again.",
         )
-    return None
+    names: set[str] = set()
+    for data in pickles:
+        try:
+            names |= _pickle_globals(data)
+        except ValueError as exc:
+            raise ModelError(
+                f"{path.name}: not a {MODEL_FORMATS['pt']} model (its pickle is damaged: {exc}).",
+                hint="Export or download the model again.",
+            ) from exc
+    return names
+
+
+def _pickle_globals(data: bytes) -> set[str]:
+    names: set[str] = set()
+    pushed: list[Any] = []  # what each opcode left on top of the stack, as far as strings go
+    memo: dict[int, Any] = {}
+    for opcode, arg, _pos in pickletools.genops(data):
+        op = opcode.name
+        if op in ("GLOBAL", "INST"):
+            module, name = str(arg).split(" ", 1)
+            names.add(f"{_PYTHON2_MODULES.get(module, module)}.{name}")
+        elif op == "STACK_GLOBAL":
+            module, name = pushed[-2:] if len(pushed) >= 2 else [None, None]
+            ok = isinstance(module, str) and isinstance(name, str)
+            names.add(f"{module}.{name}" if ok else "?")
+        elif op in ("EXT1", "EXT2", "EXT4"):
+            names.add("?")
+        if op in ("MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT"):
+            memo[len(memo) if op == "MEMOIZE" else int(arg)] = pushed[-1] if pushed else None
+            continue
+        if op in ("GET", "BINGET", "LONG_BINGET"):
+            pushed.append(memo.get(int(arg)))
+        else:
+            is_text = isinstance(arg, str) and ("UNICODE" in op or "STRING" in op)
+            pushed.append(arg if is_text else None)
+    return names
+
+
+def _allowed(name: str) -> bool:
+    name = _RENAMED.get(name, name)
+    return bool(
+        _TORCH_DEFAULTS.match(name)
+        or _LAYER_CLASSES.match(name)
+        or _PLAIN_CLASSES.match(name)
+        or name in _NUMPY
+    )
+
+
+def untrusted_globals(path: Path) -> list[str]:
+    """The names a ``.pt`` file refers to beyond what a YOLO checkpoint needs (``[]`` for other formats)."""
+    if model_format(path) != "pt":
+        return []
+    return sorted(n for n in checkpoint_globals(path) if not _allowed(n))
+
+
+def model_trusted(db: Database, sha256: str) -> bool:
+    return sha256 in (db.get_setting(TRUSTED_MODELS_SETTING) or [])
+
+
+def trust_model(db: Database, sha256: str) -> None:
+    """Remember that the user trusts the model file with this SHA-256 to run the code it carries."""
+    trusted = list(db.get_setting(TRUSTED_MODELS_SETTING) or [])
+    if sha256 not in trusted:
+        db.set_setting(TRUSTED_MODELS_SETTING, [*trusted, sha256])
+
+
+def _code_refused(path: Path, names: list[str]) -> ModelError:
+    shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+    return ModelError(
+        f"{path.name} carries Python code beyond a YOLO checkpoint ({shown}); loading it would run that "
+        "code, so it was not loaded.",
+        hint="Use it only if you trust where it came from: add it in Detection ▸ Models… and confirm, or "
+        "pass --trust-model.",
+    )
+
+
+def trust_question(db: Database, path: Path) -> str | None:
+    """What to ask before adding a model file that carries code not yet trusted, else ``None``."""
+    check_model_file(path)
+    names = untrusted_globals(path)
+    if not names or model_trusted(db, file_sha256(path)):
+        return None
+    return (
+        f"{path.name} is not a plain YOLO checkpoint: it names Python code ({', '.join(names[:4])}) that "
+        "runs when the file is loaded. Trust it only if you know where it came from; an exported format "
+        "(.onnx, OpenVINO, .tflite) carries no code."
+    )
 
 
 # -- the list of known models -------------------------------------------------------------------------
-def register_model(db: Database, path: str | os.PathLike[str], *, name: str | None = None) -> DetectorModel:
-    """Add a model file to the known models (or refresh its checksum and names when it is known)."""
+def register_model(
+    db: Database, path: str | os.PathLike[str], *, name: str | None = None, trust: bool = False
+) -> DetectorModel:
+    """Add a model file to the known models (or refresh its checksum and names when it is known).
+
+    A ``.pt`` file that carries code beyond a YOLO checkpoint is refused unless ``trust`` (which is
+    remembered by the file's SHA-256) or the user trusted it before.
+    """
     path = Path(path).expanduser().resolve()
     fmt = check_model_file(path)
     sha = file_sha256(path)
+    if trust:
+        trust_model(db, sha)
+    elif not model_trusted(db, sha) and (names := untrusted_globals(path)):
+        raise _code_refused(path, names)
     names = read_class_names(path, fmt)
     with db.transaction() as session:
         model = session.scalars(select(DetectorModel).where(DetectorModel.path == str(path))).first()
@@ -432,9 +579,20 @@ class LoadedModel:
         ]
 
 
-def load_model(path: Path, locations: Locations, *, device: str = "cpu") -> LoadedModel:
-    """Load a model file with Ultralytics (importing it now); every failure is a :class:`ModelError`."""
+def load_model(
+    path: Path, locations: Locations, *, device: str = "cpu", trusted: bool = False
+) -> LoadedModel:
+    """Load a model file with Ultralytics (importing it now); every failure is a :class:`ModelError`.
+
+    A ``.pt`` file is unpickled by torch's restricted unpickler, allowed only the classes a YOLO
+    checkpoint needs, unless ``trusted``; one that names anything else is refused before loading.
+    """
     fmt = check_model_file(path)
+    needed: set[str] | None = None
+    if fmt == "pt" and not trusted:
+        if names := untrusted_globals(path):
+            raise _code_refused(path, names)
+        needed = {n for n in checkpoint_globals(path) if not _TORCH_DEFAULTS.match(n)}
     _check_backend(fmt, path)
     if device.startswith("cuda"):
         _check_cuda()
@@ -447,9 +605,15 @@ def load_model(path: Path, locations: Locations, *, device: str = "cpu") -> Load
             hint="Reinstall the application.",
         ) from exc
     try:
-        yolo = YOLO(str(path), task="detect")
+        with _restricted_unpickling(path, needed):
+            yolo = YOLO(str(path), task="detect")
         names = {int(k): str(v) for k, v in dict(yolo.names).items()}
+    except ModelError:
+        raise
     except Exception as exc:
+        refused = _refused_global(exc) if needed is not None else None
+        if refused is not None:
+            raise _code_refused(path, [refused]) from exc
         raise ModelError(
             f"{path.name} cannot be loaded as a {MODEL_FORMATS[fmt]} model: {exc}",
             hint="The file may be incomplete or damaged; export or copy it again, or choose another model.",
@@ -457,6 +621,66 @@ def load_model(path: Path, locations: Locations, *, device: str = "cpu") -> Load
     if yolo.task != "detect":
         raise ModelError(f"{path.name} is a {yolo.task} model, not a detection model.")
     return LoadedModel(yolo, path, fmt, names)
+
+
+@contextmanager
+def _restricted_unpickling(path: Path, needed: set[str] | None) -> Iterator[None]:
+    """Every ``torch.load`` inside (Ultralytics' too) is ``weights_only``, allowed the ``needed`` names.
+
+    ``None`` (a trusted file, or not a .pt) changes nothing. The names were checked against the
+    allow-list by name; here each must also be what the list means (a layer class is a torch module).
+    """
+    if needed is None:
+        yield
+        return
+    import torch
+
+    entries: list[Any] = [(_allowed_object(path, name), name) for name in sorted(needed)]
+    if "numpy.dtype" in needed:  # a dtype is rebuilt as an instance of its own class
+        entries += [cls for cls in vars(np.dtypes).values() if isinstance(cls, type)]
+    with _load_lock, torch.serialization.safe_globals(entries):
+        before = os.environ.get(_FORCE_WEIGHTS_ONLY)
+        os.environ[_FORCE_WEIGHTS_ONLY] = "1"
+        try:
+            yield
+        finally:
+            if before is None:
+                del os.environ[_FORCE_WEIGHTS_ONLY]
+            else:
+                os.environ[_FORCE_WEIGHTS_ONLY] = before
+
+
+def _refused_global(exc: BaseException) -> str | None:
+    """The name torch's restricted unpickler refused somewhere in ``exc``'s chain, else ``None``."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, pickle.UnpicklingError):
+            found = re.search(r"Unsupported global: GLOBAL (\S+)", str(seen))
+            return found.group(1) if found else "a name outside the allow-list"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _allowed_object(path: Path, name: str) -> Any:
+    import torch
+
+    if not _allowed(name):
+        raise _code_refused(path, [name])
+    target = _RENAMED.get(name, name)
+    module_name, _, attr = target.rpartition(".")
+    try:
+        obj = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError):
+        obj = None
+    if _LAYER_CLASSES.match(target):
+        fits = isinstance(obj, type) and issubclass(obj, torch.nn.Module)
+    elif _PLAIN_CLASSES.match(target):
+        fits = isinstance(obj, type) and obj.__module__ == module_name
+    else:
+        fits = obj is not None
+    if not fits:
+        raise _code_refused(path, [name])
+    return obj
 
 
 def _check_cuda() -> None:

@@ -32,6 +32,7 @@ from vru_desktop.detection.models import (
     file_sha256,
     library_versions,
     load_model,
+    model_trusted,
     record_class_names,
 )
 from vru_desktop.errors import MediaError, ModelError, NotFoundError, ValidationError, VruError
@@ -707,7 +708,8 @@ def _execute(
     key = (str(plan.model_path), sha, plan.config.device)
     model = _take_loaded(key) if not tracking else None
     if model is None:
-        model = load_model(plan.model_path, locations, device=plan.config.device)
+        trusted = model_trusted(db, sha)
+        model = load_model(plan.model_path, locations, device=plan.config.device, trusted=trusted)
     plan.class_map = record_class_names(db, plan.model_id, {str(k): v for k, v in model.names.items()})
     _record_provenance(db, plan, model, sha)
     if control.stopped:

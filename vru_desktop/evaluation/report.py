@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from vru_desktop import __version__
-from vru_desktop.errors import ValidationError
+from vru_desktop.errors import ValidationError, write_error
 from vru_desktop.evaluation.events import EventValidation
 from vru_desktop.evaluation.run import RunEvaluation
 from vru_desktop.evaluation.tide import ERRORS, TideResult
@@ -447,12 +447,16 @@ def write_report(
             f"The folder {path.parent} does not exist.", hint="Create it or choose another."
         )
     text = render_report(result, events)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temp: str | None = None
     try:
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if temp is not None:
+            Path(temp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise write_error(exc, path) from exc
         raise
     return path

@@ -27,6 +27,7 @@ from vru_desktop.media.probe import (
     read_seqinfo,
     sequence_name,
 )
+from vru_desktop.paths import printable
 from vru_desktop.settings import USER_DEFAULT_PROJECT, get_setting
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import FrameIndex, Project, Video, VideoStatus
@@ -56,7 +57,7 @@ class ImportOutcome:
         return sequence_name(self.path) if self.path.is_dir() else self.path.name
 
     def line(self) -> str:
-        return f"{self.status:9} {self.path}: {self.message}"
+        return f"{self.status:9} {printable(self.path)}: {self.message}"
 
 
 @dataclass
@@ -157,13 +158,13 @@ def _store(db: Database, info: VideoInfo, assignment: Assignment) -> ImportOutco
                     info.path, "duplicate", f"already in the library as video {existing.id}", existing.id
                 )
             existing.file_path = str(info.path)
-            existing.filename = info.path.name
+            existing.filename = printable(info.path.name)
             existing.status = VideoStatus.OK
             return ImportOutcome(
                 info.path, "relinked", f"found again: video {existing.id} moved here", existing.id
             )
         project = choose_project(session, db, info.path, assignment)
-        name = sequence_name(info.path) if info.kind == "image_sequence" else info.path.name
+        name = printable(sequence_name(info.path) if info.kind == "image_sequence" else info.path.name)
         video = Video(
             project_id=project.id,
             filename=name,
@@ -193,6 +194,8 @@ def _store(db: Database, info: VideoInfo, assignment: Assignment) -> ImportOutco
             )
         )
         summary = f"{info.frame_count} frames, {info.fps:g} fps, {info.resolution}, {info.duration:.2f} s"
+        if info.undecodable_tail:
+            summary += f"; the last {info.undecodable_tail} frames do not decode and were left out"
         return ImportOutcome(info.path, "imported", summary, video.id, project.name)
 
 
@@ -277,7 +280,7 @@ def relink(db: Database, video_id: int, new_path: str | os.PathLike[str]) -> Vid
                 hint="Choose the original file; a re-encoded copy has other frames.",
             )
         video.file_path = str(path)
-        video.filename = sequence_name(path) if video.kind == "image_sequence" else path.name
+        video.filename = printable(sequence_name(path) if video.kind == "image_sequence" else path.name)
         video.status = VideoStatus.OK
         return video
 

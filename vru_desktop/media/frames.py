@@ -156,6 +156,8 @@ def _iter_file(
                         to_bgr(frame),
                     )
                 index += 1
+                if stop is not None and index >= stop:
+                    break  # frames after ``stop`` need not decode (a damaged tail is not in the table)
         except av.FFmpegError as exc:
             raise MediaError(f"{path.name}: decoding failed at frame {index} ({exc}).") from exc
     finally:

@@ -24,6 +24,8 @@ from vru_desktop.errors import MediaError
 log = logging.getLogger(__name__)
 
 MAX_FPS = 240.0
+#: Below one frame every ten seconds a frame rate says the file's time scale is broken, not the camera.
+MIN_FPS = 0.1
 VIDEO_EXTENSIONS = frozenset(
     {
         ".mp4",
@@ -66,6 +68,8 @@ class VideoInfo:
     frame_times: np.ndarray = field(repr=False)
     keyframes: np.ndarray = field(repr=False)
     is_vfr: bool = False
+    #: Frames at the end the container lists but that do not decode (left out of the frame table).
+    undecodable_tail: int = 0
 
     @property
     def resolution(self) -> str:
@@ -227,6 +231,12 @@ def probe_video_file(path: Path) -> VideoInfo:
         if not container.streams.video:
             raise MediaError(f"{path.name}: the file has no video stream.")
         stream = container.streams.video[0]
+        if container.format.name == "image2" or container.format.name.endswith("_pipe"):
+            kind = stream.codec_context.name.upper() if stream.codec_context is not None else "picture"
+            raise MediaError(
+                f"{path.name}: a still image ({kind}), not a video.",
+                hint="Import a folder of numbered images to make a video of them.",
+            )
         if stream.codec_context is None:
             raise MediaError(
                 f"{path.name}: the video codec is not supported (no decoder for it is available).",
@@ -243,10 +253,14 @@ def probe_video_file(path: Path) -> VideoInfo:
         keys: list[bool] = []
         untimed: list[bool] = []
         packets_seen = 0
+        discarded = 0  # frames the container's edit list leaves out of the playing time
         try:
             for packet in container.demux(stream):
                 packets_seen += 1
-                if packet.size == 0 or getattr(packet, "is_discard", False):
+                if getattr(packet, "is_discard", False):
+                    discarded += 1
+                    continue
+                if packet.size == 0:
                     continue
                 stamp = packet.pts if packet.pts is not None else packet.dts
                 untimed.append(stamp is None)
@@ -256,6 +270,12 @@ def probe_video_file(path: Path) -> VideoInfo:
             raise MediaError(_describe_av_error(path, exc)) from exc
         if not pts_list:
             raise MediaError(f"{path.name}: the video stream holds no frames.")
+        if discarded > len(pts_list):
+            raise MediaError(
+                f"{path.name}: the file lists {discarded + len(pts_list)} frames but its timing places only "
+                f"{len(pts_list)} inside its playing time: the track's time scale is probably damaged.",
+                hint="Re-encode or remux the file (for example with ffmpeg) and import the copy.",
+            )
         if any(untimed):
             rate = stream.average_rate or stream.guessed_rate
             if not rate or not 0 < float(rate) <= MAX_FPS:
@@ -283,6 +303,19 @@ def probe_video_file(path: Path) -> VideoInfo:
             sources.append("decoder")
 
         pts = np.sort(np.asarray(pts_list, dtype=np.int64))
+        undecodable_tail = 0
+        if not any(untimed):
+            key_pts = [stamp for stamp, key in zip(pts_list, keys, strict=True) if key]
+            last = _last_decodable_pts(path, max((k for k in key_pts if k <= pts[-1]), default=int(pts[0])))
+            if last is None:
+                raise MediaError(
+                    f"{path.name}: the end of the video cannot be decoded (the file is damaged or cut short)."
+                )
+            undecodable_tail = int(np.count_nonzero(pts > last))
+            if undecodable_tail:
+                log.warning("%s: the last %d frames do not decode; left out", path, undecodable_tail)
+                pts = pts[pts <= last]
+                sources.append("decodable-tail")
         times = pts.astype(np.float64) * float(time_base)
         frame_count = len(times)
         deltas = np.diff(times)
@@ -301,7 +334,7 @@ def probe_video_file(path: Path) -> VideoInfo:
             sources.append("frame-count")
         elif not declared_frames:
             sources.append("frame-count")
-        key_stamps = {stamp for stamp, key in zip(pts_list, keys, strict=True) if key}
+        key_stamps = {stamp for stamp, key in zip(pts_list, keys, strict=True) if key and stamp <= pts[-1]}
         key_set = np.asarray(sorted(key_stamps), dtype=np.int64)
         keyframes = np.searchsorted(pts, key_set).astype(np.int32)
 
@@ -309,8 +342,13 @@ def probe_video_file(path: Path) -> VideoInfo:
         if not 0 < fps <= MAX_FPS:
             fps = frame_count / (times[-1] - times[0] + step) if step > 0 else 0.0
             sources.append("derived-fps")
-        if not 0 < fps <= MAX_FPS:
-            raise MediaError(f"{path.name}: no usable frame rate (container and timestamps disagree).")
+        if not MIN_FPS <= fps <= MAX_FPS:
+            shown = f" ({fps:.3g} fps)" if fps > 0 else ""
+            raise MediaError(
+                f"{path.name}: no usable frame rate{shown}: the container and the frames' timestamps "
+                "disagree (its time scale is probably damaged).",
+                hint="Re-encode or remux the file (for example with ffmpeg) and import the copy.",
+            )
         frame_period = step or 1.0 / fps
         duration = float(times[-1] - times[0] + frame_period)
         is_vfr = bool(len(deltas) > 1 and np.max(np.abs(deltas - frame_period)) > 0.25 * frame_period)
@@ -332,7 +370,26 @@ def probe_video_file(path: Path) -> VideoInfo:
         frame_times=times,
         keyframes=keyframes,
         is_vfr=is_vfr,
+        undecodable_tail=undecodable_tail,
     )
+
+
+def _last_decodable_pts(path: Path, key_pts: int) -> int | None:
+    """The latest presentation time decoded from the keyframe at ``key_pts`` on, up to the first
+    decoding error (where a sequential decode of the video, as a run or an export does, stops)."""
+    import av
+
+    last: int | None = None
+    with av.open(str(path), metadata_errors="ignore") as container:
+        stream = container.streams.video[0]
+        container.seek(key_pts, stream=stream, backward=True, any_frame=False)
+        try:
+            for frame in container.decode(stream):
+                if frame.pts is not None and (last is None or frame.pts > last):
+                    last = int(frame.pts)
+        except av.FFmpegError as exc:
+            log.info("%s: decoding stops after pts %s: %s", path, last, exc)
+    return last
 
 
 def probe(path: str | os.PathLike[str], *, fps: float | None = None) -> VideoInfo:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vru_desktop.errors import StoreError
@@ -21,26 +24,84 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: The newest migration. Opening a database already at this revision skips importing Alembic.
 HEAD_REVISION = "0004_review_coverage"
+#: How long a writer waits for another process's write to finish before the database counts as locked.
+BUSY_TIMEOUT_MS = 10_000
+_WRITE = "vru_write"
 
 
 def _configure_connection(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # transactions begin where SQLAlchemy begins them (_begin)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
-def _current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
-        exists = conn.execute(
-            text("SELECT name FROM sqlite_master WHERE type='table' AND name='alembic_version'")
-        ).first()
-        if exists is None:
-            return None
-        row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
-        return row[0] if row else None
+def _begin(conn: Connection) -> None:
+    """A write transaction takes the write lock at once (waiting up to the busy timeout for it).
+
+    A transaction that first reads and then writes would otherwise fail at its first write, without
+    waiting, when another process wrote in between.
+    """
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+
+def _inspect(path: Path) -> tuple[str | None, bool]:
+    """The schema revision of an existing database file and whether it holds any table, read only."""
+    with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "alembic_version" not in tables:
+            return None, bool(tables)
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        return (row[0] if row else None), True
+
+
+def _check_before_migrating(path: Path) -> str | None:
+    """The revision of the file at ``path`` (``None``: a new library); refuse files that are not ours."""
+    if not path.exists():
+        return None
+    if path.stat().st_size == 0:
+        raise StoreError(
+            f"The database {path} is an empty file (0 bytes), perhaps from a failed copy; it was left "
+            "as it is.",
+            hint="Restore it from a backup, or move it away to start a new library.",
+        )
+    revision, has_tables = _inspect(path)
+    if revision is None and has_tables:
+        raise StoreError(
+            f"The database {path} has tables but no schema version (its alembic_version table is missing), "
+            "so it cannot be migrated safely; it was left as it is.",
+            hint="Restore it from a backup, or open another data folder with --data-dir.",
+        )
+    return revision
+
+
+def _plain_error(path: Path, exc: BaseException) -> StoreError | None:
+    """The :class:`StoreError` for a database that stayed locked or a full disk, else ``None``."""
+    orig = getattr(exc, "orig", exc)
+    name = getattr(orig, "sqlite_errorname", "")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return StoreError(
+            f"The database {path} is busy: another program or vru-desktop process kept it locked for "
+            f"{BUSY_TIMEOUT_MS // 1000} s.",
+            hint="Try again when that work has finished.",
+        )
+    full = name == "SQLITE_FULL" or (name.startswith("SQLITE_IOERR") and _nearly_full(path.parent))
+    if full:
+        return StoreError(
+            f"The disk holding the database {path} is full; nothing of this change was written.",
+            hint="Free some space and try again.",
+        )
+    return None
+
+
+def _nearly_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < 1 << 20
+    except OSError:
+        return False
 
 
 def migrate(engine: Engine) -> None:
@@ -50,7 +111,7 @@ def migrate(engine: Engine) -> None:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
+    with engine.connect().execution_options(**{_WRITE: True}) as connection, connection.begin():
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
@@ -72,7 +133,10 @@ class Database:
         session = self.sessionmaker()
         try:
             with session.begin():
+                session.connection(execution_options={_WRITE: True})
                 yield session
+        except OperationalError as exc:
+            raise (_plain_error(self.path, exc) or exc) from exc
         finally:
             session.close()
 
@@ -115,14 +179,28 @@ def open_database(path: str | Path) -> Database:
             f"Cannot create the data folder {path.parent}: {exc.strerror}.",
             hint="Choose another folder with --data-dir or VRU_DESKTOP_DATA_DIR.",
         ) from exc
+    try:
+        revision = _check_before_migrating(path)
+    except sqlite3.Error as exc:
+        plain = _plain_error(path, exc)
+        if plain is not None:
+            raise plain from exc
+        raise StoreError(
+            f"Cannot open the database {path}: {exc}.",
+            hint="Check that the file is a vru_desktop database and not in use by a newer version.",
+        ) from exc
     engine = create_engine(f"sqlite:///{path}", future=True)
     event.listen(engine, "connect", _configure_connection)
+    event.listen(engine, "begin", _begin)
     try:
-        if _current_revision(engine) != HEAD_REVISION:
+        if revision != HEAD_REVISION:
             log.info("migrating %s to %s", path, HEAD_REVISION)
             migrate(engine)
     except Exception as exc:  # sqlite3 / SQLAlchemy / Alembic errors all mean the same to a user
         engine.dispose()
+        plain = _plain_error(path, exc)
+        if plain is not None:
+            raise plain from exc
         raise StoreError(
             f"Cannot open the database {path}: {exc}.",
             hint="Check that the file is a vru_desktop database and not in use by a newer version.",

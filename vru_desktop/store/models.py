@@ -30,9 +30,13 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from vru_desktop.paths import path_from_db, path_to_db
 
 #: The VRU types: a new project's class list, which it may change (the viewer's keys 1–9 pick from it).
 VRU_TYPES: tuple[str, ...] = ("pedestrian", "cyclist", "motorcyclist", "wheelchair_user", "scooter_rider")
@@ -110,6 +114,19 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
+class FilePath(TypeDecorator[str]):
+    """A file path as text; one that is not valid UTF-8 is stored by :func:`~vru_desktop.paths.path_to_db`."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else path_to_db(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else path_from_db(value)
+
+
 class BoxMixin:
     """Pixel box ``x1, y1, x2, y2`` in the video's native resolution."""
 
@@ -168,7 +185,7 @@ class Video(Base):
         ForeignKey("projects.id", ondelete="SET NULL"), nullable=True, index=True
     )
     filename: Mapped[str] = mapped_column(String(500))
-    file_path: Mapped[str] = mapped_column(Text)
+    file_path: Mapped[str] = mapped_column(FilePath)
     kind: Mapped[str] = mapped_column(String(20), default="file")  # file | image_sequence
     file_size: Mapped[int] = mapped_column(Integer, default=0)
     duration: Mapped[float] = mapped_column(Float, default=0.0)

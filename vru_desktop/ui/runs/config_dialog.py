@@ -25,9 +25,9 @@ from vru_desktop.detection.models import (
     cuda_available,
     list_models,
     model_format,
-    pickle_warning,
     register_model,
     resolve_model_path,
+    trust_question,
 )
 from vru_desktop.detection.pipeline import RunConfig
 from vru_desktop.detection.runs import last_config
@@ -91,20 +91,20 @@ def choose_model_file(parent: QWidget, db: Database, locations: Locations) -> in
 
 
 def add_model_with_warning(parent: QWidget, db: Database, locations: Locations, path: Path) -> int | None:
-    """Add ``path`` to the known models after the pickle warning where it applies; show errors."""
+    """Add ``path`` to the known models, asking first if it carries code not yet trusted; show errors."""
     try:
-        warning = pickle_warning(path, locations)
-        if warning is not None:
+        question = trust_question(db, path)
+        if question is not None:
             answer = QMessageBox.warning(
                 parent,
-                "Model from an unknown place",
-                warning + "\n\nAdd it anyway?",
+                "Model that carries code",
+                question + "\n\nTrust this file and add it?",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                 QMessageBox.StandardButton.No,
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return None
-        return register_model(db, path).id
+        return register_model(db, path, trust=question is not None).id
     except VruError as exc:
         QMessageBox.critical(parent, "Cannot add this model", str(exc))
         return None
@@ -218,7 +218,9 @@ class RunConfigDialog(QDialog):
             if isinstance(choice, str):  # the default model name, not added yet
                 path = resolve_model_path(choice, self.locations)
                 if path.exists():
-                    choice = register_model(self.db, path).id
+                    choice = add_model_with_warning(self, self.db, self.locations, path)
+                    if choice is None:
+                        return
                 else:
                     self.download_spec = choice
                     choice = None
