@@ -232,6 +232,14 @@ def _check_k_of_n(spec: Setting, value: Any) -> list[int]:
     return [int(value[0]), int(value[1])]
 
 
+def _check_sha256_list(spec: Setting, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v) for v in value
+    ):
+        raise ValidationError(f"{spec.key} must be a list of SHA-256 checksums (64 hex digits).")
+    return value
+
+
 def _check_optional_id(spec: Setting, value: Any) -> int | None:
     if value is None:
         return None
@@ -252,6 +260,7 @@ _CHECKS: dict[str, Callable[[Setting, Any], Any]] = {
     "height_bins": _check_height_bins,
     "k_of_n": _check_k_of_n,
     "optional_id": _check_optional_id,
+    "sha256_list": _check_sha256_list,
     "object": _check_object,
 }
 
@@ -262,9 +271,9 @@ class Setting:
 
     ``kind`` is one of ``int`` (within ``minimum`` … ``maximum``), ``bool``, ``height_bins`` (bin name →
     ``[min, max]`` pixel heights), ``k_of_n`` (``[k, n]`` with 1 ≤ k ≤ n), ``optional_id`` (a row
-    id or ``None``) and ``object`` (a JSON object). A ``remembered`` setting is state the program
-    keeps from what the user did (the last run configuration, remembered class mappings …): listed,
-    but not changed by hand. A key
+    id or ``None``), ``sha256_list`` and ``object`` (a JSON object). A ``remembered`` setting is
+    state the program keeps from what the user did (the last run configuration, remembered class
+    mappings …): listed, but not changed by hand. A key
     ending in ``:`` is a family: every key starting with it has this type (one per source).
     """
 
@@ -302,6 +311,7 @@ class Setting:
             "height_bins": "JSON object of [min, max] heights",
             "k_of_n": "[k, n] pair",
             "optional_id": "id or null",
+            "sha256_list": "list of SHA-256 checksums",
             "object": "JSON object",
         }[self.kind]
 
@@ -324,6 +334,8 @@ PARALLEL_RUNS = "detection.parallel_runs"
 LAST_RUN_CONFIG = "detection.last_config"
 #: The model last used.
 LAST_MODEL = "detection.last_model_id"
+#: Model files the user trusts to run the code their pickle carries, by SHA-256.
+TRUSTED_MODELS = "detection.trusted_models"
 #: Height bins of the pedestrian metrics.
 HEIGHT_BINS = "evaluation.height_bins"
 #: Stable detection of a track: k of its last n frames detected.
@@ -399,6 +411,13 @@ REGISTRY: dict[str, Setting] = {
             "optional_id",
             None,
             "The detector model last used; the run dialog selects it.",
+            remembered=True,
+        ),
+        Setting(
+            TRUSTED_MODELS,
+            "sha256_list",
+            [],
+            "Model files (.pt) you chose to trust although they carry code beyond a YOLO checkpoint.",
             remembered=True,
         ),
         Setting(

@@ -13,7 +13,6 @@ import pytest
 from vru_desktop.cli import main
 from vru_desktop.detection import models
 from vru_desktop.detection.models import (
-    TRUSTED_MODELS_SETTING,
     checkpoint_globals,
     load_model,
     prepare_ultralytics,
@@ -21,7 +20,7 @@ from vru_desktop.detection.models import (
     untrusted_globals,
 )
 from vru_desktop.errors import ModelError
-from vru_desktop.settings import resolve_locations
+from vru_desktop.settings import TRUSTED_MODELS, resolve_locations
 from vru_desktop.store.db import open_database
 
 pytestmark = pytest.mark.slow
@@ -127,7 +126,7 @@ def test_add_model_and_detect_refuse_a_pickle_that_runs_code(
     assert "yolo11n.pt carries Python code" in capsys.readouterr().err
     assert not marker.exists()
     database = open_database(locations.database)
-    assert database.get_setting(TRUSTED_MODELS_SETTING) is None
+    assert database.read_setting(TRUSTED_MODELS) is None
     assert trust_question(database, path) is not None
     database.close()
 

@@ -111,7 +111,7 @@ def test_an_empty_database_file_is_refused_and_left_alone(tmp_path: Path) -> Non
 def test_a_database_without_its_schema_version_is_refused_without_writing(tmp_path: Path) -> None:
     path = tmp_path / "vru_desktop.sqlite3"
     database = open_database(path)
-    database.set_setting("k", 1)
+    database.write_setting("k", 1)
     database.close()
     with sqlite3.connect(path) as conn:
         conn.execute("DROP TABLE alembic_version")

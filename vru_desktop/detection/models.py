@@ -35,7 +35,7 @@ from sqlalchemy import select
 from vru_desktop import __version__
 from vru_desktop.detection.classmap import RawDetection, default_class_map, validate_class_map
 from vru_desktop.errors import ModelError, NotFoundError
-from vru_desktop.settings import Locations
+from vru_desktop.settings import TRUSTED_MODELS, Locations, get_setting, set_setting
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import DetectorModel
 
@@ -258,7 +258,6 @@ def ensure_model_file(spec: str | os.PathLike[str], locations: Locations) -> Pat
 # A .pt file is a pickle: it can name any Python callable, and unpickling calls it. A YOLO checkpoint
 # needs only tensors, the model's layer classes and a few plain types; a file that names anything else
 # is loaded only when the user trusts it (remembered by its SHA-256).
-TRUSTED_MODELS_SETTING = "models.trusted_sha256"
 #: What torch's restricted unpickler (``weights_only``) allows by itself: tensors, storages, dtypes.
 _TORCH_DEFAULTS = re.compile(
     r"^(torch\._utils\._rebuild_\w+|torch\._tensor\._rebuild_from_type_v2|torch\.[A-Z]\w*(Storage|Tensor)"
@@ -368,14 +367,14 @@ def untrusted_globals(path: Path) -> list[str]:
 
 
 def model_trusted(db: Database, sha256: str) -> bool:
-    return sha256 in (db.get_setting(TRUSTED_MODELS_SETTING) or [])
+    return sha256 in get_setting(db, TRUSTED_MODELS)
 
 
 def trust_model(db: Database, sha256: str) -> None:
     """Remember that the user trusts the model file with this SHA-256 to run the code it carries."""
-    trusted = list(db.get_setting(TRUSTED_MODELS_SETTING) or [])
+    trusted = get_setting(db, TRUSTED_MODELS)
     if sha256 not in trusted:
-        db.set_setting(TRUSTED_MODELS_SETTING, [*trusted, sha256])
+        set_setting(db, TRUSTED_MODELS, [*trusted, sha256])
 
 
 def _code_refused(path: Path, names: list[str]) -> ModelError:
