@@ -6,14 +6,28 @@ a raw traceback.
 
 from __future__ import annotations
 
+import re
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with its control characters escaped (a newline in a file name shows as ``\\n``)."""
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+
 
 class VruError(Exception):
-    """Base class of every error the application reports to a person."""
+    """Base class of every error the application reports to a person.
+
+    The message and hint are kept on one line whatever paths or values they show.
+    """
 
     #: Exit status the CLI uses for this kind of error.
     exit_code = 1
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        message = one_line(message)
+        hint = None if hint is None else one_line(hint)
         self.message = message
         self.hint = hint
         super().__init__(message if hint is None else f"{message} {hint}")

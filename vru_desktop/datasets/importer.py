@@ -20,7 +20,7 @@ import logging
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from vru_desktop.annotations.tracks import Keyframe, TrackBox, interpolate_track
 from vru_desktop.datasets.formats import coco, cvat, label_studio, mot, yolo
 from vru_desktop.datasets.formats.common import SourceBox, SourceDataset, SourceItem, safe_name, scale_box
 from vru_desktop.datasets.mapping import ClassMapping
-from vru_desktop.errors import Cancelled, NotFoundError, ValidationError
+from vru_desktop.errors import Cancelled, FormatError, NotFoundError, ValidationError
 from vru_desktop.library.importer import import_paths, remove_videos
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import Annotation, FrameIndex, ReviewedFrame, Video
@@ -184,6 +184,7 @@ def _import_onto_library(
                 raise Cancelled("Import cancelled; nothing was written.")
             if progress is not None:
                 progress(number, len(dataset.items), video.filename)
+            _check_frames(dataset.path, item, video)
             results.append(
                 _store_item(session, item, video, table, options.ground_truth, format_name, left_out)
             )
@@ -244,6 +245,18 @@ def _pair(session: Session, items: list[SourceItem], video_id: int | None) -> li
 
 
 # -- storing -------------------------------------------------------------------------------------
+def _check_frames(source: Path, item: SourceItem, video: Video) -> None:
+    """Refuse boxes past the video's end before any track is filled in between its keyframes."""
+    beyond = [b.frame for b in item.boxes if not b.outside and not 0 <= b.frame < video.frame_count]
+    if beyond:
+        raise FormatError(
+            f"{source}: {len(beyond)} box{'es' if len(beyond) > 1 else ''} of '{' / '.join(item.names)}' "
+            f"on frames past the end of video {video.id} '{video.filename}' ({video.frame_count} frames), "
+            f"the first on frame {beyond[0]} (0-based).",
+            hint="Choose the video these annotations belong to (--video ID), or cut them to its length.",
+        )
+
+
 def _store_item(
     session: Session,
     item: SourceItem,
@@ -318,6 +331,9 @@ def _store_item(
     if ground_truth:
         if item.reviewed is None:
             frames = set(range(min(item.frame_count or frame_count, frame_count)))
+        elif isinstance(item.reviewed, range):
+            covered = item.reviewed
+            frames = set(range(covered.start, min(covered.stop, frame_count), covered.step))
         else:
             frames = {f for f in item.reviewed if 0 <= f < frame_count}
         existing = set(
@@ -337,6 +353,9 @@ def _track_rows(
 ) -> list[tuple[TrackBox, SourceBox]]:
     """Every frame of one track, each with the source keyframe that gives its flags and attributes."""
     ordered = sorted(boxes, key=lambda b: b.frame)
+    past = [b for b in ordered if b.frame >= frame_count]  # outside keyframes: the track's end
+    if past:
+        ordered = [*ordered[: -len(past)], replace(past[0], frame=frame_count)]
     if not item.interpolate:
         return [(TrackBox(b.frame, b.box, b.keyframe, b.outside), b) for b in ordered]
     by_frame = {b.frame: b for b in ordered}

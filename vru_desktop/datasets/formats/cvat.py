@@ -38,6 +38,7 @@ from vru_desktop.datasets.formats.common import (
     frame_of_image,
     group_image_boxes,
     parse_float,
+    parse_int,
 )
 from vru_desktop.errors import FormatError
 
@@ -180,10 +181,7 @@ def _int(element: ET.Element, name: str, where: str) -> int:
     value = element.get(name)
     if value is None:
         raise FormatError(f"{where}: missing attribute '{name}'.")
-    try:
-        return int(value)
-    except ValueError:
-        raise FormatError(f"{where}: {name}='{value}' is not a whole number.") from None
+    return parse_int(value, where, name, minimum=0)
 
 
 def _flag(element: ET.Element, name: str, default: bool) -> bool:
@@ -210,10 +208,7 @@ def _meta_int(task: ET.Element | None, tag: str, file: Path) -> int | None:
     text = task.findtext(tag)
     if text is None or not text.strip():
         return None
-    try:
-        return int(text)
-    except ValueError:
-        raise FormatError(f"{file}: <{tag}> '{text}' is not a whole number.") from None
+    return parse_int(text, str(file), f"<{tag}>", minimum=0)
 
 
 def _step(task: ET.Element | None, file: Path) -> int:
@@ -252,7 +247,7 @@ def _video_item(file: Path, root: ET.Element, dataset: SourceDataset, frames: st
     names = [root.findtext("meta/source") or "", (task.findtext("name") if task is not None else None) or ""]
     item = SourceItem(names=[n for n in names if n], interpolate=True)
     task_frames = range(start, stop + 1, step)
-    item.reviewed = {to_frame(f, str(file)) for f in task_frames}
+    item.reviewed = task_frames if frames == "source" else range(len(task_frames))
     item.frame_count = to_frame(task_frames[-1], str(file)) + 1
     item.hold_until = item.frame_count - 1
     for track in root.iterfind("track"):

@@ -22,8 +22,19 @@ import configparser
 from pathlib import Path
 
 from vru_desktop.datasets.formats.coco import categories_for
-from vru_desktop.datasets.formats.common import ExportVideo, SourceBox, SourceDataset, SourceItem, find_files
+from vru_desktop.datasets.formats.common import (
+    ExportVideo,
+    SourceBox,
+    SourceDataset,
+    SourceItem,
+    check_inside,
+    find_files,
+    parse_float,
+    parse_int,
+    read_file_text,
+)
 from vru_desktop.errors import FormatError
+from vru_desktop.files import read_ini
 
 NAME = "mot"
 MOT17_CLASSES = {
@@ -97,7 +108,7 @@ class MotWriter:
 def find_gt_files(path: Path) -> list[Path]:
     """``gt.txt`` itself, a sequence folder's ``gt/gt.txt``, or every sequence's below a folder."""
     if (path / "gt" / "gt.txt").is_file():
-        return [path / "gt" / "gt.txt"]
+        return [check_inside(path / "gt" / "gt.txt", path)]
     return find_files(path, "gt.txt", "MOT ground truth (gt/gt.txt)")
 
 
@@ -105,11 +116,8 @@ def _seqinfo(folder: Path) -> configparser.SectionProxy | None:
     path = folder / "seqinfo.ini"
     if not path.is_file():
         return None
-    parser = configparser.ConfigParser()
-    try:
-        parser.read(path, encoding="utf-8")
-    except configparser.Error as exc:
-        raise FormatError(f"{path}: not a valid seqinfo.ini ({exc.message}).") from exc
+    parser = configparser.ConfigParser(interpolation=None)
+    read_ini(check_inside(path, folder), parser, FormatError)
     return parser["Sequence"] if parser.has_section("Sequence") else None
 
 
@@ -120,10 +128,9 @@ def parse(path: Path) -> SourceDataset:
         sequence = gt.parent.parent if gt.parent.name == "gt" else gt.parent
         labels_file = gt.parent / "labels.txt"
         if labels_file.is_file():
+            text = read_file_text(check_inside(labels_file, sequence))
             names = {
-                number: line.strip()
-                for number, line in enumerate(labels_file.read_text(encoding="utf-8").splitlines(), start=1)
-                if line.strip()
+                number: line.strip() for number, line in enumerate(text.splitlines(), start=1) if line.strip()
             }
         else:
             names = dict(MOT17_CLASSES)
@@ -135,13 +142,14 @@ def parse(path: Path) -> SourceDataset:
         space: tuple[float, float] | None = None
         if info is not None:
             item.names.insert(0, info.get("name", sequence.name))
-            try:
-                if "seqLength" in info:
-                    item.frame_count = int(info["seqLength"])
-                if "imWidth" in info and "imHeight" in info:
-                    space = (float(info["imWidth"]), float(info["imHeight"]))
-            except ValueError as exc:
-                raise FormatError(f"{sequence / 'seqinfo.ini'}: {exc}.") from exc
+            where = str(sequence / "seqinfo.ini")
+            if "seqLength" in info:
+                item.frame_count = parse_int(info["seqLength"], where, "seqLength", minimum=0)
+            if "imWidth" in info and "imHeight" in info:
+                space = (
+                    parse_float(info["imWidth"], where, "imWidth", positive=True),
+                    parse_float(info["imHeight"], where, "imHeight", positive=True),
+                )
         item.boxes = _read_rows(gt, names, space)
         dataset.items.append(item)
     return dataset
@@ -149,26 +157,19 @@ def parse(path: Path) -> SourceDataset:
 
 def _read_rows(gt: Path, names: dict[int, str], space: tuple[float, float] | None) -> list[SourceBox]:
     boxes: list[SourceBox] = []
-    try:
-        lines = gt.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{gt}: cannot be read ({exc}).") from exc
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(read_file_text(gt).splitlines(), start=1):
         if not line.strip():
             continue
         where = f"{gt}:{number}"
         parts = [p.strip() for p in line.split(",")]
         if len(parts) < 6:
             raise FormatError(f"{where}: expected 'frame,id,x,y,w,h[,consider,class,visibility]'.")
-        try:
-            frame = int(float(parts[0]))
-            track = int(float(parts[1]))
-            x, y, w, h = (float(v) for v in parts[2:6])
-            consider = float(parts[6]) if len(parts) > 6 else 1.0
-            cls = int(float(parts[7])) if len(parts) > 7 else 1
-            visibility = float(parts[8]) if len(parts) > 8 else 1.0
-        except ValueError:
-            raise FormatError(f"{where}: '{line.strip()}' holds a value that is not a number.") from None
+        frame = parse_int(parts[0], where, "frame")
+        track = parse_int(parts[1], where, "id")
+        x, y, w, h = (parse_float(v, where, what) for v, what in zip(parts[2:6], "xywh", strict=True))
+        consider = parse_float(parts[6], where, "consider") if len(parts) > 6 else 1.0
+        cls = parse_int(parts[7], where, "class") if len(parts) > 7 else 1
+        visibility = parse_float(parts[8], where, "visibility") if len(parts) > 8 else 1.0
         if frame < 1:
             raise FormatError(f"{where}: frame {frame}; MOT frames start at 1.")
         if cls not in names:
