@@ -13,9 +13,12 @@ import os
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from vru_desktop import __version__
 from vru_desktop.cli.common import Context
-from vru_desktop.errors import UsageError, VruError
+from vru_desktop.errors import UsageError, VruError, one_line
+from vru_desktop.store.db import database_reason
 
 #: Modules that add subcommands; each has ``register(subparsers)``.
 COMMAND_MODULES = (
@@ -65,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VruError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except SQLAlchemyError as exc:
+        print(f"error: the database failed ({one_line(database_reason(exc))}).", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

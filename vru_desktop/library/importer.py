@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from vru_desktop.errors import MediaError, NotFoundError, VruError
+from vru_desktop.errors import MediaError, NotFoundError, VruError, one_line
 from vru_desktop.library.projects import USER_DEFAULT_SETTING, ensure_default_project, find_project
 from vru_desktop.media.probe import (
     VIDEO_EXTENSIONS,
@@ -27,7 +28,7 @@ from vru_desktop.media.probe import (
     read_seqinfo,
     sequence_name,
 )
-from vru_desktop.store.db import Database
+from vru_desktop.store.db import Database, database_reason
 from vru_desktop.store.models import FrameIndex, Project, Video
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class ImportOutcome:
         return sequence_name(self.path) if self.path.is_dir() else self.path.name
 
     def line(self) -> str:
-        return f"{self.status:9} {self.path}: {self.message}"
+        return f"{self.status:9} {one_line(str(self.path))}: {one_line(self.message)}"
 
 
 @dataclass
@@ -247,10 +248,16 @@ def import_paths(
             outcomes.append(
                 ImportOutcome(path, "refused", exc.message + (f" {exc.hint}" if exc.hint else ""))
             )
+        except SQLAlchemyError as exc:  # storing it failed, not reading it
+            log.exception("storing %s failed", path)
+            reason = one_line(database_reason(exc))
+            outcomes.append(ImportOutcome(path, "refused", f"{path.name}: the database failed ({reason})."))
         except Exception as exc:  # an unexpected decoder failure must not end the batch
             log.exception("import of %s failed", path)
             outcomes.append(
-                ImportOutcome(path, "refused", f"{path.name}: unexpected error while reading ({exc}).")
+                ImportOutcome(
+                    path, "refused", f"{path.name}: unexpected error while reading ({one_line(str(exc))})."
+                )
             )
     if progress is not None:
         progress(len(candidates), len(candidates), "")

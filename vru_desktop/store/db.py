@@ -98,6 +98,12 @@ class Database:
         self.engine.dispose()
 
 
+def database_reason(exc: BaseException) -> str:
+    """A database failure's own reason on one line, without the SQL statement SQLAlchemy adds."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def open_database(path: str | Path) -> Database:
     """Open (creating if needed) the database file at ``path`` and migrate it to the newest schema."""
     path = Path(path)
@@ -117,7 +123,7 @@ def open_database(path: str | Path) -> Database:
     except Exception as exc:  # sqlite3 / SQLAlchemy / Alembic errors all mean the same to a user
         engine.dispose()
         raise StoreError(
-            f"Cannot open the database {path}: {exc}.",
+            f"Cannot open the database {path}: {database_reason(exc)}.",
             hint="Check that the file is a vru_desktop database and not in use by a newer version.",
         ) from exc
     return Database(path, engine)
