@@ -142,6 +142,18 @@ CASES: list[tuple[str, str, Files, str | None]] = [
     ("yolo-valid", "yolo", yolo(), None),
     *[(f"yolo-cx-{v}", "yolo", yolo(f"0 {v} 0.5 0.2 0.2"), rf"f_000001\.txt:1: cx '{v}'") for v in TEXT_BAD],
     *[(f"yolo-class-{v}", "yolo", yolo(f"{v} 0.5 0.5 0.2 0.2"), r"f_000001\.txt:1: class") for v in TEXT_BAD],
+    (
+        "yolo-cx-huge",
+        "yolo",
+        yolo("0 1e307 0.5 0.2 0.2"),
+        r"ds: a box of 'f / a' on frame 1 lies more than 1e\+09 pixels",
+    ),
+    (
+        "coco-bbox-overflow",
+        "coco",
+        coco("[1e308, 1, 1e308, 5]"),
+        r"a\.json: a box .* on frame 2 lies more than",
+    ),
     ("yolo-yaml-utf16", "yolo", yolo(**{"data.yaml": UTF16_YAML}), None),
     ("yolo-yaml-latin1", "yolo", yolo(**{"data.yaml": b"names: [caf\xe9]\n"}), r"data\.yaml: not UTF-8 text"),
     ("yolo-yaml-utf16-no-bom", "yolo", yolo(**{"data.yaml": "names: [a]\n".encode("utf-16-le")}), r"NUL"),
@@ -421,7 +433,16 @@ def test_files_that_are_no_regular_file_get_their_true_reason(
     assert written(db) == (0, 0, 0, 1)
 
 
-def test_a_newline_in_a_file_name_stays_on_one_line(data_dir: Path, tmp_path: Path, capsys) -> None:
+def test_a_newline_in_a_file_name_stays_on_one_line(
+    data_dir: Path, tmp_path: Path, make_video, capsys
+) -> None:
+    assert main(["--data-dir", str(data_dir), "import", str(make_video("clip.mp4", frames=FRAMES))]) == 0
+    make_files(tmp_path / "walk\nseq", mot())
+    argv = ["--data-dir", str(data_dir), "import-annotations", "--format", "mot", "--video", "1"]
+    capsys.readouterr()
+    assert main([*argv, str(tmp_path / "walk\nseq")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 2 and "walk\\nseq" in out, out
     bad = tmp_path / "bad\nname.json"
     bad.write_text("{")
     assert main(["--data-dir", str(data_dir), "import-annotations", "--format", "coco", str(bad)]) == 1

@@ -9,6 +9,7 @@ from typing import Any
 from vru_desktop.cli.common import Context, ProgressBar, print_json
 from vru_desktop.datasets import exporter, importer
 from vru_desktop.datasets.mapping import parse_map_options
+from vru_desktop.errors import one_line
 
 
 def register(subparsers: Any) -> None:
@@ -90,7 +91,7 @@ def cmd_import_annotations(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         print_json(result.as_dict())
     else:
-        print(f"imported {result.boxes} boxes from {result.source} ({result.format})")
+        print(one_line(f"imported {result.boxes} boxes from {result.source} ({result.format})"))
         for line in result.lines():
-            print("  " + line)
+            print("  " + one_line(line))
     return 0

@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int, str], None]
 
+#: Box coordinates further than this from the frame are refused (they would overflow when filled in).
+MAX_PIXELS = 1e9
+
 FORMATS: dict[str, str] = {
     "coco": "COCO instances JSON",
     "yolo": "YOLO (data.yaml or obj.names)",
@@ -184,7 +187,7 @@ def _import_onto_library(
                 raise Cancelled("Import cancelled; nothing was written.")
             if progress is not None:
                 progress(number, len(dataset.items), video.filename)
-            _check_frames(dataset.path, item, video)
+            _check_boxes(dataset.path, item, video)
             results.append(
                 _store_item(session, item, video, table, options.ground_truth, format_name, left_out)
             )
@@ -245,8 +248,9 @@ def _pair(session: Session, items: list[SourceItem], video_id: int | None) -> li
 
 
 # -- storing -------------------------------------------------------------------------------------
-def _check_frames(source: Path, item: SourceItem, video: Video) -> None:
-    """Refuse boxes past the video's end before any track is filled in between its keyframes."""
+def _check_boxes(source: Path, item: SourceItem, video: Video) -> None:
+    """Refuse boxes past the video's end before any track is filled in between its keyframes, and
+    boxes whose pixels would not be finite numbers (1e307 of a normalised YOLO box)."""
     beyond = [b.frame for b in item.boxes if not b.outside and not 0 <= b.frame < video.frame_count]
     if beyond:
         raise FormatError(
@@ -255,6 +259,13 @@ def _check_frames(source: Path, item: SourceItem, video: Video) -> None:
             f"the first on frame {beyond[0]} (0-based).",
             hint="Choose the video these annotations belong to (--video ID), or cut them to its length.",
         )
+    for box in item.boxes:
+        pixels = scale_box(box.box, box.space, video.width, video.height)
+        if not all(abs(v) <= MAX_PIXELS for v in pixels):
+            raise FormatError(
+                f"{source}: a box of '{' / '.join(item.names)}' on frame {box.frame} lies more than "
+                f"{MAX_PIXELS:.0e} pixels outside video {video.id} '{video.filename}' ({box.box})."
+            )
 
 
 def _store_item(
