@@ -468,11 +468,10 @@ def test_database_failures_are_one_line_without_sql(
     argv = ["--data-dir", str(data_dir), "import-annotations", "--format", "mot", str(tmp_path / "ds")]
     assert main([*argv, "--video", str(video)]) == 1
     err = capsys.readouterr().err
-    assert err == "error: the database failed (the disk said no).\n"
+    assert err == "error: The database failed: the disk said no.\n"
     [outcome] = import_paths(db, [make_video("other.mp4", frames=3)])
     assert (
-        outcome.status == "refused"
-        and outcome.message == "other.mp4: the database failed (the disk said no)."
+        outcome.status == "refused" and outcome.message == "other.mp4: The database failed: the disk said no."
     )
 
 

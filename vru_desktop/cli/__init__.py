@@ -17,8 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from vru_desktop import __version__
 from vru_desktop.cli.common import Context
-from vru_desktop.errors import UsageError, VruError, one_line
-from vru_desktop.store.db import database_reason
+from vru_desktop.errors import UsageError, VruError
+from vru_desktop.store.db import database_failure
 
 #: Modules that add subcommands; each has ``register(subparsers)``.
 COMMAND_MODULES = (
@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except SQLAlchemyError as exc:
-        print(f"error: the database failed ({one_line(database_reason(exc))}).", file=sys.stderr)
+        print(f"error: {database_failure(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

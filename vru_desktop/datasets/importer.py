@@ -251,20 +251,21 @@ def _pair(session: Session, items: list[SourceItem], video_id: int | None) -> li
 def _check_boxes(source: Path, item: SourceItem, video: Video) -> None:
     """Refuse boxes past the video's end before any track is filled in between its keyframes, and
     boxes whose pixels would not be finite numbers (1e307 of a normalised YOLO box)."""
+    of = f" of '{' / '.join(item.names)}'" if item.names else ""
     beyond = [b.frame for b in item.boxes if not b.outside and not 0 <= b.frame < video.frame_count]
     if beyond:
         raise FormatError(
-            f"{source}: {len(beyond)} box{'es' if len(beyond) > 1 else ''} of '{' / '.join(item.names)}' "
-            f"on frames past the end of video {video.id} '{video.filename}' ({video.frame_count} frames), "
-            f"the first on frame {beyond[0]} (0-based).",
+            f"{source}: {len(beyond)} box{'es' if len(beyond) > 1 else ''}{of} on frames past the end of "
+            f"video {video.id} '{video.filename}' ({video.frame_count} frames), the first on frame "
+            f"{beyond[0]} (0-based).",
             hint="Choose the video these annotations belong to (--video ID), or cut them to its length.",
         )
     for box in item.boxes:
         pixels = scale_box(box.box, box.space, video.width, video.height)
         if not all(abs(v) <= MAX_PIXELS for v in pixels):
             raise FormatError(
-                f"{source}: a box of '{' / '.join(item.names)}' on frame {box.frame} lies more than "
-                f"{MAX_PIXELS:.0e} pixels outside video {video.id} '{video.filename}' ({box.box})."
+                f"{source}: a box{of} on frame {box.frame} lies more than {MAX_PIXELS:.0e} pixels "
+                f"outside video {video.id} '{video.filename}' ({box.box})."
             )
 
 

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
+from sqlalchemy.exc import SQLAlchemyError
 
 from vru_desktop.errors import Cancelled, VruError
+from vru_desktop.store.db import database_failure
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,9 @@ class FunctionWorker(QObject):
             self.cancelled.emit(str(exc))
         except VruError as exc:
             self.failed.emit(str(exc))
+        except SQLAlchemyError as exc:
+            log.exception("background work failed")
+            self.failed.emit(str(database_failure(exc)))
         except Exception as exc:
             log.exception("background work failed")
             self.failed.emit(f"Unexpected error: {exc}. Details are in the log file.")

@@ -28,7 +28,7 @@ from vru_desktop.media.probe import (
     read_seqinfo,
     sequence_name,
 )
-from vru_desktop.store.db import Database, database_reason
+from vru_desktop.store.db import Database, database_failure
 from vru_desktop.store.models import FrameIndex, Project, Video
 
 log = logging.getLogger(__name__)
@@ -250,8 +250,7 @@ def import_paths(
             )
         except SQLAlchemyError as exc:  # storing it failed, not reading it
             log.exception("storing %s failed", path)
-            reason = one_line(database_reason(exc))
-            outcomes.append(ImportOutcome(path, "refused", f"{path.name}: the database failed ({reason})."))
+            outcomes.append(ImportOutcome(path, "refused", f"{path.name}: {database_failure(exc).message}"))
         except Exception as exc:  # an unexpected decoder failure must not end the batch
             log.exception("import of %s failed", path)
             outcomes.append(

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from vru_desktop.errors import StoreError
+from vru_desktop.errors import StoreError, one_line
 from vru_desktop.store.models import AppSetting
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,12 @@ class Database:
 def database_reason(exc: BaseException) -> str:
     """A database failure's own reason on one line, without the SQL statement SQLAlchemy adds."""
     lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
+    return one_line(lines[0]) if lines else type(exc).__name__
+
+
+def database_failure(exc: BaseException) -> StoreError:
+    """The error a person sees for a database failure outside opening it."""
+    return StoreError(f"The database failed: {database_reason(exc)}.")
 
 
 def open_database(path: str | Path) -> Database:
