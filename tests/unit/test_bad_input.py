@@ -157,6 +157,18 @@ CASES: list[tuple[str, str, Files, str | None]] = [
     ("yolo-yaml-utf16", "yolo", yolo(**{"data.yaml": UTF16_YAML}), None),
     ("yolo-yaml-latin1", "yolo", yolo(**{"data.yaml": b"names: [caf\xe9]\n"}), r"data\.yaml: not UTF-8 text"),
     ("yolo-yaml-utf16-no-bom", "yolo", yolo(**{"data.yaml": "names: [a]\n".encode("utf-16-le")}), r"NUL"),
+    (
+        "yolo-yaml-key-null",
+        "yolo",
+        yolo(**{"data.yaml": "names: {null: a}\n"}),
+        r"names: class number None is not",
+    ),
+    (
+        "yolo-yaml-key-half",
+        "yolo",
+        yolo(**{"data.yaml": "names: {0.5: a}\n"}),
+        r"class number 0\.5 is not a whole",
+    ),
     ("yolo-yaml-nested-name", "yolo", yolo(**{"data.yaml": "names: [[a, b]]\n"}), r"class name \['a', 'b'\]"),
     (
         "yolo-objdata-utf16",

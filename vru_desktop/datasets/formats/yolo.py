@@ -153,13 +153,10 @@ def _names_from_yaml(path: Path) -> list[str]:
     if isinstance(names, list):
         return [str(n) for n in names]
     if isinstance(names, dict):
-        try:
-            keys = sorted(int(k) for k in names)
-        except ValueError:
-            raise FormatError(f"{path}: 'names' keys must be class numbers.") from None
-        if keys != list(range(len(keys))):
+        numbered = {parse_int(k, f"{path}: names", "class number"): v for k, v in names.items()}
+        if sorted(numbered) != list(range(len(names))):
             raise FormatError(f"{path}: 'names' must number the classes 0, 1, 2 … without gaps.")
-        return [str(names[k] if k in names else names[str(k)]) for k in keys]
+        return [str(numbered[k]) for k in range(len(names))]
     raise FormatError(f"{path}: no 'names' list of classes.")
 
 
