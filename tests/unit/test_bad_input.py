@@ -18,6 +18,7 @@ from sqlalchemy import func, select, text
 from vru_desktop.cli import main
 from vru_desktop.datasets.importer import ImportOptions, import_annotations
 from vru_desktop.errors import FormatError, NotFoundError, ValidationError
+from vru_desktop.evaluation.coco import load_coco
 from vru_desktop.evaluation.events import evaluate_events, import_device_events
 from vru_desktop.library.importer import import_paths
 from vru_desktop.store.db import Database
@@ -440,6 +441,8 @@ def test_files_that_are_no_regular_file_get_their_true_reason(
             import_annotations(db, "coco", path, ImportOptions(video_id=video))
         with pytest.raises(NotFoundError, match=re.escape(f"{path}: {reason}")):
             import_device_events(db, video, path)
+        with pytest.raises(NotFoundError, match=re.escape(f"{path}: {reason}")):
+            load_coco(path, [])
         [outcome] = import_paths(db, [path])
         assert outcome.status == "refused" and f"{path}: {reason}" in outcome.message
     assert written(db) == (0, 0, 0, 1)
