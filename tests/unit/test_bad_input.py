@@ -546,3 +546,15 @@ def test_core_refuses_a_non_finite_tolerance_or_offset(db: Database, video: int,
         evaluate_events(db, video, tolerance=float("nan"))
     with pytest.raises(ValidationError, match="offset inf"):
         import_device_events(db, video, tmp_path / "e.csv", offset=float("inf"))
+
+
+def test_ignore_region_files_are_read_as_other_text_files(data_dir: Path, tmp_path: Path, capsys) -> None:
+    regions = tmp_path / "regions.json"
+    regions.write_bytes("[[[0, 0], [10, 0], [10, 10]]]".encode("utf-16"))
+    assert main(["--data-dir", str(data_dir), "ignore-regions", "Default", "--set", str(regions)]) == 0
+    assert json.loads(capsys.readouterr().out) == [[[0, 0], [10, 0], [10, 10]]]
+    assert main(["--data-dir", str(data_dir), "ignore-regions", "Default", "--set", "/dev/zero"]) == 2
+    assert capsys.readouterr().err == "error: /dev/zero: a device, not a regular file.\n"
+    regions.write_text("[" * 100_000)
+    assert main(["--data-dir", str(data_dir), "ignore-regions", "Default", "--set", str(regions)]) == 1
+    assert capsys.readouterr().err == "error: Ignore regions are nested too deeply to be polygons.\n"

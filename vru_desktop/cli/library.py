@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from vru_desktop.cli.common import Context, ProgressBar, finite_float, print_json
 from vru_desktop.errors import NotFoundError, UsageError
+from vru_desktop.files import read_text
 from vru_desktop.library.doctor import run_doctor
 from vru_desktop.library.importer import (
     Assignment,
@@ -182,11 +183,7 @@ def cmd_create_project(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _read_regions(path: str) -> list[Any]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"Cannot read {path}: {exc.strerror}.") from exc
-    return parse_ignore_regions(text)
+    return parse_ignore_regions(read_text(Path(path), UsageError))
 
 
 def cmd_ignore_regions(args: argparse.Namespace, ctx: Context) -> int:
