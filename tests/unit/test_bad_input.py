@@ -498,6 +498,7 @@ def test_database_failures_are_one_line_without_sql(
         (b"time,type\n0.5,cyclist\nnan,pedestrian\n", r"row 3: time .*'nan' is not a finite number"),
         (b"time,type\n1e400,pedestrian\n", r"row 2: time .*'1e400' is not a finite number"),
         (b"time,type\n1:inf,pedestrian\n", r"row 2: time .*'inf' is not a finite number"),
+        (b"time,type\n1e308:0,pedestrian\n", r"row 2: time '1e308:0' is too large"),
         (b"time,type,score\n1,pedestrian,NaN\n", r"row 2: confidence 'NaN' is not a finite number"),
         (b'[{"time": 1e400}]', r"item 1: time .*inf is not a finite number"),
         (b'[{"time": 1, "confidence": [0.5]}]', r"item 1: confidence \[0.5\] is not a number"),

@@ -86,6 +86,8 @@ def _seconds(value: Any, millis: bool, where: str) -> float:
     seconds = sum(
         parse_float(p, where, "time (seconds or [HH:]MM:SS)") * 60**i for i, p in enumerate(reversed(parts))
     )
+    if not math.isfinite(seconds):
+        raise FormatError(f"{where}: time {shown(value)} is too large to be a time in a video.")
     return seconds / 1000.0 if millis else seconds
 
 
