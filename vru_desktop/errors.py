@@ -8,15 +8,34 @@ from __future__ import annotations
 
 import errno
 import os
+import re
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str | os.PathLike[str]) -> str:
+    """``text`` for one line of output: control characters escaped (a newline in a file name shows as
+    ``\\n``), and the bytes of a file name that are not UTF-8 as ``\\xe9``."""
+    text = os.fspath(text)
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class VruError(Exception):
-    """Base class of every error the application reports to a person."""
+    """Base class of every error the application reports to a person.
+
+    The message and hint are kept on one line whatever paths or values they show.
+    """
 
     #: Exit status the CLI uses for this kind of error.
     exit_code = 1
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        message = one_line(message)
+        hint = None if hint is None else one_line(hint)
         self.message = message
         self.hint = hint
         super().__init__(message if hint is None else f"{message} {hint}")

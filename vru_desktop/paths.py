@@ -2,7 +2,8 @@
 
 On Linux a file name is bytes; Python shows bytes that are not UTF-8 as lone surrogates
 (``os.fsdecode``). Such a path opens fine but cannot go into SQLite's UTF-8 text or be printed
-as it is: it is stored in a reversible form and shown with its odd bytes escaped (``caf\\xe9.mp4``).
+as it is: it is stored in a reversible form and shown with its odd bytes escaped (``caf\\xe9.mp4``,
+:func:`vru_desktop.errors.one_line`).
 """
 
 from __future__ import annotations
@@ -30,8 +31,3 @@ def path_from_db(text: str) -> str:
     if text.startswith(_FS_BYTES):
         return os.fsdecode(unquote_to_bytes(text[len(_FS_BYTES) :]))
     return text
-
-
-def printable(text: str | os.PathLike[str]) -> str:
-    """A path or name for a person to read: bytes that are not UTF-8 escaped as ``\\xe9``."""
-    return os.fsencode(text).decode("utf-8", "backslashreplace")

@@ -17,7 +17,7 @@ from vru_desktop.cli import main
 from vru_desktop.datasets.exporter import ExportOptions, export_dataset
 from vru_desktop.datasets.formats import openlabel
 from vru_desktop.datasets.importer import ImportOptions, import_annotations
-from vru_desktop.errors import FormatError, ValidationError
+from vru_desktop.errors import FormatError
 from vru_desktop.library.importer import import_paths
 from vru_desktop.library.projects import ProjectFields, create_project, ensure_default_project
 from vru_desktop.store.db import Database, open_database
@@ -343,8 +343,8 @@ def box(val: list, **extra) -> dict:
         ),
         (
             minimal({"0": box([10, 10, 4, 4]), "6": box([10, 10, 4, 4])}),
-            ValidationError,
-            r"frame 6 is beyond the last frame of video 1 \(clip\.mp4, frames 0…5\); nothing was imported",
+            FormatError,
+            r"1 box of '.*' on frames past the end of video 1 'clip\.mp4' \(6 frames\), the first on frame 6",
         ),
     ],
 )

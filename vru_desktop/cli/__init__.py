@@ -14,9 +14,12 @@ import os
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from vru_desktop import __version__
 from vru_desktop.cli.common import Context
 from vru_desktop.errors import UsageError, VruError
+from vru_desktop.store.db import database_failure
 
 #: Modules that add subcommands; each has ``register(subparsers)``.
 COMMAND_MODULES = (
@@ -70,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VruError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except SQLAlchemyError as exc:
+        print(f"error: {database_failure(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

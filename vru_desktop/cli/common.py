@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
 import sys
 from functools import cached_property
 from typing import Any
@@ -30,6 +32,17 @@ class Context:
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
+
+
+def finite_float(text: str) -> float:
+    """The argparse type of every numeric option: a number, refusing ``nan`` and ``inf``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
 
 
 def print_json(document: Any) -> None:

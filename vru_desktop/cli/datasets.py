@@ -12,6 +12,7 @@ from vru_desktop.cli.common import Context, ProgressBar, print_json
 from vru_desktop.datasets import exporter, importer
 from vru_desktop.datasets.imports import list_imports, remove_import
 from vru_desktop.datasets.mapping import parse_map_options
+from vru_desktop.errors import one_line
 
 
 def register(subparsers: Any) -> None:
@@ -133,9 +134,13 @@ def cmd_import_annotations(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         print_json(result.as_dict())
     else:
-        print(f"import {result.import_id}: {result.boxes} boxes from {result.source} ({result.format})")
+        print(
+            one_line(
+                f"import {result.import_id}: {result.boxes} boxes from {result.source} ({result.format})"
+            )
+        )
         for line in result.lines():
-            print("  " + line)
+            print("  " + one_line(line))
     return 0
 
 

@@ -7,25 +7,25 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from vru_desktop.cli.common import Context, print_json
+from vru_desktop.cli.common import Context, finite_float, print_json
 from vru_desktop.errors import UsageError
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("evaluate", help="score a detection run against the video's ground truth")
     p.add_argument("run_id", type=int, metavar="RUN_ID")
-    p.add_argument("--iou", type=float, default=0.5, help="IoU threshold for a match (default 0.5)")
-    p.add_argument("--conf", type=float, help="confidence threshold (default: the run's own)")
+    p.add_argument("--iou", type=finite_float, default=0.5, help="IoU threshold for a match (default 0.5)")
+    p.add_argument("--conf", type=finite_float, help="confidence threshold (default: the run's own)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(handler=cmd_evaluate)
 
     p = subparsers.add_parser("report", help="write a self-contained HTML validation report of a run")
     p.add_argument("run_id", type=int, metavar="RUN_ID")
     p.add_argument("--out", required=True, metavar="FILE.html")
-    p.add_argument("--iou", type=float, default=0.5)
-    p.add_argument("--conf", type=float, help="confidence threshold (default: the run's own)")
+    p.add_argument("--iou", type=finite_float, default=0.5)
+    p.add_argument("--conf", type=finite_float, help="confidence threshold (default: the run's own)")
     p.add_argument(
-        "--tolerance", type=float, default=1.0, help="device-event tolerance in seconds (default 1)"
+        "--tolerance", type=finite_float, default=1.0, help="device-event tolerance in seconds (default 1)"
     )
     p.set_defaults(handler=cmd_report)
 
@@ -56,7 +56,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("compare-runs", help="what a new run misses and adds against a base run")
     p.add_argument("base_run", type=int, metavar="BASE_RUN")
     p.add_argument("new_run", type=int, metavar="NEW_RUN")
-    p.add_argument("--iou", type=float, default=0.5)
+    p.add_argument("--iou", type=finite_float, default=0.5)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_compare_runs, conf=None)
 
@@ -71,13 +71,13 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("video_id", type=int, metavar="VIDEO_ID")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--offset", type=float, default=0.0, help="seconds added to every event time")
+    p.add_argument("--offset", type=finite_float, default=0.0, help="seconds added to every event time")
     p.set_defaults(handler=cmd_import_events)
 
     p = subparsers.add_parser("evaluate-events", help="compare a video's device events with its ground truth")
     p.add_argument("video_id", type=int, metavar="VIDEO_ID")
     p.add_argument(
-        "--tolerance", type=float, default=1.0, help="seconds either side of a presence (default 1)"
+        "--tolerance", type=finite_float, default=1.0, help="seconds either side of a presence (default 1)"
     )
     p.add_argument("--match-type", action="store_true", help="an event must name the VRU type to count")
     p.add_argument("--json", action="store_true")

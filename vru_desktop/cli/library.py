@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from vru_desktop.cli.common import Context, ProgressBar, print_json
+from vru_desktop.cli.common import Context, ProgressBar, finite_float, print_json
 from vru_desktop.errors import NotFoundError, UsageError
+from vru_desktop.files import read_text
 from vru_desktop.library.doctor import run_doctor
 from vru_desktop.library.importer import (
     Assignment,
@@ -36,7 +37,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("import", help="import video files, folders or frame folders")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--project", help="project to put the videos in (else the assignment rules choose)")
-    p.add_argument("--fps", type=float, help="frame rate for image sequences without seqinfo.ini")
+    p.add_argument("--fps", type=finite_float, help="frame rate for image sequences without seqinfo.ini")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(handler=cmd_import)
 
@@ -51,7 +52,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--signal-type", required=True)
     p.add_argument("--lens-type", default="")
     p.add_argument("--resolution", default="")
-    p.add_argument("--frame-rate", type=float)
+    p.add_argument("--frame-rate", type=finite_float)
     p.add_argument("--description", default="")
     p.add_argument("--ignore-regions", metavar="FILE.json", help="polygons evaluation leaves out")
     p.add_argument(
@@ -197,11 +198,7 @@ def cmd_create_project(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _read_regions(path: str) -> list[Any]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"Cannot read {path}: {exc.strerror}.") from exc
-    return parse_ignore_regions(text)
+    return parse_ignore_regions(read_text(Path(path), UsageError))
 
 
 def cmd_ignore_regions(args: argparse.Namespace, ctx: Context) -> int:

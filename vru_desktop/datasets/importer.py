@@ -34,7 +34,7 @@ import os
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -48,7 +48,7 @@ from vru_desktop.datasets.formats import coco, cvat, label_studio, mot, openlabe
 from vru_desktop.datasets.formats.common import SourceBox, SourceDataset, SourceItem, safe_name, scale_box
 from vru_desktop.datasets.imports import remove_import_part, reviewed_ranges
 from vru_desktop.datasets.mapping import ClassMapping
-from vru_desktop.errors import Cancelled, DuplicateError, NotFoundError, ValidationError
+from vru_desktop.errors import Cancelled, DuplicateError, FormatError, NotFoundError, ValidationError
 from vru_desktop.library.importer import import_paths, remove_videos
 from vru_desktop.media.probe import sequence_files
 from vru_desktop.store.db import Database
@@ -64,6 +64,9 @@ from vru_desktop.store.models import (
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int, str], None]
+
+#: Box coordinates further than this from the frame are refused (they would overflow when filled in).
+MAX_PIXELS = 1e9
 
 FORMATS: dict[str, str] = {
     "coco": "COCO instances JSON",
@@ -233,8 +236,7 @@ def _import_onto_library(
                 raise Cancelled("Import cancelled; nothing was written.")
             if progress is not None:
                 progress(number, len(dataset.items), video.filename)
-            if item.strict_frames:
-                _check_frames(item, video, dataset.path)
+            _check_boxes(dataset.path, item, video)
             if video.id not in placed:
                 placed[video.id] = _Placement.start(session, video)
             placement = placed[video.id]
@@ -309,7 +311,13 @@ def item_fingerprint(item: SourceItem) -> str:
         )
         for b in item.boxes
     )
-    covered = sorted(item.images) if item.images else sorted(item.reviewed or ())
+    covered: list[Any]
+    if item.images:
+        covered = sorted(item.images)
+    elif isinstance(item.reviewed, range):  # a task's frames, possibly far more than the video has
+        covered = ["range", item.reviewed.start, item.reviewed.stop, item.reviewed.step]
+    else:
+        covered = sorted(item.reviewed or ())
     return _digest([*boxes, json.dumps([covered, item.frame_count])])
 
 
@@ -450,19 +458,33 @@ def _pair(session: Session, items: list[SourceItem], video_id: int | None) -> li
     return chosen
 
 
-def _check_frames(item: SourceItem, video: Video, source: Path) -> None:
-    frames = {b.frame for b in item.boxes} | (item.reviewed or set())
-    beyond = [f for f in frames if not 0 <= f < video.frame_count]
-    if beyond:
-        raise ValidationError(
-            f"{source}: frame {max(beyond)} is beyond the last frame of video {video.id} "
-            f"({video.filename}, frames 0…{video.frame_count - 1}); nothing was imported.",
-            hint="Check that the file belongs to this video (its frames are 0-based), or choose the "
-            "video (--video ID).",
-        )
-
-
 # -- storing -------------------------------------------------------------------------------------
+def _check_boxes(source: Path, item: SourceItem, video: Video) -> None:
+    """Refuse boxes past the video's end before any track is filled in between its keyframes, and
+    boxes whose pixels would not be finite numbers (1e307 of a normalised YOLO box)."""
+    of = f" of '{' / '.join(item.names)}'" if item.names else ""
+    # Images paired by file name get their frames later, from the folder.
+    beyond = [
+        b.frame
+        for b in item.boxes
+        if not b.outside and not item.images and not 0 <= b.frame < video.frame_count
+    ]
+    if beyond:
+        raise FormatError(
+            f"{source}: {len(beyond)} box{'es' if len(beyond) > 1 else ''}{of} on frames past the end of "
+            f"video {video.id} '{video.filename}' ({video.frame_count} frames), the first on frame "
+            f"{beyond[0]} (0-based).",
+            hint="Choose the video these annotations belong to (--video ID), or cut them to its length.",
+        )
+    for box in item.boxes:
+        pixels = scale_box(box.box, box.space, video.width, video.height)
+        if not all(abs(v) <= MAX_PIXELS for v in pixels):
+            raise FormatError(
+                f"{source}: a box{of} on frame {box.frame} lies more than {MAX_PIXELS:.0e} pixels "
+                f"outside video {video.id} '{video.filename}' ({box.box})."
+            )
+
+
 @dataclass
 class _Placement:
     """What an import puts on one video, gathered over the dataset's items before it is written."""
@@ -555,6 +577,9 @@ def _place_item(
             frames = {f for f in sizes if 0 <= f < frame_count}
         elif item.reviewed is None:
             frames = set(range(min(item.frame_count or frame_count, frame_count)))
+        elif isinstance(item.reviewed, range):
+            covered = item.reviewed
+            frames = set(range(covered.start, min(covered.stop, frame_count), covered.step))
         else:
             frames = {f for f in item.reviewed if 0 <= f < frame_count}
         placement.reviewed |= frames
@@ -745,6 +770,9 @@ def _track_rows(
 ) -> list[tuple[TrackBox, SourceBox]]:
     """Every frame of one track, each with the source keyframe that gives its flags and attributes."""
     ordered = sorted(boxes, key=lambda b: b.frame)
+    past = [b for b in ordered if b.frame >= frame_count]  # outside keyframes: the track's end
+    if past:
+        ordered = [*ordered[: -len(past)], replace(past[0], frame=frame_count)]
     if not item.interpolate:
         return [(TrackBox(b.frame, b.box, b.keyframe, b.outside), b) for b in ordered]
     by_frame = {b.frame: b for b in ordered}

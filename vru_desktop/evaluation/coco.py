@@ -22,6 +22,7 @@ import numpy as np
 
 from vru_desktop.errors import FormatError, NotFoundError
 from vru_desktop.evaluation.matching import DetectionBoxes, GroundTruthBoxes, Matching, greedy_match
+from vru_desktop.files import check_regular_file
 
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
 RECALL_THRESHOLDS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
@@ -228,12 +229,14 @@ def summarize(precision: np.ndarray, recall: np.ndarray, params: CocoParams) -> 
 def _read_json(path: str | Path, what: str) -> Any:
     path = Path(path)
     if not path.is_file():
-        raise NotFoundError(f"{what} {path} not found.", hint="Check the path.")
+        check_regular_file(path, NotFoundError)
     try:
         with path.open("rb") as handle:
             return json.load(handle)
     except (OSError, ValueError) as exc:
         raise FormatError(f"{path}: not a readable JSON file ({exc}).") from exc
+    except RecursionError:
+        raise FormatError(f"{path}: JSON nested too deeply to be a COCO file.") from None
 
 
 def load_coco(ground_truth: str | Path, results: str | Path | Sequence[dict[str, Any]]) -> CocoData:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,9 @@ from typing import Any
 import numpy as np
 from sqlalchemy import delete, func, select
 
+from vru_desktop.datasets.formats.common import parse_float, read_file_text, shown
 from vru_desktop.errors import FormatError, NotFoundError, ValidationError
+from vru_desktop.files import check_regular_file
 from vru_desktop.media.frames import FrameTable
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import VRU_TYPES, Annotation, DeviceEvent, FrameIndex, ReviewedFrame, Video
@@ -74,23 +77,17 @@ def _find_fields(names: list[str]) -> dict[str, str]:
 
 
 def _seconds(value: Any, millis: bool, where: str) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        text = str(value).strip()
-        try:
-            seconds = float(text)
-        except ValueError:
-            parts = text.split(":")
-            try:
-                if not 2 <= len(parts) <= 3:
-                    raise ValueError(text)
-                seconds = sum(float(p) * 60**i for i, p in enumerate(reversed(parts)))
-            except ValueError as exc:
-                raise FormatError(
-                    f"{where}: time {text!r} is neither seconds nor [HH:]MM:SS.",
-                    hint="Give times in seconds from the start of the video.",
-                ) from exc
+    parts = value.strip().split(":") if isinstance(value, str) else [value]
+    if not 1 <= len(parts) <= 3:
+        raise FormatError(
+            f"{where}: time {shown(value)} is neither seconds nor [HH:]MM:SS.",
+            hint="Give times in seconds from the start of the video.",
+        )
+    seconds = sum(
+        parse_float(p, where, "time (seconds or [HH:]MM:SS)") * 60**i for i, p in enumerate(reversed(parts))
+    )
+    if not math.isfinite(seconds):
+        raise FormatError(f"{where}: time {shown(value)} is too large to be a time in a video.")
     return seconds / 1000.0 if millis else seconds
 
 
@@ -105,16 +102,15 @@ def _vru_type(value: Any) -> str:
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
-    try:
-        raw = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise NotFoundError(f"Event log {path} cannot be read ({exc.strerror}).") from exc
+    raw = read_file_text(path)
     stripped = raw.lstrip()
     if stripped.startswith(("[", "{")):
         try:
             document = json.loads(raw)
         except ValueError as exc:
             raise FormatError(f"{path}: not valid JSON ({exc}).") from exc
+        except RecursionError:
+            raise FormatError(f"{path}: JSON nested too deeply to be an event log.") from None
         if isinstance(document, dict):
             document = next(
                 (
@@ -134,7 +130,11 @@ def _records(path: Path) -> list[dict[str, Any]]:
         dialect = csv.Sniffer().sniff(raw[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return list(csv.DictReader(io.StringIO(raw), dialect=dialect))
+    reader = csv.DictReader(io.StringIO(raw), dialect=dialect)
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        raise FormatError(f"{path}: line {reader.reader.line_num}: not valid CSV ({exc}).") from None
 
 
 def parse_event_log(
@@ -142,8 +142,7 @@ def parse_event_log(
 ) -> list[ParsedEvent]:
     """Read an event log; rows naming another video are skipped."""
     path = Path(path)
-    if not path.is_file():
-        raise NotFoundError(f"Event log {path} not found.", hint="Check the path.")
+    check_regular_file(path, NotFoundError)
     records = _records(path)
     if not records:
         return []
@@ -168,10 +167,7 @@ def parse_event_log(
         if stamp in (None, ""):
             raise FormatError(f"{where}: the time is empty.")
         confidence = record.get(fields["confidence"]) if "confidence" in fields else None
-        try:
-            conf_value = None if confidence in (None, "") else float(confidence)
-        except (TypeError, ValueError) as exc:
-            raise FormatError(f"{where}: confidence {confidence!r} is not a number.") from exc
+        conf_value = None if confidence in (None, "") else parse_float(confidence, where, "confidence")
         ext = record.get(fields["id"]) if "id" in fields else None
         events.append(
             ParsedEvent(
@@ -186,6 +182,8 @@ def parse_event_log(
 
 def import_device_events(db: Database, video_id: int, path: str | Path, *, offset: float = 0.0) -> int:
     """Store the events of ``path`` for ``video_id`` (``offset`` seconds added to every time)."""
+    if not math.isfinite(offset):
+        raise ValidationError(f"The offset {offset:g} is not a finite number of seconds.")
     path = Path(path)
     with db.session() as session:
         video = session.get(Video, video_id)
@@ -295,8 +293,11 @@ def device_event_count(db: Database, video_id: int) -> int:
 def evaluate_events(
     db: Database, video_id: int, *, tolerance: float = 1.0, match_type: bool = False
 ) -> EventValidation:
-    if tolerance < 0:
-        raise ValidationError("The tolerance cannot be negative.", hint="Use e.g. --tolerance 1.0.")
+    if not math.isfinite(tolerance) or tolerance < 0:
+        raise ValidationError(
+            f"The tolerance {tolerance:g} is not 0 or more seconds (negative, NaN or infinite).",
+            hint="Use e.g. --tolerance 1.0.",
+        )
     with db.session() as session:
         video = session.get(Video, video_id)
         if video is None:

@@ -8,9 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
+from sqlalchemy.exc import SQLAlchemyError
 
 from vru_desktop.errors import Cancelled, VruError
 from vru_desktop.settings import unexpected_error_message
+from vru_desktop.store.db import database_failure
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,9 @@ class FunctionWorker(QObject):
             self.cancelled.emit(str(exc))
         except VruError as exc:
             self.failed.emit(str(exc))
+        except SQLAlchemyError as exc:
+            log.exception("background work failed")
+            self.failed.emit(str(database_failure(exc)))
         except Exception as exc:
             log.exception("background work failed")
             self.failed.emit(unexpected_error_message(exc))

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from vru_desktop.errors import MediaError, NotFoundError, VruError
+from vru_desktop.errors import MediaError, NotFoundError, VruError, one_line
 from vru_desktop.library.projects import ensure_default_project, find_project
 from vru_desktop.media.probe import (
     VIDEO_EXTENSIONS,
@@ -27,9 +28,8 @@ from vru_desktop.media.probe import (
     read_seqinfo,
     sequence_name,
 )
-from vru_desktop.paths import printable
 from vru_desktop.settings import USER_DEFAULT_PROJECT, get_setting
-from vru_desktop.store.db import Database
+from vru_desktop.store.db import Database, database_failure
 from vru_desktop.store.models import FrameIndex, Project, Video, VideoStatus
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class ImportOutcome:
         return sequence_name(self.path) if self.path.is_dir() else self.path.name
 
     def line(self) -> str:
-        return f"{self.status:9} {printable(self.path)}: {self.message}"
+        return f"{self.status:9} {one_line(self.path)}: {one_line(self.message)}"
 
 
 @dataclass
@@ -158,13 +158,13 @@ def _store(db: Database, info: VideoInfo, assignment: Assignment) -> ImportOutco
                     info.path, "duplicate", f"already in the library as video {existing.id}", existing.id
                 )
             existing.file_path = str(info.path)
-            existing.filename = printable(info.path.name)
+            existing.filename = one_line(info.path.name)
             existing.status = VideoStatus.OK
             return ImportOutcome(
                 info.path, "relinked", f"found again: video {existing.id} moved here", existing.id
             )
         project = choose_project(session, db, info.path, assignment)
-        name = printable(sequence_name(info.path) if info.kind == "image_sequence" else info.path.name)
+        name = one_line(sequence_name(info.path) if info.kind == "image_sequence" else info.path.name)
         video = Video(
             project_id=project.id,
             filename=name,
@@ -251,10 +251,15 @@ def import_paths(
             outcomes.append(
                 ImportOutcome(path, "refused", exc.message + (f" {exc.hint}" if exc.hint else ""))
             )
+        except SQLAlchemyError as exc:  # storing it failed, not reading it
+            log.exception("storing %s failed", path)
+            outcomes.append(ImportOutcome(path, "refused", f"{path.name}: {database_failure(exc).message}"))
         except Exception as exc:  # an unexpected decoder failure must not end the batch
             log.exception("import of %s failed", path)
             outcomes.append(
-                ImportOutcome(path, "refused", f"{path.name}: unexpected error while reading ({exc}).")
+                ImportOutcome(
+                    path, "refused", f"{path.name}: unexpected error while reading ({one_line(str(exc))})."
+                )
             )
     if progress is not None:
         progress(len(candidates), len(candidates), "")
@@ -280,7 +285,7 @@ def relink(db: Database, video_id: int, new_path: str | os.PathLike[str]) -> Vid
                 hint="Choose the original file; a re-encoded copy has other frames.",
             )
         video.file_path = str(path)
-        video.filename = printable(sequence_name(path) if video.kind == "image_sequence" else path.name)
+        video.filename = one_line(sequence_name(path) if video.kind == "image_sequence" else path.name)
         video.status = VideoStatus.OK
         return video
 

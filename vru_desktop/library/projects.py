@@ -90,6 +90,8 @@ def parse_ignore_regions(text: str) -> list[Any]:
         return []
     try:
         regions = json.loads(text)
+    except RecursionError:
+        raise ValidationError("Ignore regions are nested too deeply to be polygons.") from None
     except json.JSONDecodeError as exc:
         raise ValidationError(
             f"Ignore regions are not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).",

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from vru_desktop.errors import MediaError
+from vru_desktop.files import check_regular_file, read_ini
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +111,9 @@ def read_seqinfo(folder: Path) -> dict[str, str]:
     """The ``[Sequence]`` section of a MOTChallenge ``seqinfo.ini`` beside or above ``folder``."""
     for candidate in (folder / "seqinfo.ini", folder.parent / "seqinfo.ini"):
         if candidate.is_file():
-            parser = configparser.ConfigParser()
+            parser = configparser.ConfigParser(interpolation=None)
             parser.optionxform = str  # type: ignore[assignment,method-assign]
-            parser.read(candidate, encoding="utf-8")
+            read_ini(candidate, parser, MediaError)
             if parser.has_section("Sequence"):
                 return dict(parser.items("Sequence"))
     return {}
@@ -209,18 +210,13 @@ def probe_video_file(path: Path) -> VideoInfo:
     """Probe a video file, checking that it really decodes. Raises :class:`MediaError` with a reason."""
     import av
 
-    if not path.exists():
-        raise MediaError(f"{path}: file not found.")
     if path.is_dir():
         if not os.access(path, os.R_OK | os.X_OK):
             raise MediaError(f"{path}: cannot read the folder (permission denied).")
         raise MediaError(f"{path}: this is a folder without numbered image frames, not a video.")
-    try:
-        size = path.stat().st_size
-        if not os.access(path, os.R_OK):
-            raise PermissionError
-    except PermissionError as exc:
-        raise MediaError(f"{path.name}: cannot read the file (permission denied).") from exc
+    size = check_regular_file(path, MediaError)
+    if not os.access(path, os.R_OK):
+        raise MediaError(f"{path.name}: cannot read the file (permission denied).")
     if size == 0:
         raise MediaError(f"{path.name}: the file is empty (0 bytes).")
     try:

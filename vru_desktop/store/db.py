@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from vru_desktop.errors import StoreError
+from vru_desktop.errors import StoreError, one_line
 from vru_desktop.store.models import AppSetting
 
 log = logging.getLogger(__name__)
@@ -169,6 +169,17 @@ class Database:
         self.engine.dispose()
 
 
+def database_reason(exc: BaseException) -> str:
+    """A database failure's own reason on one line, without the SQL statement SQLAlchemy adds."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return one_line(lines[0]) if lines else type(exc).__name__
+
+
+def database_failure(exc: BaseException) -> StoreError:
+    """The error a person sees for a database failure outside opening it."""
+    return StoreError(f"The database failed: {database_reason(exc)}.")
+
+
 def open_database(path: str | Path) -> Database:
     """Open (creating if needed) the database file at ``path`` and migrate it to the newest schema."""
     path = Path(path)
@@ -202,7 +213,7 @@ def open_database(path: str | Path) -> Database:
         if plain is not None:
             raise plain from exc
         raise StoreError(
-            f"Cannot open the database {path}: {exc}.",
+            f"Cannot open the database {path}: {database_reason(exc)}.",
             hint="Check that the file is a vru_desktop database and not in use by a newer version.",
         ) from exc
     return Database(path, engine)

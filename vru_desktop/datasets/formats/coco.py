@@ -25,6 +25,10 @@ from vru_desktop.datasets.formats.common import (
     check_relative,
     find_files,
     group_image_boxes,
+    parse_float,
+    parse_int,
+    read_file_text,
+    shown,
 )
 from vru_desktop.errors import FormatError
 from vru_desktop.store.models import VRU_TYPES
@@ -108,18 +112,15 @@ class CocoWriter:
 
 
 def load_json(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot be read ({exc.strerror}).") from exc
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"{path}: not UTF-8 text (byte {exc.start}).") from exc
+    text = read_file_text(path)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise FormatError(
             f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}."
         ) from exc
+    except RecursionError:
+        raise FormatError(f"{path}: JSON nested too deeply to be a dataset.") from None
 
 
 def find_annotation_files(path: Path) -> list[Path]:
@@ -133,6 +134,13 @@ def _field(record: Any, key: str, where: str) -> Any:
     return record[key]
 
 
+def _list(document: dict[str, Any], key: str, where: str) -> list[Any]:
+    value = document.get(key, [])
+    if not isinstance(value, list):
+        raise FormatError(f"{where}: '{key}' must be a list, not {shown(value)}.")
+    return value
+
+
 def parse(path: Path) -> SourceDataset:
     path = Path(path)
     dataset = SourceDataset(NAME, path, [], [])
@@ -143,40 +151,47 @@ def parse(path: Path) -> SourceDataset:
         if not isinstance(document, dict) or "images" not in document or "annotations" not in document:
             raise FormatError(f"{file}: not a COCO instances file (no 'images' and 'annotations').")
         categories: dict[int, str] = {}
-        for number, category in enumerate(document.get("categories", [])):
+        for number, category in enumerate(_list(document, "categories", str(file))):
             where = f"{file}: categories[{number}]"
-            categories[int(_field(category, "id", where))] = str(_field(category, "name", where))
+            categories[parse_int(_field(category, "id", where), where, "id")] = str(
+                _field(category, "name", where)
+            )
         for name in categories.values():
             if name not in dataset.labels:
                 dataset.labels.append(name)
         images: dict[int, tuple[dict[str, Any], list[SourceBox]]] = {}
-        for number, image in enumerate(document["images"]):
+        for number, image in enumerate(_list(document, "images", str(file))):
             where = f"{file}: images[{number}]"
-            image_id = int(_field(image, "id", where))
+            image_id = parse_int(_field(image, "id", where), where, "id")
             check_relative(str(_field(image, "file_name", where)), where)
+            if "width" in image:
+                image["width"] = parse_float(image["width"], where, "width", positive=True)
+                image["height"] = parse_float(_field(image, "height", where), where, "height", positive=True)
+            if "frame_number" in image:
+                image["frame_number"] = parse_int(image["frame_number"], where, "frame_number", minimum=0)
             images[image_id] = (image, [])
-        for number, ann in enumerate(document["annotations"]):
+        for number, ann in enumerate(_list(document, "annotations", str(file))):
             where = f"{file}: annotations[{number}]"
-            image_id = int(_field(ann, "image_id", where))
+            image_id = parse_int(_field(ann, "image_id", where), where, "image_id")
             if image_id not in images:
                 raise FormatError(f"{where}: image_id {image_id} is not in 'images'.")
-            category_id = int(_field(ann, "category_id", where))
+            category_id = parse_int(_field(ann, "category_id", where), where, "category_id")
             if category_id not in categories:
                 raise FormatError(f"{where}: category_id {category_id} is not in 'categories'.")
             bbox = _field(ann, "bbox", where)
             if not isinstance(bbox, list) or len(bbox) != 4:
                 raise FormatError(f"{where}: 'bbox' must be [x, y, width, height].")
-            try:
-                x, y, w, h = (float(v) for v in bbox)
-            except (TypeError, ValueError):
-                raise FormatError(f"{where}: 'bbox' {bbox} holds a value that is not a number.") from None
+            x, y, w, h = (parse_float(v, where, f"bbox[{i}]") for i, v in enumerate(bbox))
             if w <= 0 or h <= 0:
                 dataset.skip("empty boxes (zero width or height)")
                 continue
             image = images[image_id][0]
-            attributes = dict(ann.get("attributes") or {})
+            attributes = ann.get("attributes") or {}
+            if not isinstance(attributes, dict):
+                raise FormatError(f"{where}: 'attributes' must be an object, not {shown(attributes)}.")
+            attributes = dict(attributes)
             track = attributes.pop("track_id", None)
-            size = (float(image["width"]), float(image["height"])) if "width" in image else None
+            size = (image["width"], image["height"]) if "width" in image else None
             images[image_id][1].append(
                 SourceBox(
                     frame=0,
@@ -193,13 +208,13 @@ def parse(path: Path) -> SourceDataset:
             )
         for image, boxes in images.values():
             fingerprint = image.get("video_fingerprint")
-            if fingerprint and "frame_number" in image:
+            if isinstance(fingerprint, str) and fingerprint and "frame_number" in image:
                 item = fingerprinted.setdefault(
                     fingerprint,
                     SourceItem(names=[str(image.get("video_file", ""))], fingerprint=fingerprint),
                 )
-                frame = int(image["frame_number"])
-                assert item.reviewed is not None
+                frame = image["frame_number"]
+                assert isinstance(item.reviewed, set)
                 item.reviewed.add(frame)
                 for box in boxes:
                     box.frame = frame

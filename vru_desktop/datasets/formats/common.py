@@ -15,6 +15,7 @@ file name (``frame_000123.jpg`` → frame 123, ``img0.jpg`` → frame 0). What s
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from vru_desktop.errors import FormatError
+from vru_desktop.files import check_regular_file, read_text
 
 Box = tuple[float, float, float, float]
 
@@ -71,13 +73,11 @@ class SourceItem:
 
     names: list[str]
     boxes: list[SourceBox] = field(default_factory=list)
-    reviewed: set[int] | None = field(default_factory=set)
+    reviewed: set[int] | range | None = field(default_factory=set)
     frame_count: int | None = None
     fingerprint: str | None = None
     interpolate: bool = False
     hold_until: int | None = None
-    #: A box on a frame beyond the paired video refuses the import (instead of being left out).
-    strict_frames: bool = False
     images: dict[str, int | None] = field(default_factory=dict)
 
 
@@ -237,11 +237,54 @@ def scale_box(box: Box, space: tuple[float, float] | None, width: int, height: i
     return (box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy)
 
 
-def parse_float(value: str | None, where: str, what: str) -> float:
+def shown(value: object, limit: int = 40) -> str:
+    """A value from a file as a message shows it: quoted, and cut short (never a file's content)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def parse_float(value: object, where: str, what: str, *, positive: bool = False) -> float:
+    """``value`` (a number or its text) as a finite float, else a :class:`FormatError` naming it."""
     try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise FormatError(f"{where}: {what} '{value}' is not a number.") from None
+        if isinstance(value, bool):
+            raise TypeError
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        raise FormatError(f"{where}: {what} {shown(value)} is not a number.") from None
+    if not math.isfinite(number):
+        raise FormatError(f"{where}: {what} {shown(value)} is not a finite number.")
+    if positive and number <= 0:
+        raise FormatError(f"{where}: {what} {shown(value)} must be greater than 0.")
+    return number
+
+
+def parse_int(value: object, where: str, what: str, *, minimum: int | None = None) -> int:
+    """``value`` (a whole number, ``"12"`` or ``"12.0"``) as an int, else a :class:`FormatError`."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        real = parse_float(value, where, what)
+        if not real.is_integer():
+            raise FormatError(f"{where}: {what} {shown(value)} is not a whole number.")
+        number = int(real)
+    if minimum is not None and number < minimum:
+        raise FormatError(f"{where}: {what} {number} is below {minimum}.")
+    return number
+
+
+def read_file_text(path: Path) -> str:
+    """A dataset file's text (UTF-8, or UTF-16 with a byte-order mark), else a :class:`FormatError`."""
+    return read_text(path, FormatError)
+
+
+def check_inside(path: Path, root: Path) -> Path:
+    """Refuse a file found in the dataset folder that is a link to a place outside it."""
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise FormatError(
+            f"{path}: a link to a file outside the dataset folder {root}; refused.",
+            hint="Copy the file into the dataset folder instead of linking to it.",
+        )
+    return path
 
 
 def find_files(path: Path, pattern: str, what: str) -> list[Path]:
@@ -249,11 +292,10 @@ def find_files(path: Path, pattern: str, what: str) -> list[Path]:
 
     ``what`` names the files for the error message ("COCO annotation file (*.json)").
     """
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise FormatError(f"{path}: no such file or folder.")
-    found = sorted(p for p in path.rglob(pattern) if p.is_file())
-    if not found:
-        raise FormatError(f"{path}: no {what} in this folder.")
-    return found
+    if path.is_dir():
+        found = sorted(check_inside(p, path) for p in path.rglob(pattern) if p.is_file())
+        if not found:
+            raise FormatError(f"{path}: no {what} in this folder.")
+        return found
+    check_regular_file(path, FormatError)
+    return [path]

@@ -41,6 +41,7 @@ from vru_desktop.datasets.formats.common import (
     find_files,
     group_image_boxes,
     parse_float,
+    parse_int,
 )
 from vru_desktop.errors import FormatError
 
@@ -183,10 +184,7 @@ def _int(element: ET.Element, name: str, where: str) -> int:
     value = element.get(name)
     if value is None:
         raise FormatError(f"{where}: missing attribute '{name}'.")
-    try:
-        return int(value)
-    except ValueError:
-        raise FormatError(f"{where}: {name}='{value}' is not a whole number.") from None
+    return parse_int(value, where, name, minimum=0)
 
 
 def _flag(element: ET.Element, name: str, default: bool) -> bool:
@@ -213,10 +211,7 @@ def _meta_int(task: ET.Element | None, tag: str, file: Path) -> int | None:
     text = task.findtext(tag)
     if text is None or not text.strip():
         return None
-    try:
-        return int(text)
-    except ValueError:
-        raise FormatError(f"{file}: <{tag}> '{text}' is not a whole number.") from None
+    return parse_int(text, str(file), f"<{tag}>", minimum=0)
 
 
 def _step(task: ET.Element | None, file: Path) -> int:
@@ -262,8 +257,10 @@ def _video_item(file: Path, root: ET.Element, dataset: SourceDataset, frames: st
     ]
     item = SourceItem(names=list(dict.fromkeys(n for n in names if n)), interpolate=True)
     task_frames = range(start, stop + 1, step)
-    covered = _segment_frames(task, task_frames, file) if task is not None else task_frames
-    item.reviewed = {to_frame(f, str(file)) for f in covered}
+    if task is not None and task.find("segments/segment") is not None:
+        item.reviewed = {to_frame(f, str(file)) for f in _segment_frames(task, task_frames, file)}
+    else:
+        item.reviewed = task_frames if frames == "source" else range(len(task_frames))
     item.frame_count = to_frame(task_frames[-1], str(file)) + 1
     item.hold_until = item.frame_count - 1
     for ordinal, track in enumerate(root.iterfind("track")):
@@ -296,12 +293,10 @@ def _video_item(file: Path, root: ET.Element, dataset: SourceDataset, frames: st
 
 
 def _segment_frames(task: ET.Element, task_frames: range, file: Path) -> list[int]:
-    """The task's frames that its segments (jobs) cover; every frame when it lists none.
+    """The task's frames that its segments (jobs) cover.
 
     Segment ``start``/``stop`` count the task's frames (0 … size-1), not the source video's."""
     segments = task.findall("segments/segment")
-    if not segments:
-        return list(task_frames)
     covered: set[int] = set()
     for number, segment in enumerate(segments, start=1):
         first = _meta_int(segment, "start", file)

@@ -28,6 +28,9 @@ from vru_desktop.datasets.formats.common import (
     SourceDataset,
     SourceItem,
     group_image_boxes,
+    parse_float,
+    parse_int,
+    shown,
 )
 from vru_desktop.errors import FormatError
 
@@ -38,10 +41,7 @@ PERCENT = (100.0, 100.0)
 def _number(value: dict[str, Any], key: str, where: str) -> float:
     if key not in value:
         raise FormatError(f"{where}: missing '{key}'.")
-    try:
-        return float(value[key])
-    except (TypeError, ValueError):
-        raise FormatError(f"{where}: '{key}' = {value[key]!r} is not a number.") from None
+    return parse_float(value[key], where, key)
 
 
 def _rect(
@@ -50,7 +50,7 @@ def _rect(
     """The axis-aligned box (in percent) of a possibly rotated Label Studio rectangle."""
     x, y = _number(value, "x", where), _number(value, "y", where)
     w, h = _number(value, "width", where), _number(value, "height", where)
-    rotation = float(value.get("rotation") or 0.0)
+    rotation = parse_float(value.get("rotation") or 0.0, where, "rotation")
     if not rotation:
         return (x, y, x + w, y + h), None
     sx, sy = size if size else PERCENT
@@ -85,9 +85,11 @@ def _chosen_annotation(task: dict[str, Any]) -> tuple[int, dict[str, Any]] | Non
     return max(pool, key=lambda c: (str(c[1].get("updated_at") or c[1].get("created_at") or ""), c[0]))
 
 
-def _media_url(task: dict[str, Any], key: str | None) -> str | None:
-    data = task.get("data") or {}
-    if key and isinstance(data.get(key), str):
+def _media_url(task: dict[str, Any], key: Any) -> str | None:
+    data = task.get("data")
+    if not isinstance(data, dict):
+        return None
+    if isinstance(key, str) and isinstance(data.get(key), str):
         return data[key]
     for candidate in ("video", "image"):
         if isinstance(data.get(candidate), str):
@@ -107,7 +109,9 @@ def parse(path: Path) -> SourceDataset:
             where_task = f"{file}: task #{number + 1}"
             if not isinstance(task, dict) or "data" not in task:
                 raise FormatError(f"{where_task}: not a Label Studio task (no 'data').")
-            where_task += f" (id {task.get('id')})"
+            where_task += f" (id {shown(task.get('id'))})"
+            if not isinstance(task.get("annotations") or [], list):
+                raise FormatError(f"{where_task}: 'annotations' must be a list.")
             chosen = _chosen_annotation(task)
             if chosen is None:
                 dataset.skip("tasks without a usable annotation")
@@ -133,7 +137,10 @@ def parse(path: Path) -> SourceDataset:
                     continue
                 size = None
                 if result.get("original_width") and result.get("original_height"):
-                    size = (float(result["original_width"]), float(result["original_height"]))
+                    size = (
+                        parse_float(result["original_width"], where, "original_width", positive=True),
+                        parse_float(result["original_height"], where, "original_height", positive=True),
+                    )
                 box, rotation = _rect(value, where, size)
                 boxes.append(
                     SourceBox(
@@ -179,7 +186,9 @@ def _add_video_track(
         where_key = f"{where}.sequence[{k_number}]"
         if not isinstance(key_frame, dict):
             raise FormatError(f"{where_key}: not a keyframe object.")
-        frame = int(_number(key_frame, "frame", where_key))
+        if "frame" not in key_frame:
+            raise FormatError(f"{where_key}: missing 'frame'.")
+        frame = parse_int(key_frame["frame"], where_key, "frame")
         if frame < 1:
             raise FormatError(f"{where_key}: frame {frame}; Label Studio frames start at 1.")
         box, rotation = _rect(key_frame, where_key, None)

@@ -29,8 +29,19 @@ from pathlib import Path
 from typing import Any
 
 from vru_desktop.datasets.formats.coco import categories_for
-from vru_desktop.datasets.formats.common import ExportVideo, SourceBox, SourceDataset, SourceItem, find_files
+from vru_desktop.datasets.formats.common import (
+    ExportVideo,
+    SourceBox,
+    SourceDataset,
+    SourceItem,
+    check_inside,
+    find_files,
+    parse_float,
+    parse_int,
+    read_file_text,
+)
 from vru_desktop.errors import FormatError
+from vru_desktop.files import read_ini
 
 NAME = "mot"
 MOT17_CLASSES = {
@@ -106,7 +117,7 @@ class MotWriter:
 def find_gt_files(path: Path) -> list[Path]:
     """``gt.txt`` itself, a sequence folder's ``gt/gt.txt``, or every sequence's below a folder."""
     if (path / "gt" / "gt.txt").is_file():
-        return [path / "gt" / "gt.txt"]
+        return [check_inside(path / "gt" / "gt.txt", path)]
     return find_files(path, "gt.txt", "MOT ground truth (gt/gt.txt)")
 
 
@@ -114,11 +125,8 @@ def _seqinfo(folder: Path) -> configparser.SectionProxy | None:
     path = folder / "seqinfo.ini"
     if not path.is_file():
         return None
-    parser = configparser.ConfigParser()
-    try:
-        parser.read(path, encoding="utf-8")
-    except configparser.Error as exc:
-        raise FormatError(f"{path}: not a valid seqinfo.ini ({exc.message}).") from exc
+    parser = configparser.ConfigParser(interpolation=None)
+    read_ini(check_inside(path, folder), parser, FormatError)
     return parser["Sequence"] if parser.has_section("Sequence") else None
 
 
@@ -129,10 +137,9 @@ def parse(path: Path) -> SourceDataset:
         sequence = gt.parent.parent if gt.parent.name in ("gt", "det") else gt.parent
         labels_file = gt.parent / "labels.txt"
         if labels_file.is_file():
+            text = read_file_text(check_inside(labels_file, sequence))
             names = {
-                number: line.strip()
-                for number, line in enumerate(labels_file.read_text(encoding="utf-8").splitlines(), start=1)
-                if line.strip()
+                number: line.strip() for number, line in enumerate(text.splitlines(), start=1) if line.strip()
             }
         else:
             names = dict(MOT17_CLASSES)
@@ -145,13 +152,14 @@ def parse(path: Path) -> SourceDataset:
         space: tuple[float, float] | None = None
         if info is not None:
             item.names.insert(0, info.get("name", sequence.name))
-            try:
-                if "seqLength" in info:
-                    item.frame_count = int(info["seqLength"])
-                if "imWidth" in info and "imHeight" in info:
-                    space = (float(info["imWidth"]), float(info["imHeight"]))
-            except ValueError as exc:
-                raise FormatError(f"{sequence / 'seqinfo.ini'}: {exc}.") from exc
+            where = str(sequence / "seqinfo.ini")
+            if "seqLength" in info:
+                item.frame_count = parse_int(info["seqLength"], where, "seqLength", minimum=0)
+            if "imWidth" in info and "imHeight" in info:
+                space = (
+                    parse_float(info["imWidth"], where, "imWidth", positive=True),
+                    parse_float(info["imHeight"], where, "imHeight", positive=True),
+                )
         item.boxes = _boxes(mot_file, names, space)
         dataset.items.append(item)
     return dataset
@@ -260,25 +268,19 @@ def _not_mot16(values: list[float]) -> str | None:
 
 def read_mot_file(path: Path) -> MotFile:
     """Read a MOTChallenge text file (ground truth, det.txt or tracker results) by its layout."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{path}: cannot be read ({exc}).") from exc
+    lines = read_file_text(path).splitlines()
     numbers: list[tuple[int, list[float]]] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         parts = [p.strip() for p in line.split(",")]
-        try:
-            numbers.append((number, [float(p) for p in parts]))
-        except ValueError:
-            raise FormatError(
-                f"{path}:{number}: '{line.strip()}' holds a value that is not a number."
-            ) from None
+        where = f"{path}:{number}"
+        numbers.append((number, [parse_float(p, where, f"column {c}") for c, p in enumerate(parts, start=1)]))
     layout = detect_layout(numbers, str(path))
     rows: list[MotRow] = []
     for number, values in numbers:
-        frame = int(values[0])
+        where = f"{path}:{number}"
+        frame = parse_int(values[0], where, "frame")
         if frame < 1:
             raise FormatError(f"{path}:{number}: frame {frame}; MOT frames start at 1.")
         world = tuple(values[7:10]) if len(values) == 10 and any(v != -1 for v in values[7:10]) else None
@@ -286,14 +288,14 @@ def read_mot_file(path: Path) -> MotFile:
             MotRow(
                 line=number,
                 frame=frame,
-                track=int(values[1]),
+                track=parse_int(values[1], where, "id"),
                 x=values[2],
                 y=values[3],
                 w=values[4],
                 h=values[5],
                 consider=layout.scores or values[6] != 0,
                 score=values[6] if layout.scores else None,
-                cls=int(values[7]) if layout.has_class else None,
+                cls=parse_int(values[7], where, "class") if layout.has_class else None,
                 visibility=values[8] if layout.has_class else None,
                 world=world,  # type: ignore[arg-type]
             )

@@ -550,7 +550,6 @@ def _item(openlabel: dict[str, Any], file: Path, dataset: SourceDataset, stream:
         names=[*dict.fromkeys([*names, file.stem])],
         reviewed=_reviewed(openlabel, file),
         fingerprint=fingerprint if isinstance(fingerprint, str) else None,
-        strict_frames=True,
     )
     seen: set[tuple[int, str]] = set()
     for frame, uid, kind, box, data, box_stream, where in found:

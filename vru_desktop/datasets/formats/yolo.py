@@ -25,10 +25,16 @@ from vru_desktop.datasets.formats.common import (
     ExportVideo,
     SourceBox,
     SourceDataset,
+    check_inside,
     check_relative,
     group_image_boxes,
+    parse_float,
+    parse_int,
+    read_file_text,
+    shown,
 )
 from vru_desktop.errors import FormatError
+from vru_desktop.files import check_regular_file
 
 NAME = "yolo"
 VAL_FRACTION = 0.2
@@ -109,40 +115,54 @@ class YoloWriter:
 
 
 def _read_names_file(path: Path) -> list[str]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{path}: cannot be read ({exc}).") from exc
-    return [line.strip() for line in lines if line.strip()]
+    return [line.strip() for line in read_file_text(path).splitlines() if line.strip()]
 
 
-def _names_from_yaml(path: Path) -> list[str]:
+def _load_yaml(path: Path) -> Any:
+    """A YAML document without aliases: ``*name`` references can grow a tiny file beyond any memory."""
     import yaml
 
+    class Loader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                mark = self.peek_event().start_mark
+                raise FormatError(
+                    f"{path}: line {mark.line + 1}: YAML aliases (*name) are not accepted.",
+                    hint="Write the values out in full.",
+                )
+            return super().compose_node(parent, index)
+
     try:
-        document: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(read_file_text(path), Loader=Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         place = f" at line {mark.line + 1}" if mark is not None else ""
         raise FormatError(f"{path}: invalid YAML{place}.") from exc
+    except RecursionError:
+        raise FormatError(f"{path}: YAML nested too deeply to be a class list.") from None
+
+
+def _names_from_yaml(path: Path) -> list[str]:
+    document = _load_yaml(path)
     names = document.get("names") if isinstance(document, dict) else None
+    values = names if isinstance(names, list) else list(names.values()) if isinstance(names, dict) else []
+    for value in values:
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise FormatError(f"{path}: class name {shown(value)} is not a name.")
     if isinstance(names, list):
         return [str(n) for n in names]
     if isinstance(names, dict):
-        try:
-            keys = sorted(int(k) for k in names)
-        except ValueError:
-            raise FormatError(f"{path}: 'names' keys must be class numbers.") from None
-        if keys != list(range(len(keys))):
+        numbered = {parse_int(k, f"{path}: names", "class number"): v for k, v in names.items()}
+        if sorted(numbered) != list(range(len(names))):
             raise FormatError(f"{path}: 'names' must number the classes 0, 1, 2 … without gaps.")
-        return [str(names[k] if k in names else names[str(k)]) for k in keys]
+        return [str(numbered[k]) for k in range(len(names))]
     raise FormatError(f"{path}: no 'names' list of classes.")
 
 
 def _names_from_obj_data(path: Path, root: Path) -> list[str]:
     """Class names of a Darknet ``obj.data``; its image lists are checked for paths leaving the folder."""
     entries: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_file_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         if "=" not in line:
@@ -165,7 +185,7 @@ def _darknet_path(root: Path, value: str, where: str) -> Path:
     relative = check_relative(value, where)
     for candidate in (root / relative, root / Path(relative).name):
         if candidate.is_file():
-            return candidate
+            return check_inside(candidate, root)
     raise FormatError(f"{where}: file '{value}' not found in {root}.")
 
 
@@ -173,7 +193,7 @@ def parse(path: Path) -> SourceDataset:
     path = Path(path)
     root = path.parent if path.is_file() else path
     if not root.is_dir():
-        raise FormatError(f"{path}: no such file or folder.")
+        check_regular_file(path, FormatError)
     names: list[str] | None = None
     if path.is_file():
         names = _names_from_yaml(path) if path.suffix in (".yaml", ".yml") else None
@@ -183,6 +203,7 @@ def parse(path: Path) -> SourceDataset:
         candidate = root / file_name
         if not candidate.is_file():
             continue
+        check_inside(candidate, root)
         if file_name == "obj.data":
             names = _names_from_obj_data(candidate, root)
         elif candidate.suffix in (".yaml", ".yml"):
@@ -194,7 +215,9 @@ def parse(path: Path) -> SourceDataset:
             f"{root}: no class names (data.yaml, obj.names, obj.data or classes.txt).",
             hint="Point at the folder that holds the YOLO dataset's class list.",
         )
-    label_files = sorted(p for p in root.rglob("*.txt") if p.parent != root and p.is_file())
+    label_files = sorted(
+        check_inside(p, root) for p in root.rglob("*.txt") if p.parent != root and p.is_file()
+    )
     images: list[tuple[str, list[SourceBox]]] = []
     dataset = SourceDataset(NAME, path, [], list(names))
     for label_file in label_files:
@@ -208,11 +231,7 @@ def parse(path: Path) -> SourceDataset:
 
 def _read_labels(path: Path, names: list[str]) -> list[SourceBox]:
     boxes: list[SourceBox] = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{path}: cannot be read ({exc}).") from exc
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(read_file_text(path).splitlines(), start=1):
         parts = line.split()
         if not parts:
             continue
@@ -222,11 +241,10 @@ def _read_labels(path: Path, names: list[str]) -> list[SourceBox]:
                 f"{where}: expected 'class cx cy w h' (5 values), found {len(parts)}.",
                 hint="Polygon (segmentation) labels are not boxes; export the dataset as boxes.",
             )
-        try:
-            cls = int(parts[0])
-            cx, cy, w, h = (float(v) for v in parts[1:])
-        except ValueError:
-            raise FormatError(f"{where}: '{line.strip()}' holds a value that is not a number.") from None
+        cls = parse_int(parts[0], where, "class")
+        cx, cy, w, h = (
+            parse_float(v, where, what) for v, what in zip(parts[1:], ("cx", "cy", "w", "h"), strict=True)
+        )
         if not 0 <= cls < len(names):
             raise FormatError(f"{where}: class {cls} is not in the class list ({len(names)} classes).")
         boxes.append(
