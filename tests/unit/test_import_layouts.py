@@ -67,16 +67,25 @@ def test_mot15_ground_truth_world_coordinates_are_never_a_class(
     assert result.left_out == {}
 
 
-def test_mot17_det_txt_is_detections_with_scores(db: Database, shared_data: Path) -> None:
+def test_mot17_det_txt_is_detections_with_scores(db: Database, shared_data: Path, tmp_path: Path) -> None:
     mot = shared_data / "mot17_mini"
     [outcome] = import_paths(db, [mot / "videos" / "MOT17-02-FRCNN_first4.mp4"])
     det = mot / "train" / "MOT17-02-FRCNN" / "det" / "det.txt"
     assert read_mot_file(det).layout is DETECTIONS
+    with pytest.raises(FormatError, match=r"on frames past the end of video .* \(4 frames\)"):
+        import_annotations(db, "mot", det, ImportOptions(video_id=outcome.video_id, ground_truth=False))
+    # det.txt covers the whole sequence: its rows on the 4 frames shipped
+    first4 = tmp_path / "det.txt"
+    first4.write_text(
+        "".join(line + "\n" for line in det.read_text().splitlines() if int(line.split(",")[0]) <= 4)
+    )
+    assert read_mot_file(first4).layout is DETECTIONS
     with pytest.raises(ValidationError, match="detections with scores, not ground truth"):
-        import_annotations(db, "mot", det, ImportOptions(video_id=outcome.video_id))
-    result = import_annotations(db, "mot", det, ImportOptions(video_id=outcome.video_id, ground_truth=False))
+        import_annotations(db, "mot", first4, ImportOptions(video_id=outcome.video_id))
+    result = import_annotations(
+        db, "mot", first4, ImportOptions(video_id=outcome.video_id, ground_truth=False)
+    )
     stored = rows(db, outcome.video_id)
-    # det.txt covers the whole sequence: 51 rows fall on the 4 frames shipped
     assert result.boxes == len(stored) == 51
     assert all(not a.validated and a.confidence is not None and a.track_id is None for a in stored)
     assert reviewed(db, outcome.video_id) == set()

@@ -463,12 +463,16 @@ def _check_boxes(source: Path, item: SourceItem, video: Video) -> None:
     """Refuse boxes past the video's end before any track is filled in between its keyframes, and
     boxes whose pixels would not be finite numbers (1e307 of a normalised YOLO box)."""
     of = f" of '{' / '.join(item.names)}'" if item.names else ""
-    # Images paired by file name get their frames later, from the folder.
-    beyond = [
-        b.frame
-        for b in item.boxes
-        if not b.outside and not item.images and not 0 <= b.frame < video.frame_count
-    ]
+    if item.images and video.kind == "image_sequence":
+        beyond = []  # paired with the folder's images by file name (frames found then)
+    else:
+        # An image name without a frame number (-1) is refused with its own reason when placed.
+        unknown = -1 if item.images else None
+        beyond = [
+            b.frame
+            for b in item.boxes
+            if not b.outside and b.frame != unknown and not 0 <= b.frame < video.frame_count
+        ]
     if beyond:
         raise FormatError(
             f"{source}: {len(beyond)} box{'es' if len(beyond) > 1 else ''}{of} on frames past the end of "

@@ -266,6 +266,11 @@ def _not_mot16(values: list[float]) -> str | None:
     return None
 
 
+def _column_name(index: int) -> str:
+    """The name of a column in an error message, before the layout is known."""
+    return ("frame", "id", "x", "y", "w", "h")[index] if index < 6 else f"column {index + 1}"
+
+
 def read_mot_file(path: Path) -> MotFile:
     """Read a MOTChallenge text file (ground truth, det.txt or tracker results) by its layout."""
     lines = read_file_text(path).splitlines()
@@ -275,7 +280,7 @@ def read_mot_file(path: Path) -> MotFile:
             continue
         parts = [p.strip() for p in line.split(",")]
         where = f"{path}:{number}"
-        numbers.append((number, [parse_float(p, where, f"column {c}") for c, p in enumerate(parts, start=1)]))
+        numbers.append((number, [parse_float(p, where, _column_name(c)) for c, p in enumerate(parts)]))
     layout = detect_layout(numbers, str(path))
     rows: list[MotRow] = []
     for number, values in numbers:
