@@ -112,7 +112,8 @@ def cmd_evaluate(args: argparse.Namespace, ctx: Context) -> int:
     from vru_desktop.evaluation.run import evaluate_run, format_text
 
     _check_thresholds(args)
-    result = evaluate_run(ctx.db, args.run_id, iou=args.iou, conf=args.conf)
+    protocols = _protocols(args, ctx)
+    result = evaluate_run(ctx.db, args.run_id, iou=args.iou, conf=args.conf, protocols=protocols)
     if args.json:
         print_json(result.to_dict())
     else:
@@ -127,7 +128,8 @@ def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
     from vru_desktop.evaluation.run import evaluate_run
 
     _check_thresholds(args)
-    result = evaluate_run(ctx.db, args.run_id, iou=args.iou, conf=args.conf)
+    protocols = _protocols(args, ctx)
+    result = evaluate_run(ctx.db, args.run_id, iou=args.iou, conf=args.conf, protocols=protocols)
     video_id = result.data.video_id
     has_events = device_event_count(ctx.db, video_id) and result.data.n_frames
     events = evaluate_events(ctx.db, video_id, tolerance=args.tolerance) if has_events else None

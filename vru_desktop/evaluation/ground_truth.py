@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from vru_desktop.errors import NotFoundError
 from vru_desktop.evaluation.matching import DetectionBoxes, GroundTruthBoxes, xyxy_to_xywh
+from vru_desktop.evaluation.protocols import BoxConditions
 from vru_desktop.media.frames import FrameTable
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import (
@@ -61,6 +62,8 @@ class EvaluationInput:
     dt_in_ignore_regions: int
     video: dict[str, Any]
     run: dict[str, Any]
+    #: Visibility, occlusion level, truncation and ignore of each ground-truth box (protocols).
+    gt_conditions: BoxConditions | None = None
 
     @property
     def n_frames(self) -> int:
@@ -91,6 +94,10 @@ def points_in_polygons(points: np.ndarray, polygons: list[Any]) -> np.ndarray:
         inside = np.count_nonzero(crosses & (x < x_at), axis=1) % 2 == 1
         inside_any |= inside
     return inside_any
+
+
+def _or_nan(value: float | None) -> float:
+    return np.nan if value is None else float(value)
 
 
 def _centres(xyxy: np.ndarray) -> np.ndarray:
@@ -135,6 +142,10 @@ def load_run(db: Database, session_id: int) -> EvaluationInput:
                 Annotation.y2,
                 Annotation.crowd,
                 Annotation.track_id,
+                Annotation.visibility,
+                Annotation.occlusion,
+                Annotation.truncation,
+                Annotation.ignore,
             )
             .join(
                 ReviewedFrame,
@@ -240,6 +251,15 @@ def load_run(db: Database, session_id: int) -> EvaluationInput:
         gt_ids=np.array([r.id for r in ann_rows], dtype=np.int64),
         gt_xyxy=gt_xyxy,
         gt_track=np.array([-1 if r.track_id is None else r.track_id for r in ann_rows], dtype=np.int64),
+        gt_conditions=BoxConditions(
+            ignore=np.array([bool(r.ignore) for r in ann_rows], dtype=bool),
+            visibility=np.array([_or_nan(r.visibility) for r in ann_rows], dtype=np.float64),
+            occlusion=np.array(
+                [-1 if r.occlusion is None else r.occlusion for r in ann_rows], dtype=np.int64
+            ),
+            truncation=np.array([_or_nan(r.truncation) for r in ann_rows], dtype=np.float64),
+            height=np.full(len(ann_rows), np.nan),
+        ),
         dt=dt,
         dt_ids=np.array([r.id for r in det_rows], dtype=np.int64),
         dt_xyxy=dt_xyxy,
