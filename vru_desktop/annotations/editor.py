@@ -60,6 +60,8 @@ T = TypeVar("T")
 
 #: Columns an interpolated row takes from the keyframe before it.
 INHERITED = ("vru_type", "validated", "occluded", "truncated", "crowd", "source", "import_id")
+#: What protocols read of a box, also taken from the keyframe before (not its visible part).
+INHERITED_CONDITIONS = ("visibility", "occlusion", "truncation", "ignore")
 #: Pixels an interpolated box may differ by before it is rewritten (float noise of re-interpolation).
 BOX_TOLERANCE = 1e-6
 
@@ -825,7 +827,7 @@ class AnnotationEditor:
         for frame, rows in existing.items():
             removed.extend(rows if frame not in wanted else rows[1:])
         for frame, (box, key) in wanted.items():
-            values: RowImage = {name: getattr(key, name) for name in INHERITED}
+            values: RowImage = {name: getattr(key, name) for name in (*INHERITED, *INHERITED_CONDITIONS)}
             rows = existing.get(frame)
             if not rows:
                 created.append(self._image(frame, box, track_id, values, now))
@@ -855,6 +857,7 @@ class AnnotationEditor:
             "is_keyframe": False,
             "outside": False,
             "attributes": {},
+            "visible_box": None,
             "created_at": now,
             "updated_at": now,
             **_box_values(box),

@@ -96,6 +96,13 @@ def points_in_polygons(points: np.ndarray, polygons: list[Any]) -> np.ndarray:
     return inside_any
 
 
+def _occlusion(level: int | None, occluded: bool) -> int:
+    """The stored level; a box only flagged occluded (CVAT, MOT) is partially occluded."""
+    if level is not None:
+        return int(level)
+    return 1 if occluded else -1
+
+
 def _or_nan(value: float | None) -> float:
     return np.nan if value is None else float(value)
 
@@ -144,6 +151,7 @@ def load_run(db: Database, session_id: int) -> EvaluationInput:
                 Annotation.track_id,
                 Annotation.visibility,
                 Annotation.occlusion,
+                Annotation.occluded,
                 Annotation.truncation,
                 Annotation.ignore,
             )
@@ -254,9 +262,7 @@ def load_run(db: Database, session_id: int) -> EvaluationInput:
         gt_conditions=BoxConditions(
             ignore=np.array([bool(r.ignore) for r in ann_rows], dtype=bool),
             visibility=np.array([_or_nan(r.visibility) for r in ann_rows], dtype=np.float64),
-            occlusion=np.array(
-                [-1 if r.occlusion is None else r.occlusion for r in ann_rows], dtype=np.int64
-            ),
+            occlusion=np.array([_occlusion(r.occlusion, r.occluded) for r in ann_rows], dtype=np.int64),
             truncation=np.array([_or_nan(r.truncation) for r in ann_rows], dtype=np.float64),
             height=np.full(len(ann_rows), np.nan),
         ),

@@ -22,8 +22,10 @@ detections under one protocol as the Caltech / CityPersons reference code (``dbE
 rounded to 4 decimals, a reference point before the first curve point taking the *last* recall
 (a negative Python index), and no floor (a miss rate of 0 makes the average 0). Off by default.
 
-Unknown visibility counts as fully visible (1), an unknown occlusion level is derived from the
-visibility (1: none, >= 0.5: partial, below: heavy), unknown truncation as 0.
+Unknown visibility counts as fully visible (1) unless the box has an occlusion level: then it is
+the lower bound of Caltech's class for that level (partial 0.65, heavy 0.2). An unknown occlusion
+level is derived from the visibility (1: none, >= 0.5: partial, below: heavy); unknown truncation
+counts as 0. A box only flagged "occluded" (CVAT, MOT) is partially occluded.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ FPPI_POINTS = np.logspace(-2.0, 0.0, 9)
 FPPI_POINTS_REFERENCE = np.array([0.0100, 0.0178, 0.0316, 0.0562, 0.1000, 0.1778, 0.3162, 0.5623, 1.0000])
 #: AppSetting key: user-defined protocols, a list of :meth:`Protocol.to_dict` documents.
 PROTOCOLS_SETTING = "evaluation.protocols"
+
+#: Stand-in visibility of a box with an occlusion level but no visibility (Caltech's lower bounds).
+PARTIAL_VISIBILITY, HEAVY_VISIBILITY = 0.65, 0.2
 
 PERSON = ("pedestrian", "person")
 #: CityPersons / ECP: riders, sitting and other persons and groups are ignore regions.
@@ -413,12 +418,10 @@ def ground_truth_ignored(
     names = np.array([c.lower() for c in classes], dtype=object)
     counted_class = np.isin(names, protocol.classes)[gt.category]
     ignore_class = np.isin(names, protocol.ignore_classes)[gt.category] & ~counted_class
-    visibility = np.where(np.isnan(conditions.visibility), 1.0, conditions.visibility)
-    level = np.where(
-        conditions.occlusion >= 0,
-        conditions.occlusion,
-        np.select([visibility >= 1.0, visibility >= 0.5], [0, 1], 2),
-    )
+    known = conditions.occlusion
+    stand_in = np.select([known == 1, known == 2], [PARTIAL_VISIBILITY, HEAVY_VISIBILITY], 1.0)
+    visibility = np.where(np.isnan(conditions.visibility), stand_in, conditions.visibility)
+    level = np.where(known >= 0, known, np.select([visibility >= 1.0, visibility >= 0.5], [0, 1], 2))
     truncation = np.where(np.isnan(conditions.truncation), 0.0, conditions.truncation)
     outside = (
         (heights < protocol.height[0])
