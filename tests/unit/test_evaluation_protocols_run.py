@@ -118,3 +118,29 @@ def test_protocols_on_a_run_from_the_cli(db: Database, data_dir: Path, tmp_path:
 
     assert main([*base, "protocols"]) == 0
     assert "reasonable-clipped" in capsys.readouterr().out
+
+
+def test_box_conditions_migration_keeps_existing_boxes(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from vru_desktop.store.db import MIGRATIONS_DIR, open_database
+
+    path = tmp_path / "db.sqlite3"
+    db = open_database(path)
+    _scene(db, tmp_path)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003_annotation_imports")
+    db.close()
+    # Reopening migrates the boxes written before the columns existed: not ignore, nothing known.
+    db = open_database(path)
+    with db.session() as s:
+        rows = s.query(Annotation).all()
+        assert len(rows) == 4 * FRAMES
+        assert {(a.ignore, a.visibility, a.occlusion, a.truncation, a.visible_box) for a in rows} == {
+            (False, None, None, None, None)
+        }
+    db.close()
