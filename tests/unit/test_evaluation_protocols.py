@@ -60,6 +60,37 @@ def test_reference_miss_rates_reproduced(citypersons, name: str, quirks: bool) -
     assert abs(100 * result.log_average_miss_rate - REFERENCE_MR[name]) < 1e-4
 
 
+def _tiled(data, copies: int):
+    """The data set ``copies`` times over, each copy on its own images (as new image ids)."""
+    n = len(data.image_ids)
+
+    def tile(boxes, cls):
+        columns = {f.name: getattr(boxes, f.name) for f in dataclasses.fields(boxes)}
+        out = {k: np.concatenate([v] * copies) for k, v in columns.items()}
+        out["image"] = np.concatenate([boxes.image + c * n for c in range(copies)])
+        return cls(**out)
+
+    conditions = data.gt_conditions
+    tiled_conditions = BoxConditions(
+        *(np.concatenate([getattr(conditions, f.name)] * copies) for f in dataclasses.fields(conditions))
+    )
+    return tile(data.gt, GroundTruthBoxes), tile(data.dt, DetectionBoxes), n * copies, tiled_conditions
+
+
+def test_rounded_fppi_points_of_the_reference_matter_on_5000_images(citypersons) -> None:
+    # eval_MR_multisetup.py on CityPersons val ten times over (as tests/benchmarks/
+    # test_protocol_speed.py builds it, image ids shifted by 500 per copy), printed by that benchmark.
+    gt, dt, n_images, conditions = _tiled(citypersons, 10)
+    reasonable = built_in()["citypersons-reasonable"]
+    quirky = dataclasses.replace(reasonable, reference_quirks=True)
+    classes = citypersons.category_names
+    reference = evaluate_protocol(quirky, gt, dt, classes, n_images, conditions)
+    assert abs(100 * reference.log_average_miss_rate - 72.7103036105275) < 1e-4
+    # With FPPI steps of 1 / 5000, 10^-1.75 and its rounding 0.0178 fall on different curve points.
+    exact = evaluate_protocol(reasonable, gt, dt, classes, n_images, conditions)
+    assert abs(100 * exact.log_average_miss_rate - 72.7103036105275) > 5e-4
+
+
 def _gt(boxes, image=None, ignore=None, visibility=None, crowd=None):
     xywh = np.array(boxes, dtype=np.float64).reshape(-1, 4)
     n = len(xywh)
