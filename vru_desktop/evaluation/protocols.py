@@ -48,6 +48,8 @@ FPPI_POINTS = np.logspace(-2.0, 0.0, 9)
 FPPI_POINTS_REFERENCE = np.array([0.0100, 0.0178, 0.0316, 0.0562, 0.1000, 0.1778, 0.3162, 0.5623, 1.0000])
 #: AppSetting key: user-defined protocols, a list of :meth:`Protocol.to_dict` documents.
 PROTOCOLS_SETTING = "evaluation.protocols"
+#: AppSetting key: the names of the protocols the Evaluation tab shows.
+SELECTED_SETTING = "evaluation.selected_protocols"
 
 #: Stand-in visibility of a box with an occlusion level but no visibility (Caltech's lower bounds).
 PARTIAL_VISIBILITY, HEAVY_VISIBILITY = 0.65, 0.2

@@ -1,0 +1,46 @@
+"""The Evaluation tab's protocol menu: a chosen protocol's miss rate shows, and the choice is kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_evaluation_view import _scene
+
+from vru_desktop.evaluation.protocols import SELECTED_SETTING
+from vru_desktop.settings import resolve_locations
+from vru_desktop.store.db import Database
+from vru_desktop.ui.main_window import MainWindow
+
+
+def test_protocol_menu_adds_the_miss_rate_and_remembers_the_choice(  # type: ignore[no-untyped-def]
+    qtbot, db: Database, data_dir: Path, tmp_path: Path
+) -> None:
+    _, run_id = _scene(db, tmp_path)
+    window = MainWindow(db, resolve_locations(data_dir).ensure())
+    qtbot.addWidget(window)
+    window.show()
+    window.show_workspace(window.evaluation)
+    view = window.evaluation.view
+    with qtbot.waitSignal(view.loaded, timeout=30_000):
+        view.show_run(run_id)
+    assert "by protocol" not in view.summary.text()
+
+    view.protocol_menu.aboutToShow.emit()
+    actions = {a.data(): a for a in view.protocol_menu.actions()}
+    assert "caltech-reasonable" in actions and not actions["citypersons-reasonable"].isChecked()
+    with qtbot.waitSignal(view.loaded, timeout=30_000):
+        actions["citypersons-reasonable"].trigger()
+    # 10 boxes, 8 found at 0.9 before the two false positives: miss rate 0.2 at every FPPI point.
+    assert "CityPersons Reasonable 20.00 %" in view.summary.text()
+    assert db.get_setting(SELECTED_SETTING) == ["citypersons-reasonable"]
+
+    out = tmp_path / "report.html"
+    view.export_report(str(out))
+    assert "citypersons-reasonable" in out.read_text(encoding="utf-8")
+
+    view.protocol_menu.aboutToShow.emit()
+    actions = {a.data(): a for a in view.protocol_menu.actions()}
+    assert actions["citypersons-reasonable"].isChecked()
+    with qtbot.waitSignal(view.loaded, timeout=30_000):
+        actions["citypersons-reasonable"].trigger()
+    assert "by protocol" not in view.summary.text() and db.get_setting(SELECTED_SETTING) == []
