@@ -497,13 +497,16 @@ def evaluate_protocol(
     matching = greedy_match(g, d, [protocol.iou], [(0.0, INF)], class_agnostic=True)
     tp, fp = matching.true_positive[0, 0], matching.false_positive[0, 0]
     n_pos = int((~ignored).sum())
-    points = FPPI_POINTS_REFERENCE if protocol.reference_quirks else FPPI_POINTS
-    miss, lamr = _miss_rates(d, tp, fp, n_pos, n_images, points, protocol.reference_quirks)
+    # Ties in score: by image, then by rank within the image (the reference's stable sorts).
+    order = np.lexsort((np.arange(len(d)), d.image))
+    miss, lamr = miss_rate_curve(
+        d.score[order], tp[order], fp[order], n_pos, n_images, quirks=protocol.reference_quirks
+    )
     return ProtocolResult(
         protocol=protocol,
         log_average_miss_rate=lamr,
         miss_rates=miss,
-        fppi_points=points,
+        fppi_points=FPPI_POINTS_REFERENCE if protocol.reference_quirks else FPPI_POINTS,
         positives=n_pos,
         ignored=int(ignored.sum()),
         detections=len(d),
@@ -511,29 +514,32 @@ def evaluate_protocol(
     )
 
 
-def _miss_rates(
-    d: DetectionBoxes,
-    tp: np.ndarray,
-    fp: np.ndarray,
+def miss_rate_curve(
+    scores: np.ndarray,
+    true_positive: np.ndarray,
+    false_positive: np.ndarray,
     n_pos: int,
     n_images: int,
-    points: np.ndarray,
-    quirks: bool,
+    *,
+    quirks: bool = False,
 ) -> tuple[np.ndarray, float | None]:
+    """Miss rates at the FPPI points and the log-average miss rate (``None`` without positives).
+
+    Detections are taken in descending score, ties in the given order; ``true_positive`` /
+    ``false_positive`` flag each (ignored detections have neither).
+    """
+    points = FPPI_POINTS_REFERENCE if quirks else FPPI_POINTS
     if n_pos <= 0 or n_images <= 0:
         return np.full(len(points), np.nan), None
-    # Descending score; ties by image, then by rank within the image (the reference's stable sorts).
-    order = np.lexsort((np.arange(len(d)), d.image, -d.score))
-    counted = (tp | fp)[order]
-    fppi = np.cumsum(fp[order])[counted] / n_images
-    recall = np.cumsum(tp[order])[counted] / n_pos
+    order = np.argsort(-scores, kind="stable")
+    counted = (true_positive | false_positive)[order]
+    fppi = np.cumsum(false_positive[order])[counted] / n_images
+    recall = np.cumsum(true_positive[order])[counted] / n_pos
     at = np.searchsorted(fppi, points, side="right") - 1
     if quirks:
         # A negative index reads the end of the curve (Python indexing); an empty curve reads 0.
-        found = recall[at] if len(recall) else np.zeros(len(points))
-        miss = 1.0 - found
+        miss = 1.0 - (recall[at] if len(recall) else np.zeros(len(points)))
         with np.errstate(divide="ignore"):
             return miss, float(np.exp(np.mean(np.log(miss))))
-    found = np.where(at >= 0, recall[np.maximum(at, 0)] if len(recall) else 0.0, 0.0)
-    miss = 1.0 - found
+    miss = 1.0 - np.where(at >= 0, recall[np.maximum(at, 0)] if len(recall) else 0.0, 0.0)
     return miss, float(np.exp(np.mean(np.log(np.maximum(1e-10, miss)))))
