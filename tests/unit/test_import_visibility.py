@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from vru_desktop.datasets.exporter import ExportOptions, export_dataset
 from vru_desktop.datasets.importer import ImportOptions, import_annotations
 from vru_desktop.errors import FormatError
+from vru_desktop.evaluation.coco import load_coco
 from vru_desktop.evaluation.ground_truth import load_run
+from vru_desktop.evaluation.protocols import built_in, evaluate_protocol
 from vru_desktop.library.importer import import_paths
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import Annotation, TestSession
@@ -61,6 +64,45 @@ def test_coco_pedestrian_benchmark_fields_are_stored(db: Database, video: int, t
     assert group.ignore and group.visibility is None and not group.crowd
     assert derived.visibility == 0.5 and derived.visible_box == [150.0, 10.0, 160.0, 60.0]
     assert (kaist.occlusion, kaist.truncation, kaist.visibility) == (2, 0.3, None)
+
+
+def test_coco_export_writes_the_fields_back_for_evaluate_coco(
+    db: Database, video: int, tmp_path: Path
+) -> None:
+    coco = _coco(
+        tmp_path / "gt.json",
+        [
+            {"bbox": [40, 20, 40, 120], "vis_bbox": [40, 20, 40, 60], "vis_ratio": 0.5},
+            {"bbox": [100, 20, 120, 120], "ignore": 1},
+            {"bbox": [300, 20, 40, 120], "occlusion": 2},
+        ],
+    )
+    import_annotations(db, "coco", coco, ImportOptions(video_id=video))
+    out = tmp_path / "export"
+    export_dataset(db, ExportOptions("coco", out, video_ids=[video]))
+    document = json.loads((out / "annotations.json").read_text())
+    a, group, heavy = document["annotations"]
+    assert (a["vis_ratio"], a["vis_bbox"], a["ignore"], a["height"]) == (
+        0.5,
+        [20.0, 10.0, 20.0, 30.0],
+        0,
+        60.0,
+    )
+    assert group["ignore"] == 1 and "vis_ratio" not in group
+    assert heavy["occlusion"] == 2
+    # The export is a CityPersons-style ground-truth file: the group is an ignore box, the 60 px
+    # person half visible (outside Reasonable), the heavily occluded one too.
+    data = load_coco(out / "annotations.json", [])
+    heavy_protocol = built_in()["citypersons-heavy"]
+    result = evaluate_protocol(
+        heavy_protocol, data.gt, data.dt, data.category_names, len(data.image_ids), data.gt_conditions
+    )
+    assert (result.positives, result.ignored) == (2, 1)
+    reasonable = built_in()["citypersons-reasonable"]
+    result = evaluate_protocol(
+        reasonable, data.gt, data.dt, data.category_names, len(data.image_ids), data.gt_conditions
+    )
+    assert (result.positives, result.ignored) == (0, 3)
 
 
 def test_coco_bad_pedestrian_fields_are_refused(db: Database, video: int, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ Export layout: ``annotations.json`` and ``images/<clip>_v<video id>_<frame>.jpg`
 track id and occlusion in ``attributes`` (the Datumaro/CVAT convention). ``iscrowd`` marks crowd
 boxes (matched detections count as neither true nor false positives).
 
-Import also reads the fields pedestrian benchmarks add to COCO annotations (as the Caltech,
+Export and import also carry the fields pedestrian benchmarks add to COCO annotations (as the Caltech,
 CityPersons, KAIST and EuroCity Persons evaluation code reads them): ``ignore``, ``vis_ratio`` (or
 ``visibility``), ``vis_bbox`` (the visible part, ``[x, y, w, h]``; its area over the box's gives the
 visibility when ``vis_ratio`` is absent), ``occlusion`` (level 0/1/2 or none/partial/heavy) and
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from vru_desktop.datasets.formats.common import (
+    ExportBox,
     ExportVideo,
     SourceBox,
     SourceDataset,
@@ -99,6 +100,7 @@ class CocoWriter:
                             "truncated": box.truncated,
                             "keyframe": box.is_keyframe,
                         },
+                        **_pedestrian_export(box, h),
                     }
                 )
         document = {
@@ -217,6 +219,21 @@ def parse(path: Path) -> SourceDataset:
                 named.append((name, boxes))
     dataset.items = [*fingerprinted.values(), *group_image_boxes(named)]
     return dataset
+
+
+def _pedestrian_export(box: ExportBox, height: float) -> dict[str, Any]:
+    """The pedestrian-benchmark fields of a box, as CityPersons-style evaluation code reads them."""
+    out: dict[str, Any] = {"ignore": int(box.ignore), "height": height}
+    if box.visibility is not None:
+        out["vis_ratio"] = box.visibility
+    if box.visible_box is not None:
+        x1, y1, x2, y2 = box.visible_box
+        out["vis_bbox"] = [x1, y1, x2 - x1, y2 - y1]
+    if box.occlusion is not None:
+        out["occlusion"] = box.occlusion
+    if box.truncation is not None:
+        out["truncation"] = box.truncation
+    return out
 
 
 def _pedestrian_fields(ann: dict[str, Any], where: str) -> dict[str, Any]:

@@ -125,6 +125,12 @@ class ExportBox:
     validated: bool = True
     confidence: float | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    #: Pedestrian-benchmark fields, as :class:`SourceBox` has them (the visible part in pixels).
+    visibility: float | None = None
+    visible_box: list[float] | None = None
+    occlusion: int | None = None
+    truncation: float | None = None
+    ignore: bool = False
 
 
 @dataclass
