@@ -402,6 +402,8 @@ def _squarify(xywh: np.ndarray, ratio: float) -> np.ndarray:
 
 
 def _clip(xywh: np.ndarray, frame_size: np.ndarray) -> np.ndarray:
+    """Boxes clipped to ``[0, width] x [0, height]``; an unknown (NaN) size clips nothing."""
+    frame_size = np.where(np.isnan(frame_size), np.inf, frame_size)
     x1 = np.clip(xywh[:, 0], 0, frame_size[:, 0])
     y1 = np.clip(xywh[:, 1], 0, frame_size[:, 1])
     x2 = np.clip(xywh[:, 0] + xywh[:, 2], 0, frame_size[:, 0])
