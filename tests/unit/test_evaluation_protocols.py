@@ -184,10 +184,12 @@ def test_clipping_to_the_frame_lets_a_detector_find_a_person_cut_off_at_the_bott
     clipped = _run(dataclasses.replace(PLAIN, clip_to_frame=True), gt, dt, conditions=cond, frame_size=frame)
     assert unclipped.log_average_miss_rate == pytest.approx(1.0)
     assert clipped.log_average_miss_rate == pytest.approx(1e-10)
-    # A file that does not give the image size: nothing to clip to.
+    # A file that does not give the image size: nothing to clip to, the box is kept as it is.
+    inside, inside_cond = _gt([[50, 100, 40, 100]])
     unknown = np.array([[np.nan, np.nan]])
     clip = dataclasses.replace(PLAIN, clip_to_frame=True)
-    assert _run(clip, gt, dt, conditions=cond, frame_size=unknown).log_average_miss_rate == pytest.approx(1.0)
+    kept = _run(clip, inside, dt, conditions=inside_cond, frame_size=unknown)
+    assert kept.positives == 1 and kept.log_average_miss_rate == pytest.approx(1e-10)
 
 
 def test_reference_quirks_switch() -> None:
