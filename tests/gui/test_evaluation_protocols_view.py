@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from test_evaluation_view import _scene
@@ -44,3 +45,29 @@ def test_protocol_menu_adds_the_miss_rate_and_remembers_the_choice(  # type: ign
     with qtbot.waitSignal(view.loaded, timeout=30_000):
         actions["citypersons-reasonable"].trigger()
     assert "by protocol" not in view.summary.text() and db.get_setting(SELECTED_SETTING) == []
+
+
+def test_overlay_label_shows_visibility_and_ignore(qtbot, db: Database, make_video, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from vru_desktop.annotations.editor import AnnotationEditor
+    from vru_desktop.datasets.importer import ImportOptions, import_annotations
+    from vru_desktop.library.importer import import_paths
+    from vru_desktop.ui.viewer.overlay import OverlayBox
+
+    [outcome] = import_paths(db, [make_video("street.mp4", frames=3, size=(200, 100))])
+    coco = tmp_path / "gt.json"
+    coco.write_text(
+        json.dumps(
+            {
+                "images": [{"id": 1, "file_name": "frame_000001.jpg", "width": 200, "height": 100}],
+                "categories": [{"id": 1, "name": "person"}],
+                "annotations": [
+                    {"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 10, 20, 50], "vis_ratio": 0.45},
+                    {"id": 2, "image_id": 1, "category_id": 1, "bbox": [60, 10, 80, 50], "ignore": 1},
+                ],
+            }
+        )
+    )
+    import_annotations(db, "coco", coco, ImportOptions(video_id=outcome.video_id))
+    person, group = AnnotationEditor(db, outcome.video_id).frame_annotations(1)
+    assert OverlayBox.of_annotation(person).label == "pedestrian ✓ vis 0.45"
+    assert OverlayBox.of_annotation(group).label == "pedestrian ✓ ignore"

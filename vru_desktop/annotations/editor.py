@@ -272,6 +272,8 @@ class AnnotationEditor:
                 a.is_keyframe,
                 a.detection_event_id,
                 a.confidence,
+                a.visibility,
+                a.ignore,
             )
             .where(a.video_id == self.video_id, a.frame_number == frame, a.outside.is_(False))
             .order_by(a.id)
@@ -290,6 +292,8 @@ class AnnotationEditor:
                     is_keyframe=bool(r.is_keyframe),
                     detection_event_id=r.detection_event_id,
                     confidence=r.confidence,
+                    visibility=r.visibility,
+                    ignore=bool(r.ignore),
                 )
                 for r in session.execute(query)
             ]
