@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +55,13 @@ SELECTED_SETTING = "evaluation.selected_protocols"
 PARTIAL_VISIBILITY, HEAVY_VISIBILITY = 0.65, 0.2
 
 PERSON = ("pedestrian", "person")
-#: CityPersons / ECP: riders, sitting and other persons and groups are ignore regions.
+#: CityPersons / ECP: riders (and the other VRU types), sitting and other persons and groups are
+#: ignore regions.
 PERSON_IGNORE = (
     "cyclist",
     "motorcyclist",
+    "wheelchair_user",
+    "scooter_rider",
     "rider",
     "sitting person",
     "other person",
@@ -298,24 +301,12 @@ class BoxConditions:
     visibility: np.ndarray
     occlusion: np.ndarray
     truncation: np.ndarray
-    height: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    height: np.ndarray
 
     @classmethod
     def unknown(cls, n: int) -> BoxConditions:
         nan = np.full(n, np.nan)
         return cls(np.zeros(n, dtype=bool), nan, np.full(n, -1, dtype=np.int64), nan.copy(), nan.copy())
-
-    def __len__(self) -> int:
-        return len(self.ignore)
-
-    def take(self, index: np.ndarray) -> BoxConditions:
-        return BoxConditions(
-            self.ignore[index],
-            self.visibility[index],
-            self.occlusion[index],
-            self.truncation[index],
-            self.height[index] if len(self.height) else np.full(len(self.ignore[index]), np.nan),
-        )
 
 
 def occlusion_index(level: Any) -> int:
@@ -367,7 +358,9 @@ def _range(label: str, low: float, high: float, unit: str = "") -> str:
 
 def describe(protocol: Protocol) -> str:
     """The definition in one line."""
-    parts = [_range("height", *protocol.height, " px"), _range("visibility", *protocol.visibility)]
+    parts = [_range("height", *protocol.height, " px")]
+    if protocol.visibility != (0.0, INF):
+        parts.append(_range("visibility", *protocol.visibility))
     if protocol.occlusion is not None:
         parts.append("occlusion " + "/".join(protocol.occlusion))
     if protocol.truncation != (0.0, INF):
@@ -411,7 +404,7 @@ def _clip(xywh: np.ndarray, frame_size: np.ndarray) -> np.ndarray:
     return np.column_stack([x1, y1, x2 - x1, y2 - y1])
 
 
-def ground_truth_ignored(
+def _ground_truth_ignored(
     protocol: Protocol,
     gt: GroundTruthBoxes,
     classes: list[str],
@@ -463,9 +456,8 @@ def evaluate_protocol(
         xywh = _clip(xywh, np.asarray(frame_size, dtype=np.float64).reshape(-1, 2))
         heights = xywh[:, 3]
     else:
-        stated = conditions.height if len(conditions.height) else np.full(len(gt), np.nan)
-        heights = np.where(np.isnan(stated), xywh[:, 3], stated)
-    part, ignored = ground_truth_ignored(protocol, gt, classes, conditions, heights)
+        heights = np.where(np.isnan(conditions.height), xywh[:, 3], conditions.height)
+    part, ignored = _ground_truth_ignored(protocol, gt, classes, conditions, heights)
     xywh, ignored = xywh[part], ignored[part]
     if protocol.aspect_ratio is not None:
         xywh = _squarify(xywh, protocol.aspect_ratio)
