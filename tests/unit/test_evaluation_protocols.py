@@ -260,3 +260,27 @@ def test_evaluate_coco_with_protocols_side_by_side(capsys, tmp_path: Path) -> No
 
     code, _, err = _cli(capsys, tmp_path, "evaluate-coco", gt, dt, "--protocol", "nope")
     assert code == 2 and "no protocol 'nope'" in err and "caltech-reasonable" in err
+
+
+def test_other_vru_types_are_ignore_boxes_and_their_detections_are_not_scored() -> None:
+    classes = ["pedestrian", "cyclist", "wheelchair_user", "car"]
+    gt = GroundTruthBoxes(
+        image=np.zeros(4, dtype=np.int64),
+        category=np.array([0, 1, 2, 3]),
+        xywh=np.array([[0, 0, 40, 100], [100, 0, 40, 100], [200, 0, 40, 100], [300, 0, 40, 100]], float),
+        size=np.zeros(4),
+        crowd=np.zeros(4, dtype=bool),
+    )
+    # A pedestrian detection on the wheelchair user is absorbed; one on the car is a false positive;
+    # a cyclist detection is not scored at all.
+    dt = DetectionBoxes(
+        image=np.zeros(4, dtype=np.int64),
+        category=np.array([0, 0, 0, 1]),
+        xywh=np.array([[0, 0, 40, 100], [200, 0, 40, 100], [300, 0, 40, 100], [100, 0, 40, 100]], float),
+        size=np.zeros(4),
+        score=np.array([0.5, 0.9, 0.4, 0.95]),
+    )
+    result = evaluate_protocol(built_in()["citypersons-reasonable"], gt, dt, classes, 1)
+    assert (result.positives, result.ignored, result.detections) == (1, 2, 3)
+    # The true positive comes before the only false positive: nothing missed at any FPPI point.
+    assert result.log_average_miss_rate == pytest.approx(1e-10)
