@@ -4,7 +4,8 @@ Ground truth is the validated annotations that are not ``outside``, on the video
 Frames not reviewed are left out on both sides: detections there count neither as true nor as false.
 So are frames the run did not process: with a frame stride only frames ``0, stride, 2·stride …``,
 and for a run that did not complete only frames up to its last committed frame.
-Crowd annotations follow the COCO rules (see :mod:`vru_desktop.evaluation.matching`). A project's
+Crowd annotations follow the COCO rules (see :mod:`vru_desktop.evaluation.matching`), and so do
+ignore annotations outside the pedestrian protocols (which give them Caltech's rules). A project's
 ignore regions (polygons in pixels) remove every detection and every ground-truth box whose centre
 lies inside one of them.
 
@@ -240,7 +241,8 @@ def load_run(db: Database, session_id: int) -> EvaluationInput:
         category=np.array([class_index[r.vru_type] for r in ann_rows], dtype=np.int64),
         xywh=gt_xywh,
         size=gt_xywh[:, 2] * gt_xywh[:, 3],
-        crowd=np.array([bool(r.crowd) for r in ann_rows], dtype=bool),
+        # An ignore box is left out of the COCO-rule metrics as a crowd box is.
+        crowd=np.array([bool(r.crowd or r.ignore) for r in ann_rows], dtype=bool),
     )
     dt = DetectionBoxes(
         image=np.array([r.frame_number for r in det_rows], dtype=np.int64),
