@@ -284,3 +284,13 @@ def test_other_vru_types_are_ignore_boxes_and_their_detections_are_not_scored() 
     assert (result.positives, result.ignored, result.detections) == (1, 2, 3)
     # The true positive comes before the only false positive: nothing missed at any FPPI point.
     assert result.log_average_miss_rate == pytest.approx(1e-10)
+
+
+def test_caltech_aspect_ratio_standardises_both_sides_about_their_centre() -> None:
+    # A wide box and a narrow detection on the same centre: IoU 1/3 as drawn, 1 at width 0.41 x height.
+    gt, cond = _gt([[0, 0, 60, 100]])
+    dt = _dt([[20, 0, 20, 100]], [0.9])
+    assert _run(PLAIN, gt, dt, conditions=cond).log_average_miss_rate == pytest.approx(1.0)
+    caltech = built_in()["caltech-reasonable"]
+    assert caltech.aspect_ratio == 0.41
+    assert _run(caltech, gt, dt, conditions=cond).log_average_miss_rate == pytest.approx(1e-10)
