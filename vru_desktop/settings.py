@@ -240,6 +240,18 @@ def _check_sha256_list(spec: Setting, value: Any) -> list[str]:
     return value
 
 
+def _check_object_list(spec: Setting, value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ValidationError(f"{spec.key} must be a JSON list of objects, not {value!r}.")
+    return value
+
+
+def _check_name_list(spec: Setting, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError(f"{spec.key} must be a JSON list of names, not {value!r}.")
+    return value
+
+
 def _check_optional_id(spec: Setting, value: Any) -> int | None:
     if value is None:
         return None
@@ -260,6 +272,8 @@ _CHECKS: dict[str, Callable[[Setting, Any], Any]] = {
     "height_bins": _check_height_bins,
     "k_of_n": _check_k_of_n,
     "optional_id": _check_optional_id,
+    "object_list": _check_object_list,
+    "name_list": _check_name_list,
     "sha256_list": _check_sha256_list,
     "object": _check_object,
 }
@@ -269,11 +283,11 @@ _CHECKS: dict[str, Callable[[Setting, Any], Any]] = {
 class Setting:
     """One setting: its key, value type, default, allowed values and what it does.
 
-    ``kind`` is one of ``int`` (within ``minimum`` … ``maximum``), ``bool``, ``height_bins`` (bin name →
-    ``[min, max]`` pixel heights), ``k_of_n`` (``[k, n]`` with 1 ≤ k ≤ n), ``optional_id`` (a row
-    id or ``None``), ``sha256_list`` and ``object`` (a JSON object). A ``remembered`` setting is
-    state the program keeps from what the user did (the last run configuration, remembered class
-    mappings …): listed, but not changed by hand. A key
+    ``kind`` is one of ``int`` (within ``minimum`` … ``maximum``), ``bool``, ``height_bins`` (bin
+    name → ``[min, max]`` pixel heights), ``k_of_n`` (``[k, n]`` with 1 ≤ k ≤ n), ``optional_id`` (a
+    row id or ``None``), ``sha256_list``, ``object_list``, ``name_list`` and ``object`` (a JSON
+    object). A ``remembered`` setting is state the program keeps from what the user did (the last
+    run configuration, remembered class mappings …): listed, but not changed by hand. A key
     ending in ``:`` is a family: every key starting with it has this type (one per source).
     """
 
@@ -311,6 +325,8 @@ class Setting:
             "height_bins": "JSON object of [min, max] heights",
             "k_of_n": "[k, n] pair",
             "optional_id": "id or null",
+            "object_list": "JSON list of objects",
+            "name_list": "JSON list of names",
             "sha256_list": "list of SHA-256 checksums",
             "object": "JSON object",
         }[self.kind]
@@ -340,6 +356,10 @@ TRUSTED_MODELS = "detection.trusted_models"
 HEIGHT_BINS = "evaluation.height_bins"
 #: Stable detection of a track: k of its last n frames detected.
 STABLE_DETECTION = "evaluation.stable_detection"
+#: User-defined evaluation protocols (JSON objects as in a protocol file).
+PROTOCOLS = "evaluation.protocols"
+#: The protocols chosen in the Evaluation tab.
+SELECTED_PROTOCOLS = "evaluation.selected_protocols"
 #: The project the user chose as their default.
 USER_DEFAULT_PROJECT = "library.user_default_project_id"
 #: Remembered class mappings of annotation imports, one key per format and source path.
@@ -391,6 +411,19 @@ REGISTRY: dict[str, Setting] = {
             "k_of_n",
             [3, 5],
             "A track is detected stably once k of its last n frames are detected: [k, n].",
+        ),
+        Setting(
+            PROTOCOLS,
+            "object_list",
+            [],
+            "User-defined evaluation protocols, each as in a --protocol-file (see Pedestrian protocols).",
+        ),
+        Setting(
+            SELECTED_PROTOCOLS,
+            "name_list",
+            [],
+            "The protocols chosen in the Evaluation tab's Protocols menu.",
+            remembered=True,
         ),
         Setting(
             USER_DEFAULT_PROJECT,

@@ -68,6 +68,8 @@ T = TypeVar("T")
 
 #: Columns an interpolated row takes from the keyframe before it.
 INHERITED = ("vru_type", "validated", "occluded", "truncated", "crowd", "source", "import_id")
+#: What protocols read of a box, also taken from the keyframe before (not its visible part).
+INHERITED_CONDITIONS = ("visibility", "occlusion", "truncation", "ignore")
 #: Pixels an interpolated box may differ by before it is rewritten (float noise of re-interpolation).
 BOX_TOLERANCE = 1e-6
 
@@ -283,6 +285,8 @@ class AnnotationEditor:
                 a.is_keyframe,
                 a.detection_event_id,
                 a.confidence,
+                a.visibility,
+                a.ignore,
             )
             .where(a.video_id == self.video_id, a.frame_number == frame, a.outside.is_(False))
             .order_by(a.id)
@@ -301,6 +305,8 @@ class AnnotationEditor:
                     is_keyframe=bool(r.is_keyframe),
                     detection_event_id=r.detection_event_id,
                     confidence=r.confidence,
+                    visibility=r.visibility,
+                    ignore=bool(r.ignore),
                 )
                 for r in session.execute(query)
             ]
@@ -873,7 +879,7 @@ class AnnotationEditor:
         for frame, rows in existing.items():
             removed.extend(rows if frame not in wanted else rows[1:])
         for frame, (box, key) in wanted.items():
-            values: RowImage = {name: getattr(key, name) for name in INHERITED}
+            values: RowImage = {name: getattr(key, name) for name in (*INHERITED, *INHERITED_CONDITIONS)}
             rows = existing.get(frame)
             if not rows:
                 created.append(self._image(frame, box, track_id, values, now))
@@ -903,6 +909,7 @@ class AnnotationEditor:
             "is_keyframe": False,
             "outside": False,
             "attributes": {},
+            "visible_box": None,
             "created_at": now,
             "updated_at": now,
             **_box_values(box),

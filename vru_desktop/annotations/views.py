@@ -28,6 +28,9 @@ class AnnotationView:
     is_keyframe: bool
     detection_event_id: int | None
     confidence: float | None
+    #: Visible share 0…1 (``None``: not known) and Caltech-style ignore, for the label.
+    visibility: float | None = None
+    ignore: bool = False
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,35 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vru_desktop.cli.common import Context, finite_float, print_json
 from vru_desktop.errors import UsageError
+
+if TYPE_CHECKING:
+    from vru_desktop.evaluation.protocols import Protocol
+
+
+def _protocol_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--protocol",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="log-average miss rate under a named protocol (repeatable; see 'protocols')",
+    )
+    p.add_argument(
+        "--protocol-file",
+        action="append",
+        default=[],
+        metavar="FILE.json",
+        help="user-defined protocols (one JSON object or a list), usable by --protocol",
+    )
+    p.add_argument(
+        "--reference-quirks",
+        action="store_true",
+        help="reproduce eval_MR_multisetup.py's quirks (rounded FPPI points, no floor)",
+    )
 
 
 def register(subparsers: Any) -> None:
@@ -17,7 +42,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--iou", type=finite_float, default=0.5, help="IoU threshold for a match (default 0.5)")
     p.add_argument("--conf", type=finite_float, help="confidence threshold (default: the run's own)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    _protocol_options(p)
     p.set_defaults(handler=cmd_evaluate)
+
+    p = subparsers.add_parser("protocols", help="list the pedestrian-detection protocols")
+    p.add_argument("--protocol-file", action="append", default=[], metavar="FILE.json")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_protocols)
 
     p = subparsers.add_parser("report", help="write a self-contained HTML validation report of a run")
     p.add_argument("run_id", type=int, metavar="RUN_ID")
@@ -27,6 +58,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--tolerance", type=finite_float, default=1.0, help="device-event tolerance in seconds (default 1)"
     )
+    _protocol_options(p)
     p.set_defaults(handler=cmd_report)
 
     p = subparsers.add_parser(
@@ -37,6 +69,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("results", metavar="RESULTS.json")
     p.add_argument("--tide", action="store_true", help="add TIDE's error breakdown (ΔAP per error kind)")
     p.add_argument("--json", action="store_true")
+    _protocol_options(p)
     p.set_defaults(handler=cmd_evaluate_coco)
 
     p = subparsers.add_parser(
@@ -95,7 +128,8 @@ def cmd_evaluate(args: argparse.Namespace, ctx: Context) -> int:
     from vru_desktop.evaluation.run import evaluate_run, format_text
 
     _check_thresholds(args)
-    result = evaluate_run(ctx.db, args.run_id, iou=args.iou, conf=args.conf)
+    protocols = _protocols(args, ctx)
+    result = evaluate_run(ctx.db, args.run_id, iou=args.iou, conf=args.conf, protocols=protocols)
     if args.json:
         print_json(result.to_dict())
     else:
@@ -110,7 +144,8 @@ def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
     from vru_desktop.evaluation.run import evaluate_run
 
     _check_thresholds(args)
-    result = evaluate_run(ctx.db, args.run_id, iou=args.iou, conf=args.conf)
+    protocols = _protocols(args, ctx)
+    result = evaluate_run(ctx.db, args.run_id, iou=args.iou, conf=args.conf, protocols=protocols)
     video_id = result.data.video_id
     has_events = device_event_count(ctx.db, video_id) and result.data.n_frames
     events = evaluate_events(ctx.db, video_id, tolerance=args.tolerance) if has_events else None
@@ -119,21 +154,71 @@ def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def _protocols(args: argparse.Namespace, ctx: Context) -> list[Protocol]:
+    """The protocols ``--protocol`` names, among built-in, the setting's and ``--protocol-file``'s."""
+    from vru_desktop.errors import ValidationError
+    from vru_desktop.evaluation.protocols import available, choose
+    from vru_desktop.settings import PROTOCOLS, get_setting
+
+    if not args.protocol:
+        if args.protocol_file:
+            raise UsageError("--protocol-file defines protocols; name the ones to use with --protocol.")
+        return []
+    known = available(get_setting(ctx.db, PROTOCOLS), args.protocol_file)
+    try:
+        return choose(args.protocol, known, reference_quirks=args.reference_quirks)
+    except ValidationError as exc:
+        raise UsageError(exc.message, hint=exc.hint) from exc
+
+
+def cmd_protocols(args: argparse.Namespace, ctx: Context) -> int:
+    from vru_desktop.evaluation.protocols import available, describe
+    from vru_desktop.settings import PROTOCOLS, get_setting
+
+    known = available(get_setting(ctx.db, PROTOCOLS), args.protocol_file)
+    if args.json:
+        print_json([p.to_dict() for p in known.values()])
+        return 0
+    for p in known.values():
+        print(f"{p.name:<26} {p.title}: {describe(p)}")
+    return 0
+
+
 def cmd_evaluate_coco(args: argparse.Namespace, ctx: Context) -> int:
     from vru_desktop.evaluation.coco import STAT_DEFINITIONS, evaluate, load_coco
+    from vru_desktop.evaluation.protocols import evaluate_protocol, protocol_lines
     from vru_desktop.evaluation.tide import format_tide, tide
 
+    protocols = _protocols(args, ctx)
     data = load_coco(args.ground_truth, args.results)
     result = evaluate(data)
     errors = tide(data.gt, data.dt, data.image_order) if args.tide else None
+    by_protocol = [
+        evaluate_protocol(
+            p,
+            data.gt,
+            data.dt,
+            data.category_names,
+            len(data.image_ids),
+            data.gt_conditions,
+            data.gt_frame_size,
+        )
+        for p in protocols
+    ]
     if args.json:
-        document = {"stats": result.stats_dict(), "per_category": result.per_category()}
-        print_json(document if errors is None else document | {"tide": errors.to_dict()})
+        document: dict[str, Any] = {"stats": result.stats_dict(), "per_category": result.per_category()}
+        if by_protocol:
+            document["protocols"] = [r.to_dict() for r in by_protocol]
+        if errors is not None:
+            document["tide"] = errors.to_dict()
+        print_json(document)
         return 0
     for (_, is_ap, iou, area, max_dets), value in zip(STAT_DEFINITIONS, result.stats, strict=True):
         kind = "Average Precision  (AP)" if is_ap else "Average Recall     (AR)"
         iou_text = "0.50:0.95" if iou is None else f"{iou:.2f}"
         print(f" {kind} @[ IoU={iou_text:<9} | area={area:>6} | maxDets={max_dets:>3} ] = {value:0.3f}")
+    for line in protocol_lines(by_protocol):
+        print(line)
     for line in format_tide(errors) if errors is not None else []:
         print(line)
     return 0

@@ -159,6 +159,11 @@ def collect(session: Session, video_ids: list[int], options: ExportOptions) -> l
             Annotation.confidence,
             # raw JSON text: most rows hold "{}", and decoding 100 000 of them is most of this query's time
             cast(Annotation.attributes, Text),
+            Annotation.visibility,
+            Annotation.visible_box,
+            Annotation.occlusion,
+            Annotation.truncation,
+            Annotation.ignore,
         )
         query = select(*columns).where(Annotation.video_id == video_id)
         if not options.all_annotations:
@@ -166,11 +171,28 @@ def collect(session: Session, video_ids: list[int], options: ExportOptions) -> l
         boxes: list[ExportBox] = []
         for row in session.execute(query.order_by(Annotation.frame_number, Annotation.id)):
             # columns in ExportBox's field order, the box as four columns and the attributes as text
-            frame, x1, y1, x2, y2, vru, track, key, outside, *flags, attrs = row
+            frame, x1, y1, x2, y2, vru, track, key, outside, *flags, attrs = row[:-5]
+            visibility, visible_box, occlusion, truncation, ignore = row[-5:]
             if not options.all_annotations and not outside and frame not in reviewed:
                 continue
             attributes = json.loads(attrs) if attrs and attrs != "{}" else {}
-            boxes.append(ExportBox(frame, (x1, y1, x2, y2), vru, track, key, outside, *flags, attributes))
+            boxes.append(
+                ExportBox(
+                    frame,
+                    (x1, y1, x2, y2),
+                    vru,
+                    track,
+                    key,
+                    outside,
+                    *flags,
+                    attributes,
+                    visibility,
+                    visible_box,
+                    occlusion,
+                    truncation,
+                    bool(ignore),
+                )
+            )
         if options.every:
             frames = list(range(0, video.frame_count, options.every))
         else:

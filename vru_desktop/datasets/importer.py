@@ -564,6 +564,11 @@ def _place_item(
                 truncated=origin.truncated,
                 crowd=origin.crowd,
                 confidence=origin.confidence,
+                visibility=origin.visibility,
+                visible_box=origin.visible_box if origin.frame == track_box.frame else None,
+                occlusion=origin.occlusion,
+                truncation=origin.truncation,
+                ignore=origin.ignore,
             )
             row = make_row(placed, vru, track_id, track_box.is_keyframe, track_box.outside)
             row["attributes"] = {"source_track_id": source_id, **origin.attributes}
@@ -830,6 +835,13 @@ def _row(
         "outside": outside,
         "source": f"import:{format_name}",
         "attributes": dict(box.attributes),
+        "visibility": box.visibility,
+        "visible_box": None
+        if box.visible_box is None
+        else list(scale_box(box.visible_box, box.space, *size)),
+        "occlusion": box.occlusion,
+        "truncation": box.truncation,
+        "ignore": box.ignore,
         "x1": x1,
         "y1": y1,
         "x2": x2,

@@ -22,6 +22,7 @@ import numpy as np
 
 from vru_desktop.errors import FormatError, NotFoundError
 from vru_desktop.evaluation.matching import DetectionBoxes, GroundTruthBoxes, Matching, greedy_match
+from vru_desktop.evaluation.protocols import BoxConditions, occlusion_index
 from vru_desktop.files import check_regular_file
 
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
@@ -72,6 +73,10 @@ class CocoData:
     category_names: list[str]
     #: Rank of each image in the ground-truth file (its ``images`` list, then further annotated images).
     image_order: np.ndarray | None = None
+    #: Pedestrian-benchmark fields of the ground truth (``ignore``, ``vis_ratio`` …), for protocols.
+    gt_conditions: BoxConditions | None = None
+    #: Each ground-truth box's image ``(width, height)``, NaN where the file does not say.
+    gt_frame_size: np.ndarray | None = None
 
 
 @dataclass
@@ -272,6 +277,14 @@ def load_coco(ground_truth: str | Path, results: str | Path | Sequence[dict[str,
             ),
             crowd=np.array([bool(a.get("iscrowd", 0)) for a in anns], dtype=bool),
         )
+        conditions = _conditions(anns)
+        sizes = {
+            img["id"]: (img.get("width", np.nan), img.get("height", np.nan))
+            for img in gt_doc.get("images", [])
+        }
+        frame_size = np.array(
+            [sizes.get(a["image_id"], (np.nan, np.nan)) for a in anns], dtype=np.float64
+        ).reshape(-1, 2)
     except (KeyError, TypeError, ValueError) as exc:
         raise FormatError(f"{ground_truth}: an annotation lacks or has a bad field ({exc}).") from exc
 
@@ -301,7 +314,47 @@ def load_coco(ground_truth: str | Path, results: str | Path | Sequence[dict[str,
     first_seen = {image: rank for rank, image in reversed(list(enumerate(in_file)))}
     order = np.argsort(np.argsort([first_seen[i] for i in image_ids], kind="stable"), kind="stable")
     names_list = [names.get(c, str(c)) for c in category_ids]
-    return CocoData(gt, dt, image_ids, category_ids, names_list, image_order=order)
+    return CocoData(
+        gt,
+        dt,
+        image_ids,
+        category_ids,
+        names_list,
+        image_order=order,
+        gt_conditions=conditions,
+        gt_frame_size=frame_size,
+    )
+
+
+def _conditions(anns: list[dict[str, Any]]) -> BoxConditions:
+    """The fields pedestrian benchmarks add (Caltech, CityPersons, KAIST, EuroCity Persons in COCO form).
+
+    ``ignore``; visibility from ``vis_ratio`` (or ``visibility``), else the ``vis_bbox`` area over the
+    box area; ``occlusion`` as a level (0/1/2 or none/partial/heavy); ``truncation`` 0…1; ``height``.
+    """
+    n = len(anns)
+    visibility = np.full(n, np.nan)
+    truncation = np.full(n, np.nan)
+    height = np.full(n, np.nan)
+    for i, a in enumerate(anns):
+        ratio = a.get("vis_ratio", a.get("visibility"))
+        if ratio is None and a.get("vis_bbox") is not None:
+            vw, vh = float(a["vis_bbox"][2]), float(a["vis_bbox"][3])
+            area = float(a["bbox"][2]) * float(a["bbox"][3])
+            ratio = vw * vh / area if area > 0 and vw * vh > 0 else None
+        if ratio is not None:
+            visibility[i] = float(ratio)
+        if a.get("truncation") is not None:
+            truncation[i] = float(a["truncation"])
+        if a.get("height") is not None:
+            height[i] = float(a["height"])
+    return BoxConditions(
+        ignore=np.array([bool(a.get("ignore", 0)) for a in anns], dtype=bool),
+        visibility=visibility,
+        occlusion=np.array([occlusion_index(a.get("occlusion")) for a in anns], dtype=np.int64),
+        truncation=truncation,
+        height=height,
+    )
 
 
 def _ids(annotations: list[dict[str, Any]]) -> set[Any]:

@@ -4,7 +4,8 @@ Ground truth is the validated annotations that are not ``outside``, on the video
 Frames not reviewed are left out on both sides: detections there count neither as true nor as false.
 So are frames the run did not process: with a frame stride only frames ``0, stride, 2·stride …``,
 and for a run that did not complete only frames up to its last committed frame.
-Crowd annotations follow the COCO rules (see :mod:`vru_desktop.evaluation.matching`). A project's
+Crowd annotations follow the COCO rules (see :mod:`vru_desktop.evaluation.matching`), and so do
+ignore annotations outside the pedestrian protocols (which give them Caltech's rules). A project's
 ignore regions (polygons in pixels) remove every detection and every ground-truth box whose centre
 lies inside one of them.
 
@@ -22,6 +23,7 @@ from sqlalchemy import func, select
 
 from vru_desktop.errors import NotFoundError
 from vru_desktop.evaluation.matching import DetectionBoxes, GroundTruthBoxes, xyxy_to_xywh
+from vru_desktop.evaluation.protocols import BoxConditions
 from vru_desktop.media.frames import FrameTable
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import (
@@ -64,6 +66,8 @@ class EvaluationInput:
     dt_in_ignore_regions: int
     video: dict[str, Any]
     run: dict[str, Any]
+    #: Visibility, occlusion level, truncation and ignore of each ground-truth box (protocols).
+    gt_conditions: BoxConditions | None = None
 
     @property
     def n_frames(self) -> int:
@@ -94,6 +98,17 @@ def points_in_polygons(points: np.ndarray, polygons: list[Any]) -> np.ndarray:
         inside = np.count_nonzero(crosses & (x < x_at), axis=1) % 2 == 1
         inside_any |= inside
     return inside_any
+
+
+def _occlusion(level: int | None, occluded: bool) -> int:
+    """The stored level; a box only flagged occluded (CVAT, MOT) is partially occluded."""
+    if level is not None:
+        return int(level)
+    return 1 if occluded else -1
+
+
+def _or_nan(value: float | None) -> float:
+    return np.nan if value is None else float(value)
 
 
 def _centres(xyxy: np.ndarray) -> np.ndarray:
@@ -138,6 +153,11 @@ def load_run(db: Database, session_id: int) -> EvaluationInput:
                 Annotation.y2,
                 Annotation.crowd,
                 Annotation.track_id,
+                Annotation.visibility,
+                Annotation.occlusion,
+                Annotation.occluded,
+                Annotation.truncation,
+                Annotation.ignore,
             )
             .join(
                 ReviewedFrame,
@@ -225,7 +245,8 @@ def load_run(db: Database, session_id: int) -> EvaluationInput:
         category=np.array([class_index[r.vru_type] for r in ann_rows], dtype=np.int64),
         xywh=gt_xywh,
         size=gt_xywh[:, 2] * gt_xywh[:, 3],
-        crowd=np.array([bool(r.crowd) for r in ann_rows], dtype=bool),
+        # An ignore box is left out of the COCO-rule metrics as a crowd box is.
+        crowd=np.array([bool(r.crowd or r.ignore) for r in ann_rows], dtype=bool),
     )
     dt = DetectionBoxes(
         image=np.array([r.frame_number for r in det_rows], dtype=np.int64),
@@ -244,6 +265,13 @@ def load_run(db: Database, session_id: int) -> EvaluationInput:
         gt_ids=np.array([r.id for r in ann_rows], dtype=np.int64),
         gt_xyxy=gt_xyxy,
         gt_track=np.array([-1 if r.track_id is None else r.track_id for r in ann_rows], dtype=np.int64),
+        gt_conditions=BoxConditions(
+            ignore=np.array([bool(r.ignore) for r in ann_rows], dtype=bool),
+            visibility=np.array([_or_nan(r.visibility) for r in ann_rows], dtype=np.float64),
+            occlusion=np.array([_occlusion(r.occlusion, r.occluded) for r in ann_rows], dtype=np.int64),
+            truncation=np.array([_or_nan(r.truncation) for r in ann_rows], dtype=np.float64),
+            height=np.full(len(ann_rows), np.nan),
+        ),
         dt=dt,
         dt_ids=np.array([r.id for r in det_rows], dtype=np.int64),
         dt_xyxy=dt_xyxy,

@@ -22,8 +22,7 @@ import numpy as np
 
 from vru_desktop.evaluation.coco import CocoData, CocoParams, accumulate
 from vru_desktop.evaluation.matching import DetectionBoxes, GroundTruthBoxes, greedy_match
-
-FPPI_REFERENCE = np.logspace(-2.0, 0.0, 9)
+from vru_desktop.evaluation.protocols import miss_rate_curve
 
 
 def log_average_miss_rate(
@@ -33,17 +32,7 @@ def log_average_miss_rate(
 
     ``true_positive`` / ``false_positive`` flag each detection (ignored detections have neither).
     """
-    if n_pos <= 0 or n_frames <= 0:
-        return None
-    order = np.argsort(-scores, kind="stable")
-    tp = np.cumsum(true_positive[order])
-    fp = np.cumsum(false_positive[order])
-    counted = (true_positive | false_positive)[order]
-    fppi = np.concatenate([[-np.inf], fp[counted] / n_frames])
-    recall = np.concatenate([[0.0], tp[counted] / n_pos])
-    last = np.searchsorted(fppi, FPPI_REFERENCE, side="right") - 1
-    miss = 1.0 - recall[last]
-    return float(np.exp(np.mean(np.log(np.maximum(1e-10, miss)))))
+    return miss_rate_curve(scores, true_positive, false_positive, n_pos, n_frames)[1]
 
 
 @dataclass(frozen=True)

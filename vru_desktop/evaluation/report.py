@@ -26,6 +26,7 @@ import numpy as np
 from vru_desktop import __version__
 from vru_desktop.errors import ValidationError, write_error
 from vru_desktop.evaluation.events import EventValidation
+from vru_desktop.evaluation.protocols import describe
 from vru_desktop.evaluation.run import RunEvaluation
 from vru_desktop.evaluation.tide import ERRORS, TideResult
 from vru_desktop.evaluation.tracking import TrackingMetrics
@@ -226,6 +227,26 @@ code { font-size: 12px; word-break: break-all; } .note { color: #666; font-size:
 """
 
 
+def _protocol_table(result: RunEvaluation) -> str:
+    if not result.protocol_results:
+        return ""
+    return "<h3>Log-average miss rate by protocol (FPPI 0.01–1)</h3>" + _table(
+        ["protocol", "definition", "source", "MR⁻² %", "boxes", "ignored", "detections"],
+        [
+            [
+                r.protocol.name,
+                describe(r.protocol),
+                r.protocol.source,
+                _num(None if r.log_average_miss_rate is None else 100 * r.log_average_miss_rate, 2),
+                r.positives,
+                r.ignored,
+                r.detections,
+            ]
+            for r in result.protocol_results
+        ],
+    )
+
+
 def _events_section(events: EventValidation) -> str:
     document = events.to_dict()
     latency = document["latency_s"] or {}
@@ -418,6 +439,7 @@ def render_report(result: RunEvaluation, events: EventValidation | None = None) 
                 for b in result.heights()
             ],
         ),
+        _protocol_table(result),
         "<h2>Error breakdown (TIDE)</h2>",
         _tide_section(result.tide),
         "<h2>Tracks</h2>",

@@ -16,6 +16,7 @@ from vru_desktop.evaluation.coco import CocoData, CocoEvaluation, evaluate
 from vru_desktop.evaluation.ground_truth import EvaluationInput, load_run
 from vru_desktop.evaluation.metrics import OperatingPoints, ThresholdMetrics
 from vru_desktop.evaluation.pedestrian import HeightBinResult, by_height, log_average_miss_rate
+from vru_desktop.evaluation.protocols import Protocol, ProtocolResult, evaluate_protocol, protocol_lines
 from vru_desktop.evaluation.tide import TideResult, format_tide, tide
 from vru_desktop.evaluation.tracking import TrackingMetrics, format_tracking, run_tracking
 from vru_desktop.evaluation.tracks import STABLE_K_OF_N, TrackResult, summarize_tracks, track_metrics
@@ -39,6 +40,7 @@ class RunEvaluation:
     conf: float
     height_bins: dict[str, tuple[float, float]]
     stable: tuple[int, int] = STABLE_K_OF_N
+    protocols: tuple[Protocol, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0.0 < self.iou < 1.0:
@@ -48,8 +50,8 @@ class RunEvaluation:
 
     def with_conf(self, conf: float) -> RunEvaluation:
         """The same run at another confidence threshold, sharing the matching already done."""
-        other = RunEvaluation(self.data, self.iou, conf, self.height_bins, self.stable)
-        for name in ("points", "coco", "tide"):  # threshold-free cached results
+        other = RunEvaluation(self.data, self.iou, conf, self.height_bins, self.stable, self.protocols)
+        for name in ("points", "coco", "tide", "protocol_results"):  # threshold-free cached results
             if name in self.__dict__:
                 other.__dict__[name] = self.__dict__[name]
         return other
@@ -70,6 +72,18 @@ class RunEvaluation:
     def tide(self) -> TideResult:
         """TIDE's error breakdown over all detections (frames are the images)."""
         return tide(self.data.gt, self.data.dt)
+
+    @cached_property
+    def protocol_results(self) -> list[ProtocolResult]:
+        """The log-average miss rate under each chosen protocol, over the reviewed frames."""
+        d = self.data
+        frame = np.tile(
+            [float(d.video["width"] or np.nan), float(d.video["height"] or np.nan)], (len(d.gt), 1)
+        )
+        return [
+            evaluate_protocol(p, d.gt, d.dt, d.classes, d.n_frames, d.gt_conditions, frame)
+            for p in self.protocols
+        ]
 
     def metrics(self, conf: float | None = None) -> ThresholdMetrics:
         return self.points.at(self.conf if conf is None else conf)
@@ -139,6 +153,7 @@ class RunEvaluation:
             "tracks": summarize_tracks(self.tracks),
             "track_details": [t.to_dict() for t in self.tracks],
             "tracking": None if self.tracking is None else self.tracking.to_dict(),
+            "protocols": [r.to_dict() for r in self.protocol_results],
         }
 
 
@@ -152,12 +167,17 @@ def stable_setting(db: Database) -> tuple[int, int]:
 
 
 def evaluate_run(
-    db: Database, session_id: int, *, iou: float = 0.5, conf: float | None = None
+    db: Database,
+    session_id: int,
+    *,
+    iou: float = 0.5,
+    conf: float | None = None,
+    protocols: list[Protocol] | tuple[Protocol, ...] = (),
 ) -> RunEvaluation:
     """Load run ``session_id`` and its ground truth; ``conf`` defaults to the run's own threshold."""
     data = load_run(db, session_id)
     chosen = default_conf(data) if conf is None else conf
-    return RunEvaluation(data, iou, chosen, height_bins_setting(db), stable_setting(db))
+    return RunEvaluation(data, iou, chosen, height_bins_setting(db), stable_setting(db), tuple(protocols))
 
 
 def format_text(result: RunEvaluation) -> list[str]:
@@ -187,6 +207,7 @@ def format_text(result: RunEvaluation) -> list[str]:
         "by height: "
         + ", ".join(f"{b.name} recall {_f(b.recall)} ({b.positives} boxes)" for b in result.heights())
     )
+    lines.extend(protocol_lines(result.protocol_results))
     summary = summarize_tracks(result.tracks)
     if summary["tracks"]:
         lines.append(

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -347,6 +348,16 @@ class Annotation(BoxMixin, Base):
     truncated: Mapped[bool] = mapped_column(Boolean, default=False)
     #: COCO "iscrowd": matched detections on it are neither TP nor FP.
     crowd: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Visible share of the box, 0…1 (``None``: not known; counts as fully visible).
+    visibility: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: The visible part ``[x1, y1, x2, y2]`` in the video's pixels, where the source has one.
+    visible_box: Mapped[list[float] | None] = mapped_column(JSON, nullable=True)
+    #: Occlusion level: 0 none, 1 partial, 2 heavy (``None``: derived from the visibility).
+    occlusion: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    #: Share of the person outside the image, 0…1 (``None``: not known).
+    truncation: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: Caltech "ignore": a region that absorbs any detections (intersection over detection area).
+    ignore: Mapped[bool] = mapped_column(Boolean, default=False)
     track_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     is_keyframe: Mapped[bool] = mapped_column(Boolean, default=True)
     outside: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -6,6 +6,12 @@ Export layout: ``annotations.json`` and ``images/<clip>_v<video id>_<frame>.jpg`
 track id and occlusion in ``attributes`` (the Datumaro/CVAT convention). ``iscrowd`` marks crowd
 boxes (matched detections count as neither true nor false positives).
 
+Export and import also carry the fields pedestrian benchmarks add to COCO annotations (as the Caltech,
+CityPersons, KAIST and EuroCity Persons evaluation code reads them): ``ignore``, ``vis_ratio`` (or
+``visibility``), ``vis_bbox`` (the visible part, ``[x, y, w, h]``; its area over the box's gives the
+visibility when ``vis_ratio`` is absent), ``occlusion`` (level 0/1/2 or none/partial/heavy) and
+``truncation`` (0…1).
+
 Import: images with ``video_fingerprint`` and ``frame_number`` (this program's exports) pair exactly;
 others pair by file name (see :mod:`~vru_desktop.datasets.formats.common`). Boxes are scaled from the
 image's size to the video's when they differ.
@@ -18,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from vru_desktop.datasets.formats.common import (
+    ExportBox,
     ExportVideo,
     SourceBox,
     SourceDataset,
@@ -31,6 +38,7 @@ from vru_desktop.datasets.formats.common import (
     shown,
 )
 from vru_desktop.errors import FormatError
+from vru_desktop.evaluation.protocols import occlusion_index
 from vru_desktop.store.models import VRU_TYPES
 
 NAME = "coco"
@@ -96,6 +104,7 @@ class CocoWriter:
                             "truncated": box.truncated,
                             "keyframe": box.is_keyframe,
                         },
+                        **_pedestrian_export(box, h),
                     }
                 )
         document = {
@@ -204,6 +213,7 @@ def parse(path: Path) -> SourceDataset:
                     truncated=bool(attributes.pop("truncated", False)),
                     keyframe=bool(attributes.pop("keyframe", True)),
                     attributes=attributes,
+                    **_pedestrian_fields(ann, where),
                 )
             )
         for image, boxes in images.values():
@@ -224,3 +234,50 @@ def parse(path: Path) -> SourceDataset:
                 named.append((name, boxes))
     dataset.items = [*fingerprinted.values(), *group_image_boxes(named)]
     return dataset
+
+
+def _pedestrian_export(box: ExportBox, height: float) -> dict[str, Any]:
+    """The pedestrian-benchmark fields of a box, as CityPersons-style evaluation code reads them."""
+    out: dict[str, Any] = {"ignore": int(box.ignore), "height": height}
+    if box.visibility is not None:
+        out["vis_ratio"] = box.visibility
+    if box.visible_box is not None:
+        x1, y1, x2, y2 = box.visible_box
+        out["vis_bbox"] = [x1, y1, x2 - x1, y2 - y1]
+    if box.occlusion is not None:
+        out["occlusion"] = box.occlusion
+    if box.truncation is not None:
+        out["truncation"] = box.truncation
+    return out
+
+
+def _pedestrian_fields(ann: dict[str, Any], where: str) -> dict[str, Any]:
+    """``SourceBox`` keyword arguments from an annotation's pedestrian-benchmark fields."""
+    out: dict[str, Any] = {"ignore": bool(ann.get("ignore", 0))}
+    try:
+        visible = ann.get("vis_bbox")
+        if visible is not None:
+            vx, vy, vw, vh = (float(v) for v in visible)
+            if vw > 0 and vh > 0:
+                out["visible_box"] = (vx, vy, vx + vw, vy + vh)
+        ratio = ann.get("vis_ratio", ann.get("visibility"))
+        if ratio is None and "visible_box" in out:
+            w, h = float(ann["bbox"][2]), float(ann["bbox"][3])
+            ratio = min(vw * vh / (w * h), 1.0)
+        if ratio is not None:
+            out["visibility"] = float(ratio)
+            if not 0 <= out["visibility"] <= 1:
+                raise FormatError(f"{where}: visibility {ratio} is not between 0 and 1.")
+        if ann.get("truncation") is not None:
+            out["truncation"] = float(ann["truncation"])
+    except (TypeError, ValueError):
+        raise FormatError(
+            f"{where}: 'vis_bbox', 'vis_ratio' or 'truncation' holds a value that is not a number."
+        ) from None
+    level = ann.get("occlusion")
+    if level is not None:
+        index = occlusion_index(level) if isinstance(level, str | int) and not isinstance(level, bool) else -1
+        if index < 0:
+            raise FormatError(f"{where}: occlusion {level!r} is not 0, 1, 2, none, partial or heavy.")
+        out["occlusion"] = index
+    return out

@@ -55,6 +55,13 @@ class SourceBox:
     attributes: dict[str, Any] = field(default_factory=dict)
     confidence: float | None = None
     image: str | None = None
+    #: Pedestrian-benchmark fields: visible share 0…1, the visible part (in ``space``), occlusion
+    #: level (0 none, 1 partial, 2 heavy), truncated share 0…1 and Caltech-style ignore.
+    visibility: float | None = None
+    visible_box: Box | None = None
+    occlusion: int | None = None
+    truncation: float | None = None
+    ignore: bool = False
 
 
 @dataclass
@@ -118,6 +125,12 @@ class ExportBox:
     validated: bool = True
     confidence: float | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    #: Pedestrian-benchmark fields, as :class:`SourceBox` has them (the visible part in pixels).
+    visibility: float | None = None
+    visible_box: list[float] | None = None
+    occlusion: int | None = None
+    truncation: float | None = None
+    ignore: bool = False
 
 
 @dataclass

@@ -332,6 +332,7 @@ def _boxes(mot_file: MotFile, names: dict[int, str], space: tuple[float, float] 
                 occluded=row.visibility is not None and row.visibility <= OCCLUDED_VISIBILITY,
                 attributes=attributes,
                 confidence=row.score,
+                visibility=row.visibility,
             )
         )
     return boxes

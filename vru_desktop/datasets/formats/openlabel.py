@@ -590,9 +590,14 @@ def _item(openlabel: dict[str, Any], file: Path, dataset: SourceDataset, stream:
                 truncated=flags.get("truncated", False),
                 crowd=flags.get("crowd", False),
                 attributes=attributes,
+                visibility=_visibility(attributes.get("visibility")),
             )
         )
     return item
+
+
+def _visibility(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and 0 <= value <= 1 else None
 
 
 def _track_key(value: Any) -> str:

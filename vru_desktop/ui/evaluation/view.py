@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QMessageBox,
     QPushButton,
     QSlider,
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -40,11 +42,13 @@ from vru_desktop.errors import VruError
 from vru_desktop.evaluation.compare import DIFFERENCE_KINDS, Comparison, compare_runs
 from vru_desktop.evaluation.events import device_event_count, evaluate_events
 from vru_desktop.evaluation.metrics import ERROR_KINDS, ErrorTable, ThresholdMetrics
+from vru_desktop.evaluation.protocols import Protocol, available, describe
 from vru_desktop.evaluation.report import write_report
 from vru_desktop.evaluation.run import RunEvaluation, evaluate_run
 from vru_desktop.evaluation.statistics import compute_statistics, get_statistics, link_detection_events
 from vru_desktop.evaluation.tracks import summarize_tracks
 from vru_desktop.jobs.base import FunctionWorker, start_in_thread
+from vru_desktop.settings import PROTOCOLS, SELECTED_PROTOCOLS, get_setting, set_setting
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import DetectorModel, RunStatus, TestSession, Video, run_model_name
 from vru_desktop.ui.evaluation.plots import (
@@ -208,12 +212,19 @@ class EvaluationView(QWidget):
         self.recalc_button.clicked.connect(self.recalculate)
         self.report_button = QPushButton("Report…")
         self.report_button.clicked.connect(self.export_report)
+        self.protocol_button = QToolButton()
+        self.protocol_button.setText("Protocols")
+        self.protocol_button.setToolTip("Log-average miss rate under pedestrian-detection protocols")
+        self.protocol_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.protocol_menu = QMenu(self.protocol_button)
+        self.protocol_menu.aboutToShow.connect(self._fill_protocol_menu)
+        self.protocol_button.setMenu(self.protocol_menu)
 
         top = QHBoxLayout()
         for widget in (QLabel("Run"), self.run_combo, QLabel("IoU"), self.iou_spin, QLabel("Confidence")):
             top.addWidget(widget)
         top.addWidget(self.conf_slider, 1)
-        for widget in (self.conf_label, self.recalc_button, self.report_button):
+        for widget in (self.conf_label, self.protocol_button, self.recalc_button, self.report_button):
             top.addWidget(widget)
 
         self.summary = QLabel("Choose a detection run.")
@@ -370,6 +381,38 @@ class EvaluationView(QWidget):
         if run_id is not None:
             self.load(run_id)
 
+    # -- protocols --------------------------------------------------------------------------------
+    def _known_protocols(self) -> dict[str, Protocol]:
+        try:
+            return available(get_setting(self.db, PROTOCOLS))
+        except VruError as exc:
+            self.statistics_label.setText(str(exc))
+            return available()
+
+    def selected_protocols(self) -> list[Protocol]:
+        """The protocols chosen in the menu (remembered in the settings), in the menu's order."""
+        chosen = set(get_setting(self.db, SELECTED_PROTOCOLS))
+        return [p for name, p in self._known_protocols().items() if name in chosen]
+
+    def _fill_protocol_menu(self) -> None:
+        self.protocol_menu.clear()
+        chosen = set(get_setting(self.db, SELECTED_PROTOCOLS))
+        for name, protocol in self._known_protocols().items():
+            action = self.protocol_menu.addAction(protocol.title or name)
+            action.setCheckable(True)
+            action.setChecked(name in chosen)
+            action.setData(name)
+            action.setToolTip(f"{describe(protocol)}. {protocol.source}")
+            action.toggled.connect(lambda on, n=name: self.set_protocol(n, on))
+        self.protocol_menu.setToolTipsVisible(True)
+
+    def set_protocol(self, name: str, on: bool) -> None:
+        """Choose or drop protocol ``name`` and re-evaluate the run shown."""
+        chosen = [n for n in get_setting(self.db, SELECTED_PROTOCOLS) if n != name]
+        set_setting(self.db, SELECTED_PROTOCOLS, [*chosen, name] if on else chosen)
+        if self.result is not None:
+            self.load(self.result.data.session_id, conf=self.conf_slider.value() / SLIDER_STEPS)
+
     def _iou_changed(self) -> None:
         if self.result is not None and abs(self.iou_spin.value() - self.result.iou) > 1e-9:
             self.load(self.result.data.session_id, conf=self.conf_slider.value() / SLIDER_STEPS)
@@ -386,10 +429,12 @@ class EvaluationView(QWidget):
         run_id, conf, iou = self._request
         self._request = None
         db = self.db
+        protocols = self.selected_protocols()
 
         def work(progress: object, should_cancel: object) -> RunEvaluation:
-            result = evaluate_run(db, run_id, iou=iou, conf=conf)
-            _ = result.points, result.coco, result.tracks, result.tracking  # matched here, off the UI thread
+            result = evaluate_run(db, run_id, iou=iou, conf=conf, protocols=protocols)
+            # the matching happens here, off the UI thread
+            _ = result.points, result.coco, result.tracks, result.tracking, result.protocol_results
             return result
 
         worker = FunctionWorker(work)
@@ -497,6 +542,16 @@ class EvaluationView(QWidget):
             f"AR100 {_f(stats['AR100'])}. Best F1 {best_f1:.3f} at conf {best_conf:.2f}.",
             "<b>Log-average miss rate</b>: " + ", ".join(f"{k} {_f(v)}" for k, v in lamr.items()) + ".",
         ]
+        if r.protocol_results:
+            lines.append(
+                "<b>Log-average miss rate by protocol</b>: "
+                + ", ".join(
+                    f"{p.protocol.title or p.protocol.name} "
+                    + ("–" if p.log_average_miss_rate is None else f"{100 * p.log_average_miss_rate:.2f} %")
+                    for p in r.protocol_results
+                )
+                + "."
+            )
         if tracks["tracks"]:
             lines.append(
                 f"<b>Tracks</b> (at {r.conf:.2f}): {tracks['tracks']}, "

@@ -80,6 +80,10 @@ def _label_text(view: AnnotationView | DetectionView) -> str:
         if view.validated:
             parts.append("✓")
         parts.extend(name for name, on in (("occl", view.occluded), ("trunc", view.truncated)) if on)
+        if view.visibility is not None and view.visibility < 1:
+            parts.append(f"vis {view.visibility:.2f}")
+        if view.ignore:
+            parts.append("ignore")
         if not view.is_keyframe:
             parts.append("(interp.)")
     return " ".join(parts)
