@@ -421,8 +421,12 @@ class CampaignVideo(Base):
 
     __tablename__ = "campaign_videos"
 
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
-    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    #: ``None`` once the video was removed from the library (the campaign still lists it).
+    video_id: Mapped[int | None] = mapped_column(
+        ForeignKey("videos.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     position: Mapped[int] = mapped_column(Integer)
     filename: Mapped[str] = mapped_column(String(500))
     fingerprint: Mapped[str] = mapped_column(String(64))
@@ -433,3 +437,5 @@ class CampaignVideo(Base):
     reused: Mapped[bool] = mapped_column(Boolean, default=False)
 
     campaign: Mapped[Campaign] = relationship(back_populates="videos")
+
+    __table_args__ = (UniqueConstraint("campaign_id", "position", name="uq_campaign_videos_position"),)

@@ -38,8 +38,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "campaign_videos",
+        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("campaign_id", sa.Integer(), nullable=False),
-        sa.Column("video_id", sa.Integer(), nullable=False),
+        sa.Column("video_id", sa.Integer(), nullable=True),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("filename", sa.String(length=500), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
@@ -47,14 +48,17 @@ def upgrade() -> None:
         sa.Column("session_id", sa.Integer(), nullable=True),
         sa.Column("reused", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(["campaign_id"], ["campaigns.id"], ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["video_id"], ["videos.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["video_id"], ["videos.id"], ondelete="SET NULL"),
         sa.ForeignKeyConstraint(["session_id"], ["test_sessions.id"], ondelete="SET NULL"),
-        sa.PrimaryKeyConstraint("campaign_id", "video_id"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("campaign_id", "position", name="uq_campaign_videos_position"),
     )
-    op.create_index("ix_campaign_videos_session_id", "campaign_videos", ["session_id"], unique=False)
+    for column in ("campaign_id", "video_id", "session_id"):
+        op.create_index(f"ix_campaign_videos_{column}", "campaign_videos", [column], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_campaign_videos_session_id", table_name="campaign_videos")
+    for column in ("campaign_id", "video_id", "session_id"):
+        op.drop_index(f"ix_campaign_videos_{column}", table_name="campaign_videos")
     op.drop_table("campaign_videos")
     op.drop_table("campaigns")

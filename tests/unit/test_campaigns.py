@@ -1,0 +1,303 @@
+"""Campaigns: creation and its refusals, launch with reuse, pooled scoring against pycocotools,
+exclusion, bootstrap intervals, compare and gate (core and CLI)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from vru_desktop.campaigns.bootstrap import BootstrapInput, values
+from vru_desktop.campaigns.definition import (
+    create_campaign,
+    delete_campaign,
+    get_campaign,
+    launch_campaign,
+)
+from vru_desktop.campaigns.scoring import load_suite, pool, primary, score_campaign
+from vru_desktop.cli import main
+from vru_desktop.detection.models import file_sha256
+from vru_desktop.detection.pipeline import RunConfig
+from vru_desktop.errors import DuplicateError, NotFoundError, ValidationError
+from vru_desktop.evaluation.run import RunEvaluation
+from vru_desktop.library.importer import Assignment, import_paths
+from vru_desktop.library.projects import ProjectFields, create_project
+from vru_desktop.store.models import (
+    Annotation,
+    Campaign,
+    CampaignVideo,
+    DetectionEvent,
+    DetectorModel,
+    ReviewedFrame,
+    TestSession,
+    Video,
+)
+
+CLASSES = ("pedestrian", "cyclist")
+CONF = 0.3
+
+
+def _add_model(db: Any, folder: Path) -> int:
+    path = folder / "detector.onnx"
+    path.write_bytes(b"a detector model, for tests only")
+    with db.transaction() as s:
+        model = DetectorModel(name="detector.onnx", path=str(path), sha256=file_sha256(path), format="onnx")
+        s.add(model)
+        s.flush()
+        return model.id
+
+
+def _fill(db: Any, video_id: int, model_id: int, frames: int, seed: int, *, reviewed: bool = True) -> int:
+    """Random ground truth on every frame (reviewed) and noisy detections as a completed run."""
+    rng = np.random.default_rng(seed)
+    with db.transaction() as s:
+        sha = s.get(DetectorModel, model_id).sha256
+        run = TestSession(
+            video_id=video_id,
+            model_id=model_id,
+            config=RunConfig(conf=CONF).to_dict(),
+            provenance={"model_sha256": sha},
+            status="completed",
+            progress=1.0,
+        )
+        s.add(run)
+        s.flush()
+        for frame in range(frames):
+            if reviewed:
+                s.add(ReviewedFrame(video_id=video_id, frame_number=frame))
+            for _ in range(int(rng.integers(0, 5))):
+                x, y = rng.uniform(0, 500, 2)
+                w, h = rng.uniform(8, 150, 2)
+                kind = CLASSES[int(rng.integers(0, 2))]
+                s.add(
+                    Annotation(
+                        video_id=video_id,
+                        frame_number=frame,
+                        vru_type=kind,
+                        validated=True,
+                        crowd=bool(rng.random() < 0.05),
+                        x1=x,
+                        y1=y,
+                        x2=x + w,
+                        y2=y + h,
+                    )
+                )
+                if rng.random() < 0.8:
+                    jx, jy = rng.normal(0, 0.12 * w), rng.normal(0, 0.12 * h)
+                    s.add(_event(run, video_id, frame, kind, rng.random(), x + jx, y + jy, w, h))
+            for _ in range(int(rng.integers(0, 3))):
+                x, y = rng.uniform(0, 500, 2)
+                s.add(
+                    _event(run, video_id, frame, CLASSES[int(rng.integers(0, 2))], rng.random(), x, y, 40, 90)
+                )
+        return run.id
+
+
+def _event(
+    run: TestSession, video_id: int, frame: int, kind: str, score: float, x, y, w, h
+) -> DetectionEvent:  # noqa: ANN001
+    return DetectionEvent(
+        session_id=run.id,
+        video_id=video_id,
+        frame_number=frame,
+        timestamp=frame / 25,
+        vru_type=kind,
+        confidence=float(score),
+        x1=float(x),
+        y1=float(y),
+        x2=float(x + w),
+        y2=float(y + h),
+    )
+
+
+@pytest.fixture
+def suite(db: Any, make_video: Any, tmp_path: Path) -> dict[str, Any]:
+    """Two projects (different cameras), four videos with completed runs; video 4 has no review."""
+    projects = []
+    for name, view in (("front cams", "front"), ("rear cams", "rear")):
+        fields = ProjectFields(name=name, camera_model=f"cam-{view}", camera_view=view, signal_type="video")
+        projects.append(create_project(db, fields).id)
+    model_id = _add_model(db, tmp_path)
+    videos = []
+    for i in range(4):
+        path = make_video(f"v{i}.mp4", frames=8 + i)
+        assignment = Assignment(explicit_project_id=projects[i % 2])
+        (outcome,) = import_paths(db, [path], assignment=assignment)
+        videos.append(outcome.video_id)
+        _fill(db, outcome.video_id, model_id, 8 + i, seed=i, reviewed=i != 3)
+    return {"model_id": model_id, "videos": videos, "projects": ["front cams", "rear cams"]}
+
+
+def _campaign(db: Any, suite: dict[str, Any], name: str = "A", **kwargs: Any) -> None:
+    create_campaign(db, name, suite["model_id"], RunConfig(conf=CONF), projects=suite["projects"], **kwargs)
+
+
+def test_launch_reuses_matching_finished_runs_and_says_so(db: Any, suite: dict[str, Any]) -> None:
+    _campaign(db, suite)
+    assert launch_campaign(db, "A") == []
+    info = get_campaign(db, "A")
+    assert [v.reused for v in info.videos] == [True] * 4
+    assert info.status == "completed"
+    # another configuration cannot reuse them: new runs are queued through the run queue
+    create_campaign(db, "B", suite["model_id"], RunConfig(conf=0.5), video_ids=suite["videos"][:2])
+    queued = launch_campaign(db, "B")
+    assert len(queued) == 2
+    with db.session() as s:
+        assert all(s.get(TestSession, r).status == "created" for r in queued)
+    assert [v.reused for v in get_campaign(db, "B").videos] == [False, False]
+
+
+def test_deleting_a_campaign_keeps_its_runs(db: Any, suite: dict[str, Any]) -> None:
+    _campaign(db, suite)
+    launch_campaign(db, "A")
+    runs = [v.run_id for v in get_campaign(db, "A").videos]
+    delete_campaign(db, "A")
+    with db.session() as s:
+        assert s.query(Campaign).count() == 0 and s.query(CampaignVideo).count() == 0
+        assert all(s.get(TestSession, r) is not None for r in runs)
+
+
+def test_bad_input_is_refused_and_nothing_is_created(db: Any, suite: dict[str, Any], tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="unknown metric 'recal'"):
+        _campaign(db, suite, requirements=["recal>=0.9"])
+    with pytest.raises(ValidationError, match="Unknown protocol"):
+        _campaign(db, suite, protocols=["caltech-reasonable-xyz"])
+    create_project(
+        db, ProjectFields(name="empty", camera_model="c", camera_view="front", signal_type="video")
+    )
+    with pytest.raises(ValidationError, match="no videos"):
+        create_campaign(db, "E", suite["model_id"], RunConfig(), projects=["empty"])
+    with pytest.raises(NotFoundError, match="no model 999"):
+        create_campaign(db, "E", 999, RunConfig(), projects=suite["projects"])
+    with db.session() as s:
+        assert s.query(Campaign).count() == 0 and s.query(CampaignVideo).count() == 0
+    _campaign(db, suite)
+    with pytest.raises(DuplicateError):
+        _campaign(db, suite)
+
+
+def test_a_changed_or_missing_video_stops_the_launch(db: Any, suite: dict[str, Any]) -> None:
+    create_campaign(db, "C", suite["model_id"], RunConfig(conf=0.6), video_ids=suite["videos"][:2])
+    with db.session() as s:
+        first_path, second_path = (Path(s.get(Video, v).file_path) for v in suite["videos"][:2])
+    first_path.write_bytes(first_path.read_bytes()[:-100] + b"x" * 100)  # same place, other content
+    with pytest.raises(ValidationError, match="changed content"):
+        launch_campaign(db, "C")
+    second_path.unlink()
+    with pytest.raises(ValidationError, match="missing"):
+        launch_campaign(db, "C")
+    with db.session() as s:  # nothing was queued
+        assert s.query(TestSession).filter(TestSession.status == "created").count() == 0
+        assert all(v.session_id is None for v in s.query(CampaignVideo))
+
+
+def _coco_files(db: Any, suite_input: Any, folder: Path) -> tuple[Path, Path]:
+    """The pooled suite as a COCO instances file and result list (image ids unique across videos)."""
+    classes: list[str] = []
+    for d in suite_input.inputs:
+        classes += [c for c in d.classes if c not in classes]
+    images, anns, results = [], [], []
+    for v, d in enumerate(suite_input.inputs):
+        image_id = {int(f): v * 100_000 + int(f) for f in d.reviewed_frames}
+        images += [{"id": i, "width": 640, "height": 640} for i in image_id.values()]
+        for k in range(len(d.gt)):
+            x, y, w, h = d.gt.xywh[k]
+            anns.append(
+                {
+                    "id": len(anns) + 1,
+                    "image_id": image_id[int(d.gt.image[k])],
+                    "category_id": classes.index(d.classes[d.gt.category[k]]) + 1,
+                    "bbox": [x, y, w, h],
+                    "area": w * h,
+                    "iscrowd": int(d.gt.crowd[k]),
+                }
+            )
+        for k in range(len(d.dt)):
+            results.append(
+                {
+                    "image_id": image_id[int(d.dt.image[k])],
+                    "category_id": classes.index(d.classes[d.dt.category[k]]) + 1,
+                    "bbox": [float(c) for c in d.dt.xywh[k]],
+                    "score": float(d.dt.score[k]),
+                }
+            )
+    gt = {
+        "images": images,
+        "annotations": anns,
+        "categories": [{"id": i + 1, "name": c} for i, c in enumerate(classes)],
+    }
+    gt_path, dt_path = folder / "gt.json", folder / "dt.json"
+    gt_path.write_text(json.dumps(gt))
+    dt_path.write_text(json.dumps(results))
+    return gt_path, dt_path
+
+
+def test_pooled_scores_equal_pycocotools_over_the_union_of_videos(
+    db: Any, suite: dict[str, Any], tmp_path: Path
+) -> None:
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    _campaign(db, suite)
+    launch_campaign(db, "A")
+    scores = primary(score_campaign(db, "A", resamples=50))
+    suite_input = load_suite(db, "A")
+    gt_path, dt_path = _coco_files(db, suite_input, tmp_path)
+    coco_gt = COCO(str(gt_path))
+    evaluator = COCOeval(coco_gt, coco_gt.loadRes(str(dt_path)), "bbox")
+    evaluator.evaluate()
+    evaluator.accumulate()
+    evaluator.summarize()
+    ours = list(scores["coco"].values())
+    np.testing.assert_allclose(ours, evaluator.stats, atol=1e-12)
+    assert scores["metrics"]["ap"] == pytest.approx(evaluator.stats[0])
+    assert scores["reviewed_frames"] == len(coco_gt.getImgIds())
+    # per-video TP/FP/FN add up to the pooled counts (frames of different videos never match)
+    for key in ("tp", "fp", "fn"):
+        assert sum(v[key] for v in scores["per_video"]) == scores["metrics"][key]
+
+
+def test_video_without_reviewed_frames_is_excluded_with_the_reason(db: Any, suite: dict[str, Any]) -> None:
+    _campaign(db, suite)
+    launch_campaign(db, "A")
+    scores = primary(score_campaign(db, "A", resamples=10))
+    assert scores["videos_scored"] == 3
+    assert [e["video_id"] for e in scores["excluded"]] == [suite["videos"][3]]
+    assert scores["excluded"][0]["reason"] == "no reviewed ground truth"
+    assert suite["videos"][3] not in [v["video_id"] for v in scores["per_video"]]
+    recalls = [v["recall"] for v in scores["per_video"]]
+    assert recalls == sorted(recalls)  # worst first
+    assert set(scores["slices"]["camera_view"]) == {"front", "rear"}
+
+
+def test_bootstrap_with_unit_weights_is_the_pooled_result_and_is_reproducible(
+    db: Any, suite: dict[str, Any]
+) -> None:
+    _campaign(db, suite)
+    launch_campaign(db, "A")
+    suite_input = load_suite(db, "A")
+    pooled = pool(suite_input.inputs, conf=CONF)
+    result = RunEvaluation(pooled.data, 0.5, CONF, {"all": (0.0, 1e9)})
+    boot = BootstrapInput.of(result, pooled)
+    unit = values(boot, np.ones((1, len(suite_input.inputs))))
+    overall = result.metrics().overall
+    assert unit["recall"][0] == pytest.approx(overall.recall)
+    assert unit["precision"][0] == pytest.approx(overall.precision)
+    assert unit["ap"][0] == pytest.approx(result.coco.stats_dict()["AP"], abs=1e-12)
+    assert unit["ap50"][0] == pytest.approx(result.coco.stats_dict()["AP50"], abs=1e-12)
+    assert unit["mr"][0] == pytest.approx(result.miss_rates()["all"], abs=1e-12)
+    # a doubled video counts twice: the same as pooling it twice
+    twice = pool([*suite_input.inputs, suite_input.inputs[0]], conf=CONF)
+    doubled = RunEvaluation(twice.data, 0.5, CONF, {"all": (0.0, 1e9)})
+    w = np.array([[2.0] + [1.0] * (len(suite_input.inputs) - 1)])
+    assert values(boot, w)["recall"][0] == pytest.approx(doubled.metrics().overall.recall)
+    assert values(boot, w)["mr"][0] == pytest.approx(doubled.miss_rates()["all"])
+    first = primary(score_campaign(db, "A", resamples=200, seed=7))["intervals"]
+    again = primary(score_campaign(db, "A", resamples=200, seed=7))["intervals"]
+    other = primary(score_campaign(db, "A", resamples=200, seed=8))["intervals"]
+    assert first == again and first != other
+    for name in ("recall", "precision", "ap", "mr"):
+        assert first[name]["low"] <= first[name]["high"]
