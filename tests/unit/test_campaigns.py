@@ -18,7 +18,6 @@ from vru_desktop.campaigns.definition import (
     launch_campaign,
 )
 from vru_desktop.campaigns.scoring import load_suite, pool, primary, score_campaign
-from vru_desktop.cli import main
 from vru_desktop.detection.models import file_sha256
 from vru_desktop.detection.pipeline import RunConfig
 from vru_desktop.errors import DuplicateError, NotFoundError, ValidationError
@@ -98,7 +97,7 @@ def _fill(db: Any, video_id: int, model_id: int, frames: int, seed: int, *, revi
 
 def _event(
     run: TestSession, video_id: int, frame: int, kind: str, score: float, x, y, w, h
-) -> DetectionEvent:  # noqa: ANN001
+) -> DetectionEvent:
     return DetectionEvent(
         session_id=run.id,
         video_id=video_id,
