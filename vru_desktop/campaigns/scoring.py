@@ -346,3 +346,9 @@ def score_campaign(
 def primary(scores: dict[str, Any]) -> dict[str, Any]:
     """The primary protocol's result of :func:`score_campaign`."""
     return scores["protocols"][scores["primary"]]
+
+
+def suite_bootstrap(db: Database, suite: SuiteInput, *, iou: float, conf: float) -> BootstrapInput:
+    """What the bootstrap needs of a suite (for intervals of differences between campaigns)."""
+    pooled, result = _evaluate(db, suite.inputs, iou=iou, conf=conf)
+    return BootstrapInput.of(result, pooled)
