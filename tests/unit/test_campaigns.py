@@ -18,6 +18,7 @@ from vru_desktop.campaigns.definition import (
     launch_campaign,
 )
 from vru_desktop.campaigns.scoring import load_suite, pool, primary, score_campaign
+from vru_desktop.cli import main
 from vru_desktop.detection.models import file_sha256
 from vru_desktop.detection.pipeline import RunConfig
 from vru_desktop.errors import DuplicateError, NotFoundError, ValidationError
@@ -300,3 +301,122 @@ def test_bootstrap_with_unit_weights_is_the_pooled_result_and_is_reproducible(
     assert first == again and first != other
     for name in ("recall", "precision", "ap", "mr"):
         assert first[name]["low"] <= first[name]["high"]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], data_dir: Path) -> Any:
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main(["--data-dir", str(data_dir), *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def _copy_as_completed(db: Any, name: str, scale: float) -> None:
+    """Give the campaign's queued runs the boxes of the same video's first run, scores scaled."""
+    from sqlalchemy import select
+
+    with db.transaction() as s:
+        for row in s.scalars(select(CampaignVideo).join(Campaign).where(Campaign.name == name)):
+            run = s.get(TestSession, row.session_id)
+            source = s.scalar(
+                select(TestSession.id).where(TestSession.video_id == row.video_id).order_by(TestSession.id)
+            )
+            for e in s.scalars(select(DetectionEvent).where(DetectionEvent.session_id == source)):
+                s.add(
+                    _event(
+                        run,
+                        e.video_id,
+                        e.frame_number,
+                        e.vru_type,
+                        e.confidence * scale,
+                        e.x1,
+                        e.y1,
+                        e.x2 - e.x1,
+                        e.y2 - e.y1,
+                    )
+                )
+            run.status, run.progress = "completed", 1.0
+
+
+def test_gate_exit_codes_and_messages(db: Any, suite: dict[str, Any], cli: Any) -> None:
+    _campaign(db, suite, "easy", requirements=["recall>=0", "mr<=1"])
+    _campaign(db, suite, "hard", requirements=["recall>=0.999", "precision>=0"])
+    _campaign(db, suite, "relative", requirements=["recall>=base-0.01"])
+    for name in ("easy", "hard", "relative"):
+        assert cli("campaign", "run", name)[0] == 0  # every run reused: nothing to compute
+    code, out, _ = cli("campaign", "gate", "easy")
+    assert code == 0 and "all requirements hold" in out
+    code, out, _ = cli("campaign", "gate", "hard")
+    assert code == 1 and "FAILED recall>=0.999" in out and "ok     precision>=0" in out
+    code, _, err = cli("campaign", "gate", "relative")
+    assert code == 1 and "relative to a base" in err and "--against BASE" in err
+    code, out, _ = cli("campaign", "gate", "relative", "--against", "easy", "--json")
+    gate = json.loads(out)
+    assert (
+        code == 0
+        and gate["passed"]
+        and gate["checks"][0]["threshold"] == pytest.approx(gate["checks"][0]["value"] - 0.01)
+    )
+    assert cli("campaign", "gate", "nope")[0] == 1
+    assert cli("campaign", "gate")[0] == 2
+    assert cli("campaign")[0] == 2
+
+
+def test_cli_refuses_bad_input_and_creates_nothing(
+    db: Any, suite: dict[str, Any], cli: Any, shared_models: Path
+) -> None:
+    model = str(shared_models / "yolo11n_int8_openvino_model")
+    code, _, err = cli(
+        "campaign", "create", "X", "--project", "front cams", "--model", model, "--require", "speed>=3"
+    )
+    assert code == 1 and "unknown metric 'speed'" in err
+    code, _, err = cli("campaign", "create", "X", "--project", "front cams", "--model", "/no/such/model.onnx")
+    assert code == 1 and "model file not found" in err
+    create_project(
+        db, ProjectFields(name="empty", camera_model="c", camera_view="front", signal_type="video")
+    )
+    code, _, err = cli("campaign", "create", "X", "--project", "empty", "--model", model)
+    assert code == 1 and "no videos" in err
+    assert json.loads(cli("campaign", "list", "--json")[1]) == []
+
+
+def test_evaluate_compare_report_status_delete(
+    db: Any, suite: dict[str, Any], cli: Any, tmp_path: Path
+) -> None:
+    _campaign(db, suite, "base")
+    create_campaign(db, "lower", suite["model_id"], RunConfig(conf=0.31), projects=suite["projects"])
+    cli("campaign", "run", "base")
+    launch_campaign(db, "lower")
+    _copy_as_completed(db, "lower", 0.7)
+    code, out, _ = cli("campaign", "evaluate", "base", "--json", "--resamples", "100", "--sort", "mr")
+    scores = primary(json.loads(out))
+    assert code == 0 and scores["videos_scored"] == 3
+    mrs = [v["mr"] for v in scores["per_video"]]
+    assert mrs == sorted(mrs, reverse=True)  # worst (highest miss rate) first
+    code, out, _ = cli("campaign", "compare", "base", "lower", "--json", "--resamples", "100")
+    result = json.loads(out)
+    assert code == 0 and result["paired"]
+    recall = result["metrics"]["recall"]
+    assert recall["delta"] == pytest.approx(recall["new"] - recall["base"]) and recall["delta"] < 0
+    assert recall["delta_interval"]["low"] <= recall["delta"] <= recall["delta_interval"]["high"]
+    assert len(result["videos_worse"]) + len(result["videos_better"]) + len(result["videos_unchanged"]) == 3
+    assert result["videos_worse"]
+    # the same campaign against itself: every delta 0, its interval [0, 0]
+    same = json.loads(cli("campaign", "compare", "base", "base", "--json", "--resamples", "50")[1])
+    assert same["metrics"]["ap"]["delta"] == 0 and same["metrics"]["ap"]["delta_interval"] == {
+        "low": 0.0,
+        "high": 0.0,
+    }
+    code, out, _ = cli(
+        "campaign", "report", "base", "--out", str(tmp_path / "base.html"), "--resamples", "50"
+    )
+    html = (tmp_path / "base.html").read_text()
+    assert code == 0 and "Pooled over all videos" in html and "no reviewed ground truth" in html
+    assert json.loads((tmp_path / "base.json").read_text())["campaign"] == "base"
+    status = json.loads(cli("campaign", "status", "base", "--json")[1])
+    assert status["status"] == "completed" and all(v["reused"] for v in status["videos"])
+    assert cli("campaign", "delete", "base")[0] == 0
+    assert [c["name"] for c in json.loads(cli("campaign", "list", "--json")[1])] == ["lower"]
