@@ -116,11 +116,9 @@ def values(boot: BootstrapInput, weights: np.ndarray) -> dict[str, np.ndarray]:
         "recall": _ratio(tp, n_pos),
         "precision": _ratio(tp, tp + fp),
         "f1": _ratio(2 * tp, tp + fp + n_pos),
-        "mr": np.concatenate([_miss_rate(boot, w) for w in _chunks(weights, len(boot.mr_video))]),
+        "mr": _miss_rate(boot, weights),
     }
-    ap = np.concatenate(
-        [_ap(boot, w) for w in _chunks(weights, max((len(r.video) for r in boot.ap_rows), default=1))]
-    )
+    ap = _ap(boot, weights)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # resamples with nothing defined are NaN
         out["ap"] = (
@@ -131,26 +129,47 @@ def values(boot: BootstrapInput, weights: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
+def _counts_at(positions: np.ndarray, flags: np.ndarray, video: np.ndarray, n_videos: int) -> np.ndarray:
+    """``(n_videos, len(positions))``: per video, the flagged detections at or before each position.
+
+    A resample's cumulative count at those positions is then ``weights @ counts``."""
+    flagged = np.flatnonzero(flags)
+    of_video = video[flagged]
+    out = np.empty((n_videos, len(positions)))
+    for v in range(n_videos):
+        out[v] = np.searchsorted(flagged[of_video == v], positions, side="right")
+    return out
+
+
 def _chunks(weights: np.ndarray, width: int) -> list[np.ndarray]:
     step = max(1, _CHUNK_CELLS // max(width, 1))
     return [weights[i : i + step] for i in range(0, len(weights), step)]
 
 
 def _miss_rate(boot: BootstrapInput, weights: np.ndarray) -> np.ndarray:
-    w = weights[:, boot.mr_video]
-    ctp = np.cumsum(w * boot.mr_tp, axis=1)
-    cfp = np.cumsum(w * boot.mr_fp, axis=1)
-    frames = weights @ boot.frames
-    n_pos = weights @ boot.n_pos
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fppi = cfp / frames[:, None]
-        recall = np.concatenate([np.zeros((len(w), 1)), ctp / n_pos[:, None]], axis=1)
-    miss = np.empty((len(w), len(FPPI_REFERENCE)))
-    for i, ref in enumerate(FPPI_REFERENCE):
-        last = np.count_nonzero(fppi <= ref, axis=1)
-        miss[:, i] = 1.0 - recall[np.arange(len(w)), last]
-    result = np.exp(np.mean(np.log(np.maximum(1e-10, miss)), axis=1))
-    return np.where((n_pos > 0) & (frames > 0), result, np.nan)
+    """Only false positives raise the FPPI, so the miss rate at a reference point is read just
+    before the first false positive that takes the FPPI above it (or at the end)."""
+    fp_at = np.flatnonzero(boot.mr_fp)
+    tp_before = _counts_at(fp_at, boot.mr_tp, boot.mr_video, boot.n_videos)
+    fp_upto = _counts_at(fp_at, boot.mr_fp, boot.mr_video, boot.n_videos)
+    tp_total = np.bincount(boot.mr_video[boot.mr_tp], minlength=boot.n_videos).astype(np.float64)
+    parts = []
+    for w in _chunks(weights, len(fp_at)):
+        frames, n_pos, total = w @ boot.frames, w @ boot.n_pos, w @ tp_total
+        ctp, cfp = w @ tp_before, w @ fp_upto
+        rows = np.arange(len(w))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fppi = cfp / frames[:, None]
+            miss = np.empty((len(w), len(FPPI_REFERENCE)))
+            for i, ref in enumerate(FPPI_REFERENCE):
+                first_over = np.count_nonzero(fppi <= ref, axis=1)
+                found = first_over < len(fp_at)
+                tp = total.copy()
+                tp[found] = ctp[rows[found], first_over[found]]
+                miss[:, i] = 1.0 - tp / n_pos
+            result = np.exp(np.mean(np.log(np.maximum(1e-10, miss)), axis=1))
+        parts.append(np.where((n_pos > 0) & (frames > 0), result, np.nan))
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def _need(thresholds: np.ndarray, n_pos: np.ndarray) -> np.ndarray:
@@ -166,33 +185,47 @@ def _need(thresholds: np.ndarray, n_pos: np.ndarray) -> np.ndarray:
 
 
 def _ap(boot: BootstrapInput, weights: np.ndarray) -> np.ndarray:
-    """``(resamples, T, categories)`` average precision, NaN where a resample has no ground truth."""
+    """``(resamples, T, categories)`` average precision, NaN where a resample has no ground truth.
+
+    Precision is only read at true positives: the position where recall first reaches a recall
+    point is one, and a false positive never raises the envelope above the true positive before
+    it. So each resample's cumulative counts are needed at the true positives only."""
     b, n_thr = len(weights), len(boot.iou_thresholds)
     out = np.full((b, n_thr, len(boot.ap_rows)), np.nan)
-    rows_b = np.arange(b)[:, None]
     for k, row in enumerate(boot.ap_rows):
         n_pos = weights @ row.n_pos
         defined = n_pos > 0
-        n = len(row.video)
-        if n == 0:
-            out[:, :, k] = np.where(defined[:, None], 0.0, np.nan)
-            continue
         need = _need(boot.recall_thresholds, n_pos)
-        w = weights[:, row.video]
         for t in range(n_thr):
-            ctp = np.cumsum(w * row.tp[t], axis=1)
-            cfp = np.cumsum(w * row.fp[t], axis=1)
-            precision = ctp / (ctp + cfp + np.spacing(1))
-            envelope = np.maximum.accumulate(precision[:, ::-1], axis=1)[:, ::-1]
-            # first column where the cumulative TP reaches ``need``: one searchsorted over all rows,
-            # each row shifted by a multiple of a bound above its values (integers, so exact)
-            bound = float(max(ctp[:, -1].max(), need.max())) + 2.0
-            flat = (ctp + rows_b * bound).ravel()
-            index = np.searchsorted(flat, (need + rows_b * bound).ravel(), side="left").reshape(need.shape)
-            index -= rows_b * n
-            q = np.where(index < n, envelope[rows_b, np.minimum(index, n - 1)], 0.0)
-            out[:, t, k] = np.where(defined, q.mean(axis=1), np.nan)
+            at = np.flatnonzero(row.tp[t])
+            if not len(at):
+                out[:, t, k] = np.where(defined, 0.0, np.nan)
+                continue
+            tp_upto = _counts_at(at, row.tp[t], row.video, boot.n_videos)
+            fp_upto = _counts_at(at, row.fp[t], row.video, boot.n_videos)
+            start = 0
+            for w in _chunks(weights, len(at)):
+                stop = start + len(w)
+                out[start:stop, t, k] = _ap_rows(
+                    w @ tp_upto, w @ fp_upto, need[start:stop], defined[start:stop]
+                )
+                start = stop
     return out
+
+
+def _ap_rows(ctp: np.ndarray, cfp: np.ndarray, need: np.ndarray, defined: np.ndarray) -> np.ndarray:
+    """AP of each row from cumulative TP / FP counts at the true positives (``COCOeval``'s formula)."""
+    n = ctp.shape[1]
+    rows = np.arange(len(ctp))[:, None]
+    precision = ctp / (ctp + cfp + np.spacing(1))
+    envelope = np.maximum.accumulate(precision[:, ::-1], axis=1)[:, ::-1]
+    # first column where the cumulative TP reaches ``need``: one searchsorted over all rows, each row
+    # shifted by a multiple of a bound above its values (whole numbers, so exact)
+    bound = float(max(ctp[:, -1].max(), need.max())) + 2.0
+    flat = (ctp + rows * bound).ravel()
+    index = np.searchsorted(flat, (need + rows * bound).ravel(), side="left").reshape(need.shape) - rows * n
+    q = np.where(index < n, envelope[rows, np.minimum(index, n - 1)], 0.0)
+    return np.where(defined, q.mean(axis=1), np.nan)
 
 
 def intervals(boot: BootstrapInput, *, resamples: int, seed: int) -> dict[str, dict[str, Any]]:
