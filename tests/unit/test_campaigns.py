@@ -420,3 +420,37 @@ def test_evaluate_compare_report_status_delete(
     assert status["status"] == "completed" and all(v["reused"] for v in status["videos"])
     assert cli("campaign", "delete", "base")[0] == 0
     assert [c["name"] for c in json.loads(cli("campaign", "list", "--json")[1])] == ["lower"]
+
+
+def test_launch_refuses_a_missing_or_changed_model(db: Any, suite: dict[str, Any]) -> None:
+    create_campaign(db, "M", suite["model_id"], RunConfig(conf=0.6), video_ids=suite["videos"][:1])
+    with db.session() as s:
+        model_path = Path(s.get(DetectorModel, suite["model_id"]).path)
+    model_path.write_bytes(b"another model")
+    with pytest.raises(ValidationError, match="model file .* has changed"):
+        launch_campaign(db, "M")
+    model_path.unlink()
+    with pytest.raises(NotFoundError, match="model file .* is missing"):
+        launch_campaign(db, "M")
+    with db.transaction() as s:
+        s.delete(s.get(DetectorModel, suite["model_id"]))
+    with pytest.raises(NotFoundError, match="no longer registered"):
+        launch_campaign(db, "M")
+
+
+def test_ground_truth_changes_and_removed_videos_are_reported(db: Any, suite: dict[str, Any]) -> None:
+    from vru_desktop.library.importer import remove_videos
+
+    _campaign(db, suite)
+    launch_campaign(db, "A")
+    with db.transaction() as s:
+        s.query(ReviewedFrame).filter(
+            ReviewedFrame.video_id == suite["videos"][0], ReviewedFrame.frame_number == 0
+        ).delete()
+    remove_videos(db, [suite["videos"][1]])
+    scores = primary(score_campaign(db, "A", resamples=10))
+    changed = {v["video_id"]: v["ground_truth_changed"] for v in scores["per_video"]}
+    assert changed == {suite["videos"][0]: True, suite["videos"][2]: False}
+    reasons = {e["filename"]: e["reason"] for e in scores["excluded"]}
+    assert reasons["v1.mp4"] == "removed from the library"
+    assert [v.video_id for v in get_campaign(db, "A").videos if v.filename == "v1.mp4"] == [None]

@@ -75,7 +75,8 @@ class CampaignInfo:
 
     @property
     def status(self) -> str:
-        """``created`` (not launched), ``running`` (runs left to do), ``failed``, or ``completed``."""
+        """``created`` (not launched), ``running`` (runs queued or going), ``completed`` (every run
+        finished), else ``incomplete`` (a run stopped, failed or was interrupted)."""
         if self.launched_at is None:
             return "created"
         states = [v.run_status for v in self.videos]
@@ -106,19 +107,18 @@ def result_config(config: dict[str, Any]) -> dict[str, Any]:
     return {k: full[k] for k in RESULT_KEYS}
 
 
-def _video_problem(video: Video | None, fingerprint: str | None) -> str | None:
+def _video_problem(video: Video | None, fingerprint: str | None, label: str) -> str | None:
     """Why the video cannot be part of a run now (``None`` when it can)."""
     if video is None:
-        return "was removed from the library"
-    if video.status != "ok" or not Path(video.file_path).exists():
-        return f"({video.filename}) is missing at {video.file_path}; relink it to its file"
+        return f"{label} was removed from the library"
     path = Path(video.file_path)
+    if video.status != "ok" or not path.exists():
+        return f"{label} is missing at {path}; relink it to its file"
     current = (
         probe(path, fps=video.fps).fingerprint if video.kind == "image_sequence" else fingerprint_file(path)
     )
-    expected = fingerprint or video.fingerprint
-    if current != expected:
-        return f"({video.filename}) has changed content at {video.file_path} (its fingerprint differs)"
+    if current != (fingerprint or video.fingerprint):
+        return f"{label} at {path} has changed content (its fingerprint differs)"
     return None
 
 
@@ -183,7 +183,7 @@ def create_campaign(
                 f"Campaign '{name}' would have no videos: the chosen projects are empty.",
                 hint="Import videos into them first, or choose other projects.",
             )
-        problems = [f"video {v.id} {p}" for v in videos if (p := _video_problem(v, None))]
+        problems = [p for v in videos if (p := _video_problem(v, None, f"video {v.id} ({v.filename})"))]
         if problems:
             raise ValidationError("Cannot create the campaign: " + "; ".join(problems) + ".")
         campaign = Campaign(
@@ -269,9 +269,11 @@ def launch_campaign(db: Database, name: str) -> list[int]:
             video = session.get(Video, row.video_id) if row.video_id is not None else None
             run = session.get(TestSession, row.session_id) if row.session_id is not None else None
             if run is None or run.status != "completed":
-                problem = _video_problem(video, row.fingerprint)
+                problem = _video_problem(
+                    video, row.fingerprint, f"video {row.video_id or '?'} ({row.filename})"
+                )
                 if problem:
-                    problems.append(f"video {row.video_id or ''} {problem}".replace("  ", " "))
+                    problems.append(problem)
                     continue
             plan.append(
                 (row.id, int(row.video_id or 0), run.id if run else None, run.status if run else None)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from sqlalchemy import func, select
 
 from vru_desktop.campaigns.bootstrap import BootstrapInput, intervals
 from vru_desktop.errors import ValidationError
@@ -27,7 +28,7 @@ from vru_desktop.evaluation.ground_truth import EvaluationInput, load_run
 from vru_desktop.evaluation.matching import DetectionBoxes, GroundTruthBoxes
 from vru_desktop.evaluation.run import RunEvaluation, height_bins_setting, stable_setting
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import Project, Video
+from vru_desktop.store.models import Project, ReviewedFrame, Video
 
 PROTOCOLS = ("default",)
 #: Camera metadata a suite is sliced by (the video's project's fields).
@@ -83,25 +84,43 @@ def load_suite(db: Database, name: str) -> SuiteInput:
             )
             suite.excluded.append(entry | {"reason": reason})
             continue
-        suite.videos.append(entry | {"reused": v.reused, "camera": _camera(db, v.video_id)})
+        camera, reviewed_now = _video_facts(db, v.video_id)
+        suite.videos.append(
+            entry
+            | {
+                "reused": v.reused,
+                "camera": camera,
+                "reviewed_frames_at_creation": v.reviewed_frames,
+                "ground_truth_changed": reviewed_now != v.reviewed_frames,
+            }
+        )
         suite.inputs.append(data)
     return suite
 
 
-def _camera(db: Database, video_id: int) -> dict[str, Any]:
+def _video_facts(db: Database, video_id: int) -> tuple[dict[str, Any], int]:
+    """The camera metadata of the video's project (the video's own size and rate where the project
+    has none), and how many of its frames are reviewed now."""
     with db.session() as session:
         video = session.get(Video, video_id)
         assert video is not None
         project = session.get(Project, video.project_id) if video.project_id is not None else None
-        get = (lambda key: getattr(project, key)) if project is not None else (lambda key: None)
-        return {
-            "camera_model": get("camera_model") or "",
-            "camera_view": get("camera_view") or "",
-            "lens_type": get("lens_type") or "",
-            "resolution": get("resolution") or video.resolution,
-            "frame_rate": get("frame_rate") or round(video.fps, 3),
-            "signal_type": get("signal_type") or "",
+
+        def field_of(key: str) -> Any:
+            return getattr(project, key) if project is not None else None
+
+        camera = {
+            "camera_model": field_of("camera_model") or "",
+            "camera_view": field_of("camera_view") or "",
+            "lens_type": field_of("lens_type") or "",
+            "resolution": field_of("resolution") or video.resolution,
+            "frame_rate": field_of("frame_rate") or round(video.fps, 3),
+            "signal_type": field_of("signal_type") or "",
         }
+        reviewed = session.scalar(
+            select(func.count()).select_from(ReviewedFrame).where(ReviewedFrame.video_id == video_id)
+        )
+        return camera, int(reviewed or 0)
 
 
 @dataclass(frozen=True)
@@ -255,7 +274,19 @@ def score_protocol(
     for info, data in zip(suite.videos, suite.inputs, strict=True):
         single = RunEvaluation(data, iou, conf, result.height_bins, result.stable)
         per_video.append(
-            {k: info[k] for k in ("video_id", "filename", "fingerprint", "run_id", "reused", "camera")}
+            {
+                k: info[k]
+                for k in (
+                    "video_id",
+                    "filename",
+                    "fingerprint",
+                    "run_id",
+                    "reused",
+                    "camera",
+                    "reviewed_frames_at_creation",
+                    "ground_truth_changed",
+                )
+            }
             | {"reviewed_frames": data.n_frames, "ground_truth_boxes": int(single.points.n_pos.sum())}
             | summary_metrics(single)
         )
