@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import CAMPAIGN_CONF as CONF
+from conftest import campaign_event as _event
 
 from vru_desktop.campaigns.bootstrap import BootstrapInput, values
 from vru_desktop.campaigns.definition import (
@@ -19,14 +21,11 @@ from vru_desktop.campaigns.definition import (
 )
 from vru_desktop.campaigns.scoring import load_suite, pool, primary, score_campaign
 from vru_desktop.cli import main
-from vru_desktop.detection.models import file_sha256
 from vru_desktop.detection.pipeline import RunConfig
 from vru_desktop.errors import DuplicateError, NotFoundError, ValidationError
 from vru_desktop.evaluation.run import RunEvaluation
-from vru_desktop.library.importer import Assignment, import_paths
 from vru_desktop.library.projects import ProjectFields, create_project
 from vru_desktop.store.models import (
-    Annotation,
     Campaign,
     CampaignVideo,
     DetectionEvent,
@@ -36,99 +35,10 @@ from vru_desktop.store.models import (
     Video,
 )
 
-CLASSES = ("pedestrian", "cyclist")
-CONF = 0.3
-
-
-def _add_model(db: Any, folder: Path) -> int:
-    path = folder / "detector.onnx"
-    path.write_bytes(b"a detector model, for tests only")
-    with db.transaction() as s:
-        model = DetectorModel(name="detector.onnx", path=str(path), sha256=file_sha256(path), format="onnx")
-        s.add(model)
-        s.flush()
-        return model.id
-
-
-def _fill(db: Any, video_id: int, model_id: int, frames: int, seed: int, *, reviewed: bool = True) -> int:
-    """Random ground truth on every frame (reviewed) and noisy detections as a completed run."""
-    rng = np.random.default_rng(seed)
-    with db.transaction() as s:
-        sha = s.get(DetectorModel, model_id).sha256
-        run = TestSession(
-            video_id=video_id,
-            model_id=model_id,
-            config=RunConfig(conf=CONF).to_dict(),
-            provenance={"model_sha256": sha},
-            status="completed",
-            progress=1.0,
-        )
-        s.add(run)
-        s.flush()
-        for frame in range(frames):
-            if reviewed:
-                s.add(ReviewedFrame(video_id=video_id, frame_number=frame))
-            for _ in range(int(rng.integers(0, 5))):
-                x, y = rng.uniform(0, 500, 2)
-                w, h = rng.uniform(8, 150, 2)
-                kind = CLASSES[int(rng.integers(0, 2))]
-                s.add(
-                    Annotation(
-                        video_id=video_id,
-                        frame_number=frame,
-                        vru_type=kind,
-                        validated=True,
-                        crowd=bool(rng.random() < 0.05),
-                        x1=x,
-                        y1=y,
-                        x2=x + w,
-                        y2=y + h,
-                    )
-                )
-                if rng.random() < 0.8:
-                    jx, jy = rng.normal(0, 0.12 * w), rng.normal(0, 0.12 * h)
-                    s.add(_event(run, video_id, frame, kind, rng.random(), x + jx, y + jy, w, h))
-            for _ in range(int(rng.integers(0, 3))):
-                x, y = rng.uniform(0, 500, 2)
-                s.add(
-                    _event(run, video_id, frame, CLASSES[int(rng.integers(0, 2))], rng.random(), x, y, 40, 90)
-                )
-        return run.id
-
-
-def _event(
-    run: TestSession, video_id: int, frame: int, kind: str, score: float, x, y, w, h
-) -> DetectionEvent:
-    return DetectionEvent(
-        session_id=run.id,
-        video_id=video_id,
-        frame_number=frame,
-        timestamp=frame / 25,
-        vru_type=kind,
-        confidence=float(score),
-        x1=float(x),
-        y1=float(y),
-        x2=float(x + w),
-        y2=float(y + h),
-    )
-
 
 @pytest.fixture
-def suite(db: Any, make_video: Any, tmp_path: Path) -> dict[str, Any]:
-    """Two projects (different cameras), four videos with completed runs; video 4 has no review."""
-    projects = []
-    for name, view in (("front cams", "front"), ("rear cams", "rear")):
-        fields = ProjectFields(name=name, camera_model=f"cam-{view}", camera_view=view, signal_type="video")
-        projects.append(create_project(db, fields).id)
-    model_id = _add_model(db, tmp_path)
-    videos = []
-    for i in range(4):
-        path = make_video(f"v{i}.mp4", frames=8 + i)
-        assignment = Assignment(explicit_project_id=projects[i % 2])
-        (outcome,) = import_paths(db, [path], assignment=assignment)
-        videos.append(outcome.video_id)
-        _fill(db, outcome.video_id, model_id, 8 + i, seed=i, reviewed=i != 3)
-    return {"model_id": model_id, "videos": videos, "projects": ["front cams", "rear cams"]}
+def suite(campaign_suite: dict[str, Any]) -> dict[str, Any]:
+    return campaign_suite
 
 
 def _campaign(db: Any, suite: dict[str, Any], name: str = "A", **kwargs: Any) -> None:
@@ -427,10 +337,10 @@ def test_launch_refuses_a_missing_or_changed_model(db: Any, suite: dict[str, Any
     with db.session() as s:
         model_path = Path(s.get(DetectorModel, suite["model_id"]).path)
     model_path.write_bytes(b"another model")
-    with pytest.raises(ValidationError, match="model file .* has changed"):
+    with pytest.raises(ValidationError, match=r"model file .* has changed"):
         launch_campaign(db, "M")
     model_path.unlink()
-    with pytest.raises(NotFoundError, match="model file .* is missing"):
+    with pytest.raises(NotFoundError, match=r"model file .* is missing"):
         launch_campaign(db, "M")
     with db.transaction() as s:
         s.delete(s.get(DetectorModel, suite["model_id"]))
