@@ -165,7 +165,9 @@ def test_pooled_scores_equal_pycocotools_over_the_union_of_videos(
     np.testing.assert_allclose(ours, evaluator.stats, atol=1e-12)
     assert scores["metrics"]["ap"] == pytest.approx(evaluator.stats[0])
     assert scores["reviewed_frames"] == len(coco_gt.getImgIds())
-    # per-video TP/FP/FN add up to the pooled counts (frames of different videos never match)
+    # per-video and per-class TP/FP/FN add up to the pooled counts (frames of different videos never match)
+    for key in ("tp", "fp", "fn"):
+        assert sum(c[key] for c in scores["per_class"].values()) == scores["metrics"][key]
     for key in ("tp", "fp", "fn"):
         assert sum(v[key] for v in scores["per_video"]) == scores["metrics"][key]
 
@@ -364,3 +366,21 @@ def test_ground_truth_changes_and_removed_videos_are_reported(db: Any, suite: di
     reasons = {e["filename"]: e["reason"] for e in scores["excluded"]}
     assert reasons["v1.mp4"] == "removed from the library"
     assert [v.video_id for v in get_campaign(db, "A").videos if v.filename == "v1.mp4"] == [None]
+
+
+def test_tracking_pools_videos_as_separate_sequences(db: Any, mot17_tracked_run: Any) -> None:
+    """Two copies of a tracked MOT17 run pooled: every count doubles, every ratio stays (as TrackEval
+    combines sequences); frame and track ids of the copies never meet."""
+    from vru_desktop.evaluation.ground_truth import load_run
+
+    run_id, _, _, conf = mot17_tracked_run
+    data = load_run(db, run_id)
+    single = RunEvaluation(data, 0.5, conf, {"all": (0.0, 1e9)}).tracking
+    pooled = pool([data, data], conf=conf)
+    both = RunEvaluation(pooled.data, 0.5, conf, {"all": (0.0, 1e9)}).tracking
+    assert single is not None and both is not None
+    for key in ("CLR_TP", "CLR_FN", "CLR_FP", "IDSW", "MT"):
+        assert both.clear[key] == 2 * single.clear[key]
+    assert both.identity["IDTP"] == 2 * single.identity["IDTP"]
+    for part, key in (("clear", "MOTA"), ("identity", "IDF1"), ("hota", "HOTA"), ("hota", "AssA")):
+        assert getattr(both, part)[key] == pytest.approx(getattr(single, part)[key])
