@@ -365,6 +365,12 @@ def test_ground_truth_changes_and_removed_videos_are_reported(db: Any, suite: di
     assert changed == {suite["videos"][0]: True, suite["videos"][2]: False}
     reasons = {e["filename"]: e["reason"] for e in scores["excluded"]}
     assert reasons["v1.mp4"] == "removed from the library"
+    with db.transaction() as s:
+        s.delete(s.get(TestSession, get_campaign(db, "A").videos[0].run_id))
+    reasons = {e["filename"]: e["reason"] for e in primary(score_campaign(db, "A", resamples=0))["excluded"]}
+    assert reasons["v0.mp4"] == "its run was removed; 'campaign run' makes a new one"
+    with pytest.raises(ValidationError, match=r"video \(v1.mp4\) was removed from the library"):
+        launch_campaign(db, "A")
     assert [v.video_id for v in get_campaign(db, "A").videos if v.filename == "v1.mp4"] == [None]
 
 

@@ -269,9 +269,8 @@ def launch_campaign(db: Database, name: str) -> list[int]:
             video = session.get(Video, row.video_id) if row.video_id is not None else None
             run = session.get(TestSession, row.session_id) if row.session_id is not None else None
             if run is None or run.status != "completed":
-                problem = _video_problem(
-                    video, row.fingerprint, f"video {row.video_id or '?'} ({row.filename})"
-                )
+                label = f"video {row.video_id} ({row.filename})" if video else f"video ({row.filename})"
+                problem = _video_problem(video, row.fingerprint, label)
                 if problem:
                     problems.append(problem)
                     continue

@@ -71,7 +71,12 @@ def load_suite(db: Database, name: str) -> SuiteInput:
             suite.excluded.append(entry | {"reason": "removed from the library"})
             continue
         if v.run_id is None:
-            suite.excluded.append(entry | {"reason": "no run yet (the campaign was not launched)"})
+            reason = (
+                "its run was removed; 'campaign run' makes a new one"
+                if info.launched_at
+                else "no run yet (the campaign was not launched)"
+            )
+            suite.excluded.append(entry | {"reason": reason})
             continue
         if v.run_status != "completed":
             suite.excluded.append(entry | {"reason": f"its run {v.run_id} is {v.run_status}, not completed"})
