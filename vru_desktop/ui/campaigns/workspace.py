@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -313,4 +313,15 @@ def install(window: MainWindow) -> None:
     queue = window.detection.queue  # type: ignore[attr-defined]
     queue.runFinished.connect(lambda _run, _status: panel.refresh())
     queue.runStarted.connect(lambda _run: panel.refresh())
+    # progress of a running run: at most one refresh a second, and only while the tab is shown
+    ticker = QTimer(panel)
+    ticker.setSingleShot(True)
+    ticker.setInterval(1000)
+    ticker.timeout.connect(panel.refresh)
+
+    def progressed(*_: object) -> None:
+        if panel.isVisible() and not ticker.isActive():
+            ticker.start()
+
+    queue.runProgress.connect(progressed)
     window.libraryChanged.connect(panel.refresh)
