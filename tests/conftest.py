@@ -235,3 +235,124 @@ def mot17_tracked_run(db: Any, shared_data: Path) -> tuple[int, Path, list[list[
             )
         run_id = run.id
     return run_id, gt_file, rows, conf
+
+
+# -- campaigns: synthetic suites written straight to the store ------------------------------------
+
+
+CAMPAIGN_CLASSES = ("pedestrian", "cyclist")
+CAMPAIGN_CONF = 0.3
+
+
+def _campaign_model(db: Any, folder: Path) -> int:
+    from vru_desktop.detection.models import file_sha256
+    from vru_desktop.store.models import DetectorModel
+
+    path = folder / "detector.onnx"
+    path.write_bytes(b"a detector model, for tests only")
+    with db.transaction() as s:
+        model = DetectorModel(name="detector.onnx", path=str(path), sha256=file_sha256(path), format="onnx")
+        s.add(model)
+        s.flush()
+        return model.id
+
+
+def _campaign_run(
+    db: Any, video_id: int, model_id: int, frames: int, seed: int, *, reviewed: bool = True
+) -> int:
+    """Random ground truth on every frame (reviewed) and noisy detections as a completed run."""
+    from vru_desktop.detection.pipeline import RunConfig
+    from vru_desktop.store.models import Annotation, DetectorModel, ReviewedFrame, TestSession
+
+    rng = np.random.default_rng(seed)
+    with db.transaction() as s:
+        sha = s.get(DetectorModel, model_id).sha256
+        run = TestSession(
+            video_id=video_id,
+            model_id=model_id,
+            config=RunConfig(conf=CAMPAIGN_CONF).to_dict(),
+            provenance={"model_sha256": sha},
+            status="completed",
+            progress=1.0,
+        )
+        s.add(run)
+        s.flush()
+        for frame in range(frames):
+            if reviewed:
+                s.add(ReviewedFrame(video_id=video_id, frame_number=frame))
+            for _ in range(int(rng.integers(0, 5))):
+                x, y = rng.uniform(0, 500, 2)
+                w, h = rng.uniform(8, 150, 2)
+                kind = CAMPAIGN_CLASSES[int(rng.integers(0, 2))]
+                s.add(
+                    Annotation(
+                        video_id=video_id,
+                        frame_number=frame,
+                        vru_type=kind,
+                        validated=True,
+                        crowd=bool(rng.random() < 0.05),
+                        x1=x,
+                        y1=y,
+                        x2=x + w,
+                        y2=y + h,
+                    )
+                )
+                if rng.random() < 0.8:
+                    jx, jy = rng.normal(0, 0.12 * w), rng.normal(0, 0.12 * h)
+                    s.add(campaign_event(run, video_id, frame, kind, rng.random(), x + jx, y + jy, w, h))
+            for _ in range(int(rng.integers(0, 3))):
+                x, y = rng.uniform(0, 500, 2)
+                s.add(
+                    campaign_event(
+                        run,
+                        video_id,
+                        frame,
+                        CAMPAIGN_CLASSES[int(rng.integers(0, 2))],
+                        rng.random(),
+                        x,
+                        y,
+                        40,
+                        90,
+                    )
+                )
+        return run.id
+
+
+def campaign_event(run: Any, video_id: int, frame: int, kind: str, score: float, *box: float) -> Any:
+    """A detection of ``run`` with box ``x, y, w, h``."""
+    from vru_desktop.store.models import DetectionEvent
+
+    x, y, w, h = box
+    return DetectionEvent(
+        session_id=run.id,
+        video_id=video_id,
+        frame_number=frame,
+        timestamp=frame / 25,
+        vru_type=kind,
+        confidence=float(score),
+        x1=float(x),
+        y1=float(y),
+        x2=float(x + w),
+        y2=float(y + h),
+    )
+
+
+@pytest.fixture
+def campaign_suite(db: Any, make_video: Any, tmp_path: Path) -> dict[str, Any]:
+    """Two projects (different cameras), four videos with completed runs; video 4 has no review."""
+    from vru_desktop.library.importer import Assignment, import_paths
+    from vru_desktop.library.projects import ProjectFields, create_project
+
+    projects = []
+    for name, view in (("front cams", "front"), ("rear cams", "rear")):
+        fields = ProjectFields(name=name, camera_model=f"cam-{view}", camera_view=view, signal_type="video")
+        projects.append(create_project(db, fields).id)
+    model_id = _campaign_model(db, tmp_path)
+    videos = []
+    for i in range(4):
+        path = make_video(f"v{i}.mp4", frames=8 + i)
+        assignment = Assignment(explicit_project_id=projects[i % 2])
+        (outcome,) = import_paths(db, [path], assignment=assignment)
+        videos.append(outcome.video_id)
+        _campaign_run(db, outcome.video_id, model_id, 8 + i, seed=i, reviewed=i != 3)
+    return {"model_id": model_id, "videos": videos, "projects": ["front cams", "rear cams"]}

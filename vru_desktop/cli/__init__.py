@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "vru_desktop.cli.evaluation",
     "vru_desktop.cli.dataset_manager",
     "vru_desktop.cli.settings",
+    "vru_desktop.cli.campaigns",
 )
 
 

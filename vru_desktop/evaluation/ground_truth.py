@@ -68,6 +68,9 @@ class EvaluationInput:
     run: dict[str, Any]
     #: Visibility, occlusion level, truncation and ignore of each ground-truth box (protocols).
     gt_conditions: BoxConditions | None = None
+    #: Each ground-truth box's frame ``(width, height)`` where boxes come from videos of several
+    #: sizes (a campaign's pooled input); ``None``: the video's size.
+    gt_frame_size: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:

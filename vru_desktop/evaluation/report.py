@@ -459,6 +459,11 @@ def write_report(
     result: RunEvaluation, path: str | os.PathLike[str], events: EventValidation | None = None
 ) -> Path:
     """Write the report to ``path`` (a temporary file in the same folder, then renamed)."""
+    return write_html(render_report(result, events), path)
+
+
+def write_html(text: str, path: str | os.PathLike[str]) -> Path:
+    """Write an HTML document to ``path`` through a temporary file in the same folder, then rename."""
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
         raise ValidationError(
@@ -468,7 +473,11 @@ def write_report(
         raise ValidationError(
             f"The folder {path.parent} does not exist.", hint="Create it or choose another."
         )
-    text = render_report(result, events)
+    return write_text(text, path)
+
+
+def write_text(text: str, path: Path) -> Path:
+    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
     temp: str | None = None
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -77,9 +77,10 @@ class RunEvaluation:
     def protocol_results(self) -> list[ProtocolResult]:
         """The log-average miss rate under each chosen protocol, over the reviewed frames."""
         d = self.data
-        frame = np.tile(
-            [float(d.video["width"] or np.nan), float(d.video["height"] or np.nan)], (len(d.gt), 1)
-        )
+        frame = d.gt_frame_size
+        if frame is None:
+            size = [float(d.video.get("width") or np.nan), float(d.video.get("height") or np.nan)]
+            frame = np.tile(size, (len(d.gt), 1))
         return [
             evaluate_protocol(p, d.gt, d.dt, d.classes, d.n_frames, d.gt_conditions, frame)
             for p in self.protocols

@@ -480,3 +480,64 @@ class AppSetting(Base):
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
+
+
+class Campaign(Base):
+    """A frozen video set × one model configuration × the protocols to score, with requirements.
+
+    The model is kept by its SHA-256 and name too, so the campaign still says what it ran after the
+    model entry is removed. Deleting a campaign leaves its runs alone.
+    """
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    model_id: Mapped[int | None] = mapped_column(
+        ForeignKey("detector_models.id", ondelete="SET NULL"), nullable=True
+    )
+    model_name: Mapped[str] = mapped_column(String(200))
+    model_sha256: Mapped[str] = mapped_column(String(64))
+    #: The run configuration (:class:`~vru_desktop.detection.pipeline.RunConfig` as a dict).
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Names of the evaluation protocols to score, in order (the first is the primary one).
+    protocols: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: Pass/fail requirements as written (``"recall>=0.9"``).
+    requirements: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: How the video set was chosen: ``{"projects": [...]}`` or ``{"videos": [...]}``.
+    source: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    launched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    videos: Mapped[list[CampaignVideo]] = relationship(
+        back_populates="campaign",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="CampaignVideo.position",
+    )
+
+
+class CampaignVideo(Base):
+    """One video of a campaign as frozen at creation: its fingerprint and reviewed-frame count, and
+    the run that scores it (``reused`` when an earlier finished run matched)."""
+
+    __tablename__ = "campaign_videos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    #: ``None`` once the video was removed from the library (the campaign still lists it).
+    video_id: Mapped[int | None] = mapped_column(
+        ForeignKey("videos.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(500))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    reviewed_frames: Mapped[int] = mapped_column(Integer, default=0)
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("test_sessions.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    reused: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="videos")
+
+    __table_args__ = (UniqueConstraint("campaign_id", "position", name="uq_campaign_videos_position"),)

@@ -18,6 +18,7 @@ WORKSPACE_MODULES: tuple[str, ...] = (
     "vru_desktop.ui.datasets.workspace",
     "vru_desktop.ui.datasets.actions",
     "vru_desktop.ui.evaluation.workspace",
+    "vru_desktop.ui.campaigns.workspace",
 )
 
 
