@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vru_desktop.evaluation.pedestrian import FPPI_REFERENCE
+from vru_desktop.evaluation.protocols import FPPI_POINTS
 
 if TYPE_CHECKING:
     from vru_desktop.campaigns.scoring import Pooled
@@ -160,8 +160,8 @@ def _miss_rate(boot: BootstrapInput, weights: np.ndarray) -> np.ndarray:
         rows = np.arange(len(w))
         with np.errstate(divide="ignore", invalid="ignore"):
             fppi = cfp / frames[:, None]
-            miss = np.empty((len(w), len(FPPI_REFERENCE)))
-            for i, ref in enumerate(FPPI_REFERENCE):
+            miss = np.empty((len(w), len(FPPI_POINTS)))
+            for i, ref in enumerate(FPPI_POINTS):
                 first_over = np.count_nonzero(fppi <= ref, axis=1)
                 found = first_over < len(fp_at)
                 tp = total.copy()

@@ -24,8 +24,8 @@ from vru_desktop.campaigns.report import write_campaign_report
 from vru_desktop.campaigns.requirements import METRICS, needs_base, parse_requirements
 from vru_desktop.campaigns.scoring import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, score_campaign, sort_videos
 from vru_desktop.cli.common import Context, print_json
-from vru_desktop.cli.detection import _config, _run_with_bar, _summary_line
-from vru_desktop.detection.models import DEFAULT_MODEL_NAME, ensure_model_file, pickle_warning, register_model
+from vru_desktop.cli.detection import TRUST_HELP, _config, _run_with_bar, _summary_line
+from vru_desktop.detection.models import DEFAULT_MODEL_NAME, ensure_model_file, register_model
 from vru_desktop.detection.pipeline import DEVICES, TRACKERS, RunConfig
 from vru_desktop.detection.runs import recover_interrupted
 
@@ -43,6 +43,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--project", action="append", help="every video of this project (repeatable)")
     p.add_argument("--videos", type=int, nargs="+", metavar="VIDEO_ID", help="these videos")
     p.add_argument("--model", default=DEFAULT_MODEL_NAME, help=f"model file (default {DEFAULT_MODEL_NAME})")
+    p.add_argument("--trust-model", action="store_true", help=TRUST_HELP)
     defaults = RunConfig()
     p.add_argument("--conf", type=float, default=defaults.conf, help="confidence threshold")
     p.add_argument("--iou", type=float, default=defaults.iou, help="NMS IoU threshold")
@@ -130,10 +131,7 @@ def cmd_create(args: argparse.Namespace, ctx: Context) -> int:
     config = _config(args)
     parse_requirements(args.require or [])
     path = ensure_model_file(args.model, ctx.locations)
-    warning = pickle_warning(path, ctx.locations)
-    if warning:
-        print(f"warning: {warning}", file=sys.stderr)
-    model = register_model(ctx.db, path)
+    model = register_model(ctx.db, path, trust=args.trust_model)
     create_campaign(
         ctx.db,
         args.name,

@@ -43,7 +43,7 @@ from vru_desktop.errors import UsageError
 from vru_desktop.library.importer import project_id_by_name
 from vru_desktop.store.models import RunStatus
 
-_TRUST_HELP = "load a .pt file even if it carries code beyond a YOLO checkpoint (remembered by SHA-256)"
+TRUST_HELP = "load a .pt file even if it carries code beyond a YOLO checkpoint (remembered by SHA-256)"
 
 
 def register(subparsers: Any) -> None:
@@ -61,7 +61,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--device", choices=DEVICES, default=defaults.device)
     p.add_argument("--tracker", choices=TRACKERS, default=defaults.tracker, help="fill track ids")
     p.add_argument("--rider-threshold", type=finite_float, default=defaults.rider_threshold)
-    p.add_argument("--trust-model", action="store_true", help=_TRUST_HELP)
+    p.add_argument("--trust-model", action="store_true", help=TRUST_HELP)
     p.add_argument("--commit-frames", type=int, default=defaults.commit_frames, help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(handler=cmd_detect)
@@ -87,7 +87,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("add-model", help="add a detector model file to the known models")
     p.add_argument("path")
     p.add_argument("--name", help="name to show (default: the file name)")
-    p.add_argument("--trust-model", action="store_true", help=_TRUST_HELP)
+    p.add_argument("--trust-model", action="store_true", help=TRUST_HELP)
     p.set_defaults(handler=cmd_add_model)
 
 
