@@ -146,8 +146,10 @@ def test_drop_files_imports_them_and_shows_summary_table_and_thumbnails(
     ]
     assert window.status_label.text() == "1 projects · 2 videos"
 
-    qtbot.waitUntil(lambda: not window.library.thumbnails_pending(), timeout=20_000)
     cache = resolve_locations(data_dir).cache_dir
+    # the table asks for thumbnails when it paints, which may come after this line
+    made = lambda: all(thumbnail_path(cache, v.fingerprint).exists() for v in _videos(db))  # noqa: E731
+    qtbot.waitUntil(lambda: made() and not window.library.thumbnails_pending(), timeout=20_000)
     for video in _videos(db):
         assert thumbnail_path(cache, video.fingerprint).stat().st_size > 500
     model = window.library.video_model

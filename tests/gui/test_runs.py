@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from vru_desktop.detection.models import register_model
 from vru_desktop.detection.pipeline import RunConfig
 from vru_desktop.detection.runs import create_run, queued_runs
-from vru_desktop.jobs.base import start_in_thread
 from vru_desktop.jobs.detection import DetectionWorker
 from vru_desktop.jobs.queue import RunQueue
 from vru_desktop.library.importer import import_paths
@@ -110,7 +109,7 @@ def test_worker_pauses_resumes_and_stops_within_a_second(
     run = create_run(db, video_id, model.id, RunConfig(batch=2, commit_frames=4))
     worker = DetectionWorker(db, locations, run.id, video_id)
     seen = Recorder(worker)
-    thread = start_in_thread(worker)  # referenced until the end: a running QThread must not be collected
+    thread = worker.start()  # referenced until the end: a running QThread must not be collected
     thread.finished.connect(seen.on_thread_finished)
     qtbot.waitUntil(lambda: len(seen.progress) > 0, timeout=60_000)
     worker.pause()

@@ -6,8 +6,7 @@ import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import shiboken6
-from PySide6.QtCore import QPoint, QSettings, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QPoint, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from vru_desktop.errors import VruError
-from vru_desktop.jobs.base import FunctionWorker, start_in_thread
+from vru_desktop.jobs.operations import Operations
 from vru_desktop.library.importer import (
     Assignment,
     ImportOutcome,
@@ -94,7 +93,7 @@ class LibraryView(QWidget):
         super().__init__(parent)
         self.db = db
         self.locations = locations
-        self._jobs: list[tuple[FunctionWorker, QThread]] = []
+        self._ops = Operations(self)
         self._thumb_queue: list[ThumbnailRequest] = []
         self._thumb_busy = False
         self._thumb_timer = QTimer(self)
@@ -262,13 +261,13 @@ class LibraryView(QWidget):
         self._thumb_busy = True
         cache_dir = self.locations.cache_dir
 
-        def work(progress, should_cancel):  # type: ignore[no-untyped-def]
-            return make_thumbnails(batch, cache_dir, progress=progress, should_cancel=should_cancel)
-
-        worker = FunctionWorker(work)
-        worker.progress.connect(self._thumbnail_made)
-        worker.done.connect(self._next_thumbnails)
-        self._start(worker)
+        self._ops.run(
+            lambda task: make_thumbnails(
+                batch, cache_dir, progress=task.progress, should_cancel=task.cancelled
+            ),
+            on_progress=self._thumbnail_made,
+            on_done=self._next_thumbnails,
+        )
 
     def _thumbnail_made(self, _done: int, _total: int, fingerprint: str) -> None:
         self.video_model.thumbnail_ready(fingerprint)
@@ -276,23 +275,10 @@ class LibraryView(QWidget):
     def thumbnails_pending(self) -> bool:
         return self._thumb_busy or bool(self._thumb_queue) or self._thumb_timer.isActive()
 
-    def _start(self, worker: FunctionWorker) -> None:
-        """Run ``worker`` on its own thread. Its signals go to bound methods of widgets, never to
-        lambdas: a lambda may run on the worker's thread, where no widget may be touched."""
-        self._jobs = [(w, t) for w, t in self._jobs if shiboken6.isValid(t)]  # finished ones are deleted
-        self._jobs.append((worker, start_in_thread(worker, self)))
-
     def shutdown(self) -> None:
-        """Cancel and wait for background work (before the window closes)."""
+        """Ask for no more thumbnails (the window closes and waits for the work under way)."""
         self._thumb_queue.clear()
         self._thumb_timer.stop()
-        for worker, thread in self._jobs:
-            if shiboken6.isValid(worker):
-                worker.cancel()
-            if shiboken6.isValid(thread):
-                thread.quit()
-                thread.wait(10_000)
-        self._jobs.clear()
 
     # -- details --------------------------------------------------------------------------------
     def _show_details(self) -> None:
@@ -494,12 +480,13 @@ class LibraryView(QWidget):
     def relink_search(self, folder: str) -> None:
         """Search ``folder`` for every missing video (by content fingerprint), off the UI thread."""
         db = self.db
-        worker = FunctionWorker(lambda progress, should_cancel: relink_search(db, folder))
         self._relink_folder = folder
-        worker.succeeded.connect(self._relink_found)
-        worker.failed.connect(self._relink_failed)
         self.message.emit(f"Searching {folder} for missing videos…")
-        self._start(worker)
+        self._ops.run(
+            lambda _task: relink_search(db, folder),
+            on_success=self._relink_found,
+            on_failure=self._relink_failed,
+        )
 
     def _relink_found(self, found: list[tuple[int, Path]]) -> None:
         self.changed.emit()
@@ -557,7 +544,7 @@ class LibraryView(QWidget):
         runner = ImportRunner(self.db, paths, self.import_assignment(), sequence_fps, self)
         runner.finished.connect(self._import_finished)
         self.last_import = runner
-        self._start(runner.worker)
+        runner.start(self._ops)
 
     def _import_finished(self, outcomes: list[ImportOutcome]) -> None:
         self.changed.emit()

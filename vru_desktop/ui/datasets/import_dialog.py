@@ -41,7 +41,7 @@ from vru_desktop.datasets.importer import (
 from vru_desktop.datasets.imports import ImportSummary, list_imports, remove_import
 from vru_desktop.datasets.mapping import ClassMapping
 from vru_desktop.errors import VruError
-from vru_desktop.jobs.base import FunctionWorker, start_in_thread
+from vru_desktop.jobs.operations import Operations, Task
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import VRU_TYPES, Video
 
@@ -118,7 +118,8 @@ class ImportAnnotationsDialog(QDialog):
         self.setObjectName("importAnnotationsDialog")
         self.setWindowTitle("Import annotations")
         self.db = db
-        self.worker: FunctionWorker | None = None
+        self._ops = Operations(self)
+        self.task: Task | None = None
         self.mapping_dialog: ClassMappingDialog | None = None
         self.dataset: SourceDataset | None = None
         self.result: ImportResult | None = None
@@ -234,22 +235,20 @@ class ImportAnnotationsDialog(QDialog):
         format_name = self.format.currentData()
         path = self.path.text().strip()
 
-        def work(progress, should_cancel):  # type: ignore[no-untyped-def]
+        def work(task: Task) -> ImportResult:
             return import_annotations(
-                db, format_name, path, options, progress=progress, should_cancel=should_cancel
+                db, format_name, path, options, progress=task.progress, should_cancel=task.cancelled
             )
 
-        self.worker = FunctionWorker(work)
         self.progress = QProgressDialog("Importing annotations…", "Cancel", 0, 0, self)
         self.progress.setWindowModality(Qt.WindowModality.WindowModal)
         self.progress.setMinimumDuration(300)
-        self.progress.canceled.connect(self.worker.cancel)
-        self.worker.succeeded.connect(self._on_success)
-        self.worker.failed.connect(self._on_end)
-        self.worker.cancelled.connect(self._on_end)
         self.next_button.setEnabled(False)
         self.status.setText("Importing…")
-        self.thread = start_in_thread(self.worker, self)
+        self.task = self._ops.run(
+            work, on_success=self._on_success, on_failure=self._on_end, on_cancelled=self._on_end
+        )
+        self.progress.canceled.connect(self.task.cancel)
 
     def _on_success(self, result: ImportResult) -> None:
         self.result = result

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QThread, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -44,7 +44,7 @@ from vru_desktop.evaluation.report import write_report
 from vru_desktop.evaluation.run import RunEvaluation, evaluate_run
 from vru_desktop.evaluation.statistics import compute_statistics, get_statistics, link_detection_events
 from vru_desktop.evaluation.tracks import summarize_tracks
-from vru_desktop.jobs.base import FunctionWorker, start_in_thread
+from vru_desktop.jobs.operations import Operations
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import DetectorModel, TestSession, Video
 from vru_desktop.ui.evaluation.plots import (
@@ -151,9 +151,7 @@ class EvaluationView(QWidget):
         self._bases: dict[tuple[int, float], RunEvaluation] = {}
         self._times = np.zeros(0)
         self._run_summary: list[str] = []
-        self._job: tuple[FunctionWorker, QThread] | None = None
-        self._request: tuple[int, float | None, float] | None = None
-        self._loading: int | None = None
+        self._ops = Operations(self)
         self._note = ""
         self._build()
 
@@ -342,55 +340,31 @@ class EvaluationView(QWidget):
 
     def load(self, run_id: int, *, conf: float | None = None) -> None:
         """Evaluate ``run_id`` at the chosen IoU in the background (matching once), then show it at
-        ``conf``. A request made while one runs replaces any queued one; :attr:`loaded` follows."""
-        self._request = (run_id, conf, round(self.iou_spin.value(), 4))
-        if self._job is None:
-            self._start_next()
+        ``conf``. Only the newest request's result is shown; :attr:`loaded` follows."""
+        db, iou = self.db, round(self.iou_spin.value(), 4)
 
-    def _start_next(self) -> None:
-        assert self._request is not None
-        run_id, conf, iou = self._request
-        self._request = None
-        db = self.db
-
-        def work(progress: object, should_cancel: object) -> RunEvaluation:
+        def work(_task: object) -> RunEvaluation:
             result = evaluate_run(db, run_id, iou=iou, conf=conf)
             _ = result.points, result.coco, result.tracks, result.tracking  # matched here, off the UI thread
             return result
 
-        worker = FunctionWorker(work)
-        worker.succeeded.connect(self._loaded)
-        worker.failed.connect(self._load_failed)
-        worker.done.connect(self._load_done)
-        self._loading = run_id
         self.summary.setText(f"Evaluating run {run_id} …")
-        self._job = (worker, start_in_thread(worker, self))
+        self._ops.run(
+            work,
+            on_success=self._loaded,
+            on_failure=lambda message: self._load_failed(run_id, message),
+            newest="evaluate",
+        )
 
-    def _load_failed(self, message: str) -> None:
+    def _load_failed(self, run_id: int, message: str) -> None:
         self.result = None
-        self.summary.setText(f"<b>Cannot evaluate run {self._loading}:</b> {message}")
+        self.summary.setText(f"<b>Cannot evaluate run {run_id}:</b> {message}")
         self._set_enabled(False)
 
-    def _load_done(self) -> None:
-        self._job = None
-        if self._request is not None:
-            self._start_next()
-
     def busy(self) -> bool:
-        return self._job is not None or self._request is not None
-
-    def shutdown(self) -> None:
-        """Wait for a running evaluation (before the window closes)."""
-        self._request = None
-        if self._job is not None:
-            worker, thread = self._job
-            worker.cancel()
-            thread.quit()
-            thread.wait(60_000)
+        return self._ops.busy()
 
     def _loaded(self, result: RunEvaluation) -> None:
-        if self._request is not None:  # a newer request is queued: this result is already stale
-            return
         self.result = result
         self._times = result.data.frame_times if len(result.data.frame_times) else np.zeros(0)
         self.pr_plot.set_points(result.points)
