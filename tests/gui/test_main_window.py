@@ -330,6 +330,7 @@ def test_remove_video_keeps_the_file_and_asks_first(
     window.library.remove_action.trigger()
     assert len(_videos(db)) == 1
     window.library.remove_action.trigger()
+    qtbot.waitUntil(lambda: window.library.middle.currentWidget() is window.library.empty_label)
     assert _videos(db) == [] and path.is_file()
     assert "files stay on disk" in questions[0]
     assert window.library.middle.currentWidget() is window.library.empty_label
@@ -344,7 +345,7 @@ def test_missing_video_is_marked_and_relinked_by_folder_search(
     moved.parent.mkdir()
     path.rename(moved)
     window.refresh(check_files=True)
-    assert window.library.video_rows()[0]["Status"] == "missing"
+    qtbot.waitUntil(lambda: window.library.video_rows()[0]["Status"] == "missing")
     assert window.status_label.text() == "1 projects · 1 videos · 1 missing"
     shown: list[str] = []
     on_ui_thread: list[bool] = []
@@ -442,6 +443,7 @@ def test_relink_action_with_a_chosen_file(
     moved = tmp_path / "new_home.mp4"
     path.rename(moved)
     window.refresh(check_files=True)
+    qtbot.waitUntil(lambda: window.library.video_rows()[0]["Status"] == "missing")
     window.library.videos.selectRow(0)
     assert window.library.relink_action.isEnabled()
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_args: (str(moved), ""))

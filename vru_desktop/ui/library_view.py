@@ -103,6 +103,7 @@ class LibraryView(QWidget):
         self.last_import: ImportRunner | None = None
         self._wanted_project: int | None = None
         self._relink_folder = ""
+        self._missing: list[int] | None = None  # as the last file check found them
 
         self.projects = QListWidget()
         self.projects.setObjectName("projectList")
@@ -197,9 +198,11 @@ class LibraryView(QWidget):
 
     # -- loading --------------------------------------------------------------------------------
     def refresh(self, *, check_files: bool = False) -> None:
-        """Reload projects and videos; ``check_files`` first marks moved or deleted files as missing."""
+        """Reload projects and videos; ``check_files`` also marks moved or deleted files as missing, off
+        the UI thread, and reloads again if that changed anything."""
         if check_files:
-            refresh_status(self.db)
+            db = self.db
+            self._ops.run(lambda _task: refresh_status(db), on_success=self._files_checked, newest="check")
         current = self.current_project_id()
         counts = video_counts(self.db)
         user_default = self.db.get_setting(USER_DEFAULT_SETTING)
@@ -228,6 +231,11 @@ class LibraryView(QWidget):
         self._wanted_project = None  # restored once, at start-up
         self.projects.blockSignals(False)
         self._load_videos()
+
+    def _files_checked(self, missing: list[int]) -> None:
+        if missing != self._missing:
+            self._missing = missing
+            self.changed.emit()
 
     def select_project(self, project_id: int) -> None:
         for row in range(self.projects.count()):
@@ -437,9 +445,19 @@ class LibraryView(QWidget):
         )
         if answer != QMessageBox.StandardButton.Yes:
             return
-        removed = remove_videos(self.db, ids)
+        db = self.db
+        self.message.emit(f"Removing {len(ids)} video(s) from the library…")
+        self._ops.run(
+            lambda _task: remove_videos(db, ids), on_success=self._removed, on_failure=self._remove_failed
+        )
+
+    def _removed(self, count: int) -> None:
         self.changed.emit()
-        self.message.emit(f"{removed} video(s) removed from the library; the files are untouched.")
+        self.message.emit(f"{count} video(s) removed from the library; the files are untouched.")
+
+    def _remove_failed(self, message: str) -> None:
+        self.changed.emit()
+        QMessageBox.warning(self, "Remove from library", message)
 
     def relink_selected(self) -> None:
         ids = self.selected_video_ids()

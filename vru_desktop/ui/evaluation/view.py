@@ -10,6 +10,7 @@ re-inference. Clicking an error emits :attr:`EvaluationView.openRequested`
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -498,15 +499,28 @@ class EvaluationView(QWidget):
     def recalculate(self) -> None:
         if self.result is None:
             return
-        run_id = self.result.data.session_id
-        try:
-            link = link_detection_events(self.db, run_id)
-            compute_statistics(self.db, run_id)
-        except VruError as exc:
-            QMessageBox.warning(self, "Recalculate", str(exc))
-            return
-        self._note = link.line()
+        run_id, db = self.result.data.session_id, self.db
+
+        def work(_task: object) -> str:
+            link = link_detection_events(db, run_id)
+            compute_statistics(db, run_id)
+            return link.line()
+
+        self.recalc_button.setEnabled(False)
+        self._ops.run(
+            work,
+            on_success=lambda note: self._recalculated(run_id, note),
+            on_failure=self._recalculate_failed,
+            newest="recalculate",
+        )
+
+    def _recalculated(self, run_id: int, note: str) -> None:
+        self._note = note
         self.load(run_id, conf=self.conf_slider.value() / SLIDER_STEPS)
+
+    def _recalculate_failed(self, message: str) -> None:
+        self.recalc_button.setEnabled(self.result is not None)
+        QMessageBox.warning(self, "Recalculate", message)
 
     def export_report(self, path: str | None = None) -> None:
         if self.result is None:
@@ -520,17 +534,23 @@ class EvaluationView(QWidget):
             )
             if not path:
                 return
-        try:
-            video_id = self.result.data.video_id
-            has_events = device_event_count(self.db, video_id) and self.result.data.n_frames
-            events = evaluate_events(self.db, video_id) if has_events else None
-            written = write_report(
-                self.result.with_conf(self.conf_slider.value() / SLIDER_STEPS), path, events
-            )
-        except (VruError, OSError) as exc:
-            QMessageBox.warning(self, "Report", str(exc))
-            return
-        self.statistics_label.setText(f"Report written to {written}.")
+        result, conf, db, out = self.result, self.conf_slider.value() / SLIDER_STEPS, self.db, path
+
+        def work(_task: object) -> Path:
+            video_id = result.data.video_id
+            has_events = device_event_count(db, video_id) and result.data.n_frames
+            events = evaluate_events(db, video_id) if has_events else None
+            try:
+                return write_report(result.with_conf(conf), out, events)
+            except OSError as exc:
+                raise VruError(str(exc)) from exc
+
+        self._ops.run(
+            work,
+            on_success=lambda written: self.statistics_label.setText(f"Report written to {written}."),
+            on_failure=lambda message: QMessageBox.warning(self, "Report", message),
+            newest="report",
+        )
 
     # -- comparison -------------------------------------------------------------------------------
     def _fill_compare_runs(self) -> None:
@@ -558,21 +578,30 @@ class EvaluationView(QWidget):
     def _compare_chosen(self) -> None:
         base_id = self.compare_combo.currentData()
         if self.result is None or base_id is None:
+            self._ops.cancel("compare")
             self.comparison = None
             self.compare_table.setRowCount(0)
             return
-        r = self.result
-        try:
-            key = (base_id, r.iou)
-            if key not in self._bases:
-                self._bases = {key: evaluate_run(self.db, base_id, iou=r.iou)}
-            self.comparison = compare_runs(
-                self._bases[key], r.with_conf(self.conf_slider.value() / SLIDER_STEPS)
-            )
-        except VruError as exc:
-            self.compare_label.setText(str(exc))
+        r, db, conf = self.result, self.db, self.conf_slider.value() / SLIDER_STEPS
+        key = (base_id, r.iou)
+        base = self._bases.get(key)
+
+        def work(_task: object) -> tuple[RunEvaluation, Comparison]:
+            evaluated = base if base is not None else evaluate_run(db, base_id, iou=r.iou)
+            return evaluated, compare_runs(evaluated, r.with_conf(conf))
+
+        self._ops.run(
+            work,
+            on_success=lambda done: self._compared(key, *done),
+            on_failure=self.compare_label.setText,
+            newest="compare",
+        )
+
+    def _compared(self, key: tuple[int, float], base: RunEvaluation, comparison: Comparison) -> None:
+        if self.result is None or self.compare_combo.currentData() != key[0]:
             return
-        c = self.comparison
+        self._bases = {key: base}
+        self.comparison = c = comparison
         counts = ", ".join(f"{k} {c.count(k)}" for k in DIFFERENCE_KINDS)
         self.compare_label.setText(
             f"Run #{c.new_run} against run #{c.base_run} on {c.frames} frames: TP {c.base_tp} → {c.new_tp}, "
