@@ -145,3 +145,20 @@ def test_evaluation_report(evaluation, tmp_path: Path, qtbot, monkeypatch) -> No
         stall = longest()
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert stall < STALL_LIMIT_S, f"the event loop stalled {stall * 1000:.0f} ms"
+
+
+def test_dataset_manager_row_load(window: MainWindow, db, make_video, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import vru_desktop.ui.datasets.manager as manager_module
+    from vru_desktop.ui.datasets.workspace import dataset_manager
+
+    manager = dataset_manager(window)
+    window.show_workspace(manager)
+    qtbot.waitUntil(lambda: manager.model.rowCount() == 0 and not manager._ops.busy())
+    import_paths(db, [make_video("a.mp4", 5), make_video("b.mp4", 6)])
+    monkeypatch.setattr(manager_module, "load_rows", slowed(manager_module.load_rows))
+    with stall_probe() as longest:
+        with qtbot.waitSignal(manager.rowsChanged, timeout=10_000):
+            manager.refresh()
+        stall = longest()
+    assert manager.model.rowCount() == 2
+    assert stall < STALL_LIMIT_S, f"the event loop stalled {stall * 1000:.0f} ms"

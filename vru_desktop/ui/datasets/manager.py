@@ -438,10 +438,14 @@ class DatasetManager(QWidget):
 
     # -- data -------------------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Load every video's row again (the library changed), then apply the filters."""
+        """Load every video's row again (the library changed, off the UI thread), then apply the filters."""
         self._dirty = False
         self._fill_choices()
-        self._all_rows = load_rows(self.db)
+        db = self.db
+        self._ops.run(lambda _task: load_rows(db), on_success=self._rows_loaded, newest="rows")
+
+    def _rows_loaded(self, rows: list[DatasetRow]) -> None:
+        self._all_rows = rows
         self.apply_filters()
 
     def apply_filters(self) -> None:
