@@ -162,3 +162,22 @@ def test_dataset_manager_row_load(window: MainWindow, db, make_video, qtbot, mon
         stall = longest()
     assert manager.model.rowCount() == 2
     assert stall < STALL_LIMIT_S, f"the event loop stalled {stall * 1000:.0f} ms"
+
+
+def test_model_registration(db, data_dir: Path, shared_models: Path, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from gui.test_runs import MODEL
+
+    import vru_desktop.ui.runs.config_dialog as config_dialog
+
+    dialog = config_dialog.RunConfigDialog(db, resolve_locations(data_dir).ensure(), video_count=1)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    chosen = shared_models / MODEL / "yolo11n.xml"
+    monkeypatch.setattr(config_dialog.QFileDialog, "getOpenFileName", lambda *_args: (str(chosen), ""))
+    monkeypatch.setattr(config_dialog, "register_model", slowed(config_dialog.register_model))
+    with stall_probe() as longest:
+        dialog.choose_button.click()
+        qtbot.waitUntil(lambda: isinstance(dialog.model_box.currentData(), int), timeout=30_000)
+        stall = longest()
+    assert dialog.model_box.currentText().startswith(f"{MODEL}  (openvino, ")
+    assert stall < STALL_LIMIT_S, f"the event loop stalled {stall * 1000:.0f} ms"

@@ -262,7 +262,7 @@ def test_run_dialog_offline_offers_choose_model_file(
         lambda *args: (str(shared_models / MODEL / "yolo11n.xml"), ""),
     )
     dialog.choose_button.click()
-    assert dialog.error_label.isHidden()
+    qtbot.waitUntil(lambda: dialog.error_label.isHidden(), timeout=30_000)  # added off the UI thread
     dialog.conf.setValue(0.4)
     dialog.tracker.setCurrentIndex(dialog.tracker.findData("bytetrack"))
     dialog.accept()
@@ -282,8 +282,9 @@ def test_model_manager_edits_the_class_map_and_warns_about_pt_files(
     dialog = ModelManagerDialog(db, locations)
     qtbot.addWidget(dialog)
     assert dialog.details.text() == "No model yet: add a model file."
-    model_id = dialog.add_path(shared_models / MODEL)
-    assert dialog.table.rowCount() == 80
+    assert dialog.add_path(shared_models / MODEL)
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 80, timeout=30_000)  # added off the UI thread
+    model_id = db.session().scalar(select(DetectorModel.id))
     assert dialog.class_map_in_table()["bicycle"] == "vehicle:cyclist"
     assert "SHA-256" in dialog.details.text()
     dialog.set_mapping("dog", "pedestrian")
@@ -301,7 +302,7 @@ def test_model_manager_edits_the_class_map_and_warns_about_pt_files(
     monkeypatch.setattr("vru_desktop.ui.runs.config_dialog.QMessageBox.warning", decline)
     pt = tmp_path / "someone_elses.pt"
     pt.write_bytes(b"PK")
-    assert dialog.add_path(pt) is None
+    assert dialog.add_path(pt) is False
     assert "runs Python code" in asked[0]
     assert db.session().scalar(select(func.count()).select_from(DetectorModel)) == 1
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -31,41 +32,59 @@ from vru_desktop.detection.models import (
 from vru_desktop.detection.pipeline import RunConfig
 from vru_desktop.detection.runs import LAST_CONFIG_SETTING, LAST_MODEL_SETTING, last_config
 from vru_desktop.errors import VruError
+from vru_desktop.jobs.operations import Operations
 from vru_desktop.settings import Locations
 from vru_desktop.store.db import Database
 
 MODEL_FILTER = "Detector models (*.pt *.onnx *.tflite *.engine *.xml);;All files (*)"
 
 
-def choose_model_file(parent: QWidget, db: Database, locations: Locations) -> int | None:
-    """Ask for a model file (an OpenVINO folder: pick its .xml), warn for .pt, add it; its id or ``None``."""
+def choose_model_file(
+    parent: QWidget, db: Database, locations: Locations, ops: Operations, added: Callable[[int], None]
+) -> None:
+    """Ask for a model file (an OpenVINO folder: pick its .xml), warn for .pt, add it (see
+    :func:`add_model_with_warning`)."""
     chosen, _ = QFileDialog.getOpenFileName(parent, "Choose a model file", str(Path.home()), MODEL_FILTER)
     if not chosen:
-        return None
+        return
     path = Path(chosen)
     if path.suffix.lower() == ".xml" and path.parent.name.endswith("_openvino_model"):
         path = path.parent
-    return add_model_with_warning(parent, db, locations, path)
+    add_model_with_warning(parent, db, locations, path, ops, added)
 
 
-def add_model_with_warning(parent: QWidget, db: Database, locations: Locations, path: Path) -> int | None:
-    """Add ``path`` to the known models after the pickle warning where it applies; show errors."""
+def add_model_with_warning(
+    parent: QWidget,
+    db: Database,
+    locations: Locations,
+    path: Path,
+    ops: Operations,
+    added: Callable[[int], None],
+) -> bool:
+    """Add ``path`` to the known models after the pickle warning where it applies, off the UI thread
+    (hashing a large model takes seconds), then ``added(model id)``; show errors. Whether it is being
+    added."""
     try:
         warning = pickle_warning(path, locations)
-        if warning is not None:
-            answer = QMessageBox.warning(
-                parent,
-                "Model from an unknown place",
-                warning + "\n\nAdd it anyway?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.No,
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                return None
-        return register_model(db, path).id
     except VruError as exc:
         QMessageBox.critical(parent, "Cannot add this model", str(exc))
-        return None
+        return False
+    if warning is not None:
+        answer = QMessageBox.warning(
+            parent,
+            "Model from an unknown place",
+            warning + "\n\nAdd it anyway?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+    ops.run(
+        lambda _task: register_model(db, path).id,
+        on_success=added,
+        on_failure=lambda message: QMessageBox.critical(parent, "Cannot add this model", message),
+    )
+    return True
 
 
 class RunConfigDialog(QDialog):
@@ -80,6 +99,7 @@ class RunConfigDialog(QDialog):
         self.db = db
         self.locations = locations
         self.model_id: int | None = None
+        self._ops = Operations(self)
         #: A model name still to be fetched (only where a network exists), else ``None``.
         self.download_spec: str | None = None
         self.setWindowTitle("Run the detector")
@@ -150,10 +170,11 @@ class RunConfigDialog(QDialog):
         self.model_box.setCurrentIndex(max(0, index))
 
     def _choose_file(self) -> None:
-        model_id = choose_model_file(self, self.db, self.locations)
-        if model_id is not None:
-            self._fill_models(model_id)
-            self.error_label.hide()
+        choose_model_file(self, self.db, self.locations, self._ops, self._model_added)
+
+    def _model_added(self, model_id: int) -> None:
+        self._fill_models(model_id)
+        self.error_label.hide()
 
     def config(self) -> RunConfig:
         config = RunConfig(

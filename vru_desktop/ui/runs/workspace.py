@@ -117,11 +117,10 @@ class DetectionWorkspace(QObject):
         self, spec: str, config: RunConfig, video_ids: list[int] | None, project_id: int | None
     ) -> None:
         """Fetch the default model off the UI thread (only offered where a network exists), then queue."""
-        locations = self.window.locations
+        locations, db = self.window.locations, self.window.db
 
-        def downloaded(path: object) -> None:
-            model = register_model(self.window.db, path)  # type: ignore[arg-type]
-            self.queue_runs(model.id, config, video_ids=video_ids, project_id=project_id)
+        def queue(model_id: int) -> None:
+            self.queue_runs(model_id, config, video_ids=video_ids, project_id=project_id)
 
         def failed(message: str) -> None:
             box = QMessageBox(QMessageBox.Icon.Warning, "Model not available", message, parent=self.window)
@@ -129,13 +128,13 @@ class DetectionWorkspace(QObject):
             box.addButton(QMessageBox.StandardButton.Cancel)
             box.exec()
             if box.clickedButton() is choose:
-                model_id = choose_model_file(self.window, self.window.db, self.window.locations)
-                if model_id is not None:
-                    self.queue_runs(model_id, config, video_ids=video_ids, project_id=project_id)
+                choose_model_file(self.window, db, locations, self._ops, queue)
 
         self.window.statusBar().showMessage(f"Downloading {spec}…")
         self._ops.run(
-            lambda _task: ensure_model_file(spec, locations), on_success=downloaded, on_failure=failed
+            lambda _task: register_model(db, ensure_model_file(spec, locations)).id,
+            on_success=queue,
+            on_failure=failed,
         )
 
     def manage_models(self) -> None:
