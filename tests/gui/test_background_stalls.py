@@ -181,3 +181,27 @@ def test_model_registration(db, data_dir: Path, shared_models: Path, qtbot, monk
         stall = longest()
     assert dialog.model_box.currentText().startswith(f"{MODEL}  (openvino, ")
     assert stall < STALL_LIMIT_S, f"the event loop stalled {stall * 1000:.0f} ms"
+
+
+def test_import_dialog_reads_the_dataset(
+    window: MainWindow, db, make_video, tmp_path: Path, qtbot, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import vru_desktop.ui.datasets.import_dialog as import_dialog
+    from vru_desktop.ui.datasets import actions
+
+    [outcome] = import_paths(db, [make_video("walk.mp4", frames=4, size=(64, 48))])
+    gt = tmp_path / "walk" / "gt" / "gt.txt"
+    gt.parent.mkdir(parents=True)
+    gt.write_text("1,1,1,1,5,5,1,1,1\n2,1,2,1,5,5,1,1,1\n")
+    dialog = actions.open_import(window)
+    dialog.format.setCurrentIndex(dialog.format.findData("mot"))
+    dialog.path.setText(str(gt))
+    dialog.video.setCurrentIndex(dialog.video.findData(outcome.video_id))
+    monkeypatch.setattr(import_dialog, "read_dataset", slowed(import_dialog.read_dataset))
+    with stall_probe() as longest:
+        dialog.next_button.click()
+        qtbot.waitUntil(lambda: dialog.mapping_dialog is not None, timeout=10_000)
+        stall = longest()
+    assert dialog.mapping_dialog.isVisible() and dialog.status.text().startswith("Read 2 boxes")
+    dialog.mapping_dialog.reject()
+    assert stall < STALL_LIMIT_S, f"the event loop stalled {stall * 1000:.0f} ms"

@@ -112,6 +112,8 @@ class ImportAnnotationsDialog(QDialog):
     """``imported(result)`` after a successful import; errors and cancel show in ``status``."""
 
     imported = Signal(object)
+    #: After :meth:`read`: the class-mapping dialog it opened, or ``None`` (``status`` says why).
+    readDone = Signal(object)
 
     def __init__(self, db: Database, video_id: int | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -203,31 +205,53 @@ class ImportAnnotationsDialog(QDialog):
             on_duplicate=self.on_duplicate.currentData(),
         )
 
-    def read(self) -> ClassMappingDialog | None:
-        """Parse the dataset and open the class-mapping dialog (its Import button starts the import)."""
+    def read(self) -> None:
+        """Parse the dataset off the UI thread, then open the class-mapping dialog (its Import button
+        starts the import); :attr:`readDone` follows."""
         if not self.path.text().strip():
             self.status.setText("Choose the annotation file or dataset folder.")
-            return None
-        format_name = self.format.currentData()
-        try:
-            self.dataset = read_dataset(format_name, self.path.text().strip(), self.options({}))
-        except StreamChoiceNeeded as exc:
+            self.readDone.emit(None)
+            return
+        format_name, path, options = self.format.currentData(), self.path.text().strip(), self.options({})
+
+        def work(_task: Task) -> SourceDataset | StreamChoiceNeeded:
+            try:
+                return read_dataset(format_name, path, options)
+            except StreamChoiceNeeded as exc:
+                return exc
+
+        self.next_button.setEnabled(False)
+        self.status.setText("Reading…")
+        self._ops.run(
+            work,
+            on_success=lambda read: self._dataset_read(format_name, read),
+            on_failure=self._read_failed,
+            newest="read",
+        )
+
+    def _read_failed(self, message: str) -> None:
+        self.next_button.setEnabled(True)
+        self.status.setText(message)
+        self.readDone.emit(None)
+
+    def _dataset_read(self, format_name: str, read: SourceDataset | StreamChoiceNeeded) -> None:
+        self.next_button.setEnabled(True)
+        if isinstance(read, StreamChoiceNeeded):
             self.stream.clear()
             self.stream.addItem("(choose a stream)", None)
-            for name in exc.streams:
+            for name in read.streams:
                 self.stream.addItem(name, name)
-            self.status.setText(str(exc))
-            return None
-        except VruError as exc:
-            self.status.setText(str(exc))
-            return None
+            self.status.setText(str(read))
+            self.readDone.emit(None)
+            return
+        self.dataset = read
         boxes = sum(len(item.boxes) for item in self.dataset.items)
         self.status.setText(f"Read {boxes} boxes in {len(self.dataset.items)} parts; map the classes.")
         mapping = ClassMapping.for_source(self.db, format_name, Path(self.dataset.path))
         self.mapping_dialog = ClassMappingDialog(self.dataset, mapping, self)
         self.mapping_dialog.accepted.connect(lambda: self.start(self.mapping_dialog.mapping()))  # type: ignore[union-attr]
         self.mapping_dialog.open()
-        return self.mapping_dialog
+        self.readDone.emit(self.mapping_dialog)
 
     def start(self, mapping: dict[str, str | None]) -> None:
         options = self.options(mapping)
