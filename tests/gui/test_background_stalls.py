@@ -205,3 +205,26 @@ def test_import_dialog_reads_the_dataset(
     assert dialog.mapping_dialog.isVisible() and dialog.status.text().startswith("Read 2 boxes")
     dialog.mapping_dialog.reject()
     assert stall < STALL_LIMIT_S, f"the event loop stalled {stall * 1000:.0f} ms"
+
+
+def test_frame_folder_scan_on_drop(window: MainWindow, db, tmp_path: Path, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import cv2
+    import numpy as np
+    from gui.test_main_window import send_drop
+    from PySide6.QtWidgets import QInputDialog
+
+    import vru_desktop.ui.library_view as library_view
+
+    folder = tmp_path / "kitti_0004"
+    folder.mkdir()
+    for index in range(4):
+        cv2.imwrite(str(folder / f"{index:06d}.png"), np.full((30, 40, 3), index * 25, np.uint8))
+    monkeypatch.setattr(QInputDialog, "getDouble", lambda *_args: (12.5, True))
+    monkeypatch.setattr(library_view, "sequences_needing_fps", slowed(library_view.sequences_needing_fps))
+    with stall_probe() as longest:
+        send_drop(window, [folder])
+        qtbot.waitUntil(lambda: window.library.last_import is not None, timeout=10_000)
+        stall = longest()
+    qtbot.waitUntil(lambda: window.library.last_import.summary is not None, timeout=30_000)
+    assert [row[0] for row in window.library.last_import.summary.rows()] == ["imported"]
+    assert stall < STALL_LIMIT_S, f"the event loop stalled {stall * 1000:.0f} ms"

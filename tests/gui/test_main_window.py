@@ -66,10 +66,17 @@ def send_drop(window: MainWindow, paths: list[Path], target: QWidget | None = No
     assert event.isAccepted()
 
 
+def send_drop_and_wait(window: MainWindow, paths: list[Path], qtbot, target: QWidget | None = None):  # type: ignore[no-untyped-def]
+    """Drop ``paths`` and wait for the import to start (the folders are scanned off the UI thread first)."""
+    before = window.library.last_import
+    send_drop(window, paths, target)
+    qtbot.waitUntil(lambda: window.library.last_import is not before, timeout=10_000)
+    return window.library.last_import
+
+
 def drop(window: MainWindow, paths: list[Path], qtbot, target: QWidget | None = None) -> list:
     """Drop ``paths``, wait for the import's summary and return its rows."""
-    send_drop(window, paths, target)
-    runner = window.library.last_import
+    runner = send_drop_and_wait(window, paths, qtbot, target)
     qtbot.waitUntil(lambda: runner.summary is not None, timeout=30_000)
     return runner.summary.rows()
 
@@ -239,8 +246,7 @@ def test_cancel_button_keeps_what_was_imported(
         return real_probe(path, **kwargs)
 
     monkeypatch.setattr(importer, "probe", probe_after_cancel)
-    send_drop(window, paths)
-    runner = window.library.last_import
+    runner = send_drop_and_wait(window, paths, qtbot)
     assert first_file_started.wait(10)
     runner.progress.findChild(QPushButton).click()  # the progress dialog's Cancel button
     cancel_clicked.set()

@@ -552,10 +552,19 @@ class LibraryView(QWidget):
 
     def import_paths(self, paths: list[str]) -> None:
         """Import files and folders off the UI thread, with progress, cancel and a summary at the end."""
+        self.message.emit("Looking for videos…")
+        self._ops.run(
+            lambda _task: sequences_needing_fps(paths),
+            on_success=lambda folders: self._import_with_fps(paths, folders),
+            on_failure=lambda message: QMessageBox.warning(self, "Import", message),
+        )
+
+    def _import_with_fps(self, paths: list[str], folders: list[Path]) -> None:
+        """Ask the frame rate of each frame folder that does not give it, then import."""
         from vru_desktop.ui.import_dialog import ImportRunner
 
         sequence_fps = {}
-        for folder in sequences_needing_fps(paths):
+        for folder in folders:
             fps = self.ask_fps(folder)
             if fps is not None:
                 sequence_fps[folder] = fps
