@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -44,13 +44,15 @@ _threads: set[threading.Thread] = set()
 class Task:
     """One operation. The worker calls :meth:`progress` and :meth:`cancelled`; anyone may :meth:`cancel`."""
 
-    def __init__(self, function: Callable[[Task], Any], callbacks: _Callbacks, purpose: str | None) -> None:
+    def __init__(
+        self, owner: Operations, function: Callable[[Task], Any], callbacks: _Callbacks, purpose: str | None
+    ) -> None:
+        self.owner = owner
         self.function = function
         self.callbacks = callbacks
         self.purpose = purpose
         self._cancel = threading.Event()
         self.dropped = False  # its results are no longer wanted (newer request, cancel, shutdown)
-        self.owner: Operations | None = None
 
     def cancel(self) -> None:
         """Ask the function to stop (it checks :meth:`cancelled`); callbacks still come."""
@@ -65,7 +67,7 @@ class Task:
         self._cancel.set()
 
     def progress(self, done: int, total: int, detail: str = "") -> None:
-        if self.owner is not None and self.callbacks.on_progress is not None and not self.dropped:
+        if self.callbacks.on_progress is not None and not self.dropped:
             self.owner._post(self, "progress", (done, total, detail))
 
 
@@ -84,7 +86,7 @@ class _Lane:
 
     waiting: Task | None = None
     running: Task | None = None
-    thread: threading.Thread | None = field(default=None, repr=False)
+    thread: threading.Thread | None = None
 
 
 class Operations(QObject):
@@ -115,8 +117,7 @@ class Operations(QObject):
         """Run ``function(task)`` on a worker thread; with ``newest``, in place of that purpose's
         waiting task, and making its running one stale. Call from the UI thread."""
         callbacks = _Callbacks(on_success, on_failure, on_progress, on_cancelled, on_done)
-        task = Task(function, callbacks, newest)
-        task.owner = self
+        task = Task(self, function, callbacks, newest)
         self._pending.add(task)
         with _lock:
             _live.add(task)
@@ -137,7 +138,7 @@ class Operations(QObject):
         return task
 
     def cancel(self, purpose: str | None = None) -> None:
-        """Drop the tasks of ``purpose`` (every task without one): nothing more is delivered for them."""
+        """Drop the tasks of ``purpose`` (all tasks when ``None``): nothing more is delivered for them."""
         with _lock:
             for name, lane in self._lanes.items():
                 if lane.waiting is not None and purpose in (None, name):
