@@ -15,6 +15,13 @@ from vru_desktop.ui.datasets.import_dialog import IGNORE_TEXT, ImportAnnotations
 from vru_desktop.ui.main_window import MainWindow
 
 
+def read_mapping(dialog: ImportAnnotationsDialog, qtbot):  # type: ignore[no-untyped-def]
+    """Read the dataset (off the UI thread); the class-mapping dialog it opened, or ``None``."""
+    with qtbot.waitSignal(dialog.readDone, timeout=10000) as read:
+        dialog.read()
+    return read.args[0]
+
+
 def make_window(qtbot, db, data_dir: Path) -> MainWindow:  # type: ignore[no-untyped-def]
     window = MainWindow(db, resolve_locations(data_dir).ensure())
     qtbot.addWidget(window)
@@ -71,7 +78,7 @@ def test_import_through_the_mapping_dialog_then_export(  # type: ignore[no-untyp
     dialog.format.setCurrentIndex(dialog.format.findData("label-studio"))
     dialog.path.setText(str(path))
     dialog.video.setCurrentIndex(dialog.video.findData(outcome.video_id))
-    mapping = dialog.read()
+    mapping = read_mapping(dialog, qtbot)
     assert mapping is not None
     assert mapping.combos["person"].currentText() == "pedestrian"
     assert mapping.combos["kangaroo"].currentText() == IGNORE_TEXT  # unmapped: ignore unless chosen
@@ -89,7 +96,7 @@ def test_import_through_the_mapping_dialog_then_export(  # type: ignore[no-untyp
     assert "Imported 4 boxes" in dialog.status.text()
 
     # the class mapping is remembered for this source
-    again = dialog.read()
+    again = read_mapping(dialog, qtbot)
     assert again is not None and again.combos["kangaroo"].currentText() == "cyclist"
     again.reject()
 
@@ -148,7 +155,7 @@ def test_import_again_is_refused_until_replace_is_chosen_and_an_import_is_remove
         dialog.path.setText(str(gt))
         dialog.video.setCurrentIndex(dialog.video.findData(outcome.video_id))
         dialog.on_duplicate.setCurrentIndex(dialog.on_duplicate.findData(choice))
-        mapping = dialog.read()
+        mapping = read_mapping(dialog, qtbot)
         assert mapping is not None
         mapping.accept()
         qtbot.waitUntil(lambda: dialog.status.text() != "Importing…", timeout=10000)

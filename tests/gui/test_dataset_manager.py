@@ -173,7 +173,8 @@ def test_header_click_sorts_and_selection_follows_the_video(qtbot, window) -> No
     table.sortByColumn(manager.model.column_of("readiness"), Qt.SortOrder.AscendingOrder)
     assert names(manager) == ["gamma.mp4", "beta.mp4", "alpha.mp4"]
     # The sort stays after a refresh.
-    manager.refresh()
+    with qtbot.waitSignal(manager.rowsChanged):  # the rows load off the UI thread
+        manager.refresh()
     assert names(manager) == ["gamma.mp4", "beta.mp4", "alpha.mp4"]
     assert manager.selected_video_ids() == [window.ids["beta"]]
     table.selectAll()

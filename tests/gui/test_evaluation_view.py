@@ -144,6 +144,7 @@ def test_slider_error_browser_and_recalculate(qtbot, db: Database, data_dir: Pat
     # The report from the tab.
     out = tmp_path / "report.html"
     view.export_report(str(out))
+    qtbot.waitUntil(lambda: view.statistics_label.text().startswith("Report written to"), timeout=10_000)
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
     # Annotations changed on this video: the tab re-evaluates.

@@ -65,10 +65,17 @@ def send_drop(window: MainWindow, paths: list[Path], target: QWidget | None = No
     assert event.isAccepted()
 
 
+def send_drop_and_wait(window: MainWindow, paths: list[Path], qtbot, target: QWidget | None = None):  # type: ignore[no-untyped-def]
+    """Drop ``paths`` and wait for the import to start (the folders are scanned off the UI thread first)."""
+    before = window.library.last_import
+    send_drop(window, paths, target)
+    qtbot.waitUntil(lambda: window.library.last_import is not before, timeout=10_000)
+    return window.library.last_import
+
+
 def drop(window: MainWindow, paths: list[Path], qtbot, target: QWidget | None = None) -> list:
     """Drop ``paths``, wait for the import's summary and return its rows."""
-    send_drop(window, paths, target)
-    runner = window.library.last_import
+    runner = send_drop_and_wait(window, paths, qtbot, target)
     qtbot.waitUntil(lambda: runner.summary is not None, timeout=30_000)
     return runner.summary.rows()
 
@@ -147,8 +154,10 @@ def test_drop_files_imports_them_and_shows_summary_table_and_thumbnails(
     ]
     assert window.status_label.text() == "1 projects · 2 videos"
 
-    qtbot.waitUntil(lambda: not window.library.thumbnails_pending(), timeout=20_000)
     cache = resolve_locations(data_dir).cache_dir
+    # the table asks for thumbnails when it paints, which may come after this line
+    made = lambda: all(thumbnail_path(cache, v.fingerprint).exists() for v in _videos(db))  # noqa: E731
+    qtbot.waitUntil(lambda: made() and not window.library.thumbnails_pending(), timeout=20_000)
     for video in _videos(db):
         assert thumbnail_path(cache, video.fingerprint).stat().st_size > 500
     model = window.library.video_model
@@ -238,8 +247,7 @@ def test_cancel_button_keeps_what_was_imported(
         return real_probe(path, **kwargs)
 
     monkeypatch.setattr(importer, "probe", probe_after_cancel)
-    send_drop(window, paths)
-    runner = window.library.last_import
+    runner = send_drop_and_wait(window, paths, qtbot)
     assert first_file_started.wait(10)
     runner.progress.findChild(QPushButton).click()  # the progress dialog's Cancel button
     cancel_clicked.set()
@@ -329,6 +337,7 @@ def test_remove_video_keeps_the_file_and_asks_first(
     window.library.remove_action.trigger()
     assert len(_videos(db)) == 1
     window.library.remove_action.trigger()
+    qtbot.waitUntil(lambda: window.library.middle.currentWidget() is window.library.empty_label)
     assert _videos(db) == [] and path.is_file()
     assert "files stay on disk" in questions[0]
     assert window.library.middle.currentWidget() is window.library.empty_label
@@ -343,7 +352,7 @@ def test_missing_video_is_marked_and_relinked_by_folder_search(
     moved.parent.mkdir()
     path.rename(moved)
     window.refresh(check_files=True)
-    assert window.library.video_rows()[0]["Status"] == "missing"
+    qtbot.waitUntil(lambda: window.library.video_rows()[0]["Status"] == "missing")
     assert window.status_label.text() == "1 projects · 1 videos · 1 missing"
     shown: list[str] = []
     on_ui_thread: list[bool] = []
@@ -441,6 +450,7 @@ def test_relink_action_with_a_chosen_file(
     moved = tmp_path / "new_home.mp4"
     path.rename(moved)
     window.refresh(check_files=True)
+    qtbot.waitUntil(lambda: window.library.video_rows()[0]["Status"] == "missing")
     window.library.videos.selectRow(0)
     assert window.library.relink_action.isEnabled()
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_args: (str(moved), ""))

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import jsonschema
+from gui.test_dataset_dialogs import read_mapping
 from sqlalchemy import select
 from vcd import core, types
 from vcd.schema import openlabel_schema
@@ -44,11 +45,11 @@ def test_import_asks_for_the_stream_then_export_writes_valid_openlabel(  # type:
     dialog.format.setCurrentIndex(dialog.format.findData("openlabel"))
     dialog.path.setText(str(two_cameras(tmp_path / "two.json")))
     dialog.video.setCurrentIndex(dialog.video.findData(outcome.video_id))
-    assert dialog.read() is None
+    assert read_mapping(dialog, qtbot) is None
     assert "several camera streams (FRONT, LEFT)" in dialog.status.text()
     assert [dialog.stream.itemData(i) for i in range(dialog.stream.count())] == [None, "FRONT", "LEFT"]
     dialog.stream.setCurrentIndex(dialog.stream.findData("LEFT"))
-    mapping = dialog.read()
+    mapping = read_mapping(dialog, qtbot)
     assert mapping is not None and mapping.combos["person"].currentText() == "pedestrian"
     with qtbot.waitSignal(dialog.imported, timeout=10000):
         mapping.accept()

@@ -21,7 +21,6 @@ from test_review_dialogs import double_click_in_model_dialog
 from vru_desktop.detection.models import register_model, trust_question
 from vru_desktop.detection.pipeline import RunConfig
 from vru_desktop.detection.runs import create_run, queued_runs
-from vru_desktop.jobs.base import start_in_thread
 from vru_desktop.jobs.detection import DetectionWorker
 from vru_desktop.jobs.queue import RunQueue
 from vru_desktop.library.importer import import_paths
@@ -113,7 +112,7 @@ def test_worker_pauses_resumes_and_stops_within_a_second(
     run = create_run(db, video_id, model.id, RunConfig(batch=2, commit_frames=4))
     worker = DetectionWorker(db, locations, run.id, video_id)
     seen = Recorder(worker)
-    thread = start_in_thread(worker)  # referenced until the end: a running QThread must not be collected
+    thread = worker.start()  # referenced until the end: a running QThread must not be collected
     thread.finished.connect(seen.on_thread_finished)
     qtbot.waitUntil(lambda: len(seen.progress) > 0, timeout=60_000)
     worker.pause()
@@ -263,7 +262,7 @@ def test_run_dialog_offline_offers_choose_model_file(
 
     double_click_in_model_dialog(monkeypatch, shared_models, MODEL)  # the OpenVINO folder itself
     dialog.choose_button.click()
-    assert dialog.error_label.isHidden()
+    qtbot.waitUntil(lambda: dialog.error_label.isHidden(), timeout=30_000)  # added off the UI thread
     dialog.conf.setValue(0.4)
     dialog.tracker.setCurrentIndex(dialog.tracker.findData("bytetrack"))
     dialog.accept()
@@ -283,8 +282,9 @@ def test_model_manager_edits_the_class_map_and_asks_before_trusting_pt_code(
     dialog = ModelManagerDialog(db, locations)
     qtbot.addWidget(dialog)
     assert dialog.details.text() == "No model yet: add a model file."
-    model_id = dialog.add_path(shared_models / MODEL)
-    assert dialog.table.rowCount() == 80
+    assert dialog.add_path(shared_models / MODEL)
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 80, timeout=30_000)  # added off the UI thread
+    model_id = db.session().scalar(select(DetectorModel.id))
     assert dialog.class_map_in_table()["bicycle"] == "vehicle:cyclist"
     assert "SHA-256" in dialog.details.text()
     dialog.set_mapping("dog", "pedestrian")
@@ -305,10 +305,11 @@ def test_model_manager_edits_the_class_map_and_asks_before_trusting_pt_code(
     pt = tmp_path / "someone_elses.pt"
     with zipfile.ZipFile(pt, "w") as archive:  # the layout torch.save writes, with a pickle that runs code
         archive.writestr("someone_elses/data.pkl", pickle.dumps(_Payload(marker), protocol=2))
-    assert dialog.add_path(pt) is None
+    assert dialog.add_path(pt) is False
     assert "names Python code (builtins.exec)" in asked[0]
     assert db.session().scalar(select(func.count()).select_from(DetectorModel)) == 1
-    assert dialog.add_path(pt) is not None  # trusted this time, and remembered
+    assert dialog.add_path(pt) is True  # trusted this time, and remembered
+    qtbot.waitUntil(lambda: db.session().scalar(select(func.count()).select_from(DetectorModel)) == 2)
     assert trust_question(db, pt) is None
     assert len(asked) == 2 and not marker.exists()  # adding never loads it
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from vru_desktop.detection.pipeline import Progress, RunCallbacks, RunControl, execute_run
 from vru_desktop.errors import VruError
@@ -45,6 +45,16 @@ class DetectionWorker(QObject):
         self.session_id = session_id
         self.video_id = video_id
         self.control = RunControl()
+
+    def start(self, parent: QObject | None = None) -> QThread:
+        """Run on a new QThread, which quits at ``done``; keep it referenced until it has finished."""
+        thread = QThread(parent)
+        self.moveToThread(thread)
+        thread.started.connect(self.run)
+        # quit from the worker's side, so a caller can wait for the thread without an event loop
+        self.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        thread.start()
+        return thread
 
     @Slot()
     def pause(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal
 
 from vru_desktop.detection.pipeline import RunConfig, RunSummary
 from vru_desktop.detection.runs import (
@@ -127,13 +127,8 @@ class RunQueue(QObject):
         worker.detections.connect(self._detections)
         worker.finished.connect(self._finished)
         worker.ended.connect(self._ended)
-        thread = QThread(self)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        # quit from the worker's side, so shutdown() can wait for the thread without an event loop
-        worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        thread = worker.start(self)
         thread.finished.connect(self._reap)
-        thread.start()
         self.active[session_id] = _Active(worker, thread)
         self.runStarted.emit(session_id)
         self.queueChanged.emit()

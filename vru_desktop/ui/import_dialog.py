@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vru_desktop.jobs.base import FunctionWorker
+from vru_desktop.jobs.operations import Operations, Task
 from vru_desktop.library.importer import Assignment, ImportOutcome, import_paths
 from vru_desktop.store.db import Database
 
@@ -29,7 +29,7 @@ STATUS_COLOURS = {"refused": "#c0392b", "cancelled": "#7f8c8d", "duplicate": "#b
 
 
 class ImportRunner(QObject):
-    """One import batch: its worker (started by the caller on a thread), progress dialog and summary.
+    """One import batch: its background task (:meth:`start`), progress dialog and summary.
 
     ``finished(outcomes)`` comes after the summary is shown (also after cancel or failure).
     """
@@ -50,17 +50,18 @@ class ImportRunner(QObject):
         self.summary: ImportSummary | None = None
         paths = list(paths)
 
-        def work(progress, should_cancel):  # type: ignore[no-untyped-def]
+        def work(task: Task) -> list[ImportOutcome]:
             return import_paths(
                 db,
                 paths,
                 assignment=assignment,
                 sequence_fps=sequence_fps,
-                progress=progress,
-                should_cancel=should_cancel,
+                progress=task.progress,
+                should_cancel=task.cancelled,
             )
 
-        self.worker = FunctionWorker(work)
+        self.work = work
+        self.task: Task | None = None
         self.progress = QProgressDialog("Looking for videos…", "Cancel", 0, 0, parent)
         self.progress.setObjectName("importProgress")
         self.progress.setWindowTitle("Import")
@@ -68,12 +69,20 @@ class ImportRunner(QObject):
         self.progress.setMinimumDuration(400)
         self.progress.setAutoReset(False)
         self.progress.setAutoClose(False)
-        # Direct: the worker's own thread is busy importing and would run a queued call only at the end.
-        self.progress.canceled.connect(self.worker.cancel, Qt.ConnectionType.DirectConnection)
-        self.worker.progress.connect(self._on_progress)
-        self.worker.succeeded.connect(self._on_success)
-        self.worker.failed.connect(self._on_end)
-        self.worker.cancelled.connect(self._on_end)
+        self.progress.canceled.connect(self._cancel)
+
+    def start(self, operations: Operations) -> None:
+        self.task = operations.run(
+            self.work,
+            on_success=self._on_success,
+            on_failure=self._on_end,
+            on_cancelled=self._on_end,
+            on_progress=self._on_progress,
+        )
+
+    def _cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
 
     def _on_progress(self, done: int, total: int, detail: str) -> None:
         self.progress.setMaximum(total)

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import shiboken6
 from PySide6.QtCore import (
     QEvent,
     QItemSelectionModel,
@@ -15,7 +14,6 @@ from PySide6.QtCore import (
     QPoint,
     QSettings,
     Qt,
-    QThread,
     QTimer,
     Signal,
 )
@@ -39,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from vru_desktop.errors import VruError
-from vru_desktop.jobs.base import FunctionWorker, start_in_thread
+from vru_desktop.jobs.operations import Operations
 from vru_desktop.library.importer import (
     Assignment,
     ImportOutcome,
@@ -106,7 +104,7 @@ class LibraryView(QWidget):
         super().__init__(parent)
         self.db = db
         self.locations = locations
-        self._jobs: list[tuple[FunctionWorker, QThread]] = []
+        self._ops = Operations(self)
         self._thumb_queue: list[ThumbnailRequest] = []
         self._thumb_busy = False
         self._thumb_timer = QTimer(self)
@@ -116,6 +114,7 @@ class LibraryView(QWidget):
         self.last_import: ImportRunner | None = None
         self._wanted_project: int | None = None
         self._relink_folder = ""
+        self._missing: list[int] | None = None  # as the last file check found them
 
         self.projects = QListWidget()
         self.projects.setObjectName("projectList")
@@ -217,9 +216,11 @@ class LibraryView(QWidget):
 
     # -- loading --------------------------------------------------------------------------------
     def refresh(self, *, check_files: bool = False) -> None:
-        """Reload projects and videos; ``check_files`` first marks moved or deleted files as missing."""
+        """Reload projects and videos; ``check_files`` also marks moved or deleted files as missing, off
+        the UI thread, and reloads again if that changed anything."""
         if check_files:
-            refresh_status(self.db)
+            db = self.db
+            self._ops.run(lambda _task: refresh_status(db), on_success=self._files_checked, newest="check")
         current = self.current_project_id()
         counts = video_counts(self.db)
         user_default = get_setting(self.db, USER_DEFAULT_PROJECT)
@@ -248,6 +249,11 @@ class LibraryView(QWidget):
         self._wanted_project = None  # restored once, at start-up
         self.projects.blockSignals(False)
         self._load_videos()
+
+    def _files_checked(self, missing: list[int]) -> None:
+        if missing != self._missing:
+            self._missing = missing
+            self.changed.emit()
 
     def select_project(self, project_id: int) -> None:
         for row in range(self.projects.count()):
@@ -281,13 +287,13 @@ class LibraryView(QWidget):
         self._thumb_busy = True
         cache_dir = self.locations.cache_dir
 
-        def work(progress, should_cancel):  # type: ignore[no-untyped-def]
-            return make_thumbnails(batch, cache_dir, progress=progress, should_cancel=should_cancel)
-
-        worker = FunctionWorker(work)
-        worker.progress.connect(self._thumbnail_made)
-        worker.done.connect(self._next_thumbnails)
-        self._start(worker)
+        self._ops.run(
+            lambda task: make_thumbnails(
+                batch, cache_dir, progress=task.progress, should_cancel=task.cancelled
+            ),
+            on_progress=self._thumbnail_made,
+            on_done=self._next_thumbnails,
+        )
 
     def _thumbnail_made(self, _done: int, _total: int, fingerprint: str) -> None:
         self.video_model.thumbnail_ready(fingerprint)
@@ -295,23 +301,10 @@ class LibraryView(QWidget):
     def thumbnails_pending(self) -> bool:
         return self._thumb_busy or bool(self._thumb_queue) or self._thumb_timer.isActive()
 
-    def _start(self, worker: FunctionWorker) -> None:
-        """Run ``worker`` on its own thread. Its signals go to bound methods of widgets, never to
-        lambdas: a lambda may run on the worker's thread, where no widget may be touched."""
-        self._jobs = [(w, t) for w, t in self._jobs if shiboken6.isValid(t)]  # finished ones are deleted
-        self._jobs.append((worker, start_in_thread(worker, self)))
-
     def shutdown(self) -> None:
-        """Cancel and wait for background work (before the window closes)."""
+        """Ask for no more thumbnails (the window closes and waits for the work under way)."""
         self._thumb_queue.clear()
         self._thumb_timer.stop()
-        for worker, thread in self._jobs:
-            if shiboken6.isValid(worker):
-                worker.cancel()
-            if shiboken6.isValid(thread):
-                thread.quit()
-                thread.wait(10_000)
-        self._jobs.clear()
 
     # -- details --------------------------------------------------------------------------------
     def _show_details(self) -> None:
@@ -547,9 +540,19 @@ class LibraryView(QWidget):
         )
         if answer != QMessageBox.StandardButton.Yes:
             return
-        removed = remove_videos(self.db, ids)
+        db = self.db
+        self.message.emit(f"Removing {len(ids)} video(s) from the library…")
+        self._ops.run(
+            lambda _task: remove_videos(db, ids), on_success=self._removed, on_failure=self._remove_failed
+        )
+
+    def _removed(self, count: int) -> None:
         self.changed.emit()
-        self.message.emit(f"{removed} video(s) removed from the library; the files are untouched.")
+        self.message.emit(f"{count} video(s) removed from the library; the files are untouched.")
+
+    def _remove_failed(self, message: str) -> None:
+        self.changed.emit()
+        QMessageBox.warning(self, "Remove from library", message)
 
     def relink_selected(self) -> None:
         ids = self.selected_video_ids()
@@ -590,12 +593,13 @@ class LibraryView(QWidget):
     def relink_search(self, folder: str) -> None:
         """Search ``folder`` for every missing video (by content fingerprint), off the UI thread."""
         db = self.db
-        worker = FunctionWorker(lambda progress, should_cancel: relink_search(db, folder))
         self._relink_folder = folder
-        worker.succeeded.connect(self._relink_found)
-        worker.failed.connect(self._relink_failed)
         self.message.emit(f"Searching {folder} for missing videos…")
-        self._start(worker)
+        self._ops.run(
+            lambda _task: relink_search(db, folder),
+            on_success=self._relink_found,
+            on_failure=self._relink_failed,
+        )
 
     def _relink_found(self, found: list[tuple[int, Path]]) -> None:
         self.changed.emit()
@@ -643,17 +647,26 @@ class LibraryView(QWidget):
 
     def import_paths(self, paths: list[str]) -> None:
         """Import files and folders off the UI thread, with progress, cancel and a summary at the end."""
+        self.message.emit("Looking for videos…")
+        self._ops.run(
+            lambda _task: sequences_needing_fps(paths),
+            on_success=lambda folders: self._import_with_fps(paths, folders),
+            on_failure=lambda message: QMessageBox.warning(self, "Import", message),
+        )
+
+    def _import_with_fps(self, paths: list[str], folders: list[Path]) -> None:
+        """Ask the frame rate of each frame folder that does not give it, then import."""
         from vru_desktop.ui.import_dialog import ImportRunner
 
         sequence_fps = {}
-        for folder in sequences_needing_fps(paths):
+        for folder in folders:
             fps = self.ask_fps(folder)
             if fps is not None:
                 sequence_fps[folder] = fps
         runner = ImportRunner(self.db, paths, self.import_assignment(), sequence_fps, self)
         runner.finished.connect(self._import_finished)
         self.last_import = runner
-        self._start(runner.worker)
+        runner.start(self._ops)
 
     def _import_finished(self, outcomes: list[ImportOutcome]) -> None:
         self.changed.emit()

@@ -25,6 +25,7 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
 
+from vru_desktop.jobs.operations import wait_for_all
 from vru_desktop.settings import Locations
 from vru_desktop.store.db import Database
 
@@ -260,6 +261,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.library.shutdown()
+        wait_for_all()
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.setValue("state", self.saveState())
         self._settings.setValue("tab", self.tabs.currentIndex())

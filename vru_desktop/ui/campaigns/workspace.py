@@ -34,7 +34,7 @@ from vru_desktop.campaigns.definition import (
 )
 from vru_desktop.campaigns.scoring import score_campaign
 from vru_desktop.errors import VruError
-from vru_desktop.jobs.base import FunctionWorker, start_in_thread
+from vru_desktop.jobs.operations import Operations
 from vru_desktop.store.models import Project
 from vru_desktop.ui.runs.config_dialog import RunConfigDialog
 
@@ -83,7 +83,7 @@ class CampaignsPanel(QWidget):
         self.db = window.db
         self.campaigns: list[CampaignInfo] = []
         self.scores: dict[str, Any] | None = None
-        self._worker: FunctionWorker | None = None
+        self._ops = Operations(self)
 
         self.list = _table("campaignList")
         self.list.itemSelectionChanged.connect(self.show_selected)
@@ -269,27 +269,23 @@ class CampaignsPanel(QWidget):
 
     def evaluate_selected(self) -> None:
         name = self.selected_name()
-        if name is None or self._worker is not None:
+        if name is None or self._ops.busy():
             return
         db = self.db
-        worker = FunctionWorker(lambda progress, should_cancel: score_campaign(db, name))
-        worker.succeeded.connect(lambda scores: self._scored(name, scores))
-        worker.failed.connect(lambda message: QMessageBox.warning(self, "Evaluate campaign", message))
-        worker.done.connect(self._worker_done)
-        self._worker = worker
         self.evaluate_button.setEnabled(False)
         self.message.emit(f"Scoring campaign {name}…")
-        start_in_thread(worker, self)
+        self._ops.run(
+            lambda _task: score_campaign(db, name),
+            on_success=lambda scores: self._scored(name, scores),
+            on_failure=lambda message: QMessageBox.warning(self, "Evaluate campaign", message),
+            on_done=lambda: self.evaluate_button.setEnabled(True),
+        )
 
     def _scored(self, name: str, scores: dict[str, Any]) -> None:
         if self.selected_name() == name:
             self.scores = scores
             self._fill_scores()
         self.message.emit(f"Campaign {name} scored.")
-
-    def _worker_done(self) -> None:
-        self._worker = None
-        self.evaluate_button.setEnabled(True)
 
     def delete_selected(self) -> None:
         name = self.selected_name()

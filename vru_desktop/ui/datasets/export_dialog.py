@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from vru_desktop.datasets.exporter import FORMATS, ExportOptions, ExportResult, export_dataset
-from vru_desktop.jobs.base import FunctionWorker, start_in_thread
+from vru_desktop.jobs.operations import Operations, Task
 from vru_desktop.library.projects import list_projects
 from vru_desktop.store.db import Database
 
@@ -48,7 +48,8 @@ class ExportDialog(QDialog):
         self.setWindowTitle("Export dataset")
         self.db = db
         self.video_ids = list(video_ids)
-        self.worker: FunctionWorker | None = None
+        self._ops = Operations(self)
+        self.task: Task | None = None
         self.result: ExportResult | None = None
 
         self.format = QComboBox()
@@ -145,26 +146,27 @@ class ExportDialog(QDialog):
         options = self.options()
         db = self.db
 
-        def work(progress, should_cancel):  # type: ignore[no-untyped-def]
-            return export_dataset(db, options, progress=progress, should_cancel=should_cancel)
+        def work(task: Task) -> ExportResult:
+            return export_dataset(db, options, progress=task.progress, should_cancel=task.cancelled)
 
-        self.worker = FunctionWorker(work)
         self.progress = QProgressDialog("Exporting…", "Cancel", 0, 0, self)
         self.progress.setWindowTitle("Export")
         self.progress.setWindowModality(Qt.WindowModality.WindowModal)
         self.progress.setMinimumDuration(300)
-        self.progress.canceled.connect(self.worker.cancel)
-        self.worker.progress.connect(self._on_progress)
-        self.worker.succeeded.connect(self._on_success)
-        self.worker.failed.connect(self._on_end)
-        self.worker.cancelled.connect(self._on_end)
         self.export_button.setEnabled(False)
         self.status.setText("Exporting…")
-        self.thread = start_in_thread(self.worker, self)
+        self.task = self._ops.run(
+            work,
+            on_success=self._on_success,
+            on_failure=self._on_end,
+            on_cancelled=self._on_end,
+            on_progress=self._on_progress,
+        )
+        self.progress.canceled.connect(self.task.cancel)
 
     def cancel(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
+        if self.task is not None:
+            self.task.cancel()
 
     def _on_progress(self, done: int, total: int, detail: str) -> None:
         self.progress.setMaximum(max(total, 1))

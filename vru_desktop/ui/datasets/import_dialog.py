@@ -6,6 +6,7 @@ replace that import or append. The imports dialog lists every import and removes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -43,7 +44,7 @@ from vru_desktop.datasets.importer import (
 from vru_desktop.datasets.imports import ImportSummary, list_imports, remove_import
 from vru_desktop.datasets.mapping import ClassMapping
 from vru_desktop.errors import VruError
-from vru_desktop.jobs.base import FunctionWorker, start_in_thread
+from vru_desktop.jobs.operations import Operations, Task
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import VRU_TYPES, Video
 
@@ -114,13 +115,16 @@ class ImportAnnotationsDialog(QDialog):
     """``imported(result)`` after a successful import; errors and cancel show in ``status``."""
 
     imported = Signal(object)
+    #: After :meth:`read`: the class-mapping dialog it opened, or ``None`` (``status`` says why).
+    readDone = Signal(object)
 
     def __init__(self, db: Database, video_id: int | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("importAnnotationsDialog")
         self.setWindowTitle("Import annotations")
         self.db = db
-        self.worker: FunctionWorker | None = None
+        self._ops = Operations(self)
+        self.task: Task | None = None
         self.mapping_dialog: ClassMappingDialog | None = None
         self.dataset: SourceDataset | None = None
         self.result: ImportResult | None = None
@@ -225,50 +229,75 @@ class ImportAnnotationsDialog(QDialog):
             on_duplicate=self.on_duplicate.currentData(),
         )
 
-    def import_now(self) -> ClassMappingDialog | None:
+    def import_now(self) -> None:
         """Import at once when every class has a VRU type; else ask in the class-mapping dialog first
-        (returned; its Import button starts the import)."""
-        mapping = self._read()
-        if mapping is None:
-            return None
+        (its Import button starts the import). The dataset is read off the UI thread; :attr:`readDone`
+        follows."""
+        self._read(self._import_or_ask)
+
+    def read(self) -> None:
+        """Read the dataset off the UI thread, then open the class-mapping dialog (its Import button
+        starts the import); :attr:`readDone` follows."""
+        self._read(self._ask_mapping)
+
+    def _import_or_ask(self, mapping: ClassMapping) -> None:
         assert self.dataset is not None
         if mapping.unmapped(self.dataset.used_labels()):
-            return self._ask_mapping(mapping)
+            self._ask_mapping(mapping)
+            return
         self.start({})
-        return None
+        self.readDone.emit(None)
 
-    def read(self) -> ClassMappingDialog | None:
-        """Parse the dataset and open the class-mapping dialog (its Import button starts the import)."""
-        mapping = self._read()
-        return None if mapping is None else self._ask_mapping(mapping)
-
-    def _read(self) -> ClassMapping | None:
+    def _read(self, then: Callable[[ClassMapping], None]) -> None:
         if not self.path.text().strip():
             self.status.setText("Choose the annotation file or dataset folder.")
-            return None
-        format_name = self.format.currentData()
-        try:
-            self.dataset = read_dataset(format_name, self.path.text().strip(), self.options({}))
-        except StreamChoiceNeeded as exc:
+            self.readDone.emit(None)
+            return
+        format_name, path, options = self.format.currentData(), self.path.text().strip(), self.options({})
+
+        def work(_task: Task) -> SourceDataset | StreamChoiceNeeded:
+            try:
+                return read_dataset(format_name, path, options)
+            except StreamChoiceNeeded as exc:
+                return exc
+
+        self.next_button.setEnabled(False)
+        self.status.setText("Reading…")
+        self._ops.run(
+            work,
+            on_success=lambda read: self._dataset_read(format_name, read, then),
+            on_failure=self._read_failed,
+            newest="read",
+        )
+
+    def _read_failed(self, message: str) -> None:
+        self.next_button.setEnabled(True)
+        self.status.setText(message)
+        self.readDone.emit(None)
+
+    def _dataset_read(
+        self, format_name: str, read: SourceDataset | StreamChoiceNeeded, then: Callable[[ClassMapping], None]
+    ) -> None:
+        self.next_button.setEnabled(True)
+        if isinstance(read, StreamChoiceNeeded):
             self.stream.clear()
             self.stream.addItem("(choose a stream)", None)
-            for name in exc.streams:
+            for name in read.streams:
                 self.stream.addItem(name, name)
-            self.status.setText(str(exc))
-            return None
-        except VruError as exc:
-            self.status.setText(str(exc))
-            return None
+            self.status.setText(str(read))
+            self.readDone.emit(None)
+            return
+        self.dataset = read
         boxes = sum(len(item.boxes) for item in self.dataset.items)
         self.status.setText(f"Read {boxes} boxes in {len(self.dataset.items)} parts.")
-        return ClassMapping.for_source(self.db, format_name, Path(self.dataset.path))
+        then(ClassMapping.for_source(self.db, format_name, Path(self.dataset.path)))
 
-    def _ask_mapping(self, mapping: ClassMapping) -> ClassMappingDialog:
+    def _ask_mapping(self, mapping: ClassMapping) -> None:
         assert self.dataset is not None
         self.mapping_dialog = ClassMappingDialog(self.dataset, mapping, self)
         self.mapping_dialog.accepted.connect(lambda: self.start(self.mapping_dialog.mapping()))  # type: ignore[union-attr]
         self.mapping_dialog.open()
-        return self.mapping_dialog
+        self.readDone.emit(self.mapping_dialog)
 
     def start(self, mapping: dict[str, str | None]) -> None:
         options = self.options(mapping)
@@ -276,23 +305,21 @@ class ImportAnnotationsDialog(QDialog):
         format_name = self.format.currentData()
         path = self.path.text().strip()
 
-        def work(progress, should_cancel):  # type: ignore[no-untyped-def]
+        def work(task: Task) -> ImportResult:
             return import_annotations(
-                db, format_name, path, options, progress=progress, should_cancel=should_cancel
+                db, format_name, path, options, progress=task.progress, should_cancel=task.cancelled
             )
 
-        self.worker = FunctionWorker(work)
         self.progress = QProgressDialog("Importing annotations…", "Cancel", 0, 0, self)
         self.progress.setWindowModality(Qt.WindowModality.WindowModal)
         self.progress.setMinimumDuration(300)
-        self.progress.canceled.connect(self.worker.cancel)
-        self.worker.succeeded.connect(self._on_success)
-        self.worker.failed.connect(self._on_end)
-        self.worker.cancelled.connect(self._on_end)
         self.next_button.setEnabled(False)
         self.import_button.setEnabled(False)
         self.status.setText("Importing…")
-        self.thread = start_in_thread(self.worker, self)
+        self.task = self._ops.run(
+            work, on_success=self._on_success, on_failure=self._on_end, on_cancelled=self._on_end
+        )
+        self.progress.canceled.connect(self.task.cancel)
 
     def _on_success(self, result: ImportResult) -> None:
         self.result = result

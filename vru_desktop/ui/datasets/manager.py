@@ -8,8 +8,6 @@ narrow the loaded rows without querying again; sorting happens in the model.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,10 +16,8 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QDate,
     QModelIndex,
-    QObject,
     QPersistentModelIndex,
     Qt,
-    QThreadPool,
     QTimer,
     Signal,
 )
@@ -53,12 +49,11 @@ from vru_desktop.datasets.query import (
 )
 from vru_desktop.datasets.readiness import LEVELS, NOT_READY, PARTIAL, READY, coverage_text
 from vru_desktop.datasets.statistics import DatasetStatistics, compute_statistics
+from vru_desktop.jobs.operations import Operations
 from vru_desktop.library.projects import list_projects
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import VRU_TYPES
 from vru_desktop.ui.datasets.stats_panel import StatsPanel
-
-log = logging.getLogger(__name__)
 
 READINESS_COLOURS = {READY: "#c8ebc8", PARTIAL: "#ffecb3", NOT_READY: "#f8cdcd"}
 REFRESH_DELAY_MS = 400
@@ -278,12 +273,6 @@ class DatasetTableModel(QAbstractTableModel):
         sort_rows(self.rows, COLUMNS[column].sort_key, descending=order == Qt.SortOrder.DescendingOrder)
 
 
-class _StatisticsDelivery(QObject):
-    """Carries a statistics result from the worker thread to the UI thread."""
-
-    ready = Signal(int, object)
-
-
 class DatasetManager(QWidget):
     """The Datasets tab: filter bar, the table, the statistics panel."""
 
@@ -327,9 +316,7 @@ class DatasetManager(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(self.filter_layout)
         layout.addWidget(splitter)
-        self._stats_generation = 0
-        self._stats_delivery = _StatisticsDelivery(self)
-        self._stats_delivery.ready.connect(self._statistics_ready)
+        self._ops = Operations(self)
         self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS)
         self._refresh_timer.timeout.connect(self._refresh_if_shown)
         self._filter_timer = QTimer(self, singleShot=True, interval=FILTER_DELAY_MS)
@@ -465,10 +452,14 @@ class DatasetManager(QWidget):
 
     # -- data -------------------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Load every video's row again (the library changed), then apply the filters."""
+        """Load every video's row again (the library changed, off the UI thread), then apply the filters."""
         self._dirty = False
         self._fill_choices()
-        self._all_rows = load_rows(self.db)
+        db = self.db
+        self._ops.run(lambda _task: load_rows(db), on_success=self._rows_loaded, newest="rows")
+
+    def _rows_loaded(self, rows: list[DatasetRow]) -> None:
+        self._all_rows = rows
         self.apply_filters()
 
     def apply_filters(self) -> None:
@@ -490,24 +481,15 @@ class DatasetManager(QWidget):
 
     def _start_statistics(self, rows: list[DatasetRow], *, all_videos: bool) -> None:
         """Compute the statistics off the UI thread; only the newest request's result is shown."""
-        self._stats_generation += 1
-        generation, delivery, db = self._stats_generation, self._stats_delivery, self.db
+        db = self.db
+        self._ops.run(
+            lambda _task: compute_statistics(db, rows, all_videos=all_videos),
+            on_success=self._statistics_ready,
+            on_failure=lambda message: self._statistics_ready(f"Statistics not available: {message}"),
+            newest="statistics",
+        )
 
-        def work() -> None:
-            result: DatasetStatistics | str
-            try:
-                result = compute_statistics(db, rows, all_videos=all_videos)
-            except Exception as exc:  # a worker thread must report, not raise
-                log.exception("dataset statistics failed")
-                result = f"Statistics not available: {exc}"
-            with contextlib.suppress(RuntimeError):  # the tab was closed meanwhile
-                delivery.ready.emit(generation, result)
-
-        QThreadPool.globalInstance().start(work)
-
-    def _statistics_ready(self, generation: int, result: DatasetStatistics | str) -> None:
-        if generation != self._stats_generation:
-            return
+    def _statistics_ready(self, result: DatasetStatistics | str) -> None:
         if isinstance(result, str):
             self.stats_panel.show_message(result)
         else:

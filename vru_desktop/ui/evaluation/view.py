@@ -10,10 +10,11 @@ re-inference. Clicking an error emits :attr:`EvaluationView.openRequested`
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QThread, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -47,7 +48,7 @@ from vru_desktop.evaluation.report import write_report
 from vru_desktop.evaluation.run import RunEvaluation, evaluate_run
 from vru_desktop.evaluation.statistics import compute_statistics, get_statistics, link_detection_events
 from vru_desktop.evaluation.tracks import summarize_tracks
-from vru_desktop.jobs.base import FunctionWorker, start_in_thread
+from vru_desktop.jobs.operations import Operations
 from vru_desktop.settings import PROTOCOLS, SELECTED_PROTOCOLS, get_setting, set_setting
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import DetectorModel, RunStatus, TestSession, Video, run_model_name
@@ -184,9 +185,7 @@ class EvaluationView(QWidget):
         self._bases: dict[tuple[int, float], RunEvaluation] = {}
         self._times = np.zeros(0)
         self._run_summary: list[str] = []
-        self._job: tuple[FunctionWorker, QThread] | None = None
-        self._request: tuple[int, float | None, float] | None = None
-        self._loading: int | None = None
+        self._ops = Operations(self)
         self._note = ""
         self._build()
 
@@ -419,57 +418,34 @@ class EvaluationView(QWidget):
 
     def load(self, run_id: int, *, conf: float | None = None) -> None:
         """Evaluate ``run_id`` at the chosen IoU in the background (matching once), then show it at
-        ``conf``. A request made while one runs replaces any queued one; :attr:`loaded` follows."""
-        self._request = (run_id, conf, round(self.iou_spin.value(), 4))
-        if self._job is None:
-            self._start_next()
+        ``conf``. Only the newest request's result is shown; :attr:`loaded` follows."""
+        db, iou = self.db, round(self.iou_spin.value(), 4)
 
-    def _start_next(self) -> None:
-        assert self._request is not None
-        run_id, conf, iou = self._request
-        self._request = None
-        db = self.db
         protocols = self.selected_protocols()
 
-        def work(progress: object, should_cancel: object) -> RunEvaluation:
+        def work(_task: object) -> RunEvaluation:
             result = evaluate_run(db, run_id, iou=iou, conf=conf, protocols=protocols)
             # the matching happens here, off the UI thread
             _ = result.points, result.coco, result.tracks, result.tracking, result.protocol_results
             return result
 
-        worker = FunctionWorker(work)
-        worker.succeeded.connect(self._loaded)
-        worker.failed.connect(self._load_failed)
-        worker.done.connect(self._load_done)
-        self._loading = run_id
         self.summary.setText(f"Evaluating run {run_id} …")
-        self._job = (worker, start_in_thread(worker, self))
+        self._ops.run(
+            work,
+            on_success=self._loaded,
+            on_failure=lambda message: self._load_failed(run_id, message),
+            newest="evaluate",
+        )
 
-    def _load_failed(self, message: str) -> None:
+    def _load_failed(self, run_id: int, message: str) -> None:
         self.result = None
-        self.summary.setText(f"<b>Cannot evaluate run {self._loading}:</b> {message}")
+        self.summary.setText(f"<b>Cannot evaluate run {run_id}:</b> {message}")
         self._set_enabled(False)
 
-    def _load_done(self) -> None:
-        self._job = None
-        if self._request is not None:
-            self._start_next()
-
     def busy(self) -> bool:
-        return self._job is not None or self._request is not None
-
-    def shutdown(self) -> None:
-        """Wait for a running evaluation (before the window closes)."""
-        self._request = None
-        if self._job is not None:
-            worker, thread = self._job
-            worker.cancel()
-            thread.quit()
-            thread.wait(60_000)
+        return self._ops.busy()
 
     def _loaded(self, result: RunEvaluation) -> None:
-        if self._request is not None:  # a newer request is queued: this result is already stale
-            return
         self.result = result
         self._times = result.data.frame_times if len(result.data.frame_times) else np.zeros(0)
         self.pr_plot.set_points(result.points)
@@ -613,15 +589,28 @@ class EvaluationView(QWidget):
     def recalculate(self) -> None:
         if self.result is None:
             return
-        run_id = self.result.data.session_id
-        try:
-            link = link_detection_events(self.db, run_id)
-            compute_statistics(self.db, run_id)
-        except VruError as exc:
-            QMessageBox.warning(self, "Recalculate", str(exc))
-            return
-        self._note = link.line()
+        run_id, db = self.result.data.session_id, self.db
+
+        def work(_task: object) -> str:
+            link = link_detection_events(db, run_id)
+            compute_statistics(db, run_id)
+            return link.line()
+
+        self.recalc_button.setEnabled(False)
+        self._ops.run(
+            work,
+            on_success=lambda note: self._recalculated(run_id, note),
+            on_failure=self._recalculate_failed,
+            newest="recalculate",
+        )
+
+    def _recalculated(self, run_id: int, note: str) -> None:
+        self._note = note
         self.load(run_id, conf=self.conf_slider.value() / SLIDER_STEPS)
+
+    def _recalculate_failed(self, message: str) -> None:
+        self.recalc_button.setEnabled(self.result is not None)
+        QMessageBox.warning(self, "Recalculate", message)
 
     def export_report(self, path: str | None = None) -> None:
         if self.result is None:
@@ -635,17 +624,23 @@ class EvaluationView(QWidget):
             )
             if not path:
                 return
-        try:
-            video_id = self.result.data.video_id
-            has_events = device_event_count(self.db, video_id) and self.result.data.n_frames
-            events = evaluate_events(self.db, video_id) if has_events else None
-            written = write_report(
-                self.result.with_conf(self.conf_slider.value() / SLIDER_STEPS), path, events
-            )
-        except (VruError, OSError) as exc:
-            QMessageBox.warning(self, "Report", str(exc))
-            return
-        self.statistics_label.setText(f"Report written to {written}.")
+        result, conf, db, out = self.result, self.conf_slider.value() / SLIDER_STEPS, self.db, path
+
+        def work(_task: object) -> Path:
+            video_id = result.data.video_id
+            has_events = device_event_count(db, video_id) and result.data.n_frames
+            events = evaluate_events(db, video_id) if has_events else None
+            try:
+                return write_report(result.with_conf(conf), out, events)
+            except OSError as exc:
+                raise VruError(str(exc)) from exc
+
+        self._ops.run(
+            work,
+            on_success=lambda written: self.statistics_label.setText(f"Report written to {written}."),
+            on_failure=lambda message: QMessageBox.warning(self, "Report", message),
+            newest="report",
+        )
 
     # -- comparison -------------------------------------------------------------------------------
     def _fill_compare_runs(self) -> None:
@@ -673,21 +668,30 @@ class EvaluationView(QWidget):
     def _compare_chosen(self) -> None:
         base_id = self.compare_combo.currentData()
         if self.result is None or base_id is None:
+            self._ops.cancel("compare")
             self.comparison = None
             self.compare_table.setRowCount(0)
             return
-        r = self.result
-        try:
-            key = (base_id, r.iou)
-            if key not in self._bases:
-                self._bases = {key: evaluate_run(self.db, base_id, iou=r.iou)}
-            self.comparison = compare_runs(
-                self._bases[key], r.with_conf(self.conf_slider.value() / SLIDER_STEPS)
-            )
-        except VruError as exc:
-            self.compare_label.setText(str(exc))
+        r, db, conf = self.result, self.db, self.conf_slider.value() / SLIDER_STEPS
+        key = (base_id, r.iou)
+        base = self._bases.get(key)
+
+        def work(_task: object) -> tuple[RunEvaluation, Comparison]:
+            evaluated = base if base is not None else evaluate_run(db, base_id, iou=r.iou)
+            return evaluated, compare_runs(evaluated, r.with_conf(conf))
+
+        self._ops.run(
+            work,
+            on_success=lambda done: self._compared(key, *done),
+            on_failure=self.compare_label.setText,
+            newest="compare",
+        )
+
+    def _compared(self, key: tuple[int, float], base: RunEvaluation, comparison: Comparison) -> None:
+        if self.result is None or self.compare_combo.currentData() != key[0]:
             return
-        c = self.comparison
+        self._bases = {key: base}
+        self.comparison = c = comparison
         counts = ", ".join(f"{k} {c.count(k)}" for k in DIFFERENCE_KINDS)
         self.compare_label.setText(
             f"Run #{c.new_run} against run #{c.base_run} on {c.frames} frames: TP {c.base_tp} → {c.new_tp}, "

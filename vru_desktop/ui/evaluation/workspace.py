@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QVBoxLayout, QWidget
 
@@ -40,12 +39,6 @@ class EvaluationWorkspace(QWidget):
         window.detectionsChanged.connect(lambda _video, _run: self._runs_changed())
         window.libraryChanged.connect(self._runs_changed)
         window.annotationsChanged.connect(self._annotations_changed)
-        window.installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.window_ and event.type() == QEvent.Type.Close:
-            self.view.shutdown()
-        return False
 
     def _runs_changed(self) -> None:
         if self.isVisible():

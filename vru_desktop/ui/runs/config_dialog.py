@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -32,6 +33,7 @@ from vru_desktop.detection.models import (
 from vru_desktop.detection.pipeline import RunConfig
 from vru_desktop.detection.runs import last_config
 from vru_desktop.errors import ModelError, VruError
+from vru_desktop.jobs.operations import Operations
 from vru_desktop.settings import LAST_MODEL, LAST_RUN_CONFIG, Locations, get_setting, set_setting
 from vru_desktop.store.db import Database
 
@@ -82,32 +84,42 @@ def _is_openvino_folder(path: Path) -> bool:
         return False
 
 
-def choose_model_file(parent: QWidget, db: Database, locations: Locations) -> int | None:
-    """Ask for a model (a file, or an OpenVINO folder), warn for .pt, add it; its id or ``None``."""
+def choose_model_file(parent: QWidget, db: Database, ops: Operations, added: Callable[[int], None]) -> None:
+    """Ask for a model (a file, or an OpenVINO folder) and add it (see :func:`add_model_with_warning`)."""
     dialog = ModelFileDialog(parent)
     if dialog.exec() != QDialog.DialogCode.Accepted or dialog.chosen is None:
-        return None
-    return add_model_with_warning(parent, db, locations, dialog.chosen)
+        return
+    add_model_with_warning(parent, db, dialog.chosen, ops, added)
 
 
-def add_model_with_warning(parent: QWidget, db: Database, locations: Locations, path: Path) -> int | None:
-    """Add ``path`` to the known models, asking first if it carries code not yet trusted; show errors."""
+def add_model_with_warning(
+    parent: QWidget, db: Database, path: Path, ops: Operations, added: Callable[[int], None]
+) -> bool:
+    """Add ``path`` to the known models, asking first if it carries code not yet trusted, off the UI
+    thread (hashing a large model takes seconds), then ``added(model id)``; show errors. Whether it is
+    being added."""
     try:
         question = trust_question(db, path)
-        if question is not None:
-            answer = QMessageBox.warning(
-                parent,
-                "Model that carries code",
-                question + "\n\nTrust this file and add it?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.No,
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                return None
-        return register_model(db, path, trust=question is not None).id
     except VruError as exc:
         QMessageBox.critical(parent, "Cannot add this model", str(exc))
-        return None
+        return False
+    if question is not None:
+        answer = QMessageBox.warning(
+            parent,
+            "Model that carries code",
+            question + "\n\nTrust this file and add it?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+    trust = question is not None
+    ops.run(
+        lambda _task: register_model(db, path, trust=trust).id,
+        on_success=added,
+        on_failure=lambda message: QMessageBox.critical(parent, "Cannot add this model", message),
+    )
+    return True
 
 
 class RunConfigDialog(QDialog):
@@ -122,6 +134,7 @@ class RunConfigDialog(QDialog):
         self.db = db
         self.locations = locations
         self.model_id: int | None = None
+        self._ops = Operations(self)
         #: A model name still to be fetched (only where a network exists), else ``None``.
         self.download_spec: str | None = None
         self.setWindowTitle("Run the detector")
@@ -192,10 +205,11 @@ class RunConfigDialog(QDialog):
         self.model_box.setCurrentIndex(max(0, index))
 
     def _choose_file(self) -> None:
-        model_id = choose_model_file(self, self.db, self.locations)
-        if model_id is not None:
-            self._fill_models(model_id)
-            self.error_label.hide()
+        choose_model_file(self, self.db, self._ops, self._model_added)
+
+    def _model_added(self, model_id: int) -> None:
+        self._fill_models(model_id)
+        self.error_label.hide()
 
     def config(self) -> RunConfig:
         config = RunConfig(
@@ -218,9 +232,7 @@ class RunConfigDialog(QDialog):
             if isinstance(choice, str):  # the default model name, not added yet
                 path = resolve_model_path(choice, self.locations)
                 if path.exists():
-                    choice = add_model_with_warning(self, self.db, self.locations, path)
-                    if choice is None:
-                        return
+                    choice = register_model(self.db, path).id  # refused if it carries untrusted code
                 else:
                     self.download_spec = choice
                     choice = None

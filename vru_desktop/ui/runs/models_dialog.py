@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from vru_desktop.detection.classmap import VEHICLE_PREFIX, mapping_choices
 from vru_desktop.detection.models import MODEL_FORMATS, get_model, list_models, set_class_map
 from vru_desktop.errors import VruError
+from vru_desktop.jobs.operations import Operations
 from vru_desktop.settings import Locations
 from vru_desktop.store.db import Database
 from vru_desktop.ui.runs.config_dialog import add_model_with_warning, choose_model_file
@@ -47,6 +48,7 @@ class ModelManagerDialog(QDialog):
         super().__init__(parent)
         self.db = db
         self.locations = locations
+        self._ops = Operations(self)
         self.setWindowTitle("Detector models")
         self.resize(820, 560)
         self.models = QListWidget()
@@ -164,16 +166,12 @@ class ModelManagerDialog(QDialog):
         except VruError as exc:
             QMessageBox.critical(self, "Class map not saved", str(exc))
 
-    def add_path(self, path: Path) -> int | None:
-        model_id = add_model_with_warning(self, self.db, self.locations, path)
-        if model_id is not None:
-            self.refresh(model_id)
-        return model_id
+    def add_path(self, path: Path) -> bool:
+        """Add the model at ``path`` off the UI thread (the list shows it after); whether it is added."""
+        return add_model_with_warning(self, self.db, path, self._ops, self.refresh)
 
     def _add_file(self) -> None:
-        model_id = choose_model_file(self, self.db, self.locations)
-        if model_id is not None:
-            self.refresh(model_id)
+        choose_model_file(self, self.db, self._ops, self.refresh)
 
     def _add_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose an OpenVINO model folder (*_openvino_model)")

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QMessageBox
 from vru_desktop.detection.models import ensure_model_file, register_model
 from vru_desktop.detection.runs import list_runs, saved_frames
 from vru_desktop.errors import VruError
-from vru_desktop.jobs.base import FunctionWorker, start_in_thread
+from vru_desktop.jobs.operations import Operations
 from vru_desktop.jobs.queue import RunQueue
 from vru_desktop.settings import log_file
 from vru_desktop.ui.runs.config_dialog import RunConfigDialog, choose_model_file
@@ -44,7 +44,7 @@ class DetectionWorkspace(QObject):
         self.queue.runFinished.connect(self._finished)
         self.queue.runFailed.connect(self._failed)
         self.panel.openVideo.connect(lambda video_id: window.openVideoRequested.emit(video_id, 0, None))
-        self._download: FunctionWorker | None = None
+        self._ops = Operations(self)
         self.resume_dialog: QMessageBox | None = None
         self.detect_selected_action: QAction | None = None
         self.detect_project_action: QAction | None = None
@@ -117,12 +117,10 @@ class DetectionWorkspace(QObject):
         self, spec: str, config: RunConfig, video_ids: list[int] | None, project_id: int | None
     ) -> None:
         """Fetch the default model off the UI thread (only offered where a network exists), then queue."""
-        locations = self.window.locations
-        worker = FunctionWorker(lambda progress, should_cancel: ensure_model_file(spec, locations))
+        locations, db = self.window.locations, self.window.db
 
-        def downloaded(path: object) -> None:
-            model = register_model(self.window.db, path)  # type: ignore[arg-type]
-            self.queue_runs(model.id, config, video_ids=video_ids, project_id=project_id)
+        def queue(model_id: int) -> None:
+            self.queue_runs(model_id, config, video_ids=video_ids, project_id=project_id)
 
         def failed(message: str) -> None:
             box = QMessageBox(QMessageBox.Icon.Warning, "Model not available", message, parent=self.window)
@@ -130,15 +128,14 @@ class DetectionWorkspace(QObject):
             box.addButton(QMessageBox.StandardButton.Cancel)
             box.exec()
             if box.clickedButton() is choose:
-                model_id = choose_model_file(self.window, self.window.db, self.window.locations)
-                if model_id is not None:
-                    self.queue_runs(model_id, config, video_ids=video_ids, project_id=project_id)
+                choose_model_file(self.window, db, self._ops, queue)
 
-        worker.succeeded.connect(downloaded)
-        worker.failed.connect(failed)
-        self._download = worker
         self.window.statusBar().showMessage(f"Downloading {spec}…")
-        start_in_thread(worker, self)
+        self._ops.run(
+            lambda _task: register_model(db, ensure_model_file(spec, locations)).id,
+            on_success=queue,
+            on_failure=failed,
+        )
 
     def manage_models(self) -> None:
         ModelManagerDialog(self.window.db, self.window.locations, self.window).exec()

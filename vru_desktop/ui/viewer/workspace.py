@@ -52,7 +52,7 @@ from vru_desktop.annotations.editor import AnnotationEditor, counted
 from vru_desktop.annotations.undo import UndoBudget
 from vru_desktop.annotations.views import TimelineSummary
 from vru_desktop.errors import MediaError, ValidationError, VruError
-from vru_desktop.jobs.frames import NewestOnlyWorker
+from vru_desktop.jobs.operations import Operations, Task
 from vru_desktop.media.frames import FrameTable
 from vru_desktop.media.reader import FrameReader
 from vru_desktop.settings import ACCEPT_ALL_MARKS_REVIEWED, UNDO_HISTORY_MB, VIEWER_CACHE_MB, get_setting
@@ -218,21 +218,14 @@ class ViewerWorkspace(QWidget):
         self.timeline.frameRequested.connect(self.request_frame)
         self.timeline.setMaximumHeight(140)
         self._summary: TimelineSummary | None = None
-        self._summary_ticket: int | None = None
+        self._summary_ticket: Task | None = None
         self._edited_frames: set[int] = set()
-        self._summary_worker = NewestOnlyWorker("timeline-summary")
-        self._summary_worker.finished.connect(self._on_summary)
-        self._summary_worker.failed.connect(self._on_summary_failed)
+        self._ops = Operations(self)
         self._summary_timer = QTimer(self, singleShot=True, interval=150)
         self._summary_timer.timeout.connect(self._apply_edits_to_summary)
-        self._fetch: tuple[int, int] | None = None  # (ticket, frame index) of the frame decoding
-        self._frame_worker = NewestOnlyWorker("frame-fetch")
-        self._frame_worker.finished.connect(self._on_frame_fetched)
-        self._frame_worker.failed.connect(self._on_frame_failed)
+        self._fetch: tuple[Task, int] | None = None  # (task, frame index) of the frame decoding
         self._hint_timer = QTimer(self, singleShot=True, interval=DECODING_HINT_MS)
         self._hint_timer.timeout.connect(self._show_decoding_hint)
-        workers = (self._frame_worker, self._summary_worker)
-        self.destroyed.connect(lambda: [worker.close(timeout=0) for worker in workers])
         self._requested: int | None = None
         self._request_timer = QTimer(self, singleShot=True, interval=0)
         self._request_timer.timeout.connect(self._show_requested)
@@ -543,7 +536,7 @@ class ViewerWorkspace(QWidget):
     def close_video(self) -> None:
         self.playback.close()
         self._drop_fetch()
-        self._summary_worker.cancel()
+        self._ops.cancel("summary")
         self._summary_timer.stop()
         self._summary = self._summary_ticket = None
         self._edited_frames = set()
@@ -608,7 +601,13 @@ class ViewerWorkspace(QWidget):
             return  # already decoding
         reader = self.reader
         # The worker makes the QImage too (QImage, unlike QPixmap, may be made on any thread).
-        self._fetch = (self._frame_worker.submit(lambda: image_from_bgr(reader.read(index))), index)
+        task = self._ops.run(
+            lambda _task: image_from_bgr(reader.read(index)),
+            on_success=self._on_frame_fetched,
+            on_failure=self._on_frame_failed,
+            newest="frame",
+        )
+        self._fetch = (task, index)
         if not self.decoding_label.isHidden():
             self._show_decoding_hint()
         elif not self._hint_timer.isActive():
@@ -623,7 +622,7 @@ class ViewerWorkspace(QWidget):
         return self.current if self._fetch is None else self._fetch[1]
 
     def _drop_fetch(self) -> None:
-        self._frame_worker.cancel()
+        self._ops.cancel("frame")
         self._fetch = None
         self._hint_timer.stop()
         self.decoding_label.hide()
@@ -633,16 +632,16 @@ class ViewerWorkspace(QWidget):
             self.decoding_label.setText(f"decoding frame {self._fetch[1]}…")
             self.decoding_label.show()
 
-    def _on_frame_fetched(self, ticket: int, image: object) -> None:
-        if self._fetch is None or self._fetch[0] != ticket:
-            return  # a newer frame was asked for, or the video closed
+    def _on_frame_fetched(self, image: object) -> None:
+        if self._fetch is None:
+            return
         assert isinstance(image, QImage)
         index = self._fetch[1]
         self._drop_fetch()
         self._show_frame(index, image)
 
-    def _on_frame_failed(self, ticket: int, message: str) -> None:
-        if self._fetch is None or self._fetch[0] != ticket:
+    def _on_frame_failed(self, message: str) -> None:
+        if self._fetch is None:
             return
         index = self._fetch[1]
         self._drop_fetch()
@@ -836,14 +835,19 @@ class ViewerWorkspace(QWidget):
             return
         editor, session_id = self.editor, self.session_id
         self._edited_frames = set()
-        self._summary_ticket = self._summary_worker.submit(lambda: editor.timeline_summary(session_id))
+        self._summary_ticket = self._ops.run(
+            lambda _task: editor.timeline_summary(session_id),
+            on_success=self._on_summary,
+            on_failure=self._on_summary_failed,
+            newest="summary",
+        )
 
     def summary(self) -> TimelineSummary | None:
         """The summary the timeline draws (``None`` until the first one has been computed)."""
         return self._summary
 
-    def _on_summary(self, ticket: int, summary: object) -> None:
-        if ticket != self._summary_ticket or self.editor is None:
+    def _on_summary(self, summary: object) -> None:
+        if self.editor is None:
             return
         assert isinstance(summary, TimelineSummary)
         self._summary_ticket = None
@@ -851,10 +855,9 @@ class ViewerWorkspace(QWidget):
         self._summary = self.editor.update_summary(summary, frames)  # edits made while it was computed
         self.timeline.set_summary(self._summary)
 
-    def _on_summary_failed(self, ticket: int, message: str) -> None:
-        if ticket == self._summary_ticket:
-            self._summary_ticket = None
-            self.show_status(f"The timeline could not be read: {message}")
+    def _on_summary_failed(self, message: str) -> None:
+        self._summary_ticket = None
+        self.show_status(f"The timeline could not be read: {message}")
 
     def _apply_edits_to_summary(self) -> None:
         """Read again only the frames edited since the summary was made."""
