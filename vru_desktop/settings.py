@@ -13,6 +13,7 @@ from vru_desktop.errors import StoreError
 
 DATA_DIR_ENV = "VRU_DESKTOP_DATA_DIR"
 DATABASE_FILENAME = "vru_desktop.sqlite3"
+DATABASE_ENV = "VRU_DESKTOP_DATABASE"
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,12 @@ def resolve_locations(data_dir: str | os.PathLike[str] | None = None) -> Locatio
     dirs = platformdirs.PlatformDirs(APP_NAME, appauthor=False)
     data = Path(dirs.user_data_dir)
     return Locations(data, Path(dirs.user_log_dir), data / "models", Path(dirs.user_cache_dir))
+
+
+def resolve_database(locations: Locations, database: str | None = None) -> str | Path:
+    """Explicit ``database`` (``--database``) first, then the environment variable, then the SQLite
+    file in the data folder. A ``postgresql://`` URL names a team server."""
+    return database or os.environ.get(DATABASE_ENV) or locations.database
 
 
 def configure_logging(locations: Locations, *, verbose: bool = False) -> None:
