@@ -25,6 +25,8 @@ from vru_desktop.library.projects import USER_DEFAULT_SETTING, ProjectFields, cr
 from vru_desktop.media.frames import FrameTable
 from vru_desktop.store.models import FrameIndex, Video
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 def _counts(db) -> tuple[int, int]:
     with db.session() as session:
