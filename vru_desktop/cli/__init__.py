@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "vru_desktop.cli.datasets",
     "vru_desktop.cli.evaluation",
     "vru_desktop.cli.dataset_manager",
+    "vru_desktop.cli.store",
 )
 
 

@@ -1,0 +1,154 @@
+"""The team server: opening a PostgreSQL database by URL, and ``db copy`` of a local library to it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from vru_desktop.cli import main
+from vru_desktop.errors import StoreError
+from vru_desktop.store.copy import copy_database
+from vru_desktop.store.db import HEAD_REVISION, Database, open_database
+from vru_desktop.store.models import Annotation, Base, Video
+
+
+def counts(db: Database) -> dict[str, int]:
+    with db.engine.connect() as conn:
+        return {
+            t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in Base.metadata.sorted_tables
+        }
+
+
+@pytest.fixture
+def mot17_library(data_dir: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """The shared MOT17 videos and their ground truth, imported into a SQLite library by the CLI."""
+    mot = shared_data / "mot17_mini"
+    assert main(["--data-dir", str(data_dir), "import", str(mot / "videos")]) == 0
+    assert (
+        main(["--data-dir", str(data_dir), "import-annotations", "--format", "mot", str(mot / "train")]) == 0
+    )
+    capsys.readouterr()
+    return data_dir
+
+
+def test_db_copy_moves_the_mot17_library_and_running_it_again_copies_nothing(
+    mot17_library: Path, postgres_server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = postgres_server.new_database()
+    command = ["--data-dir", str(mot17_library), "db", "copy", "--to", url, "--json"]
+    assert main(command) == 0
+    first = json.loads(capsys.readouterr().out)
+    source = open_database(mot17_library / "vru_desktop.sqlite3")
+    server = open_database(url)
+    try:
+        expected = counts(source)
+        assert expected["videos"] == 7 and expected["annotations"] > 0 and expected["reviewed_frames"] > 0
+        assert counts(server) == expected
+        assert {name: total for name, (total, _) in first["tables"].items()} == expected
+        # The same library: every box reads back equal on both sides.
+        query = select(Annotation.frame_number, Annotation.x1, Annotation.y2, Annotation.crowd).order_by(
+            Annotation.id
+        )
+        with source.session() as here, server.session() as there:
+            assert here.execute(query).all() == there.execute(query).all()
+    finally:
+        source.close()
+        server.close()
+
+    assert main(command) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert all(copied == 0 for _, copied in again["tables"].values())
+
+
+def test_an_interrupted_copy_resumes_and_new_rows_get_fresh_ids(
+    db: Database, postgres_server, make_video
+) -> None:
+    from vru_desktop.library.importer import import_paths
+
+    [outcome] = import_paths(db, [make_video("a.mp4", frames=10)])
+    with db.transaction() as session:
+        session.add_all(
+            Annotation(
+                video_id=outcome.video_id,
+                frame_number=i % 10,
+                vru_type="pedestrian",
+                x1=i,
+                y1=0,
+                x2=i + 5,
+                y2=9,
+            )
+            for i in range(950)
+        )
+    server = open_database(postgres_server.new_database())
+    try:
+
+        def interrupt(table: str, done: int) -> None:
+            if table == "annotations" and done >= 300:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            copy_database(db, server, batch_rows=100, progress=interrupt)
+        assert counts(server)["annotations"] == 300  # three batches committed, nothing half-written
+
+        report = copy_database(db, server, batch_rows=100)
+        assert report.tables["annotations"] == (950, 650)
+        assert counts(server) == counts(db)
+        with server.transaction() as session:  # the server's ids continue after the copied ones
+            box = Annotation(
+                video_id=outcome.video_id, frame_number=0, vru_type="cyclist", x1=0, y1=0, x2=1, y2=1
+            )
+            session.add(box)
+            session.flush()
+            assert box.id == 951
+    finally:
+        server.close()
+
+
+def test_copy_refuses_a_database_holding_another_library(db: Database, postgres_server) -> None:
+    from vru_desktop.library.projects import ensure_default_project
+
+    server = open_database(postgres_server.new_database())
+    try:
+        ensure_default_project(server)  # someone already started using it
+        with pytest.raises(StoreError, match="already holds another library"):
+            copy_database(db, server)
+        with server.session() as session:
+            assert session.scalar(select(func.count()).select_from(Video)) == 0
+    finally:
+        server.close()
+
+
+def test_an_unreachable_server_is_a_clear_error_without_the_password(postgres_server) -> None:
+    url = f"postgresql://vru:secret@127.0.0.1:{postgres_server.port}/no_such_database"
+    with pytest.raises(StoreError, match="Cannot open the database") as caught:
+        open_database(url)
+    assert "secret" not in str(caught.value) and "no_such_database" in str(caught.value)
+
+
+def test_the_cli_refuses_a_bad_server_url_with_exit_1(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--data-dir", str(data_dir), "--database", "postgresql://u@127.0.0.1:1/x", "videos"]) == 1
+    assert "Cannot open the database postgresql://u@127.0.0.1:1/x" in capsys.readouterr().err
+
+
+def test_two_people_opening_a_new_server_at_once_both_get_the_schema(postgres_server) -> None:
+    url = postgres_server.new_database()
+    code = f"from vru_desktop.store.db import open_database; open_database({url!r}).close()"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    people = [
+        subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE) for _ in range(2)
+    ]
+    results = [(person.wait(timeout=120), person.stderr.read().decode()) for person in people]  # type: ignore[union-attr]
+    assert results == [(0, ""), (0, "")]
+    database = open_database(url)
+    with database.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == HEAD_REVISION
+    database.close()

@@ -1,0 +1,42 @@
+"""Database subcommands: ``db copy --to URL`` moves this library to a team server."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from vru_desktop.cli.common import Context, print_json
+from vru_desktop.store.copy import copy_database
+from vru_desktop.store.db import open_database
+from vru_desktop.store.server import display_url, is_server_url
+
+
+def register(subparsers: Any) -> None:
+    db = subparsers.add_parser("db", help="database tasks: copy the library to a team server")
+    commands = db.add_subparsers(dest="db_command", metavar="<db command>", required=True)
+    p = commands.add_parser(
+        "copy",
+        help="copy this library (the --database or the data folder's file) into another database; "
+        "safe to run again, resumes after an interruption",
+    )
+    p.add_argument(
+        "--to", required=True, metavar="URL", help="postgresql://USER@HOST:PORT/DB, or a file path"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(handler=cmd_copy)
+
+
+def cmd_copy(args: argparse.Namespace, context: Context) -> int:
+    target = open_database(args.to)
+    try:
+        report = copy_database(context.db, target)
+    finally:
+        target.close()
+    if args.json:
+        print_json(
+            {"to": display_url(args.to) if is_server_url(args.to) else args.to, "tables": report.tables}
+        )
+    else:
+        print("\n".join(report.lines()))
+        print(f"ok: {report.copied} rows copied, every table's count matches")
+    return 0
