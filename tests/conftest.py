@@ -3,6 +3,7 @@ asks for the ``backend`` fixture), tiny videos made with OpenCV, the shared real
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -78,6 +79,19 @@ class PostgresServer:
         ) as conn:
             for statement in statements:
                 conn.execute(statement)
+
+    def role(self, name: str, database: str) -> str:
+        """A login role ``name`` (made once) that may use every table of ``database``; its URL there."""
+        import psycopg
+
+        with contextlib.suppress(psycopg.errors.DuplicateObject):
+            self.execute(f"CREATE ROLE {name} LOGIN")
+        self.execute(
+            f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {name}",
+            f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {name}",
+            database=database,
+        )
+        return self.url(database, user=name)
 
     def new_database(self, template: str = "template1") -> str:
         """A new empty database's URL (from ``template``: a migrated one makes this fast)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import subprocess
@@ -15,7 +16,14 @@ from vru_desktop.cli import main
 from vru_desktop.errors import StoreError
 from vru_desktop.store.copy import copy_database
 from vru_desktop.store.db import HEAD_REVISION, Database, open_database
-from vru_desktop.store.models import Annotation, Base, Video
+from vru_desktop.store.models import (
+    Annotation,
+    AnnotationImport,
+    Base,
+    ReviewedFrame,
+    TestSession,
+    Video,
+)
 
 
 def counts(db: Database) -> dict[str, int]:
@@ -152,3 +160,38 @@ def test_two_people_opening_a_new_server_at_once_both_get_the_schema(postgres_se
     with database.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == HEAD_REVISION
     database.close()
+
+
+def test_who_wrote_annotations_review_marks_imports_and_runs_is_recorded(
+    backend: str, database_target: str | Path, request: pytest.FixtureRequest, make_video
+) -> None:
+    """On a server each person is their own role; on a file it is the operating-system user."""
+    from vru_desktop.annotations.editor import AnnotationEditor
+    from vru_desktop.library.importer import import_paths
+
+    if backend == "postgresql":
+        name = str(database_target).rsplit("/", 1)[1]
+        server = request.getfixturevalue("postgres_server")
+        people = [server.role(person, name) for person in ("alice", "bob")]
+        alice_name, bob_name = "alice", "bob"
+    else:
+        people = [database_target, database_target]
+        alice_name = bob_name = getpass.getuser()
+    alice, bob = (open_database(url) for url in people)
+    try:
+        [outcome] = import_paths(alice, [make_video("a.mp4", frames=5)])
+        box = AnnotationEditor(alice, outcome.video_id).add_box(2, (0, 0, 10, 10), "pedestrian")
+        AnnotationEditor(alice, outcome.video_id).set_reviewed(2)
+        with alice.transaction() as session:
+            session.add(TestSession(video_id=outcome.video_id))
+            session.add(AnnotationImport(format="mot", source="x", fingerprint="f"))
+        AnnotationEditor(bob, outcome.video_id).move_box(box, (1, 1, 11, 11))
+        with bob.session() as session:
+            annotation = session.get(Annotation, box)
+            assert (annotation.created_by, annotation.updated_by) == (alice_name, bob_name)
+            assert session.scalars(select(ReviewedFrame.created_by)).all() == [alice_name]
+            assert session.scalars(select(TestSession.created_by)).all() == [alice_name]
+            assert session.scalars(select(AnnotationImport.created_by)).all() == [alice_name]
+    finally:
+        alice.close()
+        bob.close()

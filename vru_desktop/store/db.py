@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: The newest migration. Opening a database already at this revision skips importing Alembic.
-HEAD_REVISION = "0003_annotation_imports"
+HEAD_REVISION = "0006_team"
 
 
 def _configure_connection(dbapi_connection: sqlite3.Connection, _record: Any) -> None:

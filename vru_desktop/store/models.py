@@ -15,11 +15,13 @@ Conventions shared by every layer:
 
 from __future__ import annotations
 
+import getpass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -39,6 +41,21 @@ VRU_TYPES: tuple[str, ...] = ("pedestrian", "cyclist", "motorcyclist", "wheelcha
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def connection_user(context: Any) -> str:
+    """Who is writing: the connection's role on a server, the operating-system user on a file."""
+    info = context.connection.info
+    if "vru.user" not in info:
+        if context.dialect.name == "postgresql":
+            info["vru.user"] = context.connection.exec_driver_sql("SELECT current_user").scalar()
+        else:
+            info["vru.user"] = getpass.getuser()
+    return str(info["vru.user"])
+
+
+#: ``created_by`` / ``updated_by``: a role or user name, filled on insert / update.
+USER_NAME_LENGTH = 100
 
 
 class Base(DeclarativeBase):
@@ -103,7 +120,8 @@ class Video(Base):
     filename: Mapped[str] = mapped_column(String(500))
     file_path: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(20), default="file")  # file | image_sequence
-    file_size: Mapped[int] = mapped_column(Integer, default=0)
+    #: 64-bit on a server (files over 2 GiB); SQLite's INTEGER is 64-bit already.
+    file_size: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), default=0)
     duration: Mapped[float] = mapped_column(Float, default=0.0)
     fps: Mapped[float] = mapped_column(Float, default=0.0)
     frame_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -197,6 +215,7 @@ class TestSession(Base):
     frames_failed: Mapped[int] = mapped_column(Integer, default=0)
     processing_time_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(USER_NAME_LENGTH), default=connection_user)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -268,6 +287,10 @@ class Annotation(BoxMixin, Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(USER_NAME_LENGTH), default=connection_user)
+    updated_by: Mapped[str | None] = mapped_column(
+        String(USER_NAME_LENGTH), default=connection_user, onupdate=connection_user
+    )
 
     __table_args__ = (
         # Covering: the timeline, ground-truth and dataset summaries read the index only.
@@ -295,6 +318,7 @@ class AnnotationImport(Base):
     #: The class mapping used and what was left out and why.
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(USER_NAME_LENGTH), default=connection_user)
 
     videos: Mapped[list[AnnotationImportVideo]] = relationship(
         back_populates="annotation_import", cascade="all, delete-orphan", passive_deletes=True
@@ -331,6 +355,7 @@ class ReviewedFrame(Base):
     video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
     frame_number: Mapped[int] = mapped_column(Integer, primary_key=True)
     reviewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(USER_NAME_LENGTH), default=connection_user)
 
 
 class SessionStatistics(Base):
