@@ -195,3 +195,69 @@ def test_who_wrote_annotations_review_marks_imports_and_runs_is_recorded(
     finally:
         alice.close()
         bob.close()
+
+
+def test_a_restricted_project_is_hidden_from_non_members_even_with_direct_sql(
+    postgres_server, make_video
+) -> None:
+    import psycopg
+
+    from vru_desktop.annotations.editor import AnnotationEditor
+    from vru_desktop.library.importer import Assignment, import_paths
+    from vru_desktop.library.projects import (
+        ProjectFields,
+        create_project,
+        ensure_default_project,
+        set_project_members,
+    )
+
+    database_target = postgres_server.new_database("vru_template")
+    db = open_database(database_target)  # as the owner: the team's administrator
+    ensure_default_project(db)
+    fields = {"camera_model": "c", "camera_view": "front", "signal_type": "video"}
+    secret = create_project(db, ProjectFields(name="Secret", **fields))
+    public = create_project(db, ProjectFields(name="Public", **fields))
+    videos = {}
+    for project, width in ((secret, 96), (public, 128)):
+        clip = make_video(f"{width}.mp4", frames=3, size=(width, 64))
+        [outcome] = import_paths(db, [clip], assignment=Assignment(explicit_project_id=project.id))
+        assert outcome.status == "imported"
+        AnnotationEditor(db, outcome.video_id).add_box(1, (0, 0, 5, 5), "pedestrian")
+        videos[project.name] = outcome.video_id
+    set_project_members(db, secret.id, ["alice"])
+
+    name = database_target.rsplit("/", 1)[1]
+    alice, bob = (postgres_server.role(person, name) for person in ("alice", "bob"))
+    hidden = videos["Secret"]
+    with psycopg.connect(bob, autocommit=True) as conn:
+        assert conn.execute("SELECT name FROM projects ORDER BY name").fetchall() == [
+            ("Default",),
+            ("Public",),
+        ]
+        assert conn.execute("SELECT count(*) FROM annotations WHERE video_id = %s", [hidden]).fetchone() == (
+            0,
+        )
+        assert conn.execute("SELECT count(*) FROM annotations").fetchone() == (1,)
+        assert conn.execute("UPDATE annotations SET x1 = 3 WHERE video_id = %s", [hidden]).rowcount == 0
+        assert conn.execute("DELETE FROM videos WHERE id = %s", [hidden]).rowcount == 0
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):  # row-level security refuses the row
+            conn.execute(
+                "INSERT INTO annotations (video_id, frame_number, timestamp, vru_type, validated, occluded,"
+                " truncated, crowd, is_keyframe, outside, source, attributes, created_at, updated_at,"
+                " x1, y1, x2, y2) VALUES (%s, 0, 0, 'cyclist', true, false, false, false, true, false,"
+                " 'manual', '{}', now(), now(), 0, 0, 1, 1)",
+                [hidden],
+            )
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):  # nor can bob make himself a member
+            conn.execute("INSERT INTO project_members VALUES (%s, 'bob')", [secret.id])
+    with psycopg.connect(alice, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM annotations").fetchone() == (2,)
+        assert conn.execute("UPDATE annotations SET x1 = 3 WHERE video_id = %s", [hidden]).rowcount == 1
+    # The application as bob: the library lists only what he may see.
+    as_bob = open_database(bob)
+    try:
+        with as_bob.session() as session:
+            assert session.scalars(select(Video.id)).all() == [videos["Public"]]
+    finally:
+        as_bob.close()
+        db.close()

@@ -7,12 +7,12 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from vru_desktop.errors import DuplicateError, NotFoundError, ValidationError
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import VRU_TYPES, Project, Video
+from vru_desktop.store.models import VRU_TYPES, Project, ProjectMember, Video
 
 DEFAULT_PROJECT_NAME = "Default"
 #: The user's own default project (a setting), used before the system default when importing.
@@ -198,3 +198,23 @@ def delete_project(db: Database, project_id: int) -> int:
     if db.get_setting(USER_DEFAULT_SETTING) == project_id:
         db.set_setting(USER_DEFAULT_SETTING, None)
     return int(moved or 0)
+
+
+def set_project_members(db: Database, project_id: int, members: list[str] | None) -> None:
+    """Restrict a project to ``members`` (database role names), or open it to everyone with None.
+
+    A team server enforces it for every other role; there only the tables' owner (the team's
+    administrator) may change members. A SQLite file has one user and records it only.
+    """
+    with db.transaction() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            raise NotFoundError(f"Project {project_id} does not exist.")
+        if project.is_default and members is not None:
+            raise ValidationError(
+                "The default project cannot be restricted: it holds everyone's unsorted videos."
+            )
+        session.execute(delete(ProjectMember).where(ProjectMember.project_id == project_id))
+        names = sorted({name.strip() for name in members or [] if name.strip()})
+        session.add_all(ProjectMember(project_id=project_id, member=name) for name in names)
+        project.restricted = members is not None

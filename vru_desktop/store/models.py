@@ -34,6 +34,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 #: The VRU types, in the order of the keys 1–5. Projects may configure their own list.
 VRU_TYPES: tuple[str, ...] = ("pedestrian", "cyclist", "motorcyclist", "wheelchair_user", "scooter_rider")
@@ -101,8 +102,19 @@ class Project(Base):
     ignore_regions: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    #: Only the roles in :class:`ProjectMember` see its rows (enforced by a PostgreSQL server).
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     videos: Mapped[list[Video]] = relationship(back_populates="project")
+
+
+class ProjectMember(Base):
+    """A database role that may see and change a restricted project's videos and everything on them."""
+
+    __tablename__ = "project_members"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    member: Mapped[str] = mapped_column(String(USER_NAME_LENGTH), primary_key=True)
 
 
 class Video(Base):
