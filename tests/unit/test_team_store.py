@@ -261,3 +261,21 @@ def test_a_restricted_project_is_hidden_from_non_members_even_with_direct_sql(
     finally:
         as_bob.close()
         db.close()
+
+
+def test_members_command_restricts_and_opens_a_project(
+    postgres_server, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = postgres_server.new_database("vru_template")
+    bob = postgres_server.role("bob", url.rsplit("/", 1)[1])
+    base = ["--data-dir", str(data_dir), "--database", url]
+    made = [*base, "create-project", "Secret", "--camera-model", "c", "--camera-view", "front"]
+    assert main([*made, "--signal-type", "video"]) == 0
+    assert main([*base, "members", "Secret", "--only", "alice", "carol"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "Secret: only alice, carol"
+    as_bob = ["--data-dir", str(data_dir), "--database", bob]
+    assert main([*as_bob, "members", "Secret", "--only", "bob"]) == 1  # he cannot even see it
+    assert "No project named 'Secret'" in capsys.readouterr().err
+    assert main([*base, "members", "Secret", "--open"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "Secret: open to every role"
+    assert main([*as_bob, "members", "Secret"]) == 0

@@ -218,3 +218,15 @@ def set_project_members(db: Database, project_id: int, members: list[str] | None
         names = sorted({name.strip() for name in members or [] if name.strip()})
         session.add_all(ProjectMember(project_id=project_id, member=name) for name in names)
         project.restricted = members is not None
+
+
+def project_members(db: Database, project_id: int) -> list[str] | None:
+    """The roles a restricted project is open to, or None when every role sees it."""
+    with db.session() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            raise NotFoundError(f"Project {project_id} does not exist.")
+        if not project.restricted:
+            return None
+        query = select(ProjectMember.member).where(ProjectMember.project_id == project_id)
+        return list(session.scalars(query.order_by(ProjectMember.member)))
