@@ -186,9 +186,14 @@ def test_who_wrote_annotations_review_marks_imports_and_runs_is_recorded(
             session.add(TestSession(video_id=outcome.video_id))
             session.add(AnnotationImport(format="mot", source="x", fingerprint="f"))
         AnnotationEditor(bob, outcome.video_id).move_box(box, (1, 1, 11, 11))
+        bobs = AnnotationEditor(bob, outcome.video_id)
+        bobs.add_box(0, (0, 0, 4, 4), "cyclist", track_id=7)
+        bobs.add_box(3, (3, 3, 7, 7), "cyclist", track_id=7)  # frames 1 and 2 are interpolated
         with bob.session() as session:
             annotation = session.get(Annotation, box)
             assert (annotation.created_by, annotation.updated_by) == (alice_name, bob_name)
+            track = select(Annotation.created_by, Annotation.updated_by).where(Annotation.track_id == 7)
+            assert session.execute(track).all() == [(bob_name, bob_name)] * 4
             assert session.scalars(select(ReviewedFrame.created_by)).all() == [alice_name]
             assert session.scalars(select(TestSession.created_by)).all() == [alice_name]
             assert session.scalars(select(AnnotationImport.created_by)).all() == [alice_name]

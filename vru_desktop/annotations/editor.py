@@ -871,7 +871,8 @@ class AnnotationEditor:
         rec.inserted(insert_rows(session, created))
 
     def _image(self, frame: int, box: Box, track_id: int | None, values: RowImage, now: object) -> RowImage:
-        """A complete image of a new interpolated row (every column but the id)."""
+        """A complete image of a new interpolated row (every column but the id and the writer's
+        name, which the column defaults fill)."""
         image: RowImage = {
             "video_id": self.video_id,
             "detection_event_id": None,
@@ -887,7 +888,7 @@ class AnnotationEditor:
             **_box_values(box),
             **values,
         }
-        assert set(image) == set(ANNOTATION_COLUMNS)
+        assert set(image) | {"created_by", "updated_by"} == set(ANNOTATION_COLUMNS)
         return image
 
     def _accept(self, rec: _Recorder, event: DetectionEvent) -> int:
