@@ -51,7 +51,10 @@ def connection_user(context: Any) -> str:
         if context.dialect.name == "postgresql":
             info["vru.user"] = context.connection.exec_driver_sql("SELECT current_user").scalar()
         else:
-            info["vru.user"] = getpass.getuser()
+            try:
+                info["vru.user"] = getpass.getuser()
+            except (KeyError, OSError):  # a user id without a name (some containers)
+                info["vru.user"] = ""
     return str(info["vru.user"])
 
 
