@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, Table, func, insert, select, text, tuple_
+from sqlalchemy import JSON, Connection, DateTime, Integer, Table, func, insert, select, text, tuple_
 
 from vru_desktop.errors import StoreError
 from vru_desktop.store.db import Database
@@ -125,11 +125,27 @@ def _copy_table(
             if not values:
                 continue
             with target.engine.begin() as writer:
-                writer.execute(insert(table), values)
+                if writer.dialect.name == "postgresql":
+                    _copy_rows(writer, table, values)
+                else:
+                    writer.execute(insert(table), values)
             copied += len(values)
             if progress is not None:
                 progress(table.name, copied)
     return copied
+
+
+def _copy_rows(writer: Connection, table: Table, values: list[dict[str, Any]]) -> None:
+    """The rows through PostgreSQL's COPY: about ten times the speed of an INSERT per row."""
+    from psycopg.types.json import Json
+
+    names = [c.name for c in table.columns]
+    json_names = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    columns = ", ".join(f'"{name}"' for name in names)
+    cursor = writer.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+        for row in values:
+            copy.write_row([Json(row[n]) if n in json_names else row[n] for n in names])
 
 
 def _as_written(row: dict[str, Any], dates: list[str]) -> dict[str, Any]:
