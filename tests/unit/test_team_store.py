@@ -251,6 +251,9 @@ def test_a_restricted_project_is_hidden_from_non_members_even_with_direct_sql(
             0,
         )
         assert conn.execute("SELECT count(*) FROM annotations").fetchone() == (1,)
+        # The hidden ids are found once per statement and probed as a hash, not looked up per row.
+        plan = "\n".join(row[0] for row in conn.execute("EXPLAIN SELECT * FROM annotations"))
+        assert "hashed SubPlan" in plan
         assert conn.execute("UPDATE annotations SET x1 = 3 WHERE video_id = %s", [hidden]).rowcount == 0
         assert conn.execute("DELETE FROM videos WHERE id = %s", [hidden]).rowcount == 0
         with pytest.raises(psycopg.errors.InsufficientPrivilege):  # row-level security refuses the row

@@ -29,44 +29,33 @@ USER_COLUMNS = {
 }
 
 
-#: Table → the SQL that says whether the current role may see a row of it.
+#: Table → the SQL that says whether the current role may see a row of it. Each names the hidden
+#: ids through a function without arguments, which PostgreSQL runs once per statement and probes
+#: as a hash (a function call per row made reading 200 000 boxes 10 s instead of 60 ms).
 VISIBLE = {
-    "projects": "vru_may_see_project(id)",
-    "videos": "vru_may_see_project(project_id)",
-    "frame_index": "vru_may_see_video(video_id)",
-    "reviewed_frames": "vru_may_see_video(video_id)",
-    "test_sessions": "vru_may_see_video(video_id)",
-    "detection_events": "vru_may_see_video(video_id)",
-    "annotations": "vru_may_see_video(video_id)",
-    "annotation_import_videos": "vru_may_see_video(video_id)",
-    "device_events": "vru_may_see_video(video_id)",
-    "session_statistics": "vru_may_see_run(session_id)",
+    "projects": "id NOT IN (SELECT * FROM vru_hidden_projects())",
+    "videos": "project_id IS NULL OR project_id NOT IN (SELECT * FROM vru_hidden_projects())",
+    "frame_index": "video_id NOT IN (SELECT * FROM vru_hidden_videos())",
+    "reviewed_frames": "video_id NOT IN (SELECT * FROM vru_hidden_videos())",
+    "test_sessions": "video_id NOT IN (SELECT * FROM vru_hidden_videos())",
+    "detection_events": "video_id NOT IN (SELECT * FROM vru_hidden_videos())",
+    "annotations": "video_id NOT IN (SELECT * FROM vru_hidden_videos())",
+    "annotation_import_videos": "video_id NOT IN (SELECT * FROM vru_hidden_videos())",
+    "device_events": "video_id NOT IN (SELECT * FROM vru_hidden_videos())",
+    "session_statistics": "session_id NOT IN (SELECT * FROM vru_hidden_runs())",
 }
 
-# SECURITY DEFINER: the functions read projects and videos past the policies (no recursion), and
-# judge the role that logged in (session_user), not the functions' owner.
-FUNCTIONS = (
-    """
-    CREATE FUNCTION vru_may_see_project(project integer) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
-        SELECT project IS NULL
-            OR NOT EXISTS (SELECT 1 FROM projects WHERE id = project AND restricted)
-            OR EXISTS (SELECT 1 FROM project_members WHERE project_id = project AND member = session_user)
-    $$
+# SECURITY DEFINER: the functions read past the policies (no recursion), and judge the role that
+# logged in (session_user), not the functions' owner.
+FUNCTIONS = {
+    "vru_hidden_projects": """
+        SELECT p.id FROM projects AS p WHERE p.restricted AND NOT EXISTS (
+            SELECT 1 FROM project_members AS m WHERE m.project_id = p.id AND m.member = session_user
+        )
     """,
-    """
-    CREATE FUNCTION vru_may_see_video(video integer) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
-        SELECT vru_may_see_project((SELECT project_id FROM videos WHERE id = video))
-    $$
-    """,
-    """
-    CREATE FUNCTION vru_may_see_run(run integer) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
-        SELECT vru_may_see_video((SELECT video_id FROM test_sessions WHERE id = run))
-    $$
-    """,
-)
+    "vru_hidden_videos": "SELECT id FROM videos WHERE project_id IN (SELECT * FROM vru_hidden_projects())",
+    "vru_hidden_runs": "SELECT id FROM test_sessions WHERE video_id IN (SELECT * FROM vru_hidden_videos())",
+}
 
 
 def upgrade() -> None:
@@ -86,8 +75,11 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.alter_column("videos", "file_size", type_=sa.BigInteger(), existing_nullable=False)
-    for function in FUNCTIONS:
-        op.execute(function)
+    for name, body in FUNCTIONS.items():
+        op.execute(
+            f"CREATE FUNCTION {name}() RETURNS SETOF integer LANGUAGE sql STABLE SECURITY DEFINER"
+            f" SET search_path = public AS $$ {body} $$"
+        )
     for table, visible in VISIBLE.items():
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         op.execute(f"CREATE POLICY members_only ON {table} USING ({visible}) WITH CHECK ({visible})")
@@ -103,9 +95,8 @@ def downgrade() -> None:
         for table in VISIBLE:
             op.execute(f"DROP POLICY members_only ON {table}")
         op.execute("DROP POLICY read_members ON project_members")
-        op.execute("DROP FUNCTION vru_may_see_run(integer)")
-        op.execute("DROP FUNCTION vru_may_see_video(integer)")
-        op.execute("DROP FUNCTION vru_may_see_project(integer)")
+        for name in reversed(FUNCTIONS):
+            op.execute(f"DROP FUNCTION {name}()")
         op.alter_column("videos", "file_size", type_=sa.Integer(), existing_nullable=False)
     op.drop_table("project_members")
     with op.batch_alter_table("projects") as batch_op:
