@@ -155,6 +155,15 @@ def test_the_cli_refuses_a_bad_server_url_with_exit_1(
     assert "Cannot open the database postgresql://u@127.0.0.1:1/x" in capsys.readouterr().err
 
 
+def test_a_database_url_of_another_kind_is_refused_not_taken_for_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StoreError, match="'mysql' databases are not supported"):
+        open_database("mysql://u@host/db")
+    assert list(tmp_path.iterdir()) == []  # no folder "mysql:" made for a file
+
+
 def test_two_people_opening_a_new_server_at_once_both_get_the_schema(postgres_server) -> None:
     url = postgres_server.new_database()
     code = f"from vru_desktop.store.db import open_database; open_database({url!r}).close()"

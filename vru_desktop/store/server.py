@@ -6,6 +6,7 @@ The same models and Alembic migrations as the SQLite file; only opening differs.
 from __future__ import annotations
 
 import logging
+import re
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
@@ -15,12 +16,13 @@ from vru_desktop.errors import StoreError
 
 log = logging.getLogger(__name__)
 
-#: The URL schemes that name a server; anything else is a SQLite file path.
+#: The URL schemes of the servers the store runs on.
 SERVER_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 
 
 def is_server_url(target: object) -> bool:
-    return isinstance(target, str) and target.split("://", 1)[0] in SERVER_SCHEMES and "://" in target
+    """Whether ``target`` is a ``scheme://`` URL (not a file path); the scheme is checked on opening."""
+    return isinstance(target, str) and re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", target) is not None
 
 
 def display_url(url: str) -> str:
@@ -34,6 +36,12 @@ def _driver_url(url: str) -> str:
 
 def create_server_engine(url: str) -> Engine:
     """An engine on ``url`` (``postgresql://user@host:port/dbname``) with the psycopg 3 driver."""
+    scheme = url.split("://", 1)[0]
+    if scheme not in SERVER_SCHEMES:
+        raise StoreError(
+            f"'{scheme}' databases are not supported.",
+            hint="Use postgresql://USER@HOST:PORT/DATABASE, or leave --database out for the SQLite file.",
+        )
     try:
         import psycopg  # noqa: F401
     except ImportError as exc:
