@@ -304,3 +304,16 @@ def test_members_command_restricts_and_opens_a_project(
     assert main([*base, "members", "Secret", "--open"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "Secret: open to every role"
     assert main([*as_bob, "members", "Secret"]) == 0
+
+
+def test_database_option_beats_the_environment_which_beats_the_data_folder_file(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vru_desktop.settings import DATABASE_ENV, resolve_database, resolve_locations
+
+    locations = resolve_locations(data_dir)
+    monkeypatch.delenv(DATABASE_ENV, raising=False)
+    assert resolve_database(locations) == data_dir.resolve() / "vru_desktop.sqlite3"
+    monkeypatch.setenv(DATABASE_ENV, "postgresql://env@host/db")
+    assert resolve_database(locations) == "postgresql://env@host/db"
+    assert resolve_database(locations, "postgresql://option@host/db") == "postgresql://option@host/db"
