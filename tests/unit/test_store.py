@@ -55,7 +55,7 @@ def test_settings_round_trip(db) -> None:
 
 def test_not_a_database_gets_a_clear_error(tmp_path: Path, backend: str) -> None:
     if backend == "postgresql":
-        pytest.skip("a file's content: SQLite only (the server's refusals are tested below)")
+        pytest.skip("a file's content: SQLite only (test_team_store.py checks the server's refusals)")
     bad = tmp_path / "bad.sqlite3"
     bad.write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(StoreError, match="Cannot open the database"):
