@@ -1,8 +1,15 @@
-"""Shared fixtures: a fresh database file, tiny videos made with OpenCV, the shared real data."""
+"""Shared fixtures: a fresh database (a file, or on a real PostgreSQL server where a test module
+asks for the ``backend`` fixture), tiny videos made with OpenCV, the shared real data."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,13 +32,123 @@ def data_dir(tmp_path: Path) -> Path:
     return folder
 
 
+def _postgres_bin() -> Path | None:
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return versions[-1].parent if versions else None
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster on a free local port, run as a non-root user."""
+
+    def __init__(self, bin_dir: Path) -> None:
+        self.bin_dir = bin_dir
+        self.folder = Path(tempfile.mkdtemp(prefix="vru_pg_"))
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:  # the server refuses to run as root
+            shutil.chown(self.folder, "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self._names = itertools.count(1)
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self.as_user, *args], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        data = self.folder / "data"
+        self._run(str(self.bin_dir / "initdb"), "-D", str(data), "-U", "vru", "-A", "trust", "--no-sync")
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        log = str(self.folder / "log")
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", log, "-w", "start")
+
+    def stop(self) -> None:
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "stop")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def url(self, database: str = "postgres", user: str = "vru") -> str:
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
+
+    def execute(self, *statements: str, database: str = "postgres") -> None:
+        import psycopg
+
+        with psycopg.connect(
+            self.url(database).replace("postgresql", "postgres", 1), autocommit=True
+        ) as conn:
+            for statement in statements:
+                conn.execute(statement)
+
+    def role(self, name: str, database: str) -> str:
+        """A login role ``name`` (made once) that may use every table of ``database``; its URL there."""
+        import psycopg
+
+        with contextlib.suppress(psycopg.errors.DuplicateObject):
+            self.execute(f"CREATE ROLE {name} LOGIN")
+        self.execute(
+            f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {name}",
+            f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {name}",
+            database=database,
+        )
+        return self.url(database, user=name)
+
+    def new_database(self, template: str = "template1") -> str:
+        """A new empty database's URL (from ``template``: a migrated one makes this fast)."""
+        name = f"vru_test_{next(self._names)}"
+        self.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+        return self.url(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the session, with a migrated template database ``vru_template``."""
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        pytest.skip("no PostgreSQL server binaries (initdb) found: apt-get install postgresql")
+    pytest.importorskip("psycopg", reason="the team extra (psycopg) is not installed")
+    server = PostgresServer(bin_dir)
+    server.start()
+    try:
+        from vru_desktop.store.db import open_database
+
+        server.execute("CREATE DATABASE vru_template")
+        open_database(server.url("vru_template")).close()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store's backend. A test module runs on both with
+    ``pytestmark = pytest.mark.usefixtures("backend")``."""
+    return request.param
+
+
 @pytest.fixture
-def db(data_dir: Path) -> Iterator:
+def database_target(
+    request: pytest.FixtureRequest, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> str | Path:
+    """The database of this test: the file in ``data_dir``, or a fresh server database that the CLI
+    finds through ``VRU_DESKTOP_DATABASE`` too."""
+    from vru_desktop.settings import DATABASE_ENV, resolve_locations
+
+    if "backend" in request.fixturenames and request.getfixturevalue("backend") == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        url = server.new_database("vru_template")
+        monkeypatch.setenv(DATABASE_ENV, url)
+        return url
+    return resolve_locations(data_dir).ensure().database
+
+
+@pytest.fixture
+def db(database_target: str | Path) -> Iterator:
     from vru_desktop.library.projects import ensure_default_project
-    from vru_desktop.settings import resolve_locations
     from vru_desktop.store.db import open_database
 
-    database = open_database(resolve_locations(data_dir).ensure().database)
+    database = open_database(database_target)
     ensure_default_project(database)
     yield database
     database.close()

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 DATA_DIR_ENV = "VRU_DESKTOP_DATA_DIR"
 DATABASE_FILENAME = "vru_desktop.sqlite3"
 LOG_FILENAME = "vru_desktop.log"
+DATABASE_ENV = "VRU_DESKTOP_DATABASE"
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,12 @@ class _LogFile(logging.handlers.RotatingFileHandler):
             "warnings go to stderr instead.\n"
         )
         self.fallback.handle(record)
+
+
+def resolve_database(locations: Locations, database: str | None = None) -> str | Path:
+    """Explicit ``database`` (``--database``) first, then the environment variable, then the SQLite
+    file in the data folder. A ``postgresql://`` URL names a team server."""
+    return database or os.environ.get(DATABASE_ENV) or locations.database
 
 
 def configure_logging(locations: Locations, *, verbose: bool = False) -> None:
@@ -252,6 +259,12 @@ def _check_name_list(spec: Setting, value: Any) -> list[str]:
     return value
 
 
+def _check_text(spec: Setting, value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValidationError(f"{spec.key} must be text, not {value!r}.")
+    return value
+
+
 def _check_optional_id(spec: Setting, value: Any) -> int | None:
     if value is None:
         return None
@@ -272,6 +285,7 @@ _CHECKS: dict[str, Callable[[Setting, Any], Any]] = {
     "height_bins": _check_height_bins,
     "k_of_n": _check_k_of_n,
     "optional_id": _check_optional_id,
+    "text": _check_text,
     "object_list": _check_object_list,
     "name_list": _check_name_list,
     "sha256_list": _check_sha256_list,
@@ -285,8 +299,8 @@ class Setting:
 
     ``kind`` is one of ``int`` (within ``minimum`` … ``maximum``), ``bool``, ``height_bins`` (bin
     name → ``[min, max]`` pixel heights), ``k_of_n`` (``[k, n]`` with 1 ≤ k ≤ n), ``optional_id`` (a
-    row id or ``None``), ``sha256_list``, ``object_list``, ``name_list`` and ``object`` (a JSON
-    object). A ``remembered`` setting is state the program keeps from what the user did (the last
+    row id or ``None``), ``sha256_list``, ``object_list``, ``name_list``, ``text`` and ``object`` (a
+    JSON object). A ``remembered`` setting is state the program keeps from what the user did (the last
     run configuration, remembered class mappings …): listed, but not changed by hand. A key
     ending in ``:`` is a family: every key starting with it has this type (one per source).
     """
@@ -325,6 +339,7 @@ class Setting:
             "height_bins": "JSON object of [min, max] heights",
             "k_of_n": "[k, n] pair",
             "optional_id": "id or null",
+            "text": "text",
             "object_list": "JSON list of objects",
             "name_list": "JSON list of names",
             "sha256_list": "list of SHA-256 checksums",
@@ -360,6 +375,8 @@ STABLE_DETECTION = "evaluation.stable_detection"
 PROTOCOLS = "evaluation.protocols"
 #: The protocols chosen in the Evaluation tab.
 SELECTED_PROTOCOLS = "evaluation.selected_protocols"
+#: The library's own id; a copy to a team server carries it (``db copy``).
+LIBRARY_ID = "library.id"
 #: The project the user chose as their default.
 USER_DEFAULT_PROJECT = "library.user_default_project_id"
 #: Remembered class mappings of annotation imports, one key per format and source path.
@@ -423,6 +440,13 @@ REGISTRY: dict[str, Setting] = {
             "name_list",
             [],
             "The protocols chosen in the Evaluation tab's Protocols menu.",
+            remembered=True,
+        ),
+        Setting(
+            LIBRARY_ID,
+            "text",
+            None,
+            "This library's id, which a copy to a team server carries (db copy).",
             remembered=True,
         ),
         Setting(

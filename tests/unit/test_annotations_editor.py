@@ -24,6 +24,8 @@ from vru_desktop.store.models import (
     Video,
 )
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 FRAMES = 60
 IGNORED_COLUMNS = {"id", "created_at", "updated_at"}
 
@@ -116,15 +118,16 @@ def boxes_on(editor: AnnotationEditor, frame: int) -> list[tuple[float, float, f
 
 
 # -- persistence ---------------------------------------------------------------------------------------
-def test_edits_persist_across_a_fresh_database_open(db: Database, video_id: int) -> None:
+def test_edits_persist_across_a_fresh_database_open(
+    db: Database, video_id: int, database_target: str | Path
+) -> None:
     editor = AnnotationEditor(db, video_id)
     box_id = editor.add_box(7, (10, 20, 30, 60), "cyclist")
     editor.set_flags(box_id, occluded=True)
     editor.set_reviewed(7)
-    path = db.path
     db.close()
 
-    reopened = open_database(path)
+    reopened = open_database(database_target)
     try:
         fresh = AnnotationEditor(reopened, video_id)
         (view,) = fresh.frame_annotations(7)
@@ -565,8 +568,10 @@ def test_the_whole_session_undoes_and_redoes(db: Database, video_id: int) -> Non
 
 
 def test_undo_of_a_delete_keeps_older_entries_working_when_its_id_was_taken(
-    db: Database, video_id: int, editor: AnnotationEditor
+    db: Database, video_id: int, editor: AnnotationEditor, backend: str
 ) -> None:
+    if backend == "postgresql":
+        pytest.skip("a server's id sequence never hands a freed id out again")
     box_id = editor.add_box(4, (0, 0, 10, 10), "pedestrian")
     editor.move_box(box_id, (5, 5, 15, 15))
     editor.delete_box(box_id)
@@ -684,7 +689,8 @@ def test_timeline_summary_is_computed_by_aggregate_queries(db: Database, video_i
         event.remove(db.engine, "before_cursor_execute", before)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) == 3  # annotations, detections, reviewed frames: one aggregate each
-    assert all("group_concat(" in s for s in selects)
+    aggregate = "group_concat(" if db.engine.dialect.name == "sqlite" else "string_agg("
+    assert all(aggregate in s for s in selects)
     assert all("GROUP BY frame_number" in s and "GROUP BY types" in s for s in selects[:2])
     for vru_type in ("pedestrian", "cyclist", "scooter_rider"):
         assert summary.annotations[vru_type].tolist() == sorted(set(frames[types == vru_type].tolist()))

@@ -14,6 +14,8 @@ import pytest
 from vru_desktop.cli import main
 from vru_desktop.settings import DATA_DIR_ENV
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -29,6 +29,8 @@ from vru_desktop.store.models import (
     Video,
 )
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 def add_run(db, video_id: int, types: list[str], *, status: str = "completed", frame: int = 0) -> int:
     with db.transaction() as session:

@@ -40,7 +40,7 @@ from vru_desktop.library.importer import import_paths
 from vru_desktop.settings import resolve_locations
 from vru_desktop.store.models import DetectionEvent, SessionStatistics, TestSession, Video
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("backend")]
 
 
 @pytest.fixture

@@ -26,6 +26,8 @@ from vru_desktop.evaluation.statistics import (
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import Annotation, DetectionEvent, SessionStatistics, TestSession
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 @pytest.fixture
 def run_id(db: Database, tmp_path: Path) -> int:

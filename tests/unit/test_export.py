@@ -17,6 +17,8 @@ from vru_desktop.library.importer import import_paths
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import Annotation, DetectionEvent, ReviewedFrame, TestSession, Video
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 def add_boxes(db: Database, video_id: int, frames: range, per_frame: int = 2) -> int:
     with db.transaction() as session:

@@ -15,6 +15,8 @@ from vru_desktop.library.projects import ensure_default_project
 from vru_desktop.store.db import Database, open_database
 from vru_desktop.store.models import Annotation, ReviewedFrame
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 REVIEWED = {*range(2, 13), 20, 25}
 
 

@@ -13,6 +13,8 @@ from vru_desktop.library.importer import import_paths
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import Annotation, ReviewedFrame
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 # From mot17_mini/SOURCES.txt: pedestrian + person on vehicle + static person rows, and how many of
 # them have consider = 0 (person on vehicle and static person in MOT17).
 MOT17_EXPECTED = {

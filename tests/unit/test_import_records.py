@@ -18,6 +18,8 @@ from vru_desktop.library.importer import import_paths
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import Annotation, ReviewedFrame
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 # MOT17-02 gt.txt (shared mot17_mini): pedestrian 88 + person on vehicle 12 + static person 28 rows.
 MOT17_02_BOXES = 128
 

@@ -26,6 +26,8 @@ from vru_desktop.media.frames import FrameTable
 from vru_desktop.settings import USER_DEFAULT_PROJECT, set_setting
 from vru_desktop.store.models import FrameIndex, Video
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 def _counts(db) -> tuple[int, int]:
     with db.session() as session:

@@ -22,6 +22,8 @@ from vru_desktop.library.projects import (
 from vru_desktop.settings import USER_DEFAULT_PROJECT, get_setting, set_setting
 from vru_desktop.store.models import Video
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 def _fields(name: str = "North gate", **values) -> ProjectFields:  # type: ignore[no-untyped-def]
     return ProjectFields(

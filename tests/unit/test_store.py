@@ -1,4 +1,4 @@
-"""The database file: WAL, foreign keys, migrations, settings."""
+"""The database, as a file (WAL, foreign keys) and on a PostgreSQL server: migrations, settings."""
 
 from __future__ import annotations
 
@@ -16,12 +16,16 @@ from vru_desktop.settings import resolve_locations
 from vru_desktop.store import db as db_module
 from vru_desktop.store.db import HEAD_REVISION, MIGRATIONS_DIR, open_database
 
+pytestmark = pytest.mark.usefixtures("backend")
 
-def test_open_creates_wal_database_with_foreign_keys(db) -> None:
+
+def test_open_creates_wal_database_with_foreign_keys(db, backend: str) -> None:
     with db.engine.connect() as conn:
-        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION
+        if backend == "sqlite":
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    assert db.engine.dialect.name == backend
 
 
 def test_head_revision_constant_matches_alembic_head() -> None:
@@ -33,13 +37,13 @@ def test_head_revision_constant_matches_alembic_head() -> None:
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
 
 
-def test_migrations_produce_the_models_schema(tmp_path: Path) -> None:
+def test_migrations_produce_the_models_schema(database_target: str | Path) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
     from vru_desktop.store.models import Base
 
-    database = open_database(tmp_path / "x.sqlite3")
+    database = open_database(database_target)
     with database.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     database.close()
@@ -57,22 +61,24 @@ def test_settings_storage_round_trip(db) -> None:
     assert db.setting_keys("a.") == ["a.b"]
 
 
-def test_not_a_database_gets_a_clear_error(tmp_path: Path) -> None:
+def test_not_a_database_gets_a_clear_error(tmp_path: Path, backend: str) -> None:
+    if backend == "postgresql":
+        pytest.skip("a file's content: SQLite only (test_team_store.py checks the server's refusals)")
     bad = tmp_path / "bad.sqlite3"
     bad.write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(StoreError, match="Cannot open the database"):
         open_database(bad)
 
 
-def test_reopen_skips_migration_and_keeps_data(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite3"
-    first = open_database(path)
+def test_reopen_skips_migration_and_keeps_data(database_target: str | Path, backend: str) -> None:
+    first = open_database(database_target)
     first.write_setting("k", 1)
     first.close()
-    second = open_database(path)
+    second = open_database(database_target)
     assert second.read_setting("k") == 1
     second.close()
-    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    if backend == "sqlite":
+        assert sqlite3.connect(database_target).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_statuses_are_stored_as_their_strings(db) -> None:

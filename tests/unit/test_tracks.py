@@ -6,6 +6,8 @@ import pytest
 
 from vru_desktop.annotations.tracks import Keyframe, TrackBox, interpolate_track
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 def test_linear_between_keyframes_in_frame_order() -> None:
     points = interpolate_track([Keyframe(4, (40, 0, 50, 10)), Keyframe(0, (0, 0, 10, 10))])

@@ -75,33 +75,54 @@ BOX_TOLERANCE = 1e-6
 
 #: Frames grouped by the set of types on them: the GROUP BY follows the (video, frame) index, so
 #: SQLite sorts one row per frame rather than one per box. Each type is followed by char(31), so a
-#: type name may hold a comma.
-_TYPES_PER_FRAME = (
-    "SELECT types, group_concat(frame_number) FROM ("
-    " SELECT frame_number, group_concat(DISTINCT vru_type || char(31)) AS types FROM {table}"
-    " WHERE {where} GROUP BY frame_number"
-    ") GROUP BY types"
-)
-_ANNOTATIONS_BY_TYPE = text(
-    _TYPES_PER_FRAME.format(table="annotations", where="video_id = :video AND outside = 0")
-)
-_ANNOTATIONS_IN_RANGE = text(
-    _TYPES_PER_FRAME.format(
-        table="annotations",
-        where="video_id = :video AND outside = 0 AND frame_number BETWEEN :first AND :last",
+#: type name may hold a comma. PostgreSQL spells the aggregates differently.
+_TYPES_PER_FRAME = {
+    "sqlite": (
+        "SELECT types, group_concat(frame_number) FROM ("
+        " SELECT frame_number, group_concat(DISTINCT vru_type || char(31)) AS types FROM {table}"
+        " WHERE {where} GROUP BY frame_number"
+        ") GROUP BY types"
+    ),
+    "postgresql": (
+        "SELECT types, string_agg(CAST(frame_number AS TEXT), ',') FROM ("
+        " SELECT frame_number, string_agg(DISTINCT vru_type || chr(31), ',') AS types FROM {table}"
+        " WHERE {where} GROUP BY frame_number"
+        ") AS per_frame GROUP BY types"
+    ),
+}
+_REVIEWED_FRAMES_SQL = {
+    "sqlite": "SELECT group_concat(frame_number) FROM reviewed_frames WHERE video_id = :video",
+    "postgresql": (
+        "SELECT string_agg(CAST(frame_number AS TEXT), ',') FROM reviewed_frames WHERE video_id = :video"
+    ),
+}
+_ANNOTATIONS_BY_TYPE = {
+    dialect: text(sql.format(table="annotations", where="video_id = :video AND outside = FALSE"))
+    for dialect, sql in _TYPES_PER_FRAME.items()
+}
+_ANNOTATIONS_IN_RANGE = {
+    dialect: text(
+        sql.format(
+            table="annotations",
+            where="video_id = :video AND outside = FALSE AND frame_number BETWEEN :first AND :last",
+        )
     )
-)
-_DETECTIONS_BY_TYPE = text(_TYPES_PER_FRAME.format(table="detection_events", where="session_id = :session"))
-_REVIEWED_FRAMES = text("SELECT group_concat(frame_number) FROM reviewed_frames WHERE video_id = :video")
+    for dialect, sql in _TYPES_PER_FRAME.items()
+}
+_DETECTIONS_BY_TYPE = {
+    dialect: text(sql.format(table="detection_events", where="session_id = :session"))
+    for dialect, sql in _TYPES_PER_FRAME.items()
+}
+_REVIEWED_FRAMES = {dialect: text(sql) for dialect, sql in _REVIEWED_FRAMES_SQL.items()}
 _MARK_STALE = text(
-    "UPDATE session_statistics SET stale = 1"
+    "UPDATE session_statistics SET stale = TRUE"
     " WHERE session_id IN (SELECT id FROM test_sessions WHERE video_id = :video)"
 )
 _GROUND_TRUTH = text(
     "UPDATE videos SET ground_truth_generated = EXISTS ("
     " SELECT 1 FROM reviewed_frames r JOIN annotations a"
     " ON a.video_id = r.video_id AND a.frame_number = r.frame_number"
-    " WHERE r.video_id = :video AND a.validated = 1 AND a.outside = 0"
+    " WHERE r.video_id = :video AND a.validated = TRUE AND a.outside = FALSE"
     ") WHERE id = :video"
 )
 
@@ -367,10 +388,13 @@ class AnnotationEditor:
         row per distinct set of types on a frame; one row for the reviewed frames. No per-box row
         leaves SQLite.
         """
+        dialect = self.db.engine.dialect.name
         with self.db.session() as session:
-            annotations = _frames_by_type(session.execute(_ANNOTATIONS_BY_TYPE, {"video": self.video_id}))
+            annotations = _frames_by_type(
+                session.execute(_ANNOTATIONS_BY_TYPE[dialect], {"video": self.video_id})
+            )
             detections = (
-                _frames_by_type(session.execute(_DETECTIONS_BY_TYPE, {"session": session_id}))
+                _frames_by_type(session.execute(_DETECTIONS_BY_TYPE[dialect], {"session": session_id}))
                 if session_id is not None
                 else {}
             )
@@ -388,7 +412,9 @@ class AnnotationEditor:
             return summary
         params = {"video": self.video_id, "first": int(changed[0]), "last": int(changed[-1])}
         with self.db.session() as session:
-            fresh = _frames_by_type(session.execute(_ANNOTATIONS_IN_RANGE, params))
+            fresh = _frames_by_type(
+                session.execute(_ANNOTATIONS_IN_RANGE[self.db.engine.dialect.name], params)
+            )
             reviewed = self._reviewed_ranges(session)
         empty = np.empty(0, dtype=np.int64)
         annotations: dict[str, np.ndarray] = {}
@@ -401,7 +427,8 @@ class AnnotationEditor:
         return TimelineSummary(summary.frame_count, annotations, summary.detections, reviewed)
 
     def _reviewed_ranges(self, session: Session) -> list[tuple[int, int]]:
-        frames = _frames_array(session.execute(_REVIEWED_FRAMES, {"video": self.video_id}).scalar())
+        statement = _REVIEWED_FRAMES[self.db.engine.dialect.name]
+        frames = _frames_array(session.execute(statement, {"video": self.video_id}).scalar())
         if not len(frames):
             return []
         breaks = np.flatnonzero(np.diff(frames) > 1)
@@ -898,7 +925,8 @@ class AnnotationEditor:
         rec.inserted(insert_rows(session, created))
 
     def _image(self, frame: int, box: Box, track_id: int | None, values: RowImage, now: object) -> RowImage:
-        """A complete image of a new interpolated row (every column but the id)."""
+        """A complete image of a new interpolated row (every column but the id and the writer's
+        name, which the column defaults fill)."""
         image: RowImage = {
             "video_id": self.video_id,
             "detection_event_id": None,
@@ -915,7 +943,7 @@ class AnnotationEditor:
             **_box_values(box),
             **values,
         }
-        assert set(image) == set(ANNOTATION_COLUMNS)
+        assert set(image) | {"created_by", "updated_by"} == set(ANNOTATION_COLUMNS)
         return image
 
     def _accept(self, rec: _Recorder, event: DetectionEvent) -> int:

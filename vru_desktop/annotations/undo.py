@@ -151,23 +151,33 @@ class IdMap:
         self._next[old_id] = new_id
 
 
-def _id_list(ids: Iterable[int]) -> ColumnElement[bool]:
+#: The ids of a JSON array parameter as rows, per database dialect.
+_JSON_IDS = {
+    "sqlite": "SELECT value FROM json_each(:id_list)",
+    "postgresql": (
+        "SELECT CAST(value AS INTEGER) AS value FROM json_array_elements_text(CAST(:id_list AS JSON))"
+    ),
+}
+
+
+def _id_list(session: Session, ids: Iterable[int]) -> ColumnElement[bool]:
     """``id IN (…)`` with the ids passed as one JSON parameter (no bound parameter per id)."""
     values = json.dumps(sorted({int(row_id) for row_id in ids}))
-    listed = text("SELECT value FROM json_each(:id_list)").bindparams(id_list=values).columns(value=Integer)
+    sql = _JSON_IDS[session.get_bind().dialect.name]
+    listed = text(sql).bindparams(id_list=values).columns(value=Integer)
     return ANNOTATIONS.c.id.in_(listed)
 
 
 def read_images(session: Session, ids: Iterable[int]) -> dict[int, RowImage]:
     """The current images of the annotation rows with these ids (rows that do not exist are left out)."""
     images: dict[int, RowImage] = {}
-    for row in session.execute(select(ANNOTATIONS).where(_id_list(ids))).mappings():
+    for row in session.execute(select(ANNOTATIONS).where(_id_list(session, ids))).mappings():
         images[row["id"]] = {name: row[name] for name in ANNOTATION_COLUMNS}
     return images
 
 
 def delete_rows(session: Session, ids: Iterable[int]) -> None:
-    session.execute(delete(ANNOTATIONS).where(_id_list(ids)))
+    session.execute(delete(ANNOTATIONS).where(_id_list(session, ids)))
 
 
 def update_rows(session: Session, changes: list[tuple[int, RowImage]]) -> None:

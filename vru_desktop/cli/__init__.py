@@ -1,4 +1,4 @@
-"""Command line: ``vru-desktop [--data-dir DIR] <command>``; with no command the window opens.
+"""Command line: ``vru-desktop [--data-dir DIR] [--database URL] <command>``: no command opens the window.
 
 Each area registers its subcommands from its own module (``cli/library.py`` …). Handlers call the
 same core functions as the GUI. Exit codes: 0 success, 1 when any item was refused or failed,
@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "vru_desktop.cli.dataset_manager",
     "vru_desktop.cli.settings",
     "vru_desktop.cli.campaigns",
+    "vru_desktop.cli.store",
 )
 
 
@@ -42,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="vru-desktop", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
         "--data-dir", help="folder for the database, models and logs (or VRU_DESKTOP_DATA_DIR)"
+    )
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="a team server, postgresql://USER@HOST:PORT/DB (or VRU_DESKTOP_DATABASE); "
+        "default: the SQLite file in the data folder",
     )
     parser.add_argument("--verbose", action="store_true", help="log to stderr too")
     parser.add_argument("--version", action="version", version=f"vru-desktop {__version__}")
@@ -66,10 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "handler", None) is None:
         from vru_desktop.ui.app import run_gui
 
-        return run_gui(data_dir=args.data_dir, verbose=args.verbose)
+        return run_gui(data_dir=args.data_dir, database=args.database, verbose=args.verbose)
     context: Context | None = None
     try:
-        context = Context(args.data_dir, verbose=args.verbose)
+        context = Context(args.data_dir, database=args.database, verbose=args.verbose)
         return int(args.handler(args, context) or 0)
     except VruError as exc:
         print(f"error: {exc}", file=sys.stderr)

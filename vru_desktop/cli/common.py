@@ -9,15 +9,16 @@ import sys
 from functools import cached_property
 from typing import Any
 
-from vru_desktop.settings import Locations, configure_logging, resolve_locations
+from vru_desktop.settings import Locations, configure_logging, resolve_database, resolve_locations
 from vru_desktop.store.db import Database, open_database
 
 
 class Context:
-    """The data folder of this invocation; the database is opened on first use."""
+    """The data folder and database of this invocation; the database is opened on first use."""
 
-    def __init__(self, data_dir: str | None, *, verbose: bool = False) -> None:
+    def __init__(self, data_dir: str | None, *, database: str | None = None, verbose: bool = False) -> None:
         self.locations: Locations = resolve_locations(data_dir).ensure()
+        self.database = resolve_database(self.locations, database)
         configure_logging(self.locations, verbose=verbose)
         self._db: Database | None = None
 
@@ -25,7 +26,7 @@ class Context:
     def db(self) -> Database:
         from vru_desktop.library.projects import ensure_default_project
 
-        self._db = open_database(self.locations.database)
+        self._db = open_database(self.database)
         ensure_default_project(self._db)
         return self._db
 

@@ -22,16 +22,17 @@ from datetime import date, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select
 
 from vru_desktop.datasets.readiness import CRITERIA_LABELS, Readiness, coverage_text
 from vru_desktop.errors import UsageError
 from vru_desktop.paths import path_from_db
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import DEFAULT_GT_COVERAGE, VideoStatus
+from vru_desktop.store.models import DEFAULT_GT_COVERAGE, Annotation, VideoStatus
 
-#: Grouped subqueries over the child tables, joined to every video.
-_SQL = """
+#: Grouped subqueries over the child tables, joined to every video. The few parts the two databases
+#: spell differently are filled in per dialect (:data:`_DIALECT_PARTS`).
+_TEMPLATE = """
 WITH latest AS (
     SELECT video_id, max(id) AS session_id, count(*) AS runs
     FROM test_sessions WHERE status != 'created' GROUP BY video_id
@@ -39,10 +40,10 @@ WITH latest AS (
 fresh AS (
     SELECT latest.session_id, s.total_detections, s.detections_by_type
     FROM latest JOIN session_statistics AS s
-      ON s.session_id = latest.session_id AND s.stale = 0
+      ON s.session_id = latest.session_id AND s.stale = FALSE
 ),
 live AS (
-    SELECT session_id, json_group_object(vru_type, n) AS by_type, sum(n) AS total
+    SELECT session_id, {object_agg} AS by_type, sum(n) AS total
     FROM (
         SELECT e.session_id, e.vru_type, count(*) AS n
         FROM detection_events AS e
@@ -50,30 +51,30 @@ live AS (
             SELECT session_id FROM latest WHERE session_id NOT IN (SELECT session_id FROM fresh)
         )
         GROUP BY e.session_id, e.vru_type
-    )
+    ) AS per_type
     GROUP BY session_id
 ),
 ann AS (
-    SELECT video_id, count(*) AS boxes, sum(validated) AS validated
-    FROM annotations WHERE outside = 0 GROUP BY video_id
+    SELECT video_id, count(*) AS boxes, count(*) FILTER (WHERE validated = TRUE) AS validated
+    FROM annotations WHERE outside = FALSE GROUP BY video_id
 ),
 gt AS (
     SELECT r.video_id, count(*) AS boxes
     FROM reviewed_frames AS r
-    CROSS JOIN annotations AS a ON a.video_id = r.video_id AND a.frame_number = r.frame_number
-    WHERE a.validated = 1 AND a.outside = 0
+    {join} annotations AS a ON a.video_id = r.video_id AND a.frame_number = r.frame_number
+    WHERE a.validated = TRUE AND a.outside = FALSE
     GROUP BY r.video_id
 ),
 rev AS (
     SELECT video_id, count(*) AS reviewed FROM reviewed_frames GROUP BY video_id
 )
 SELECT v.id, v.filename, v.file_path, v.kind, v.status, v.processing_status,
-       v.frame_count, v.fps, v.width, v.height, v.duration, v.imported_at,
+       v.frame_count, v.fps, v.width, v.height, v.duration, {imported_at},
        p.id, coalesce(p.name, ''), coalesce(p.camera_model, ''), coalesce(p.camera_view, ''),
        coalesce(p.lens_type, ''), coalesce(p.signal_type, ''), coalesce(p.resolution, ''), p.frame_rate,
-       coalesce(p.gt_coverage, :default_coverage),
+       coalesce(p.gt_coverage, {default_coverage}),
        coalesce(latest.runs, 0), latest.session_id,
-       coalesce(fresh.detections_by_type, live.by_type), coalesce(fresh.total_detections, live.total, 0),
+       coalesce({fresh_by_type}, live.by_type), coalesce(fresh.total_detections, live.total, 0),
        coalesce(ann.boxes, 0), coalesce(ann.validated, 0), coalesce(gt.boxes, 0), coalesce(rev.reviewed, 0)
 FROM videos AS v
 LEFT JOIN projects AS p ON p.id = v.project_id
@@ -84,6 +85,26 @@ LEFT JOIN ann ON ann.video_id = v.id
 LEFT JOIN gt ON gt.video_id = v.id
 LEFT JOIN rev ON rev.video_id = v.id
 """
+_DIALECT_PARTS = {
+    # CROSS JOIN: SQLite keeps the reviewed frames as the outer loop.
+    "sqlite": {
+        "object_agg": "json_group_object(vru_type, n)",
+        "join": "CROSS JOIN",
+        "imported_at": "v.imported_at",
+        "fresh_by_type": "fresh.detections_by_type",
+    },
+    # Text as SQLite hands it back: JSON objects, and the import time as SQLite stores it.
+    "postgresql": {
+        "object_agg": "CAST(json_object_agg(vru_type, n) AS TEXT)",
+        "join": "JOIN",
+        "imported_at": "to_char(v.imported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')",
+        "fresh_by_type": "CAST(fresh.detections_by_type AS TEXT)",
+    },
+}
+_SQL = {
+    dialect: _TEMPLATE.format(**parts, default_coverage=DEFAULT_GT_COVERAGE)
+    for dialect, parts in _DIALECT_PARTS.items()
+}
 
 #: Camera fields of the project that the table shows and filters on.
 CAMERA_FIELDS: tuple[str, ...] = ("camera_model", "camera_view", "lens_type", "signal_type")
@@ -223,14 +244,9 @@ class DatasetFilter:
 
 
 def _annotated_with_types(db: Database, vru_types: Sequence[str]) -> set[int]:
+    query = select(Annotation.video_id).distinct()
     with db.engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT DISTINCT video_id FROM annotations WHERE outside = 0 "
-                "AND vru_type IN (SELECT value FROM json_each(:types))"
-            ),
-            {"types": json.dumps(list(vru_types))},
-        )
+        rows = conn.execute(query.where(Annotation.outside.is_(False), Annotation.vru_type.in_(vru_types)))
         return {row[0] for row in rows}
 
 
@@ -304,10 +320,10 @@ def load_rows(db: Database, *, check_files: bool = True) -> list[DatasetRow]:
     ``check_files`` looks each file up on disk (a missing file is not healthy even before the
     library notices); without it the stored status alone decides.
     """
-    raw = db.engine.raw_connection()  # plain tuples from sqlite3: no result-row objects for 10 000 rows
+    raw = db.engine.raw_connection()  # plain tuples from the driver: no result-row objects for 10 000 rows
     try:
         cursor = raw.cursor()
-        cursor.execute(_SQL, {"default_coverage": DEFAULT_GT_COVERAGE})
+        cursor.execute(_SQL[db.engine.dialect.name])
         records = cursor.fetchall()
     finally:
         raw.close()

@@ -25,11 +25,21 @@ COVERAGE_BINS = np.linspace(0.0, 1.0, 11)
 
 #: Each box's class, validation and height bin; counted in Python, which is faster than a SQL
 #: GROUP BY here (SQLite sorts every row for that; no index covers these columns).
-_BOXES_SQL = """
-SELECT vru_type, validated, CAST((y2 - y1) / :bin AS INTEGER)
-FROM annotations
-WHERE outside = 0 {videos}
-"""
+#: Per dialect: the statement (in its driver's parameter style) and the clause for chosen videos.
+_BOXES_SQL = {
+    "sqlite": (
+        "SELECT vru_type, validated, CAST((y2 - y1) / :bin AS INTEGER) FROM annotations"
+        " WHERE outside = 0 {videos}",
+        "AND video_id IN (SELECT value FROM json_each(:ids))",
+    ),
+    # FLOOR: PostgreSQL's cast rounds where SQLite's truncates.
+    "postgresql": (
+        "SELECT vru_type, validated, CAST(FLOOR((y2 - y1) / %(bin)s) AS INTEGER) FROM annotations"
+        " WHERE outside = FALSE {videos}",
+        "AND video_id IN"
+        " (SELECT CAST(value AS INTEGER) FROM json_array_elements_text(CAST(%(ids)s AS JSON)))",
+    ),
+}
 
 
 @dataclass
@@ -110,14 +120,15 @@ def compute_statistics(
     stats.coverage_counts = np.histogram(np.clip(coverages, 0.0, 1.0), bins=COVERAGE_BINS)[0].astype(np.int64)
 
     params: dict[str, object] = {"bin": HEIGHT_BIN_PX}
+    statement, chosen = _BOXES_SQL[db.engine.dialect.name]
     videos = ""
     if not all_videos:
-        videos = "AND video_id IN (SELECT value FROM json_each(:ids))"
+        videos = chosen
         params["ids"] = json.dumps([row.video_id for row in rows])
-    raw = db.engine.raw_connection()  # plain tuples straight from sqlite3, counted in C
+    raw = db.engine.raw_connection()  # plain tuples straight from the driver, counted in C
     try:
         cursor = raw.cursor()
-        cursor.execute(_BOXES_SQL.format(videos=videos), params)
+        cursor.execute(statement.format(videos=videos), params)
         boxes = Counter(cursor.fetchall())
     finally:
         raw.close()

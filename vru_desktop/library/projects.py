@@ -8,13 +8,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from vru_desktop.errors import DuplicateError, NotFoundError, ValidationError
 from vru_desktop.settings import USER_DEFAULT_PROJECT, get_setting, set_setting
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import DEFAULT_GT_COVERAGE, VRU_TYPES, Project, ProjectStatus, Video
+from vru_desktop.store.models import (
+    DEFAULT_GT_COVERAGE,
+    VRU_TYPES,
+    Project,
+    ProjectMember,
+    ProjectStatus,
+    Video,
+)
 
 DEFAULT_PROJECT_NAME = "Default"
 REQUIRED_FIELDS = ("name", "camera_model", "camera_view", "signal_type")
@@ -226,3 +233,35 @@ def move_videos(db: Database, video_ids: Sequence[int], project_id: int) -> int:
             .values(project_id=project_id)
         ).rowcount
     return int(moved or 0)
+
+
+def set_project_members(db: Database, project_id: int, members: list[str] | None) -> None:
+    """Restrict a project to ``members`` (database role names), or open it to everyone with None.
+
+    A team server enforces it for every other role; there only the tables' owner (the team's
+    administrator) may change members. A SQLite file has one user and records it only.
+    """
+    with db.transaction() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            raise NotFoundError(f"Project {project_id} does not exist.")
+        if project.is_default and members is not None:
+            raise ValidationError(
+                "The default project cannot be restricted: it holds everyone's unsorted videos."
+            )
+        session.execute(delete(ProjectMember).where(ProjectMember.project_id == project_id))
+        names = sorted({name.strip() for name in members or [] if name.strip()})
+        session.add_all(ProjectMember(project_id=project_id, member=name) for name in names)
+        project.restricted = members is not None
+
+
+def project_members(db: Database, project_id: int) -> list[str] | None:
+    """The roles a restricted project is open to, or None when every role sees it."""
+    with db.session() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            raise NotFoundError(f"Project {project_id} does not exist.")
+        if not project.restricted:
+            return None
+        query = select(ProjectMember.member).where(ProjectMember.project_id == project_id)
+        return list(session.scalars(query.order_by(ProjectMember.member)))

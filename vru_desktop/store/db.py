@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vru_desktop.errors import StoreError, one_line
 from vru_desktop.store.models import AppSetting
+from vru_desktop.store.server import create_server_engine, display_url, is_server_url, server_revision
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +118,10 @@ def migrate(engine: Engine) -> None:
 
 
 class Database:
-    """An open database file: the engine, a session factory and small helpers."""
+    """An open database (a file, or a server when ``path`` is None): the engine, a session factory
+    and small helpers."""
 
-    def __init__(self, path: Path, engine: Engine) -> None:
+    def __init__(self, path: Path | None, engine: Engine) -> None:
         self.path = path
         self.engine = engine
         self.sessionmaker = sessionmaker(engine, expire_on_commit=False)
@@ -181,7 +183,10 @@ def database_failure(exc: BaseException) -> StoreError:
 
 
 def open_database(path: str | Path) -> Database:
-    """Open (creating if needed) the database file at ``path`` and migrate it to the newest schema."""
+    """Open (creating if needed) the database file at ``path``, or the server a ``postgresql://`` URL
+    names, and migrate it to the newest schema."""
+    if is_server_url(path):
+        return _open_server(str(path))
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -217,3 +222,19 @@ def open_database(path: str | Path) -> Database:
             hint="Check that the file is a vru_desktop database and not in use by a newer version.",
         ) from exc
     return Database(path, engine)
+
+
+def _open_server(url: str) -> Database:
+    engine = create_server_engine(url)
+    try:
+        if server_revision(engine) != HEAD_REVISION:
+            log.info("migrating %s to %s", display_url(url), HEAD_REVISION)
+            migrate(engine)
+    except Exception as exc:  # psycopg / SQLAlchemy / Alembic errors all mean the same to a user
+        engine.dispose()
+        raise StoreError(
+            f"Cannot open the database {display_url(url)}: {str(exc).splitlines()[0]}.",
+            hint="Check that the server runs, the user, password and database name in the URL, "
+            "and that this user may create tables there.",
+        ) from exc
+    return Database(None, engine)

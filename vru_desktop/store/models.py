@@ -15,12 +15,14 @@ Conventions shared by every layer:
 
 from __future__ import annotations
 
+import getpass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -36,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 from vru_desktop.paths import path_from_db, path_to_db
 
@@ -111,6 +114,24 @@ class Review(StrEnum):
     REJECTED = "rejected"
 
 
+def connection_user(context: Any) -> str:
+    """Who is writing: the connection's role on a server, the operating-system user on a file."""
+    info = context.connection.info
+    if "vru.user" not in info:
+        if context.dialect.name == "postgresql":
+            info["vru.user"] = context.connection.exec_driver_sql("SELECT current_user").scalar()
+        else:
+            try:
+                info["vru.user"] = getpass.getuser()
+            except (KeyError, OSError):  # a user id without a name (some containers)
+                info["vru.user"] = ""
+    return str(info["vru.user"])
+
+
+#: ``created_by`` / ``updated_by``: a role or user name, filled on insert / update.
+USER_NAME_LENGTH = 100
+
+
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
@@ -169,8 +190,19 @@ class Project(Base):
     gt_coverage: Mapped[float] = mapped_column(Float, default=DEFAULT_GT_COVERAGE)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    #: Only the roles in :class:`ProjectMember` see its rows (enforced by a PostgreSQL server).
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     videos: Mapped[list[Video]] = relationship(back_populates="project")
+
+
+class ProjectMember(Base):
+    """A database role that may see and change a restricted project's videos and everything on them."""
+
+    __tablename__ = "project_members"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    member: Mapped[str] = mapped_column(String(USER_NAME_LENGTH), primary_key=True)
 
 
 class Video(Base):
@@ -188,7 +220,8 @@ class Video(Base):
     filename: Mapped[str] = mapped_column(String(500))
     file_path: Mapped[str] = mapped_column(FilePath)
     kind: Mapped[str] = mapped_column(String(20), default="file")  # file | image_sequence
-    file_size: Mapped[int] = mapped_column(Integer, default=0)
+    #: 64-bit on a server (files over 2 GiB); SQLite's INTEGER is 64-bit already.
+    file_size: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), default=0)
     duration: Mapped[float] = mapped_column(Float, default=0.0)
     fps: Mapped[float] = mapped_column(Float, default=0.0)
     frame_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -283,6 +316,7 @@ class TestSession(Base):
     frames_failed: Mapped[int] = mapped_column(Integer, default=0)
     processing_time_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(USER_NAME_LENGTH), default=connection_user)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -370,6 +404,10 @@ class Annotation(BoxMixin, Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(USER_NAME_LENGTH), default=connection_user)
+    updated_by: Mapped[str | None] = mapped_column(
+        String(USER_NAME_LENGTH), default=connection_user, onupdate=connection_user
+    )
 
     __table_args__ = (
         # Covering: the timeline, ground-truth and dataset summaries read the index only.
@@ -397,6 +435,7 @@ class AnnotationImport(Base):
     #: The class mapping used and what was left out and why.
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(USER_NAME_LENGTH), default=connection_user)
 
     videos: Mapped[list[AnnotationImportVideo]] = relationship(
         back_populates="annotation_import", cascade="all, delete-orphan", passive_deletes=True
@@ -433,6 +472,7 @@ class ReviewedFrame(Base):
     video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
     frame_number: Mapped[int] = mapped_column(Integer, primary_key=True)
     reviewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(USER_NAME_LENGTH), default=connection_user)
 
 
 class SessionStatistics(Base):

@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vru_desktop.settings import Locations, configure_logging, resolve_locations, trace_crashes
+from vru_desktop.settings import (
+    Locations,
+    configure_logging,
+    resolve_database,
+    resolve_locations,
+    trace_crashes,
+)
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
@@ -47,7 +53,7 @@ def build_window(db: Database, locations: Locations) -> MainWindow:
     return MainWindow(db, locations)
 
 
-def run_gui(data_dir: str | None = None, *, verbose: bool = False) -> int:
+def run_gui(data_dir: str | None = None, *, database: str | None = None, verbose: bool = False) -> int:
     from PySide6.QtWidgets import QMessageBox
 
     from vru_desktop.errors import VruError
@@ -60,7 +66,7 @@ def run_gui(data_dir: str | None = None, *, verbose: bool = False) -> int:
         locations = resolve_locations(data_dir).ensure()
         configure_logging(locations, verbose=verbose)
         trace_crashes()
-        db = open_database(locations.database)
+        db = open_database(resolve_database(locations, database))
         ensure_default_project(db)
     except VruError as exc:
         QMessageBox.critical(None, "VRU Desktop", str(exc))

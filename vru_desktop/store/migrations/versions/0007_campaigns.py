@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_campaigns"
-down_revision = "0005_box_visibility"
+down_revision = "0006_team"
 branch_labels = None
 depends_on = None
 
