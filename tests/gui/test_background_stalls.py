@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from gui.stall_probe import STALL_LIMIT_S, stall_probe
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QDialog, QMessageBox
 
 from vru_desktop.library.importer import import_paths
 from vru_desktop.settings import resolve_locations
@@ -173,8 +173,11 @@ def test_model_registration(db, data_dir: Path, shared_models: Path, qtbot, monk
     dialog = config_dialog.RunConfigDialog(db, resolve_locations(data_dir).ensure(), video_count=1)
     qtbot.addWidget(dialog)
     dialog.show()
-    chosen = shared_models / MODEL / "yolo11n.xml"
-    monkeypatch.setattr(config_dialog.QFileDialog, "getOpenFileName", lambda *_args: (str(chosen), ""))
+    def choose_the_folder(picker: config_dialog.ModelFileDialog) -> int:
+        picker.chosen = shared_models / MODEL
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(config_dialog.ModelFileDialog, "exec", choose_the_folder)
     monkeypatch.setattr(config_dialog, "register_model", slowed(config_dialog.register_model))
     with stall_probe() as longest:
         dialog.choose_button.click()

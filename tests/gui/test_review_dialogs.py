@@ -66,6 +66,9 @@ def test_openvino_folder_is_chosen_by_opening_it(db, locations, shared_models, q
     listed = double_click_in_model_dialog(monkeypatch, shared_models, MODEL)
     dialog.choose_button.click()
     assert MODEL in listed and "yolov8n_int8.tflite" in listed
+    qtbot.waitUntil(
+        lambda: isinstance(dialog.model_box.currentData(), int), timeout=30_000
+    )  # added off the UI thread
     model = db.session().get(DetectorModel, dialog.model_box.currentData())
     assert model.format == "openvino" and Path(model.path) == (shared_models / MODEL).resolve()
     assert dialog.error_label.isHidden()
@@ -76,6 +79,9 @@ def test_a_model_file_is_chosen_by_double_click(db, locations, shared_models, qt
     qtbot.addWidget(dialog)
     double_click_in_model_dialog(monkeypatch, shared_models, "yolov8n_int8.tflite")
     dialog.choose_button.click()
+    qtbot.waitUntil(
+        lambda: isinstance(dialog.model_box.currentData(), int), timeout=30_000
+    )  # added off the UI thread
     model = db.session().get(DetectorModel, dialog.model_box.currentData())
     assert model.format == "tflite" and Path(model.path).name == "yolov8n_int8.tflite"
 
@@ -147,7 +153,8 @@ def test_import_button_is_on_the_dialog_and_the_result_is_whole(  # type: ignore
 
     # An unknown class: Import asks for its VRU type first.
     dialog.path.setText(str(_label_studio(tmp_path / "odd.json", ("kangaroo",), {"walk": (5,)})))
-    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(dialog.readDone, timeout=10_000):  # the dataset is read off the UI thread
+        qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
     mapping = dialog.mapping_dialog
     assert mapping is not None and mapping.isVisible()
     assert mapping.combos["kangaroo"].currentText() == IGNORE_TEXT
