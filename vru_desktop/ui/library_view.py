@@ -56,9 +56,10 @@ from vru_desktop.library.projects import (
     video_counts,
 )
 from vru_desktop.library.thumbnails import ThumbnailRequest, make_thumbnails
+from vru_desktop.library.views import video_details, video_rows
 from vru_desktop.settings import USER_DEFAULT_PROJECT, Locations, get_setting, set_setting
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import Project, Video
+from vru_desktop.store.models import Project, VideoStatus
 from vru_desktop.ui.library_model import (
     NAME_COLUMN,
     THUMB_COLUMN,
@@ -68,7 +69,6 @@ from vru_desktop.ui.library_model import (
     VideoTableModel,
     human_duration,
     human_size,
-    load_video_rows,
 )
 
 if TYPE_CHECKING:
@@ -268,7 +268,7 @@ class LibraryView(QWidget):
             self.projectChanged.emit(project_id)
 
     def _load_videos(self) -> None:
-        rows = load_video_rows(self.db, self.current_project_id())
+        rows = video_rows(self.db, self.current_project_id())
         self.video_model.set_rows(rows)
         self.middle.setCurrentWidget(self.videos if rows else self.empty_label)
         self._update_actions()
@@ -318,28 +318,27 @@ class LibraryView(QWidget):
             if project_id is not None:
                 self.details.setHtml(self._project_details(get_project(self.db, project_id)))
             return
-        with self.db.session() as session:
-            video = session.get(Video, ids[0])
-            if video is None:
-                return
-            rows = [
-                ("File", video.file_path),
-                ("Kind", video.kind.replace("_", " ")),
-                ("Duration", human_duration(video.duration)),
-                ("Frame rate", f"{video.fps:g} fps"),
-                ("Frames", str(video.frame_count)),
-                ("Resolution", video.resolution),
-                ("Codec", video.codec),
-                ("Start time", f"{video.start_time:g} s"),
-                ("Size", human_size(video.file_size)),
-                ("Status", video.status),
-                ("Processing", video.processing_status),
-                ("Metadata from", video.metadata_source),
-                ("Imported", video.imported_at.strftime("%Y-%m-%d %H:%M")),
-                ("Fingerprint", video.fingerprint[:16] + "…"),
-            ]
-            text = _details_table(video.filename, rows)
-        if video.status == "missing":
+        video = video_details(self.db, ids[0])
+        if video is None:
+            return
+        rows = [
+            ("File", video.file_path),
+            ("Kind", video.kind.replace("_", " ")),
+            ("Duration", human_duration(video.duration)),
+            ("Frame rate", f"{video.fps:g} fps"),
+            ("Frames", str(video.frame_count)),
+            ("Resolution", video.resolution),
+            ("Codec", video.codec),
+            ("Start time", f"{video.start_time:g} s"),
+            ("Size", human_size(video.file_size)),
+            ("Status", video.status),
+            ("Processing", video.processing_status),
+            ("Metadata from", video.metadata_source),
+            ("Imported", video.imported_at.strftime("%Y-%m-%d %H:%M")),
+            ("Fingerprint", video.fingerprint[:16] + "…"),
+        ]
+        text = _details_table(video.filename, rows)
+        if video.status == VideoStatus.MISSING:
             text += "<p><b>The file is missing.</b> Use Video → Relink to find it again.</p>"
         self.details.setHtml(text)
 
@@ -558,10 +557,10 @@ class LibraryView(QWidget):
         ids = self.selected_video_ids()
         if not ids:
             return
-        with self.db.session() as session:
-            video = session.get(Video, ids[0])
-            assert video is not None
-            name, kind, old_path = video.filename, video.kind, video.file_path
+        video = video_details(self.db, ids[0])
+        if video is None:
+            return
+        name, kind, old_path = video.filename, video.kind, video.file_path
         box = QMessageBox(self)
         box.setWindowTitle("Relink")
         box.setText(f"Where is '{name}' now?\nIt was at {old_path}.")
