@@ -52,7 +52,8 @@ def test_a_bad_import_breaks_the_contracts(tmp_path: Path) -> None:
     jobs = tmp_path / "vru_desktop" / "jobs" / "__init__.py"
     jobs.write_text(jobs.read_text() + "\nimport vru_desktop.ui.main_window\n")
     player = tmp_path / "vru_desktop" / "ui" / "viewer" / "player.py"
-    player.write_text(player.read_text() + "\n\ndef _start(path):\n    import av\n\n    return av.open(path)\n")
+    lazy_av = "\n\ndef _start(path):\n    import av\n\n    return av.open(path)\n"
+    player.write_text(player.read_text() + lazy_av)
     result = _lint(tmp_path)
     assert result.returncode == 1
     assert "Core never imports Qt BROKEN" in result.stdout

@@ -67,6 +67,7 @@ from vru_desktop.ui.library_model import (
     VIDEO_COLUMNS,
     VIDEO_IDS_MIME,
     VideoTableModel,
+    cell_text,
     human_duration,
     human_size,
 )
@@ -207,7 +208,7 @@ class LibraryView(QWidget):
     def video_rows(self) -> list[dict[str, str]]:
         """The table as shown, one dict per row (column title → text)."""
         return [
-            {VIDEO_COLUMNS[column]: row.text(column) for column in range(1, len(VIDEO_COLUMNS))}
+            {VIDEO_COLUMNS[column]: cell_text(row, column) for column in range(1, len(VIDEO_COLUMNS))}
             for row in self.video_model.rows
         ]
 

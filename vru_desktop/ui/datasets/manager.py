@@ -52,7 +52,7 @@ from vru_desktop.datasets.statistics import DatasetStatistics, compute_statistic
 from vru_desktop.jobs.operations import Operations
 from vru_desktop.library.projects import list_projects
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import VRU_TYPES
+from vru_desktop.store.models import VRU_TYPES, VideoStatus
 from vru_desktop.ui.datasets.stats_panel import StatsPanel
 
 READINESS_COLOURS = {READY: "#c8ebc8", PARTIAL: "#ffecb3", NOT_READY: "#f8cdcd"}
@@ -85,7 +85,7 @@ def _short_type(vru_type: str) -> str:
 
 
 def _file_text(row: DatasetRow) -> str:
-    if row.status != "ok":
+    if row.status != VideoStatus.OK:
         return row.status
     return "ok" if row.file_exists else "not found"
 
@@ -340,7 +340,7 @@ class DatasetManager(QWidget):
         self.project_combo = self._combo("projectFilter", [(ANY, None)])
         self.readiness_combo = self._combo("readinessFilter", [(ANY, None), *[(lv, lv) for lv in LEVELS]])
         self.status_combo = self._combo(
-            "statusFilter", [(ANY, None), ("ok", "ok"), ("missing", "missing"), ("error", "error")]
+            "statusFilter", [(ANY, None), *[(status.value, status.value) for status in VideoStatus]]
         )
         self.vru_combo = self._combo("vruFilter", [(ANY, None), *[(t, t) for t in VRU_TYPES]])
         self.camera_combos = {name: self._combo(f"{name}Filter", [(ANY, None)]) for name in CAMERA_FIELDS}

@@ -23,6 +23,7 @@ from vru_desktop.jobs.operations import Operations
 from vru_desktop.jobs.queue import RunQueue
 from vru_desktop.library.views import available_video_count
 from vru_desktop.settings import log_file
+from vru_desktop.store.models import RunStatus
 from vru_desktop.ui.runs.config_dialog import RunConfigDialog, choose_model_file
 from vru_desktop.ui.runs.models_dialog import ModelManagerDialog
 from vru_desktop.ui.runs.panel import RunsPanel
@@ -169,7 +170,7 @@ class DetectionWorkspace(QObject):
         self.window.show_workspace(self.panel)
 
     def _finished(self, session_id: int, status: str) -> None:
-        if status == "completed":
+        if status == RunStatus.COMPLETED:
             self.window.statusBar().showMessage(f"Run {session_id} completed.", 5000)
         self.window.libraryChanged.emit()
 
