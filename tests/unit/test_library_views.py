@@ -7,14 +7,16 @@ import dataclasses
 import pytest
 from sqlalchemy import update
 
-from vru_desktop.errors import VruError
+from vru_desktop.errors import NotFoundError, VruError
 from vru_desktop.library.importer import import_paths
-from vru_desktop.library.projects import ProjectFields, create_project, ensure_default_project
+from vru_desktop.library.projects import ProjectFields, create_project, ensure_default_project, update_project
 from vru_desktop.library.views import (
     available_video_count,
     library_counts,
     load_video,
     project_summary,
+    project_view,
+    project_views,
     video_choices,
     video_details,
     video_rows,
@@ -82,3 +84,33 @@ def test_load_video_gives_what_the_viewer_opens(db, library) -> None:
     assert container_start_time(video.path) == pytest.approx(0.0, abs=0.1)
     with pytest.raises(VruError, match="not in the library"):
         load_video(db, 999)
+
+
+def test_project_views_read_every_field_and_edit_back(db) -> None:
+    regions = [[[0, 0], [10, 0], [10, 10]]]
+    gate = create_project(
+        db,
+        ProjectFields(
+            name="Gate",
+            camera_model="AXIS",
+            camera_view="front",
+            signal_type="video",
+            frame_rate=25.0,
+            vru_classes=["pedestrian", "cyclist"],
+            ignore_regions=regions,
+        ),
+    )
+    views = project_views(db)
+    assert [(v.name, v.is_default) for v in views] == [("Default", True), ("Gate", False)]
+    view = project_view(db, gate.id)
+    assert view == views[1]
+    assert (view.camera_model, view.frame_rate, view.vru_classes) == ("AXIS", 25.0, ("pedestrian", "cyclist"))
+    assert view.ignore_regions == tuple(regions)
+    data = ProjectFields.of(view)
+    data.description = "north entrance"
+    update_project(db, gate.id, data)
+    edited = project_view(db, gate.id)
+    assert edited.description == "north entrance" and edited.ignore_regions == view.ignore_regions
+    assert edited.vru_classes == view.vru_classes
+    with pytest.raises(NotFoundError):
+        project_view(db, 999)

@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
-from vru_desktop.errors import MediaError, VruError
+from vru_desktop.errors import MediaError, NotFoundError, VruError
 from vru_desktop.media.frames import FrameTable
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import VRU_TYPES, FrameIndex, Project, ReviewedFrame, Video, VideoStatus
@@ -134,6 +135,60 @@ def available_video_count(db: Database, project_id: int) -> int:
             select(func.count()).where(Video.project_id == project_id, Video.status == VideoStatus.OK)
         )
     return int(count or 0)
+
+
+@dataclass(frozen=True)
+class ProjectView:
+    """A project (camera setup) with its fields."""
+
+    id: int
+    name: str
+    description: str
+    camera_model: str
+    camera_view: str
+    lens_type: str
+    resolution: str
+    frame_rate: float | None
+    signal_type: str
+    status: str
+    is_default: bool
+    vru_classes: tuple[str, ...]
+    ignore_regions: tuple[Any, ...]
+    gt_coverage: float
+
+
+def _project_view(project: Project) -> ProjectView:
+    return ProjectView(
+        project.id,
+        project.name,
+        project.description,
+        project.camera_model,
+        project.camera_view,
+        project.lens_type,
+        project.resolution,
+        project.frame_rate,
+        project.signal_type,
+        project.status,
+        project.is_default,
+        tuple(project.vru_classes),
+        tuple(project.ignore_regions),
+        project.gt_coverage,
+    )
+
+
+def project_views(db: Database) -> list[ProjectView]:
+    """Every project, the default one first, then by name."""
+    with db.session() as session:
+        projects = session.scalars(select(Project).order_by(Project.is_default.desc(), Project.name))
+        return [_project_view(p) for p in projects]
+
+
+def project_view(db: Database, project_id: int) -> ProjectView:
+    with db.session() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            raise NotFoundError(f"Project {project_id} does not exist.")
+        return _project_view(project)
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ from vru_desktop.datasets.query import (
 from vru_desktop.datasets.readiness import LEVELS, NOT_READY, PARTIAL, READY, coverage_text
 from vru_desktop.datasets.statistics import DatasetStatistics, compute_statistics
 from vru_desktop.jobs.operations import Operations
-from vru_desktop.library.projects import list_projects
+from vru_desktop.library.views import project_views
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import VRU_TYPES, VideoStatus
 from vru_desktop.ui.datasets.stats_panel import StatsPanel
@@ -432,7 +432,7 @@ class DatasetManager(QWidget):
 
     def _fill_choices(self) -> None:
         """Projects and their camera-field values for the filter menus, keeping what is chosen."""
-        projects = list_projects(self.db)
+        projects = project_views(self.db)
         self._refill(self.project_combo, [(p.name, p.id) for p in projects])
         for name, combo in self.camera_combos.items():
             values = sorted({getattr(p, name) for p in projects if getattr(p, name)}, key=str.lower)
