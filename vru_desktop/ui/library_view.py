@@ -41,6 +41,7 @@ from vru_desktop.jobs.operations import Operations
 from vru_desktop.library.importer import (
     Assignment,
     ImportOutcome,
+    ImportStatus,
     project_id_by_name,
     refresh_status,
     relink,
@@ -668,11 +669,11 @@ class LibraryView(QWidget):
 
     def _import_finished(self, outcomes: list[ImportOutcome]) -> None:
         self.changed.emit()
-        projects = {o.project for o in outcomes if o.status == "imported" and o.project}
+        projects = {o.project for o in outcomes if o.status == ImportStatus.IMPORTED and o.project}
         if len(projects) == 1:  # show where the videos went
             self.select_project(project_id_by_name(self.db, projects.pop()))
-        imported = sum(o.status == "imported" for o in outcomes)
-        refused = sum(o.status == "refused" for o in outcomes)
+        imported = sum(o.status == ImportStatus.IMPORTED for o in outcomes)
+        refused = sum(o.status == ImportStatus.REFUSED for o in outcomes)
         self.message.emit(f"Import finished: {imported} imported, {refused} refused.")
 
     # -- state ----------------------------------------------------------------------------------

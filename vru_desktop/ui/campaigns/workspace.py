@@ -36,6 +36,7 @@ from vru_desktop.campaigns.scoring import score_campaign
 from vru_desktop.errors import VruError
 from vru_desktop.jobs.operations import Operations
 from vru_desktop.library.views import project_summary
+from vru_desktop.store.models import RunStatus
 from vru_desktop.ui.runs.config_dialog import RunConfigDialog
 
 if TYPE_CHECKING:
@@ -178,7 +179,7 @@ class CampaignsPanel(QWidget):
                     v.reviewed_frames,
                     v.run_id,
                     v.run_status or "not launched",
-                    f"{(1.0 if v.run_status == 'completed' else v.progress) * 100:.0f} %",
+                    f"{(1.0 if v.run_status == RunStatus.COMPLETED else v.progress) * 100:.0f} %",
                     "yes" if v.reused else "",
                 ]
                 for v in info.videos

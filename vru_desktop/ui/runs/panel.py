@@ -112,8 +112,8 @@ class RunsPanel(QWidget):
         for row in self.rows.values():
             counts[row.status] = counts.get(row.status, 0) + 1
         self.summary.setText(
-            f"{counts.get('running', 0)} running, {counts.get('paused', 0)} paused, "
-            f"{counts.get('created', 0)} queued, {counts.get('interrupted', 0)} interrupted"
+            f"{counts.get(RunStatus.RUNNING, 0)} running, {counts.get(RunStatus.PAUSED, 0)} paused, "
+            f"{counts.get(RunStatus.CREATED, 0)} queued, {counts.get(RunStatus.INTERRUPTED, 0)} interrupted"
         )
 
     def _fill(self, item: QTreeWidgetItem, row: RunRow) -> None:
