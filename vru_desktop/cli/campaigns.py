@@ -24,16 +24,17 @@ from vru_desktop.campaigns.report import write_campaign_report
 from vru_desktop.campaigns.requirements import METRICS, needs_base, parse_requirements
 from vru_desktop.campaigns.scoring import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, score_campaign, sort_videos
 from vru_desktop.cli.common import (
+    TRUST_HELP,
     Context,
     print_json,
     run_config_from_args,
     run_summary_line,
     run_with_progress,
 )
-from vru_desktop.cli.detection import TRUST_HELP
 from vru_desktop.detection.models import DEFAULT_MODEL_NAME, ensure_model_file, register_model
 from vru_desktop.detection.pipeline import DEVICES, TRACKERS, RunConfig
 from vru_desktop.detection.runs import recover_interrupted
+from vru_desktop.store.models import RunStatus
 
 METRIC_HELP = "; ".join(f"{k}: {v[0]}" for k, v in METRICS.items())
 
@@ -188,7 +189,7 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
         summaries.append(summary)
         if not args.json:
             print(run_summary_line(summary))
-        if summary.status == "stopped":
+        if summary.status == RunStatus.STOPPED:
             print(f"stopped; 'vru-desktop campaign run {args.name}' continues", file=sys.stderr)
             break
     info = get_campaign(ctx.db, args.name)

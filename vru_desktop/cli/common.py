@@ -25,6 +25,8 @@ from vru_desktop.detection.pipeline import (
 from vru_desktop.settings import Locations, configure_logging, resolve_locations
 from vru_desktop.store.db import Database, open_database
 
+TRUST_HELP = "load a .pt file even if it carries code beyond a YOLO checkpoint (remembered by SHA-256)"
+
 
 class Context:
     """The data folder of this invocation; the database is opened on first use."""

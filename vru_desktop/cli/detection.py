@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from vru_desktop.cli.common import (
+    TRUST_HELP,
     Context,
     finite_float,
     print_json,
@@ -40,8 +41,6 @@ from vru_desktop.detection.runs import (
 from vru_desktop.errors import UsageError
 from vru_desktop.library.importer import project_id_by_name
 from vru_desktop.store.models import RunStatus
-
-TRUST_HELP = "load a .pt file even if it carries code beyond a YOLO checkpoint (remembered by SHA-256)"
 
 
 def register(subparsers: Any) -> None:
