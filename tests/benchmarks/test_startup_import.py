@@ -168,9 +168,9 @@ def test_import_time_per_video(db, tmp_path: Path, shared_data: Path) -> None:
 @pytest.mark.benchmark
 def test_library_table_with_5000_videos(db, data_dir: Path, qtbot) -> None:
     from vru_desktop.library.projects import ensure_default_project
+    from vru_desktop.library.views import video_rows
     from vru_desktop.settings import resolve_locations
     from vru_desktop.store.models import Video
-    from vru_desktop.ui.library_model import load_video_rows
     from vru_desktop.ui.library_view import LibraryView
 
     project = ensure_default_project(db)
@@ -195,7 +195,7 @@ def test_library_table_with_5000_videos(db, data_dir: Path, qtbot) -> None:
     qtbot.addWidget(view)
     view.refresh()
     begin = time.perf_counter()
-    rows = load_video_rows(db, project.id)
+    rows = video_rows(db, project.id)
     query = time.perf_counter() - begin
     timings = []
     for _ in range(RUNS):

@@ -173,6 +173,7 @@ def test_model_registration(db, data_dir: Path, shared_models: Path, qtbot, monk
     dialog = config_dialog.RunConfigDialog(db, resolve_locations(data_dir).ensure(), video_count=1)
     qtbot.addWidget(dialog)
     dialog.show()
+
     def choose_the_folder(picker: config_dialog.ModelFileDialog) -> int:
         picker.chosen = shared_models / MODEL
         return QDialog.DialogCode.Accepted

@@ -14,6 +14,7 @@ CONTRACTS = {
     "Core never imports Qt",
     "Core never imports jobs, ui or cli",
     "jobs never imports ui",
+    "ui never imports sqlalchemy, av or cv2",
 }
 
 
@@ -42,7 +43,7 @@ def test_contracts_are_kept() -> None:
         assert f"{name} KEPT" in result.stdout
 
 
-def test_a_core_module_importing_qt_or_ui_breaks_the_contracts(tmp_path: Path) -> None:
+def test_a_bad_import_breaks_the_contracts(tmp_path: Path) -> None:
     shutil.copytree(
         REPO / "vru_desktop", tmp_path / "vru_desktop", ignore=shutil.ignore_patterns("__pycache__")
     )
@@ -50,8 +51,17 @@ def test_a_core_module_importing_qt_or_ui_breaks_the_contracts(tmp_path: Path) -
     store.write_text(store.read_text() + "\nimport PySide6.QtCore\n")
     jobs = tmp_path / "vru_desktop" / "jobs" / "__init__.py"
     jobs.write_text(jobs.read_text() + "\nimport vru_desktop.ui.main_window\n")
+    campaigns = tmp_path / "vru_desktop" / "campaigns" / "__init__.py"
+    campaigns.write_text(campaigns.read_text() + "\nimport vru_desktop.jobs.queue\n")
+    player = tmp_path / "vru_desktop" / "ui" / "viewer" / "player.py"
+    lazy_av = "\n\ndef _start(path):\n    import av\n\n    return av.open(path)\n"
+    player.write_text(player.read_text() + lazy_av)
     result = _lint(tmp_path)
     assert result.returncode == 1
     assert "Core never imports Qt BROKEN" in result.stdout
     assert "jobs never imports ui BROKEN" in result.stdout
     assert "vru_desktop.store -> PySide6" in result.stdout
+    assert "Core never imports jobs, ui or cli BROKEN" in result.stdout
+    assert "vru_desktop.campaigns -> vru_desktop.jobs.queue" in result.stdout
+    assert "ui never imports sqlalchemy, av or cv2 BROKEN" in result.stdout
+    assert "vru_desktop.ui.viewer.player -> av" in result.stdout

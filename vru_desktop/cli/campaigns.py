@@ -23,11 +23,18 @@ from vru_desktop.campaigns.definition import (
 from vru_desktop.campaigns.report import write_campaign_report
 from vru_desktop.campaigns.requirements import METRICS, needs_base, parse_requirements
 from vru_desktop.campaigns.scoring import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, score_campaign, sort_videos
-from vru_desktop.cli.common import Context, print_json
-from vru_desktop.cli.detection import TRUST_HELP, _config, _run_with_bar, _summary_line
+from vru_desktop.cli.common import (
+    TRUST_HELP,
+    Context,
+    print_json,
+    run_config_from_args,
+    run_summary_line,
+    run_with_progress,
+)
 from vru_desktop.detection.models import DEFAULT_MODEL_NAME, ensure_model_file, register_model
 from vru_desktop.detection.pipeline import DEVICES, TRACKERS, RunConfig
 from vru_desktop.detection.runs import recover_interrupted
+from vru_desktop.store.models import RunStatus
 
 METRIC_HELP = "; ".join(f"{k}: {v[0]}" for k, v in METRICS.items())
 
@@ -128,7 +135,7 @@ def _f(value: Any) -> str:
 
 
 def cmd_create(args: argparse.Namespace, ctx: Context) -> int:
-    config = _config(args)
+    config = run_config_from_args(args)
     parse_requirements(args.require or [])
     path = ensure_model_file(args.model, ctx.locations)
     model = register_model(ctx.db, path, trust=args.trust_model)
@@ -178,11 +185,11 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     summaries = []
     for i, run_id in enumerate(queued, 1):
         video = next(v for v in info.videos if v.run_id == run_id)
-        summary = _run_with_bar(ctx, run_id, f"[{i}/{len(queued)}] video {video.video_id}")
+        summary = run_with_progress(ctx, run_id, f"[{i}/{len(queued)}] video {video.video_id}")
         summaries.append(summary)
         if not args.json:
-            print(_summary_line(summary))
-        if summary.status == "stopped":
+            print(run_summary_line(summary))
+        if summary.status == RunStatus.STOPPED:
             print(f"stopped; 'vru-desktop campaign run {args.name}' continues", file=sys.stderr)
             break
     info = get_campaign(ctx.db, args.name)

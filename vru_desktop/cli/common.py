@@ -1,16 +1,31 @@
-"""What every subcommand shares: the opened data folder, JSON output, a text progress bar."""
+"""What every subcommand shares: the opened data folder, JSON output, a text progress bar, running a
+detection run with it."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
+from vru_desktop.detection.pipeline import (
+    Progress,
+    RunCallbacks,
+    RunConfig,
+    RunControl,
+    RunSummary,
+    eta_text,
+    execute_run,
+)
 from vru_desktop.settings import Locations, configure_logging, resolve_database, resolve_locations
 from vru_desktop.store.db import Database, open_database
+
+TRUST_HELP = "load a .pt file even if it carries code beyond a YOLO checkpoint (remembered by SHA-256)"
 
 
 class Context:
@@ -70,3 +85,61 @@ class ProgressBar:
         self.stream.flush()
         if done >= total:
             self.stream.write("\n")
+
+
+@contextmanager
+def _stop_on_interrupt(control: RunControl) -> Iterator[None]:
+    """Ctrl+C stops the run cleanly (what was computed is kept) instead of killing it."""
+
+    def handler(_signum: int, _frame: Any) -> None:
+        print("\nstopping after the current frames…", file=sys.stderr)
+        control.stop()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run_with_progress(ctx: Context, run_id: int, label: str) -> RunSummary:
+    """Run ``run_id`` through the pipeline with a progress bar; Ctrl+C stops it and keeps what was done."""
+    bar = ProgressBar(label)
+    control = RunControl()
+
+    def progress(p: Progress) -> None:
+        bar.update(p.done, p.total, f"{p.fps:.1f} frames/s, {eta_text(p.eta_seconds)} left")
+
+    with _stop_on_interrupt(control):
+        return execute_run(
+            ctx.db, run_id, ctx.locations, control=control, callbacks=RunCallbacks(progress=progress)
+        )
+
+
+def run_summary_line(s: RunSummary) -> str:
+    """One finished run in words (and its error on a second line)."""
+    types = ", ".join(f"{k} {v}" for k, v in sorted(s.detections_by_type.items())) or "none"
+    line = (
+        f"run {s.session_id} (video {s.video_id}): {s.status}, {s.frames_processed} frames "
+        f"({s.frames_failed} failed), {s.total_detections} detections ({types}), "
+        f"{s.processing_time_seconds:.1f} s, {s.frames_per_second:.1f} frames/s"
+    )
+    return line + (f"\n  {s.error_message}" if s.error_message else "")
+
+
+def run_config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The validated run configuration from the detector options ``detect`` and ``campaign create`` share."""
+    config = RunConfig(
+        conf=args.conf,
+        iou=args.iou,
+        imgsz=args.imgsz,
+        stride=args.stride,
+        device=args.device,
+        tracker=args.tracker,
+        batch=args.batch,
+        rider_threshold=args.rider_threshold,
+        stop_frame=args.stop_frame,
+        commit_frames=args.commit_frames,
+    )
+    config.validate()
+    return config

@@ -7,13 +7,18 @@ headless, with a progress bar. Every command first marks runs left by a crashed 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from vru_desktop.cli.common import Context, ProgressBar, finite_float, print_json
+from vru_desktop.cli.common import (
+    TRUST_HELP,
+    Context,
+    finite_float,
+    print_json,
+    run_config_from_args,
+    run_summary_line,
+    run_with_progress,
+)
 from vru_desktop.detection.models import (
     DEFAULT_MODEL_NAME,
     ensure_model_file,
@@ -23,13 +28,7 @@ from vru_desktop.detection.models import (
 from vru_desktop.detection.pipeline import (
     DEVICES,
     TRACKERS,
-    Progress,
-    RunCallbacks,
     RunConfig,
-    RunControl,
-    RunSummary,
-    eta_text,
-    execute_run,
 )
 from vru_desktop.detection.runs import (
     cancel_queued,
@@ -42,8 +41,6 @@ from vru_desktop.detection.runs import (
 from vru_desktop.errors import UsageError
 from vru_desktop.library.importer import project_id_by_name
 from vru_desktop.store.models import RunStatus
-
-TRUST_HELP = "load a .pt file even if it carries code beyond a YOLO checkpoint (remembered by SHA-256)"
 
 
 def register(subparsers: Any) -> None:
@@ -91,65 +88,10 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=cmd_add_model)
 
 
-@contextmanager
-def _stop_on_interrupt(control: RunControl) -> Iterator[None]:
-    """Ctrl+C stops the run cleanly (what was computed is kept) instead of killing it."""
-
-    def handler(_signum: int, _frame: Any) -> None:
-        print("\nstopping after the current frames…", file=sys.stderr)
-        control.stop()
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _run_with_bar(ctx: Context, run_id: int, label: str) -> RunSummary:
-    bar = ProgressBar(label)
-    control = RunControl()
-
-    def progress(p: Progress) -> None:
-        bar.update(p.done, p.total, f"{p.fps:.1f} frames/s, {eta_text(p.eta_seconds)} left")
-
-    with _stop_on_interrupt(control):
-        return execute_run(
-            ctx.db, run_id, ctx.locations, control=control, callbacks=RunCallbacks(progress=progress)
-        )
-
-
-def _summary_line(s: RunSummary) -> str:
-    types = ", ".join(f"{k} {v}" for k, v in sorted(s.detections_by_type.items())) or "none"
-    line = (
-        f"run {s.session_id} (video {s.video_id}): {s.status}, {s.frames_processed} frames "
-        f"({s.frames_failed} failed), {s.total_detections} detections ({types}), "
-        f"{s.processing_time_seconds:.1f} s, {s.frames_per_second:.1f} frames/s"
-    )
-    return line + (f"\n  {s.error_message}" if s.error_message else "")
-
-
-def _config(args: argparse.Namespace) -> RunConfig:
-    config = RunConfig(
-        conf=args.conf,
-        iou=args.iou,
-        imgsz=args.imgsz,
-        stride=args.stride,
-        device=args.device,
-        tracker=args.tracker,
-        batch=args.batch,
-        rider_threshold=args.rider_threshold,
-        stop_frame=args.stop_frame,
-        commit_frames=args.commit_frames,
-    )
-    config.validate()
-    return config
-
-
 def cmd_detect(args: argparse.Namespace, ctx: Context) -> int:
     if bool(args.video_ids) == bool(args.project):
         raise UsageError("detect: give VIDEO_IDs or --project NAME (one of them).")
-    config = _config(args)
+    config = run_config_from_args(args)
     recover_interrupted(ctx.db)
     path = ensure_model_file(args.model, ctx.locations)
     model = register_model(ctx.db, path, trust=args.trust_model)
@@ -157,12 +99,12 @@ def cmd_detect(args: argparse.Namespace, ctx: Context) -> int:
         runs = queue_project(ctx.db, project_id_by_name(ctx.db, args.project), model.id, config)
     else:
         runs = queue_videos(ctx.db, args.video_ids, model.id, config)
-    summaries = [_run_with_bar(ctx, run.id, f"video {run.video_id}") for run in runs]
+    summaries = [run_with_progress(ctx, run.id, f"video {run.video_id}") for run in runs]
     if args.json:
         print_json([s.to_dict() for s in summaries])
     else:
         for summary in summaries:
-            print(_summary_line(summary))
+            print(run_summary_line(summary))
         if not summaries:
             print("nothing to do: no videos (or each already has a queued or running run)", file=sys.stderr)
     return 0 if summaries and all(s.status == RunStatus.COMPLETED for s in summaries) else 1
@@ -171,11 +113,11 @@ def cmd_detect(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_resume(args: argparse.Namespace, ctx: Context) -> int:
     recover_interrupted(ctx.db)
     run = requeue(ctx.db, args.run_id)
-    summary = _run_with_bar(ctx, run.id, f"run {run.id}")
+    summary = run_with_progress(ctx, run.id, f"run {run.id}")
     if args.json:
         print_json(summary.to_dict())
     else:
-        print(_summary_line(summary))
+        print(run_summary_line(summary))
     return 0 if summary.status == RunStatus.COMPLETED else 1
 
 

@@ -49,7 +49,7 @@ from vru_desktop.datasets.formats.common import SourceBox, SourceDataset, Source
 from vru_desktop.datasets.imports import remove_import_part, reviewed_ranges
 from vru_desktop.datasets.mapping import ClassMapping
 from vru_desktop.errors import Cancelled, DuplicateError, FormatError, NotFoundError, ValidationError
-from vru_desktop.library.importer import import_paths, remove_videos
+from vru_desktop.library.importer import ImportStatus, import_paths, remove_videos
 from vru_desktop.media.probe import sequence_files
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import (
@@ -187,7 +187,9 @@ def import_annotations(
     try:
         if options.media:
             outcomes = import_paths(db, options.media)
-            added = [o.video_id for o in outcomes if o.status == "imported" and o.video_id is not None]
+            added = [
+                o.video_id for o in outcomes if o.status == ImportStatus.IMPORTED and o.video_id is not None
+            ]
             refused = [o for o in outcomes if not o.ok]
             if refused:
                 raise ValidationError("Videos not imported: " + "; ".join(o.line() for o in refused))

@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy import delete, select
@@ -37,19 +38,29 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, int, str], None]
 
 
+class ImportStatus(StrEnum):
+    """What happened to one path of an import."""
+
+    IMPORTED = "imported"
+    RELINKED = "relinked"
+    DUPLICATE = "duplicate"
+    REFUSED = "refused"
+    CANCELLED = "cancelled"
+
+
 @dataclass
 class ImportOutcome:
     """What happened to one path of an import."""
 
     path: Path
-    status: str  # imported | duplicate | relinked | refused | cancelled
+    status: ImportStatus
     message: str
     video_id: int | None = None
     project: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.status in ("imported", "duplicate", "relinked")
+        return self.status in (ImportStatus.IMPORTED, ImportStatus.DUPLICATE, ImportStatus.RELINKED)
 
     @property
     def name(self) -> str:
@@ -149,19 +160,22 @@ def _store(db: Database, info: VideoInfo, assignment: Assignment) -> ImportOutco
             if old_path.exists() and old_path.resolve() != info.path.resolve():
                 return ImportOutcome(
                     info.path,
-                    "duplicate",
+                    ImportStatus.DUPLICATE,
                     f"same content as video {existing.id} ({old_path}); not added again",
                     existing.id,
                 )
             if old_path.exists():
                 return ImportOutcome(
-                    info.path, "duplicate", f"already in the library as video {existing.id}", existing.id
+                    info.path,
+                    ImportStatus.DUPLICATE,
+                    f"already in the library as video {existing.id}",
+                    existing.id,
                 )
             existing.file_path = str(info.path)
             existing.filename = one_line(info.path.name)
             existing.status = VideoStatus.OK
             return ImportOutcome(
-                info.path, "relinked", f"found again: video {existing.id} moved here", existing.id
+                info.path, ImportStatus.RELINKED, f"found again: video {existing.id} moved here", existing.id
             )
         project = choose_project(session, db, info.path, assignment)
         name = one_line(sequence_name(info.path) if info.kind == "image_sequence" else info.path.name)
@@ -196,7 +210,7 @@ def _store(db: Database, info: VideoInfo, assignment: Assignment) -> ImportOutco
         summary = f"{info.frame_count} frames, {info.fps:g} fps, {info.resolution}, {info.duration:.2f} s"
         if info.undecodable_tail:
             summary += f"; the last {info.undecodable_tail} frames do not decode and were left out"
-        return ImportOutcome(info.path, "imported", summary, video.id, project.name)
+        return ImportOutcome(info.path, ImportStatus.IMPORTED, summary, video.id, project.name)
 
 
 def _frame_table_bytes(info: VideoInfo) -> tuple[bytes, bytes]:
@@ -238,7 +252,7 @@ def import_paths(
     for number, path in enumerate(candidates):
         if should_cancel is not None and should_cancel():
             outcomes.extend(
-                ImportOutcome(rest, "cancelled", "not imported: the import was cancelled")
+                ImportOutcome(rest, ImportStatus.CANCELLED, "not imported: the import was cancelled")
                 for rest in candidates[number:]
             )
             break
@@ -249,16 +263,20 @@ def import_paths(
             outcomes.append(_store(db, info, assignment))
         except VruError as exc:
             outcomes.append(
-                ImportOutcome(path, "refused", exc.message + (f" {exc.hint}" if exc.hint else ""))
+                ImportOutcome(path, ImportStatus.REFUSED, exc.message + (f" {exc.hint}" if exc.hint else ""))
             )
         except SQLAlchemyError as exc:  # storing it failed, not reading it
             log.exception("storing %s failed", path)
-            outcomes.append(ImportOutcome(path, "refused", f"{path.name}: {database_failure(exc).message}"))
+            outcomes.append(
+                ImportOutcome(path, ImportStatus.REFUSED, f"{path.name}: {database_failure(exc).message}")
+            )
         except Exception as exc:  # an unexpected decoder failure must not end the batch
             log.exception("import of %s failed", path)
             outcomes.append(
                 ImportOutcome(
-                    path, "refused", f"{path.name}: unexpected error while reading ({one_line(str(exc))})."
+                    path,
+                    ImportStatus.REFUSED,
+                    f"{path.name}: unexpected error while reading ({one_line(str(exc))}).",
                 )
             )
     if progress is not None:

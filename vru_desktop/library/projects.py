@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from vru_desktop.errors import DuplicateError, NotFoundError, ValidationError
+from vru_desktop.library.views import ProjectView
 from vru_desktop.settings import USER_DEFAULT_PROJECT, get_setting, set_setting
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import (
@@ -69,8 +70,10 @@ class ProjectFields:
             raise ValidationError("Project not saved: " + "; ".join(problems) + ".")
 
     @classmethod
-    def of(cls, project: Project) -> ProjectFields:
-        return cls(**{f.name: getattr(project, f.name) for f in fields(cls)})
+    def of(cls, project: Project | ProjectView) -> ProjectFields:
+        data = cls(**{f.name: getattr(project, f.name) for f in fields(cls)})
+        data.vru_classes, data.ignore_regions = list(data.vru_classes), list(data.ignore_regions)
+        return data
 
 
 def _region_problems(regions: Any) -> list[str]:

@@ -206,6 +206,15 @@ def _describe_av_error(path: Path, exc: Exception) -> str:
     return f"{path.name}: cannot be read as a video ({text})."
 
 
+def container_start_time(path: Path) -> float:
+    """The container's start time in seconds: the origin of the times a media player reports."""
+    import av
+
+    with av.open(str(path)) as container:
+        start = container.start_time
+    return 0.0 if start is None else start / 1_000_000
+
+
 def probe_video_file(path: Path) -> VideoInfo:
     """Probe a video file, checking that it really decodes. Raises :class:`MediaError` with a reason."""
     import av

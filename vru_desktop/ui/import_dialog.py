@@ -21,11 +21,15 @@ from PySide6.QtWidgets import (
 )
 
 from vru_desktop.jobs.operations import Operations, Task
-from vru_desktop.library.importer import Assignment, ImportOutcome, import_paths
+from vru_desktop.library.importer import Assignment, ImportOutcome, ImportStatus, import_paths
 from vru_desktop.store.db import Database
 
-STATUS_ORDER = ("imported", "relinked", "duplicate", "refused", "cancelled")
-STATUS_COLOURS = {"refused": "#c0392b", "cancelled": "#7f8c8d", "duplicate": "#b9770e"}
+STATUS_ORDER = tuple(ImportStatus)
+STATUS_COLOURS = {
+    ImportStatus.REFUSED: "#c0392b",
+    ImportStatus.CANCELLED: "#7f8c8d",
+    ImportStatus.DUPLICATE: "#b9770e",
+}
 
 
 class ImportRunner(QObject):

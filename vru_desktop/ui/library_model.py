@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +21,11 @@ from PySide6.QtCore import (
     Qt,
 )
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from sqlalchemy import func, select
 
 from vru_desktop.datasets.readiness import coverage_text
 from vru_desktop.library.thumbnails import ThumbnailRequest, thumbnail_path
-from vru_desktop.store.db import Database
-from vru_desktop.store.models import ReviewedFrame, Video
+from vru_desktop.library.views import VideoRow
+from vru_desktop.store.models import VideoStatus
 
 VIDEO_COLUMNS = ("", "Name", "Duration", "FPS", "Resolution", "Frames", "Size", "Status", "Reviewed")
 THUMB_COLUMN, NAME_COLUMN, STATUS_COLUMN, COVERAGE_COLUMN = 0, 1, 7, 8
@@ -53,71 +51,38 @@ def human_duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:05.2f}" if hours else f"{minutes}:{secs:05.2f}"
 
 
-@dataclass(frozen=True)
-class VideoRow:
-    id: int
-    filename: str
-    file_path: str
-    kind: str
-    duration: float
-    fps: float
-    frame_count: int
-    width: int
-    height: int
-    file_size: int
-    status: str
-    fingerprint: str
-    reviewed_frames: int
-
-    @property
-    def coverage(self) -> float:
-        return self.reviewed_frames / self.frame_count if self.frame_count > 0 else 0.0
-
-    def text(self, column: int) -> str:
-        if column == NAME_COLUMN:
-            return self.filename
-        if column == 2:
-            return human_duration(self.duration)
-        if column == 3:
-            return f"{self.fps:.3f}".rstrip("0").rstrip(".")
-        if column == 4:
-            return f"{self.width}x{self.height}"
-        if column == 5:
-            return str(self.frame_count)
-        if column == 6:
-            return human_size(self.file_size)
-        if column == STATUS_COLUMN:
-            return self.status
-        if column == COVERAGE_COLUMN:
-            return coverage_text(self.coverage)
-        return ""
-
-    def sort_key(self, column: int) -> Any:
-        keys = {
-            NAME_COLUMN: self.filename.lower(),
-            2: self.duration,
-            3: self.fps,
-            4: self.width * self.height,
-            5: self.frame_count,
-            6: self.file_size,
-            STATUS_COLUMN: self.status,
-            COVERAGE_COLUMN: self.coverage,
-        }
-        return keys.get(column, self.id)
+def cell_text(row: VideoRow, column: int) -> str:
+    if column == NAME_COLUMN:
+        return row.filename
+    if column == 2:
+        return human_duration(row.duration)
+    if column == 3:
+        return f"{row.fps:.3f}".rstrip("0").rstrip(".")
+    if column == 4:
+        return f"{row.width}x{row.height}"
+    if column == 5:
+        return str(row.frame_count)
+    if column == 6:
+        return human_size(row.file_size)
+    if column == STATUS_COLUMN:
+        return row.status
+    if column == COVERAGE_COLUMN:
+        return coverage_text(row.coverage)
+    return ""
 
 
-def load_video_rows(db: Database, project_id: int | None) -> list[VideoRow]:
-    """The project's videos as plain rows (one query, no ORM objects)."""
-    reviewed = (
-        select(func.count()).where(ReviewedFrame.video_id == Video.id).correlate(Video).scalar_subquery()
-    )
-    columns = [
-        reviewed if name == "reviewed_frames" else getattr(Video, name)
-        for name in VideoRow.__dataclass_fields__
-    ]
-    with db.session() as session:
-        result = session.execute(select(*columns).where(Video.project_id == project_id).order_by(Video.id))
-        return [VideoRow(*row) for row in result]
+def sort_key(row: VideoRow, column: int) -> Any:
+    keys = {
+        NAME_COLUMN: row.filename.lower(),
+        2: row.duration,
+        3: row.fps,
+        4: row.width * row.height,
+        5: row.frame_count,
+        6: row.file_size,
+        STATUS_COLUMN: row.status,
+        COVERAGE_COLUMN: row.coverage,
+    }
+    return keys.get(column, row.id)
 
 
 class VideoTableModel(QAbstractTableModel):
@@ -173,8 +138,9 @@ class VideoTableModel(QAbstractTableModel):
         if not index.isValid():
             return None
         row, column = self.rows[index.row()], index.column()
+        file_ok = row.status == VideoStatus.OK
         if role == Qt.ItemDataRole.DisplayRole:
-            return row.text(column)
+            return cell_text(row, column)
         if role == Qt.ItemDataRole.DecorationRole and column == THUMB_COLUMN:
             return self._icon(row)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC_COLUMNS:
@@ -182,11 +148,11 @@ class VideoTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == NAME_COLUMN:
                 return row.file_path
-            if column == STATUS_COLUMN and row.status != "ok":
+            if column == STATUS_COLUMN and not file_ok:
                 return "The file is not where it was: use Video → Relink."
             if column == COVERAGE_COLUMN:
                 return f"{row.reviewed_frames} of {row.frame_count} frames reviewed (ground-truth coverage)"
-        if role == Qt.ItemDataRole.ForegroundRole and column == STATUS_COLUMN and row.status != "ok":
+        if role == Qt.ItemDataRole.ForegroundRole and column == STATUS_COLUMN and not file_ok:
             return QColor("#d35400")
         if role == Qt.ItemDataRole.UserRole:
             return row.id
@@ -214,7 +180,7 @@ class VideoTableModel(QAbstractTableModel):
     # -- helpers --------------------------------------------------------------------------------
     def _sort_rows(self) -> None:
         column, order = self._sort
-        self.rows.sort(key=lambda r: r.sort_key(column), reverse=order == Qt.SortOrder.DescendingOrder)
+        self.rows.sort(key=lambda r: sort_key(r, column), reverse=order == Qt.SortOrder.DescendingOrder)
 
     def _icon(self, row: VideoRow) -> QIcon:
         icon = self._icons.get(row.fingerprint)
@@ -224,7 +190,7 @@ class VideoTableModel(QAbstractTableModel):
         if cached.is_file():
             icon = self._icons[row.fingerprint] = QIcon(str(cached))
             return icon
-        if row.status == "ok" and row.fingerprint not in self._asked:
+        if row.status == VideoStatus.OK and row.fingerprint not in self._asked:
             self._asked.add(row.fingerprint)
             self.want_thumbnail(
                 ThumbnailRequest(row.fingerprint, Path(row.file_path), row.kind, row.frame_count)

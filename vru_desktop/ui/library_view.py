@@ -41,6 +41,8 @@ from vru_desktop.jobs.operations import Operations
 from vru_desktop.library.importer import (
     Assignment,
     ImportOutcome,
+    ImportStatus,
+    project_id_by_name,
     refresh_status,
     relink,
     relink_search,
@@ -49,16 +51,14 @@ from vru_desktop.library.importer import (
 )
 from vru_desktop.library.projects import (
     delete_project,
-    get_project,
-    list_projects,
     move_videos,
-    project_by_name,
     video_counts,
 )
 from vru_desktop.library.thumbnails import ThumbnailRequest, make_thumbnails
+from vru_desktop.library.views import ProjectView, project_view, project_views, video_details, video_rows
 from vru_desktop.settings import USER_DEFAULT_PROJECT, Locations, get_setting, set_setting
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import Project, Video
+from vru_desktop.store.models import VideoStatus
 from vru_desktop.ui.library_model import (
     NAME_COLUMN,
     THUMB_COLUMN,
@@ -66,9 +66,9 @@ from vru_desktop.ui.library_model import (
     VIDEO_COLUMNS,
     VIDEO_IDS_MIME,
     VideoTableModel,
+    cell_text,
     human_duration,
     human_size,
-    load_video_rows,
 )
 
 if TYPE_CHECKING:
@@ -207,7 +207,7 @@ class LibraryView(QWidget):
     def video_rows(self) -> list[dict[str, str]]:
         """The table as shown, one dict per row (column title → text)."""
         return [
-            {VIDEO_COLUMNS[column]: row.text(column) for column in range(1, len(VIDEO_COLUMNS))}
+            {VIDEO_COLUMNS[column]: cell_text(row, column) for column in range(1, len(VIDEO_COLUMNS))}
             for row in self.video_model.rows
         ]
 
@@ -227,7 +227,7 @@ class LibraryView(QWidget):
         self.projects.blockSignals(True)
         self.projects.clear()
         default_item: QListWidgetItem | None = None
-        for project in list_projects(self.db):
+        for project in project_views(self.db):
             item = QListWidgetItem(f"{project.name}  ({counts.get(project.id, 0)})")
             item.setData(Qt.ItemDataRole.UserRole, project.id)
             notes = [f"{project.camera_model} · {project.camera_view} · {project.signal_type}"]
@@ -268,7 +268,7 @@ class LibraryView(QWidget):
             self.projectChanged.emit(project_id)
 
     def _load_videos(self) -> None:
-        rows = load_video_rows(self.db, self.current_project_id())
+        rows = video_rows(self.db, self.current_project_id())
         self.video_model.set_rows(rows)
         self.middle.setCurrentWidget(self.videos if rows else self.empty_label)
         self._update_actions()
@@ -316,34 +316,33 @@ class LibraryView(QWidget):
         if not ids:
             project_id = self.current_project_id()
             if project_id is not None:
-                self.details.setHtml(self._project_details(get_project(self.db, project_id)))
+                self.details.setHtml(self._project_details(project_view(self.db, project_id)))
             return
-        with self.db.session() as session:
-            video = session.get(Video, ids[0])
-            if video is None:
-                return
-            rows = [
-                ("File", video.file_path),
-                ("Kind", video.kind.replace("_", " ")),
-                ("Duration", human_duration(video.duration)),
-                ("Frame rate", f"{video.fps:g} fps"),
-                ("Frames", str(video.frame_count)),
-                ("Resolution", video.resolution),
-                ("Codec", video.codec),
-                ("Start time", f"{video.start_time:g} s"),
-                ("Size", human_size(video.file_size)),
-                ("Status", video.status),
-                ("Processing", video.processing_status),
-                ("Metadata from", video.metadata_source),
-                ("Imported", video.imported_at.strftime("%Y-%m-%d %H:%M")),
-                ("Fingerprint", video.fingerprint[:16] + "…"),
-            ]
-            text = _details_table(video.filename, rows)
-        if video.status == "missing":
+        video = video_details(self.db, ids[0])
+        if video is None:
+            return
+        rows = [
+            ("File", video.file_path),
+            ("Kind", video.kind.replace("_", " ")),
+            ("Duration", human_duration(video.duration)),
+            ("Frame rate", f"{video.fps:g} fps"),
+            ("Frames", str(video.frame_count)),
+            ("Resolution", video.resolution),
+            ("Codec", video.codec),
+            ("Start time", f"{video.start_time:g} s"),
+            ("Size", human_size(video.file_size)),
+            ("Status", video.status),
+            ("Processing", video.processing_status),
+            ("Metadata from", video.metadata_source),
+            ("Imported", video.imported_at.strftime("%Y-%m-%d %H:%M")),
+            ("Fingerprint", video.fingerprint[:16] + "…"),
+        ]
+        text = _details_table(video.filename, rows)
+        if video.status == VideoStatus.MISSING:
             text += "<p><b>The file is missing.</b> Use Video → Relink to find it again.</p>"
         self.details.setHtml(text)
 
-    def _project_details(self, project: Project) -> str:
+    def _project_details(self, project: ProjectView) -> str:
         rows = [
             ("Camera model", project.camera_model),
             ("Camera view", project.camera_view),
@@ -366,7 +365,7 @@ class LibraryView(QWidget):
         project_id = self.current_project_id()
         is_system_default = False
         if project_id is not None:
-            is_system_default = get_project(self.db, project_id).is_default
+            is_system_default = project_view(self.db, project_id).is_default
         self.edit_project_action.setEnabled(project_id is not None)
         self.delete_project_action.setEnabled(project_id is not None and not is_system_default)
         self.user_default_action.setEnabled(project_id is not None)
@@ -391,7 +390,7 @@ class LibraryView(QWidget):
         menu.addActions([self.open_video_action, self.relink_action])
         move_menu = menu.addMenu("Mo&ve to Project")
         move_menu.setObjectName("moveToProjectMenu")
-        for project in list_projects(self.db):
+        for project in project_views(self.db):
             if project.id != self.current_project_id():
                 move_menu.addAction(project.name).triggered.connect(
                     lambda _=False, p=project.id: self.move_selected_to(p)
@@ -404,7 +403,7 @@ class LibraryView(QWidget):
     def ask_move_selected(self) -> None:
         if not self.selected_video_ids():
             return
-        others = [p for p in list_projects(self.db) if p.id != self.current_project_id()]
+        others = [p for p in project_views(self.db) if p.id != self.current_project_id()]
         if not others:
             self.message.emit("There is no other project to move videos to: create one first.")
             return
@@ -423,7 +422,7 @@ class LibraryView(QWidget):
             self.message.emit(str(exc))
             return
         self.changed.emit()
-        self.message.emit(f"{moved} video(s) moved to project '{get_project(self.db, project_id).name}'.")
+        self.message.emit(f"{moved} video(s) moved to project '{project_view(self.db, project_id).name}'.")
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Videos dropped on a project in the list move to that project."""
@@ -498,7 +497,7 @@ class LibraryView(QWidget):
         project_id = self.current_project_id()
         if project_id is None:
             return
-        project = get_project(self.db, project_id)
+        project = project_view(self.db, project_id)
         answer = QMessageBox.question(
             self,
             "Delete project",
@@ -522,7 +521,7 @@ class LibraryView(QWidget):
             return
         mine = get_setting(self.db, USER_DEFAULT_PROJECT) == project_id
         set_setting(self.db, USER_DEFAULT_PROJECT, None if mine else project_id)
-        name = get_project(self.db, project_id).name
+        name = project_view(self.db, project_id).name
         self.changed.emit()
         self.message.emit(
             f"'{name}' is no longer my default project." if mine else f"My default project: '{name}'."
@@ -558,10 +557,10 @@ class LibraryView(QWidget):
         ids = self.selected_video_ids()
         if not ids:
             return
-        with self.db.session() as session:
-            video = session.get(Video, ids[0])
-            assert video is not None
-            name, kind, old_path = video.filename, video.kind, video.file_path
+        video = video_details(self.db, ids[0])
+        if video is None:
+            return
+        name, kind, old_path = video.filename, video.kind, video.file_path
         box = QMessageBox(self)
         box.setWindowTitle("Relink")
         box.setText(f"Where is '{name}' now?\nIt was at {old_path}.")
@@ -629,7 +628,7 @@ class LibraryView(QWidget):
         """The selected project counts as the user's choice, unless it is the system default project:
         then the user's default project and the file and folder names decide."""
         project_id = self.current_project_id()
-        if project_id is not None and get_project(self.db, project_id).is_default:
+        if project_id is not None and project_view(self.db, project_id).is_default:
             project_id = None
         return Assignment(active_project_id=project_id)
 
@@ -670,11 +669,11 @@ class LibraryView(QWidget):
 
     def _import_finished(self, outcomes: list[ImportOutcome]) -> None:
         self.changed.emit()
-        projects = {o.project for o in outcomes if o.status == "imported" and o.project}
+        projects = {o.project for o in outcomes if o.status == ImportStatus.IMPORTED and o.project}
         if len(projects) == 1:  # show where the videos went
-            self.select_project(project_by_name(self.db, projects.pop()).id)
-        imported = sum(o.status == "imported" for o in outcomes)
-        refused = sum(o.status == "refused" for o in outcomes)
+            self.select_project(project_id_by_name(self.db, projects.pop()))
+        imported = sum(o.status == ImportStatus.IMPORTED for o in outcomes)
+        refused = sum(o.status == ImportStatus.REFUSED for o in outcomes)
         self.message.emit(f"Import finished: {imported} imported, {refused} refused.")
 
     # -- state ----------------------------------------------------------------------------------

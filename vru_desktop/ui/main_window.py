@@ -184,18 +184,11 @@ class MainWindow(QMainWindow):
         workspaces.install_all(self)
 
     def _update_status(self) -> None:
-        from sqlalchemy import func, select
+        from vru_desktop.library.views import library_counts
 
-        from vru_desktop.store.models import Project, Video, VideoStatus
-
-        with self.db.session() as session:
-            projects = session.scalar(select(func.count()).select_from(Project))
-            videos = session.scalar(select(func.count()).select_from(Video))
-            missing = session.scalar(
-                select(func.count()).select_from(Video).where(Video.status == VideoStatus.MISSING)
-            )
-        text = f"{projects} projects · {videos} videos"
-        self.status_label.setText(text + (f" · {missing} missing" if missing else ""))
+        counts = library_counts(self.db)
+        text = f"{counts.projects} projects · {counts.videos} videos"
+        self.status_label.setText(text + (f" · {counts.missing} missing" if counts.missing else ""))
 
     def run_doctor(self) -> None:
         from vru_desktop.library.doctor import run_doctor

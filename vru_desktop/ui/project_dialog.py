@@ -25,12 +25,12 @@ from vru_desktop.library.projects import (
     SIGNAL_TYPES,
     ProjectFields,
     create_project,
-    get_project,
     parse_ignore_regions,
     update_project,
 )
+from vru_desktop.library.views import ProjectView, project_view
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import Project, ProjectStatus
+from vru_desktop.store.models import ProjectStatus
 
 
 def _combo(values: tuple[str, ...], current: str) -> QComboBox:
@@ -47,8 +47,8 @@ class ProjectDialog(QDialog):
         self.setObjectName("projectDialog")
         self.db = db
         self.project_id = project_id
-        self.saved: Project | None = None
-        data = ProjectFields.of(get_project(db, project_id)) if project_id else ProjectFields()
+        self.saved: ProjectView | None = None
+        data = ProjectFields.of(project_view(db, project_id)) if project_id else ProjectFields()
         self.setWindowTitle("Edit project" if project_id else "New project")
         self.name = QLineEdit(data.name)
         self.camera_model = QLineEdit(data.camera_model)
@@ -136,15 +136,16 @@ class ProjectDialog(QDialog):
         try:
             self._mark_missing()
             if self.project_id is None:
-                self.saved = create_project(self.db, self.fields())
+                saved_id = create_project(self.db, self.fields()).id
             else:
-                self.saved = update_project(self.db, self.project_id, self.fields())
+                saved_id = update_project(self.db, self.project_id, self.fields()).id
+            self.saved = project_view(self.db, saved_id)
         except VruError as exc:
             self.error.setText(str(exc))
             return
         self.accept()
 
 
-def edit_project(db: Database, project_id: int | None, parent: QWidget | None = None) -> Project | None:
+def edit_project(db: Database, project_id: int | None, parent: QWidget | None = None) -> ProjectView | None:
     dialog = ProjectDialog(db, project_id, parent)
     return dialog.saved if dialog.exec() == QDialog.DialogCode.Accepted else None

@@ -35,7 +35,8 @@ from vru_desktop.campaigns.definition import (
 from vru_desktop.campaigns.scoring import score_campaign
 from vru_desktop.errors import VruError
 from vru_desktop.jobs.operations import Operations
-from vru_desktop.store.models import Project
+from vru_desktop.library.views import project_summary
+from vru_desktop.store.models import RunStatus
 from vru_desktop.ui.runs.config_dialog import RunConfigDialog
 
 if TYPE_CHECKING:
@@ -178,7 +179,7 @@ class CampaignsPanel(QWidget):
                     v.reviewed_frames,
                     v.run_id,
                     v.run_status or "not launched",
-                    f"{(1.0 if v.run_status == 'completed' else v.progress) * 100:.0f} %",
+                    f"{(1.0 if v.run_status == RunStatus.COMPLETED else v.progress) * 100:.0f} %",
                     "yes" if v.reused else "",
                 ]
                 for v in info.videos
@@ -230,10 +231,9 @@ class CampaignsPanel(QWidget):
         if project_id is None:
             QMessageBox.information(self, "New campaign", "Select a project in the Library first.")
             return
-        with self.db.session() as session:
-            project = session.get(Project, project_id)
-            project_name = project.name if project is not None else ""
-            count = len(project.videos) if project is not None else 0
+        project = project_summary(self.db, project_id)
+        project_name = project.name if project is not None else ""
+        count = project.video_count if project is not None else 0
         dialog = RunConfigDialog(self.db, self.window.locations, count, self)
         if dialog.exec() != RunConfigDialog.DialogCode.Accepted or dialog.model_id is None:
             return

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from vru_desktop.datasets.exporter import FORMATS, ExportOptions, ExportResult, export_dataset
 from vru_desktop.jobs.operations import Operations, Task
-from vru_desktop.library.projects import list_projects
+from vru_desktop.library.views import project_views
 from vru_desktop.store.db import Database
 
 
@@ -58,7 +58,7 @@ class ExportDialog(QDialog):
         self.selected = QRadioButton(f"Selected videos ({len(self.video_ids)})")
         self.by_project = QRadioButton("Project")
         self.project = QComboBox()
-        for project in list_projects(db):
+        for project in project_views(db):
             self.project.addItem(project.name, project.id)
             if project.id == project_id:
                 self.project.setCurrentIndex(self.project.count() - 1)

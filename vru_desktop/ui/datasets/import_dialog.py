@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import select
 
 from vru_desktop.datasets.formats.common import SourceDataset
 from vru_desktop.datasets.formats.openlabel import StreamChoiceNeeded
@@ -45,8 +44,9 @@ from vru_desktop.datasets.imports import ImportSummary, list_imports, remove_imp
 from vru_desktop.datasets.mapping import ClassMapping
 from vru_desktop.errors import VruError
 from vru_desktop.jobs.operations import Operations, Task
+from vru_desktop.library.views import video_choices
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import VRU_TYPES, Video
+from vru_desktop.store.models import VRU_TYPES
 
 IGNORE_TEXT = "(ignore)"
 ON_DUPLICATE_TEXT = {
@@ -144,11 +144,10 @@ class ImportAnnotationsDialog(QDialog):
         path_row.addWidget(browse_folder)
         self.video = QComboBox()
         self.video.addItem("Pair with library videos by name", None)
-        with db.session() as session:
-            for video in session.scalars(select(Video).order_by(Video.id)):
-                self.video.addItem(f"{video.id}: {video.filename}", video.id)
-                if video.id == video_id:
-                    self.video.setCurrentIndex(self.video.count() - 1)
+        for choice_id, filename in video_choices(db):
+            self.video.addItem(f"{choice_id}: {filename}", choice_id)
+            if choice_id == video_id:
+                self.video.setCurrentIndex(self.video.count() - 1)
         self.proposals = QCheckBox("Import as unvalidated proposals (mark no frame reviewed)")
         self.cvat_frames = QComboBox()
         self.cvat_frames.addItem("the task's source video (frames as in the file)", "source")

@@ -50,9 +50,9 @@ from vru_desktop.datasets.query import (
 from vru_desktop.datasets.readiness import LEVELS, NOT_READY, PARTIAL, READY, coverage_text
 from vru_desktop.datasets.statistics import DatasetStatistics, compute_statistics
 from vru_desktop.jobs.operations import Operations
-from vru_desktop.library.projects import list_projects
+from vru_desktop.library.views import project_views
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import VRU_TYPES
+from vru_desktop.store.models import VRU_TYPES, VideoStatus
 from vru_desktop.ui.datasets.stats_panel import StatsPanel
 
 READINESS_COLOURS = {READY: "#c8ebc8", PARTIAL: "#ffecb3", NOT_READY: "#f8cdcd"}
@@ -85,7 +85,7 @@ def _short_type(vru_type: str) -> str:
 
 
 def _file_text(row: DatasetRow) -> str:
-    if row.status != "ok":
+    if row.status != VideoStatus.OK:
         return row.status
     return "ok" if row.file_exists else "not found"
 
@@ -340,7 +340,7 @@ class DatasetManager(QWidget):
         self.project_combo = self._combo("projectFilter", [(ANY, None)])
         self.readiness_combo = self._combo("readinessFilter", [(ANY, None), *[(lv, lv) for lv in LEVELS]])
         self.status_combo = self._combo(
-            "statusFilter", [(ANY, None), ("ok", "ok"), ("missing", "missing"), ("error", "error")]
+            "statusFilter", [(ANY, None), *[(status.value, status.value) for status in VideoStatus]]
         )
         self.vru_combo = self._combo("vruFilter", [(ANY, None), *[(t, t) for t in VRU_TYPES]])
         self.camera_combos = {name: self._combo(f"{name}Filter", [(ANY, None)]) for name in CAMERA_FIELDS}
@@ -432,7 +432,7 @@ class DatasetManager(QWidget):
 
     def _fill_choices(self) -> None:
         """Projects and their camera-field values for the filter menus, keeping what is chosen."""
-        projects = list_projects(self.db)
+        projects = project_views(self.db)
         self._refill(self.project_combo, [(p.name, p.id) for p in projects])
         for name, combo in self.camera_combos.items():
             values = sorted({getattr(p, name) for p in projects if getattr(p, name)}, key=str.lower)

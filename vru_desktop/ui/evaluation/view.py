@@ -37,8 +37,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import select
 
+from vru_desktop.detection.runs import list_runs
 from vru_desktop.errors import VruError
 from vru_desktop.evaluation.compare import DIFFERENCE_KINDS, Comparison, compare_runs
 from vru_desktop.evaluation.events import device_event_count, evaluate_events
@@ -51,7 +51,7 @@ from vru_desktop.evaluation.tracks import summarize_tracks
 from vru_desktop.jobs.operations import Operations
 from vru_desktop.settings import PROTOCOLS, SELECTED_PROTOCOLS, get_setting, set_setting
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import DetectorModel, RunStatus, TestSession, Video, run_model_name
+from vru_desktop.store.models import RunStatus
 from vru_desktop.ui.evaluation.plots import (
     ConfidenceHistogram,
     ConfusionPlot,
@@ -338,26 +338,12 @@ class EvaluationView(QWidget):
     def refresh_runs(self) -> None:
         """Fill the run list (runs that produced detections), keeping the current choice."""
         current = self.current_run_id()
-        with self.db.session() as session:
-            rows = session.execute(
-                select(
-                    TestSession.id,
-                    TestSession.status,
-                    Video.filename,
-                    DetectorModel.name,
-                    TestSession.provenance,
-                )
-                .join(Video, Video.id == TestSession.video_id)
-                .outerjoin(DetectorModel, DetectorModel.id == TestSession.model_id)
-                .where(TestSession.status != RunStatus.CREATED)
-                .order_by(TestSession.id.desc())
-            ).all()
+        rows = [r for r in list_runs(self.db) if r.status != RunStatus.CREATED]
         self.run_combo.blockSignals(True)
         self.run_combo.clear()
         self.run_combo.addItem("(choose a run)", None)
-        for run_id, status, filename, model, provenance in rows:
-            name = run_model_name(model, provenance)
-            self.run_combo.addItem(f"#{run_id}  {filename}  —  {name}  ({status})", run_id)
+        for r in rows:
+            self.run_combo.addItem(f"#{r.id}  {r.video_name}  —  {r.model_name}  ({r.status})", r.id)
         index = self.run_combo.findData(current)
         self.run_combo.setCurrentIndex(max(index, 0))
         self.run_combo.blockSignals(False)
@@ -645,16 +631,12 @@ class EvaluationView(QWidget):
     # -- comparison -------------------------------------------------------------------------------
     def _fill_compare_runs(self) -> None:
         assert self.result is not None
-        with self.db.session() as session:
-            others = session.scalars(
-                select(TestSession.id)
-                .where(
-                    TestSession.video_id == self.result.data.video_id,
-                    TestSession.id != self.result.data.session_id,
-                    TestSession.status != RunStatus.CREATED,
-                )
-                .order_by(TestSession.id.desc())
-            ).all()
+        data = self.result.data
+        others = [
+            r.id
+            for r in list_runs(self.db, video_id=data.video_id)
+            if r.id != data.session_id and r.status != RunStatus.CREATED
+        ]
         self.compare_combo.blockSignals(True)
         self.compare_combo.clear()
         self.compare_combo.addItem("(no comparison)", None)

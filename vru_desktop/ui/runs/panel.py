@@ -24,11 +24,17 @@ from vru_desktop.detection.pipeline import eta_text
 from vru_desktop.detection.runs import RESUMABLE, RunRow, detection_counts, list_runs
 from vru_desktop.errors import VruError
 from vru_desktop.jobs.queue import RunQueue
+from vru_desktop.store.models import RunStatus
 
 COLUMNS = ("Run", "Video", "Model", "State", "Progress", "Frames/s", "Time left", "Detections", "Message")
 RUN, VIDEO, MODEL, STATE, PROGRESS, FPS, ETA, DETECTIONS, MESSAGE = range(len(COLUMNS))
-STATE_LABELS = {"created": "queued"}
-STATE_COLOURS = {"failed": "#c0392b", "interrupted": "#b9770e", "stopped": "#7f8c8d", "running": "#1e8449"}
+STATE_LABELS = {RunStatus.CREATED: "queued"}
+STATE_COLOURS = {
+    RunStatus.FAILED: "#c0392b",
+    RunStatus.INTERRUPTED: "#b9770e",
+    RunStatus.STOPPED: "#7f8c8d",
+    RunStatus.RUNNING: "#1e8449",
+}
 
 
 class RunsPanel(QWidget):
@@ -55,10 +61,12 @@ class RunsPanel(QWidget):
         self.resume_button = QPushButton("Resume")
         self.stop_button = QPushButton("Stop")
         self.cancel_button = QPushButton("Cancel Queued")
-        self.pause_button.clicked.connect(lambda: self._each(self.queue.pause, ("running",)))
+        self.pause_button.clicked.connect(lambda: self._each(self.queue.pause, (RunStatus.RUNNING,)))
         self.resume_button.clicked.connect(self._resume)
-        self.stop_button.clicked.connect(lambda: self._each(self.queue.stop, ("running", "paused")))
-        self.cancel_button.clicked.connect(lambda: self._each(self.queue.cancel, ("created",)))
+        self.stop_button.clicked.connect(
+            lambda: self._each(self.queue.stop, (RunStatus.RUNNING, RunStatus.PAUSED))
+        )
+        self.cancel_button.clicked.connect(lambda: self._each(self.queue.cancel, (RunStatus.CREATED,)))
         self.summary = QLabel()
         buttons = QHBoxLayout()
         for button in (self.pause_button, self.resume_button, self.stop_button, self.cancel_button):
@@ -104,8 +112,8 @@ class RunsPanel(QWidget):
         for row in self.rows.values():
             counts[row.status] = counts.get(row.status, 0) + 1
         self.summary.setText(
-            f"{counts.get('running', 0)} running, {counts.get('paused', 0)} paused, "
-            f"{counts.get('created', 0)} queued, {counts.get('interrupted', 0)} interrupted"
+            f"{counts.get(RunStatus.RUNNING, 0)} running, {counts.get(RunStatus.PAUSED, 0)} paused, "
+            f"{counts.get(RunStatus.CREATED, 0)} queued, {counts.get(RunStatus.INTERRUPTED, 0)} interrupted"
         )
 
     def _fill(self, item: QTreeWidgetItem, row: RunRow) -> None:
@@ -115,7 +123,7 @@ class RunsPanel(QWidget):
         item.setText(STATE, STATE_LABELS.get(row.status, row.status))
         item.setForeground(STATE, QColor(STATE_COLOURS.get(row.status, "#000000")))
         item.setText(FPS, f"{row.frames_per_second:.1f}" if row.frames_per_second else "")
-        item.setText(ETA, "paused" if row.status == "paused" else "")
+        item.setText(ETA, "paused" if row.status == RunStatus.PAUSED else "")
         item.setText(DETECTIONS, "" if row.total_detections is None else str(row.total_detections))
         item.setText(MESSAGE, row.error_message or "")
         item.setToolTip(MESSAGE, row.error_message or "")
@@ -126,7 +134,7 @@ class RunsPanel(QWidget):
         self, session_id: int, done: int, total: int, _frame: int, fps: float, eta: float
     ) -> None:
         item = self.items.get(session_id)
-        if item is None or self.rows[session_id].status == "paused":
+        if item is None or self.rows[session_id].status == RunStatus.PAUSED:
             return
         bar = self.bars[session_id]
         bar.setValue(round(1000 * done / total) if total else 0)
@@ -141,14 +149,14 @@ class RunsPanel(QWidget):
             return
         item.setText(STATE, STATE_LABELS.get(state, state))
         item.setForeground(STATE, QColor(STATE_COLOURS.get(state, "#000000")))
-        if state == "paused":  # no time passes for a paused run: no speed and no time left to show
+        if state == RunStatus.PAUSED:  # no time passes for a paused run: no speed and no time left to show
             item.setText(FPS, "")
             item.setText(ETA, "paused")
             (stored,) = list_runs(self.queue.db, ids=[session_id])  # what it committed on pausing
             self.bars[session_id].setValue(round(stored.progress * 1000))
             self.bars[session_id].setFormat(f"{stored.progress * 100:.1f}%")
             item.setText(DETECTIONS, str(stored.total_detections or 0))
-        elif state == "running":
+        elif state == RunStatus.RUNNING:
             item.setText(ETA, eta_text(None))  # until the next progress report
         self.rows[session_id] = _with_status(self.rows[session_id], state)
         self._update_summary()
@@ -175,10 +183,10 @@ class RunsPanel(QWidget):
 
     def _update_buttons(self) -> None:
         statuses = self._statuses()
-        self.pause_button.setEnabled("running" in statuses)
-        self.resume_button.setEnabled(bool(statuses & {"paused", *RESUMABLE}))
-        self.stop_button.setEnabled(bool(statuses & {"running", "paused"}))
-        self.cancel_button.setEnabled("created" in statuses)
+        self.pause_button.setEnabled(RunStatus.RUNNING in statuses)
+        self.resume_button.setEnabled(bool(statuses & {RunStatus.PAUSED, *RESUMABLE}))
+        self.stop_button.setEnabled(bool(statuses & {RunStatus.RUNNING, RunStatus.PAUSED}))
+        self.cancel_button.setEnabled(RunStatus.CREATED in statuses)
 
     def _each(self, action: Callable[[int], None], statuses: tuple[str, ...]) -> None:
         try:
@@ -193,7 +201,7 @@ class RunsPanel(QWidget):
         try:
             for session_id in self.selected_ids():
                 status = self.rows[session_id].status
-                if status == "paused":
+                if status == RunStatus.PAUSED:
                     self.queue.resume(session_id)
                 elif status in RESUMABLE:
                     self.queue.resume_run(session_id)

@@ -21,7 +21,9 @@ from vru_desktop.detection.runs import list_runs, saved_frames
 from vru_desktop.errors import VruError
 from vru_desktop.jobs.operations import Operations
 from vru_desktop.jobs.queue import RunQueue
+from vru_desktop.library.views import available_video_count
 from vru_desktop.settings import log_file
+from vru_desktop.store.models import RunStatus
 from vru_desktop.ui.runs.config_dialog import RunConfigDialog, choose_model_file
 from vru_desktop.ui.runs.models_dialog import ModelManagerDialog
 from vru_desktop.ui.runs.panel import RunsPanel
@@ -63,18 +65,11 @@ class DetectionWorkspace(QObject):
         if project_id is None:
             QMessageBox.information(self.window, "Detect", "Select a project in the Library first.")
             return
-        from sqlalchemy import func, select
-
-        from vru_desktop.store.models import Video
-
-        with self.window.db.session() as session:
-            count = session.scalar(
-                select(func.count()).where(Video.project_id == project_id, Video.status == "ok")
-            )
+        count = available_video_count(self.window.db, project_id)
         if not count:
             QMessageBox.information(self.window, "Detect", "This project has no videos to process.")
             return
-        self._ask_and_queue(project_id=project_id, count=int(count))
+        self._ask_and_queue(project_id=project_id, count=count)
 
     def _ask_and_queue(
         self, *, video_ids: list[int] | None = None, project_id: int | None = None, count: int = 0
@@ -175,7 +170,7 @@ class DetectionWorkspace(QObject):
         self.window.show_workspace(self.panel)
 
     def _finished(self, session_id: int, status: str) -> None:
-        if status == "completed":
+        if status == RunStatus.COMPLETED:
             self.window.statusBar().showMessage(f"Run {session_id} completed.", 5000)
         self.window.libraryChanged.emit()
 

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from vru_desktop.annotations.colors import color_of
 from vru_desktop.annotations.views import AnnotationView, DetectionView
+from vru_desktop.store.models import Review
 
 Box = tuple[float, float, float, float]
 
@@ -123,7 +124,7 @@ class OverlayBox:
             view.box,
             detection_color(view.vru_type),
             _label_text(view),
-            faded=view.review == "rejected",
+            faded=view.review == Review.REJECTED,
         )
 
     @classmethod

@@ -16,6 +16,7 @@ from PySide6.QtMultimedia import QMediaPlayer, QVideoFrame, QVideoSink
 
 from vru_desktop.errors import MediaError
 from vru_desktop.media.frames import FrameTable
+from vru_desktop.media.probe import container_start_time
 from vru_desktop.media.reader import FrameReader
 from vru_desktop.ui.viewer.view import image_from_bgr
 
@@ -23,15 +24,6 @@ SPEEDS = (0.25, 0.5, 1.0, 1.5, 2.0, 4.0)
 #: Added to Qt's microsecond start times before the table lookup (Qt rounds to whole microseconds).
 _TIME_SLACK = 0.0005
 _LOADING = (QMediaPlayer.MediaStatus.NoMedia, QMediaPlayer.MediaStatus.LoadingMedia)
-
-
-def container_start_time(path: Path) -> float:
-    """The container's start time in seconds: the origin of the times QMediaPlayer reports."""
-    import av
-
-    with av.open(str(path)) as container:
-        start = container.start_time
-    return 0.0 if start is None else start / 1_000_000
 
 
 class Playback(QObject):

@@ -25,8 +25,6 @@ import html
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QRectF, QSettings, Qt, QTimer, Signal
@@ -53,11 +51,12 @@ from vru_desktop.annotations.undo import UndoBudget
 from vru_desktop.annotations.views import TimelineSummary
 from vru_desktop.errors import MediaError, ValidationError, VruError
 from vru_desktop.jobs.operations import Operations, Task
+from vru_desktop.library.views import OpenVideo, load_video, project_summary
 from vru_desktop.media.frames import FrameTable
 from vru_desktop.media.reader import FrameReader
 from vru_desktop.settings import ACCEPT_ALL_MARKS_REVIEWED, UNDO_HISTORY_MB, VIEWER_CACHE_MB, get_setting
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import VRU_TYPES, FrameIndex, Project, Video
+from vru_desktop.store.models import VRU_TYPES
 from vru_desktop.ui.viewer.overlay import ANNOTATION, DETECTION, OverlayBox
 from vru_desktop.ui.viewer.player import SPEEDS, Playback
 from vru_desktop.ui.viewer.timeline import TimelineWidget
@@ -78,21 +77,6 @@ STATUS_CLEAR_MS = 10_000
 #: Window-state keys (QSettings) of the video and frame reopened at start.
 LAST_VIDEO_KEY, LAST_FRAME_KEY = "viewer/video", "viewer/frame"
 _BADGE_STYLE = "QLabel {{ background: {}; color: white; padding: 1px 8px; border-radius: 8px; }}"
-
-
-@dataclass(frozen=True)
-class OpenVideo:
-    """What the viewer needs of the video it shows (a snapshot, no ORM row)."""
-
-    id: int
-    filename: str
-    path: Path
-    kind: str
-    frame_count: int
-    fps: float
-    width: int
-    height: int
-    vru_classes: tuple[str, ...]
 
 
 def format_time(seconds: float) -> str:
@@ -138,30 +122,6 @@ def parse_position(text: str, table: FrameTable) -> int:
             hint="Give an earlier time.",
         )
     return table.index_at(seconds)
-
-
-def load_video(db: Database, video_id: int) -> tuple[OpenVideo, FrameTable]:
-    with db.session() as session:
-        video = session.get(Video, video_id)
-        if video is None:
-            raise VruError(f"Video {video_id} is not in the library.", hint="Choose a video in the Library.")
-        index = session.get(FrameIndex, video_id)
-        if index is None:
-            raise MediaError(f"{video.filename}: no frame table was stored.", hint="Re-import the video.")
-        project = session.get(Project, video.project_id) if video.project_id is not None else None
-        classes = tuple(project.vru_classes) if project is not None and project.vru_classes else VRU_TYPES
-        info = OpenVideo(
-            video.id,
-            video.filename,
-            Path(video.file_path),
-            video.kind,
-            video.frame_count,
-            video.fps,
-            video.width,
-            video.height,
-            classes,
-        )
-        return info, FrameTable.from_bytes(index.times, index.keyframes)
 
 
 class ViewerWorkspace(QWidget):
@@ -475,10 +435,8 @@ class ViewerWorkspace(QWidget):
         """With no video open, the Edit menu names the classes of the project chosen in the Library."""
         if self.video is not None:
             return
-        with self.db.session() as session:
-            project = session.get(Project, project_id)
-            classes = tuple(project.vru_classes) if project is not None and project.vru_classes else VRU_TYPES
-        self.name_class_actions(classes)
+        project = project_summary(self.db, project_id)
+        self.name_class_actions(project.vru_classes if project is not None else VRU_TYPES)
 
     def _set_enabled(self, enabled: bool) -> None:
         for action in self.actions():
