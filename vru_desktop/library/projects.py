@@ -147,6 +147,16 @@ def get_project(db: Database, project_id: int) -> Project:
         return project
 
 
+def set_ignore_regions(
+    db: Database, project_id: int, regions: Sequence[Sequence[Sequence[float]]]
+) -> list[Any]:
+    """Store ``regions`` as the project's ignore regions, validated as the project form and the CLI
+    validate them; the stored list is returned."""
+    data = ProjectFields.of(get_project(db, project_id))
+    data.ignore_regions = [[list(point) for point in polygon] for polygon in regions]
+    return list(update_project(db, project_id, data).ignore_regions)
+
+
 def find_project(session: Session, name: str) -> Project | None:
     return session.scalars(select(Project).where(func.lower(Project.name) == name.strip().lower())).first()
 
