@@ -16,6 +16,7 @@ from vru_desktop.library.projects import (
     list_projects,
     parse_ignore_regions,
     project_by_name,
+    set_ignore_regions,
     update_project,
     video_counts,
 )
@@ -153,3 +154,21 @@ def test_ignore_regions_are_validated_parsed_and_stored(db) -> None:
     with pytest.raises(ValidationError, match="ignore regions must be a list of polygons"):
         create_project(db, _fields("Other", ignore_regions={"x": 1}))  # type: ignore[arg-type]
     assert [p.name for p in list_projects(db)] == ["Default", "North gate"]
+
+
+def test_set_ignore_regions_validates_as_the_json_path_and_keeps_the_rest(db) -> None:
+    project = create_project(db, _fields(description="kept"))
+    drawn = [(10.5, 20.0), (200.0, 20.0), (200.0, 90.0)]
+    assert set_ignore_regions(db, project.id, [drawn]) == [[[10.5, 20.0], [200.0, 20.0], [200.0, 90.0]]]
+    stored = project_by_name(db, "North gate")
+    assert stored.ignore_regions == parse_ignore_regions("[[[10.5, 20], [200, 20], [200, 90]]]")
+    assert stored.description == "kept"
+    with pytest.raises(ValidationError, match="ignore region 2 must be at least three"):
+        set_ignore_regions(db, project.id, [drawn, [(0.0, 0.0), (5.0, 5.0)]])
+    with pytest.raises(ValidationError, match="ignore region 1 must be at least three"):
+        set_ignore_regions(db, project.id, [[(-1.0, 0.0), (5.0, 5.0), (0.0, 5.0)]])
+    assert project_by_name(db, "North gate").ignore_regions == stored.ignore_regions, (
+        "a refused set changes nothing"
+    )
+    with pytest.raises(NotFoundError):
+        set_ignore_regions(db, 999, [drawn])
