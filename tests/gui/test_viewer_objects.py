@@ -130,7 +130,7 @@ def test_objects_panel_lists_selects_hides_and_locks(window, viewer, qtbot) -> N
     assert viewer.objects.isVisible()
     texts = table_text(viewer)
     assert [row[:6] for row in texts] == [
-        [f"detection {event_id}", "cyclist", "", "", "detection", "0.87"],
+        [f"det. {event_id}", "cyclist", "", "", "detection", "0.87"],
         [f"box {first.id}", "pedestrian", "", "✓", "manual", ""],
         [f"box {second.id}", "pedestrian", "", "✓", "manual", ""],
     ]
@@ -211,9 +211,13 @@ def test_ignore_regions_drawn_as_polygons(window, viewer, qtbot, monkeypatch) ->
     qtbot.keyClick(view, Qt.Key.Key_Escape)
     assert not view.polygon_mode and len(get_project(window.db, project_id).ignore_regions) == 2
     assert len(view.region_items) == 2
-    assert [row[0] for row in table_text(viewer)] == ["ignore region 1", "ignore region 2"]
+    assert [row[:2] for row in table_text(viewer)] == [["region 1", "ignore"], ["region 2", "ignore"]]
 
     # Select a region's row, Delete removes it; Clear removes the rest.
+    click_cell(qtbot, viewer, 0)
+    assert view.selected_region == 0
+    click(qtbot, viewer, 300, 60)  # a click on the picture leaves the region
+    assert view.selected_region is None and viewer.objects.selected_keys() == set()
     click_cell(qtbot, viewer, 0)
     assert view.selected_region == 0
     qtbot.keyClick(viewer.objects.table, Qt.Key.Key_Delete)

@@ -31,7 +31,7 @@ BoxKey = tuple[str, int | None]
 #: What hide and lock are kept for: a track, or a single box.
 ObjectKey = tuple[str, int]
 REGION = "region"
-COLUMNS = ("Object", "Class", "Track", "Valid.", "Source", "Conf.", "Hide", "Lock")
+COLUMNS = ("Object", "Class", "Track", "✓", "Source", "Conf.", "Hide", "Lock")
 HIDE_COLUMN, LOCK_COLUMN = COLUMNS.index("Hide"), COLUMNS.index("Lock")
 _KEY_ROLE = Qt.ItemDataRole.UserRole
 
@@ -74,7 +74,7 @@ class ObjectRow:
         return cls(
             (DETECTION, view.id),
             object_key(view),
-            f"detection {view.id}",
+            f"det. {view.id}",
             view.vru_type,
             "" if view.track_id is None else str(view.track_id),
             view.review or "",
@@ -84,7 +84,7 @@ class ObjectRow:
 
     @classmethod
     def of_region(cls, index: int, points: int) -> ObjectRow:
-        return cls((REGION, index), None, f"ignore region {index + 1}", source=f"project · {points} points")
+        return cls((REGION, index), None, f"region {index + 1}", "ignore", source=f"{points} points")
 
 
 class ObjectsPanel(QWidget):
@@ -107,6 +107,9 @@ class ObjectsPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeaderItem(COLUMNS.index("✓")).setToolTip(
+            "Validated (ground truth) or the review of a detection"
+        )
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.itemChanged.connect(self._on_item_changed)
         layout = QVBoxLayout(self)

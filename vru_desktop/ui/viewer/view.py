@@ -75,7 +75,7 @@ class FrameView(QGraphicsView):
     #: A selected ground-truth box was moved or resized: its annotation id and new box.
     boxEdited = Signal(int, tuple)
     zoomChanged = Signal(float)
-    #: The selected boxes changed (by the mouse or by :meth:`select_keys`).
+    #: The selected boxes or region changed (by the mouse, :meth:`select_keys` or :meth:`select_region`).
     selectionChanged = Signal()
     #: A polygon was closed in polygon mode: its points in frame pixels.
     polygonDrawn = Signal(list)
@@ -286,8 +286,11 @@ class FrameView(QGraphicsView):
         self._style_regions()
 
     def select_region(self, index: int | None) -> None:
+        changed = index != self.selected_region
         self.selected_region = index
         self._style_regions()
+        if changed:
+            self.selectionChanged.emit()
 
     def _style_regions(self) -> None:
         for number, item in enumerate(self.region_items):
@@ -409,6 +412,7 @@ class FrameView(QGraphicsView):
             self._set_polygon_points([*self.polygon_points, (point.x(), point.y())])
             event.accept()
             return
+        self.select_region(None)  # a click on the picture selects boxes (regions: in the objects panel)
         add = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
         item = self.itemAt(event.position().toPoint())
         selected = item if isinstance(item, BoxItem) else None

@@ -242,7 +242,7 @@ class ViewerWorkspace(QWidget):
         self.splitter.addWidget(self.pages)
         self.splitter.addWidget(self.objects)
         self.splitter.setStretchFactor(0, 1)
-        self.splitter.setSizes([800, 300])
+        self.splitter.setSizes([900, 430])
         self.missing_page = missing_page
 
         self.timeline = TimelineWidget()
