@@ -172,6 +172,14 @@ def test_objects_panel_lists_selects_hides_and_locks(window, viewer, qtbot) -> N
     assert viewer.objects.table.rowCount() == 0
     qtbot.keyClick(viewer.view, Qt.Key.Key_Left)
     qtbot.waitUntil(lambda: viewer.current == 0 and viewer.objects.table.rowCount() == 3)
+    # Playing, the rows are left out (they would cost the playback time); paused, they are back.
+    qtbot.keyClick(viewer.view, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: viewer.current >= 2, timeout=10_000)
+    assert viewer.objects.title.text() == "Objects: shown when paused"
+    if viewer.playback.is_playing():
+        qtbot.keyClick(viewer.view, Qt.Key.Key_Space)
+    qtbot.keyClick(viewer.view, Qt.Key.Key_Home)
+    qtbot.waitUntil(lambda: viewer.current == 0 and viewer.objects.table.rowCount() == 3)
     action = next(a for a in window.menu("&View").actions() if a.text() == "&Objects Panel")
     action.trigger()
     assert not viewer.objects.isVisible()

@@ -15,7 +15,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHeaderView,
     QLabel,
     QTableWidget,
     QTableWidgetItem,
@@ -106,7 +105,6 @@ class ObjectsPanel(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeaderItem(COLUMNS.index("✓")).setToolTip(
             "Validated (ground truth) or the review of a detection"
         )
@@ -145,7 +143,14 @@ class ObjectsPanel(QWidget):
                 self.table.setItem(number, column, item)
         self._select_rows(selected)
         self.table.blockSignals(False)
+        self.table.resizeColumnsToContents()  # once: per cell it costs seconds at 200 rows
         self.title.setText(f"Objects on this frame: {sum(r.object is not None for r in rows)}")
+
+    def set_playing(self) -> None:
+        """While the video plays the rows are left out; they come back on the frame where it stops."""
+        if self.rows:
+            self.set_rows([], set(), set())
+        self.title.setText("Objects: shown when paused")
 
     def selected_keys(self) -> set[BoxKey]:
         return {self.rows[index.row()].key for index in self.table.selectionModel().selectedRows()}
