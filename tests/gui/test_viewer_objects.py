@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select
 
 from vru_desktop.library.importer import import_paths
-from vru_desktop.library.projects import ProjectFields, get_project, parse_ignore_regions
+from vru_desktop.library.projects import ProjectFields, get_project, parse_ignore_regions, update_project
 from vru_desktop.settings import resolve_locations
 from vru_desktop.store.models import Annotation, DetectionEvent, TestSession
 from vru_desktop.ui.main_window import MainWindow
@@ -234,6 +234,13 @@ def test_ignore_regions_drawn_as_polygons(window, viewer, qtbot, monkeypatch) ->
     monkeypatch.setattr(QMessageBox, "question", lambda *_a, **_k: QMessageBox.StandardButton.Yes)
     viewer.clear_regions_action.trigger()
     assert get_project(window.db, project_id).ignore_regions == [] and view.region_items == []
+
+    # Regions set as JSON in the project form show on the picture once the window refreshes.
+    data = ProjectFields.of(get_project(window.db, project_id))
+    data.ignore_regions = parse_ignore_regions("[[[0, 0], [50, 0], [50, 50]]]")
+    update_project(window.db, project_id, data)
+    window.refresh()
+    assert viewer.regions == [[(0.0, 0.0), (50.0, 0.0), (50.0, 50.0)]] and len(view.region_items) == 1
 
 
 def test_brightness_contrast_change_only_the_picture(window, qtbot, make_video) -> None:  # type: ignore[no-untyped-def]
