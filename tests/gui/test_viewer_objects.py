@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QCoreApplication, QPoint, QPointF, Qt
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QImage, QMouseEvent
 from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select
 
@@ -216,6 +216,16 @@ def test_ignore_regions_drawn_as_polygons(window, viewer, qtbot, monkeypatch) ->
     qtbot.keyClick(view, Qt.Key.Key_I)
     for x, y in ((20, 200), (60, 200), (60, 230)):
         click(qtbot, viewer, x, y)
+    move = QMouseEvent(
+        QEvent.Type.MouseMove,
+        QPointF(at(viewer, 100, 235)),
+        view.viewport().mapToGlobal(QPointF(at(viewer, 100, 235))),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QCoreApplication.sendEvent(view.viewport(), move)  # the edge on to the mouse follows it
+    assert view.polygon_item.path().boundingRect().right() == pytest.approx(100, abs=1.5)
     qtbot.keyClick(view, Qt.Key.Key_Escape)
     assert not view.polygon_mode and len(get_project(window.db, project_id).ignore_regions) == 2
     assert len(view.region_items) == 2

@@ -123,7 +123,7 @@ class FrameView(QGraphicsView):
         self.selected_region: int | None = None
         self.polygon_mode = False
         self.polygon_points: Polygon = []
-        self._polygon_item: QGraphicsPathItem | None = None
+        self.polygon_item: QGraphicsPathItem | None = None
         self.brightness, self.contrast = 0.0, 1.0
         self._image = QImage()
 
@@ -310,26 +310,28 @@ class FrameView(QGraphicsView):
         self._set_polygon_points([])
         if on:
             self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+            self.viewport().setMouseTracking(True)
         else:
             self.viewport().unsetCursor()
         self.polygonModeChanged.emit(on)
 
-    def _set_polygon_points(self, points: Polygon) -> None:
+    def _set_polygon_points(self, points: Polygon, mouse: QPointF | None = None) -> None:
+        """The polygon in progress: its points, and an edge on to the mouse while it moves."""
         self.polygon_points = points
-        if self._polygon_item is None:
-            self._polygon_item = QGraphicsPathItem()
+        if self.polygon_item is None:
+            self.polygon_item = QGraphicsPathItem()
             pen = QPen(QColor("yellow"), 1.5, Qt.PenStyle.DashLine)
             pen.setCosmetic(True)
-            self._polygon_item.setPen(pen)
-            self._polygon_item.setZValue(9)
-            self.scene().addItem(self._polygon_item)
+            self.polygon_item.setPen(pen)
+            self.polygon_item.setZValue(9)
+            self.scene().addItem(self.polygon_item)
         path = QPainterPath()
         if points:
-            path.addPolygon(QPolygonF([QPointF(x, y) for x, y in points]))
+            path.addPolygon(QPolygonF([QPointF(x, y) for x, y in points] + ([mouse] if mouse else [])))
             size = 4 / max(self.zoom(), 1e-6)
             for x, y in points:
                 path.addEllipse(QPointF(x, y), size, size)
-        self._polygon_item.setPath(path)
+        self.polygon_item.setPath(path)
 
     def close_polygon(self) -> None:
         """End the polygon being drawn: reported with ``polygonDrawn`` when it has three points."""
@@ -454,6 +456,12 @@ class FrameView(QGraphicsView):
         if self._rubber is not None:
             end = self._clamp(self.mapToScene(event.position().toPoint()))
             self._rubber.setRect(QRectF(self._rubber_start, end).normalized())
+            event.accept()
+            return
+        if self.polygon_mode and self.polygon_points:
+            self._set_polygon_points(
+                self.polygon_points, self._clamp(self.mapToScene(event.position().toPoint()))
+            )
             event.accept()
             return
         super().mouseMoveEvent(event)
