@@ -14,9 +14,16 @@ from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select
 
 from vru_desktop.library.importer import import_paths
-from vru_desktop.library.projects import ProjectFields, get_project, parse_ignore_regions, update_project
+from vru_desktop.library.projects import (
+    ProjectFields,
+    create_project,
+    get_project,
+    move_videos,
+    parse_ignore_regions,
+    update_project,
+)
 from vru_desktop.settings import resolve_locations
-from vru_desktop.store.models import Annotation, DetectionEvent, TestSession
+from vru_desktop.store.models import Annotation, DetectionEvent, TestSession, Video
 from vru_desktop.ui.main_window import MainWindow
 from vru_desktop.ui.viewer.objects import HIDE_COLUMN, LOCK_COLUMN
 from vru_desktop.ui.viewer.overlay import ANNOTATION, DETECTION
@@ -189,7 +196,8 @@ def test_objects_panel_lists_selects_hides_and_locks(window, viewer, qtbot) -> N
 
 def test_ignore_regions_drawn_as_polygons(window, viewer, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     view = viewer.view
-    project_id = viewer.video.project_id
+    with window.db.session() as session:
+        project_id = session.get(Video, viewer.video.id).project_id
     assert project_id is not None
     qtbot.keyClick(view, Qt.Key.Key_I)
     assert viewer.region_action.isChecked() and view.polygon_mode
@@ -251,6 +259,21 @@ def test_ignore_regions_drawn_as_polygons(window, viewer, qtbot, monkeypatch) ->
     update_project(window.db, project_id, data)
     window.refresh()
     assert viewer.regions == [[(0.0, 0.0), (50.0, 0.0), (50.0, 50.0)]] and len(view.region_items) == 1
+
+    # Moved to another project, the video shows (and draws into) that project's regions.
+    other = create_project(
+        window.db,
+        ProjectFields(name="Gate", camera_model="M", camera_view="front", signal_type="video"),
+    )
+    move_videos(window.db, [viewer.video.id], other.id)
+    window.refresh()
+    assert viewer.regions == [] and view.region_items == []
+    qtbot.keyClick(view, Qt.Key.Key_I)
+    for x, y in ((10, 10), (90, 10), (90, 90)):
+        click(qtbot, viewer, x, y)
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert len(get_project(window.db, other.id).ignore_regions) == 1
+    assert len(get_project(window.db, project_id).ignore_regions) == 1, "the first project keeps its own"
 
 
 def test_brightness_contrast_change_only_the_picture(window, qtbot, make_video) -> None:  # type: ignore[no-untyped-def]

@@ -147,6 +147,17 @@ def get_project(db: Database, project_id: int) -> Project:
         return project
 
 
+def video_ignore_regions(db: Database, video_id: int) -> tuple[int | None, list[Any]]:
+    """The project a video is in now (``None``: none) and that project's ignore regions."""
+    with db.session() as session:
+        row = session.execute(
+            select(Project.id, Project.ignore_regions)
+            .join(Video, Video.project_id == Project.id)
+            .where(Video.id == video_id)
+        ).first()
+        return (row.id, list(row.ignore_regions or [])) if row is not None else (None, [])
+
+
 def set_ignore_regions(
     db: Database, project_id: int, regions: Sequence[Sequence[Sequence[float]]]
 ) -> list[Any]:

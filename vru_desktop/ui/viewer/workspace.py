@@ -64,7 +64,7 @@ from vru_desktop.annotations.undo import UndoBudget
 from vru_desktop.annotations.views import TimelineSummary
 from vru_desktop.errors import MediaError, ValidationError, VruError
 from vru_desktop.jobs.operations import Operations, Task
-from vru_desktop.library.projects import get_project, set_ignore_regions
+from vru_desktop.library.projects import set_ignore_regions, video_ignore_regions
 from vru_desktop.media.frames import FrameTable
 from vru_desktop.media.reader import FrameReader
 from vru_desktop.settings import ACCEPT_ALL_MARKS_REVIEWED, UNDO_HISTORY_MB, VIEWER_CACHE_MB, get_setting
@@ -106,7 +106,6 @@ class OpenVideo:
     width: int
     height: int
     vru_classes: tuple[str, ...]
-    project_id: int | None = None
 
 
 def format_time(seconds: float) -> str:
@@ -174,7 +173,6 @@ def load_video(db: Database, video_id: int) -> tuple[OpenVideo, FrameTable]:
             video.width,
             video.height,
             classes,
-            video.project_id,
         )
         return info, FrameTable.from_bytes(index.times, index.keyframes)
 
@@ -215,7 +213,8 @@ class ViewerWorkspace(QWidget):
         #: Objects (tracks or boxes) not drawn, and those the mouse cannot select, in the open video.
         self.hidden: set[ObjectKey] = set()
         self.locked: set[ObjectKey] = set()
-        #: The ignore regions of the video's project, in its pixels.
+        #: The project the open video is in, and its ignore regions (in the video's pixels).
+        self.regions_project: int | None = None
         self.regions: list[Polygon] = []
         self.objects = ObjectsPanel()
         self.objects.rowsSelected.connect(self._on_rows_selected)
@@ -635,7 +634,7 @@ class ViewerWorkspace(QWidget):
             threading.Thread(target=self.reader.close, name="frame-reader-close", daemon=True).start()
         self.reader = self.editor = self.video = self.table = None
         self.highlight = None
-        self.hidden, self.locked, self.regions = set(), set(), []
+        self.hidden, self.locked, self.regions, self.regions_project = set(), set(), [], None
         self.view.set_polygon_mode(False)
         self.view.set_regions([])
         self.objects.set_rows([], set(), set())
@@ -996,9 +995,11 @@ class ViewerWorkspace(QWidget):
         QTimer.singleShot(0, self.refresh_overlay)  # not while the table reports its own change
 
     def load_regions(self) -> None:
-        """Read and draw the ignore regions of the video's project."""
-        project_id = None if self.video is None else self.video.project_id
-        self._show_regions(list(get_project(self.db, project_id).ignore_regions) if project_id else [])
+        """Read and draw the ignore regions of the project the video is in now."""
+        if self.video is None:
+            return
+        self.regions_project, regions = video_ignore_regions(self.db, self.video.id)
+        self._show_regions(regions)
 
     def _show_regions(self, regions: list[Polygon]) -> None:
         self.regions = [[(float(x), float(y)) for x, y in polygon] for polygon in regions]
@@ -1007,11 +1008,11 @@ class ViewerWorkspace(QWidget):
 
     def _store_regions(self, regions: list[Polygon]) -> bool:
         """Save ``regions`` as the project's ignore regions (validated as the project form does)."""
-        if self.video is None or self.video.project_id is None:
+        if self.regions_project is None:
             self.show_status("This video is in no project: move it to one to give it ignore regions.")
             return False
         try:
-            self._show_regions(set_ignore_regions(self.db, self.video.project_id, regions))
+            self._show_regions(set_ignore_regions(self.db, self.regions_project, regions))
         except VruError as exc:
             self.show_status(str(exc))
             return False
