@@ -152,6 +152,12 @@ def test_objects_panel_lists_selects_hides_and_locks(window, viewer, qtbot) -> N
     assert viewer.view.selected_ids(DETECTION) == [event_id] and viewer.view.selected_ids(ANNOTATION) == []
     click_cell(qtbot, viewer, 2)
     assert viewer.view.selected_ids(ANNOTATION) == [second.id]
+    # After an edit the rows follow: V (validated off) and 2 (second class) on the selected box.
+    viewer.view.setFocus()
+    qtbot.keyClick(viewer.view, Qt.Key.Key_V)
+    qtbot.keyClick(viewer.view, Qt.Key.Key_2)
+    assert table_text(viewer)[2][1:4] == ["cyclist", "", ""]
+    assert viewer.objects.selected_keys() == {(ANNOTATION, second.id)}
 
     # Hide: not drawn, still listed (to show it again).
     toggle_check(qtbot, viewer, 0, HIDE_COLUMN)
