@@ -7,7 +7,7 @@ from sqlalchemy import select, text
 
 from vru_desktop.errors import DuplicateError, NotFoundError, ValidationError
 from vru_desktop.library.doctor import run_doctor
-from vru_desktop.library.importer import import_paths
+from vru_desktop.library.importer import Assignment, import_paths
 from vru_desktop.library.projects import (
     ProjectFields,
     create_project,
@@ -16,8 +16,10 @@ from vru_desktop.library.projects import (
     list_projects,
     parse_ignore_regions,
     project_by_name,
+    set_ignore_regions,
     update_project,
     video_counts,
+    video_ignore_regions,
 )
 from vru_desktop.settings import USER_DEFAULT_PROJECT, get_setting, set_setting
 from vru_desktop.store.models import Video
@@ -155,3 +157,27 @@ def test_ignore_regions_are_validated_parsed_and_stored(db) -> None:
     with pytest.raises(ValidationError, match="ignore regions must be a list of polygons"):
         create_project(db, _fields("Other", ignore_regions={"x": 1}))  # type: ignore[arg-type]
     assert [p.name for p in list_projects(db)] == ["Default", "North gate"]
+
+
+def test_set_ignore_regions_validates_as_the_json_path_and_keeps_the_rest(db, make_video) -> None:
+    project = create_project(db, _fields(description="kept"))
+    (outcome,) = import_paths(
+        db, [make_video("a.mp4", 5)], assignment=Assignment(explicit_project_id=project.id)
+    )
+    assert video_ignore_regions(db, outcome.video_id) == (project.id, [])
+    drawn = [(10.5, 20.0), (200.0, 20.0), (200.0, 90.0)]
+    assert set_ignore_regions(db, project.id, [drawn]) == [[[10.5, 20.0], [200.0, 20.0], [200.0, 90.0]]]
+    stored = project_by_name(db, "North gate")
+    assert stored.ignore_regions == parse_ignore_regions("[[[10.5, 20], [200, 20], [200, 90]]]")
+    assert stored.description == "kept"
+    with pytest.raises(ValidationError, match="ignore region 2 must be at least three"):
+        set_ignore_regions(db, project.id, [drawn, [(0.0, 0.0), (5.0, 5.0)]])
+    with pytest.raises(ValidationError, match="ignore region 1 must be at least three"):
+        set_ignore_regions(db, project.id, [[(-1.0, 0.0), (5.0, 5.0), (0.0, 5.0)]])
+    assert project_by_name(db, "North gate").ignore_regions == stored.ignore_regions, (
+        "a refused set changes nothing"
+    )
+    with pytest.raises(NotFoundError):
+        set_ignore_regions(db, 999, [drawn])
+    assert video_ignore_regions(db, outcome.video_id) == (project.id, stored.ignore_regions)
+    assert video_ignore_regions(db, 999) == (None, [])

@@ -308,6 +308,7 @@ class AnnotationEditor:
                 a.confidence,
                 a.visibility,
                 a.ignore,
+                a.source,
             )
             .where(a.video_id == self.video_id, a.frame_number == frame, a.outside.is_(False))
             .order_by(a.id)
@@ -328,6 +329,7 @@ class AnnotationEditor:
                     confidence=r.confidence,
                     visibility=r.visibility,
                     ignore=bool(r.ignore),
+                    source=r.source,
                 )
                 for r in session.execute(query)
             ]

@@ -31,6 +31,8 @@ class AnnotationView:
     #: Visible share 0…1 (``None``: not known) and Caltech-style ignore, for the label.
     visibility: float | None = None
     ignore: bool = False
+    #: Where the box came from: manual, detection, import:coco …
+    source: str = "manual"
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,27 @@ def get_project(db: Database, project_id: int) -> Project:
         return project
 
 
+def video_ignore_regions(db: Database, video_id: int) -> tuple[int | None, list[Any]]:
+    """The project a video is in now (``None``: none) and that project's ignore regions."""
+    with db.session() as session:
+        row = session.execute(
+            select(Project.id, Project.ignore_regions)
+            .join(Video, Video.project_id == Project.id)
+            .where(Video.id == video_id)
+        ).first()
+        return (row.id, list(row.ignore_regions or [])) if row is not None else (None, [])
+
+
+def set_ignore_regions(
+    db: Database, project_id: int, regions: Sequence[Sequence[Sequence[float]]]
+) -> list[Any]:
+    """Store ``regions`` as the project's ignore regions, validated as the project form and the CLI
+    validate them; the stored list is returned."""
+    data = ProjectFields.of(get_project(db, project_id))
+    data.ignore_regions = [[list(point) for point in polygon] for polygon in regions]
+    return list(update_project(db, project_id, data).ignore_regions)
+
+
 def find_project(session: Session, name: str) -> Project | None:
     return session.scalars(select(Project).where(func.lower(Project.name) == name.strip().lower())).first()
 

@@ -3,17 +3,36 @@
 Scene coordinates are the frame's pixel coordinates, so a box at ``x1, y1, x2, y2`` covers the same
 pixels at every zoom. Wheel zooms around the mouse; the middle button (or Alt + left button) pans.
 A click on a box selects it (Ctrl adds to the selection) and, on a ground-truth box, starts moving
-it; dragging on an empty spot draws a new box.
+it; dragging on an empty spot draws a new box. A locked box cannot be selected by the mouse.
+
+In polygon mode clicks add the vertices of an ignore region; Enter or a double-click closes it, Esc
+drops it. The project's ignore regions are drawn translucent under the boxes.
+
+Brightness and contrast change only the picture on screen, never the frames read or stored.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QHelpEvent, QImage, QMouseEvent, QPainter, QPen, QPixmap, QWheelEvent
+from PySide6.QtGui import (
+    QColor,
+    QHelpEvent,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+    QPolygonF,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
     QGraphicsItem,
+    QGraphicsPathItem,
     QGraphicsPixmapItem,
+    QGraphicsPolygonItem,
     QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsSimpleTextItem,
@@ -26,6 +45,11 @@ from vru_desktop.ui.viewer.overlay import ANNOTATION, MIN_BOX_PX, BoxItem, Overl
 
 ZOOM_STEP = 1.25
 ZOOM_RANGE = (0.05, 40.0)
+#: Brightness is added to every pixel value (-100…100); contrast scales around mid-grey (0.2…3).
+BRIGHTNESS_RANGE, CONTRAST_RANGE = (-100, 100), (0.2, 3.0)
+REGION_COLOR = QColor(255, 64, 160)
+
+Polygon = list[tuple[float, float]]
 
 
 def image_from_bgr(image: np.ndarray) -> QImage:
@@ -35,6 +59,15 @@ def image_from_bgr(image: np.ndarray) -> QImage:
     return QImage(data.data, width, height, data.strides[0], QImage.Format.Format_BGR888).copy()
 
 
+def adjusted_image(image: QImage, brightness: float, contrast: float) -> QImage:
+    """A copy of ``image`` with ``(v - 128) * contrast + 128 + brightness`` on every colour channel."""
+    lut = np.clip((np.arange(256) - 128.0) * contrast + 128.0 + brightness, 0, 255).astype(np.uint8)
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    pixels = np.frombuffer(rgb.constBits(), np.uint8).reshape(rgb.height(), rgb.bytesPerLine())
+    shown = np.ascontiguousarray(lut[pixels[:, : rgb.width() * 3]])
+    return QImage(shown.data, rgb.width(), rgb.height(), shown.strides[0], QImage.Format.Format_RGB888).copy()
+
+
 class FrameView(QGraphicsView):
     """Shows one frame and the overlay items. Emits ``boxDrawn(QRectF)`` in frame pixels."""
 
@@ -42,6 +75,11 @@ class FrameView(QGraphicsView):
     #: A selected ground-truth box was moved or resized: its annotation id and new box.
     boxEdited = Signal(int, tuple)
     zoomChanged = Signal(float)
+    #: The selected boxes or region changed (by the mouse, :meth:`select_keys` or :meth:`select_region`).
+    selectionChanged = Signal()
+    #: A polygon was closed in polygon mode: its points in frame pixels.
+    polygonDrawn = Signal(list)
+    polygonModeChanged = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,6 +117,15 @@ class FrameView(QGraphicsView):
         self._pan_start: QPointF | None = None
         #: Dragging on an empty spot draws a box (off while playing).
         self.drawing_enabled = True
+        #: Boxes (overlay keys) the mouse cannot select, move or delete.
+        self.locked: set[tuple[str, int | None]] = set()
+        self.region_items: list[QGraphicsPolygonItem] = []
+        self.selected_region: int | None = None
+        self.polygon_mode = False
+        self.polygon_points: Polygon = []
+        self.polygon_item: QGraphicsPathItem | None = None
+        self.brightness, self.contrast = 0.0, 1.0
+        self._image = QImage()
 
     # -- the frame ------------------------------------------------------------------------------
     def frame_rect(self) -> QRectF:
@@ -94,14 +141,29 @@ class FrameView(QGraphicsView):
     def show_image(self, image: QImage) -> None:
         """Show a decoded frame (clears any frame message)."""
         self.message_item.hide()
-        self.pixmap_item.setPixmap(QPixmap.fromImage(image))
+        self._image = image
+        self._show_pixels()
         self.set_frame_size(image.width(), image.height())
+
+    def _show_pixels(self) -> None:
+        image = self._image
+        if (self.brightness, self.contrast) != (0.0, 1.0) and not image.isNull():
+            image = adjusted_image(image, self.brightness, self.contrast)
+        self.pixmap_item.setPixmap(QPixmap.fromImage(image))
+
+    def set_display_adjustment(self, brightness: float, contrast: float) -> None:
+        """Brightness and contrast of the picture on screen (``0, 1``: as decoded)."""
+        self.brightness = float(min(max(brightness, BRIGHTNESS_RANGE[0]), BRIGHTNESS_RANGE[1]))
+        self.contrast = float(min(max(contrast, CONTRAST_RANGE[0]), CONTRAST_RANGE[1]))
+        if not self.message_item.isVisible():
+            self._show_pixels()
 
     def show_message(self, text: str) -> None:
         """A frame that cannot be shown: a dark frame with ``text`` drawn on it."""
         width, height = self._frame_size if self._frame_size != (0, 0) else (640, 360)
         blank = QPixmap(width, height)
         blank.fill(QColor(20, 20, 20))
+        self._image = QImage()
         self.pixmap_item.setPixmap(blank)
         self.set_frame_size(width, height)
         self.message_item.setText(text)
@@ -116,12 +178,19 @@ class FrameView(QGraphicsView):
         return self.message_item.text() if self.message_item.isVisible() else None
 
     # -- overlay --------------------------------------------------------------------------------
-    def set_overlay(self, boxes: list[OverlayBox]) -> None:
-        """Draw ``boxes``; the selection is kept for boxes that are still there."""
+    def set_overlay(self, boxes: list[OverlayBox], locked: set[tuple[str, int | None]] | None = None) -> None:
+        """Draw ``boxes``; the selection is kept for boxes that are still there and not ``locked``."""
         self.overlay_boxes = list(boxes)
-        present = {box.key for box in boxes}
-        self._selected &= present
+        self.locked = set(locked or ())
+        present = {box.key for box in boxes} - self.locked
+        self._set_selected(self._selected & present)
+
+    def _set_selected(self, keys: set[tuple[str, int | None]]) -> None:
+        changed = keys != self._selected
+        self._selected = keys
         self._rebuild()
+        if changed:
+            self.selectionChanged.emit()
 
     def _rebuild(self) -> None:
         scene = self.scene()
@@ -153,18 +222,22 @@ class FrameView(QGraphicsView):
         return [box for box in self.overlay_boxes if box.kind == kind]
 
     def select(self, kind: str, ids: list[int], *, add: bool = False) -> None:
-        keys = {(kind, item_id) for item_id in ids} & {box.key for box in self.overlay_boxes}
-        self._selected = (self._selected | keys) if add else keys
-        self._rebuild()
+        keys = {(kind, item_id) for item_id in ids}
+        self.select_keys((self._selected | keys) if add else keys)
+
+    def select_keys(self, keys: set[tuple[str, int | None]]) -> None:
+        """Select the boxes of ``keys`` that are drawn and not locked (and only those)."""
+        self._set_selected(set(keys) & {box.key for box in self.overlay_boxes} - self.locked)
+
+    def selected_keys(self) -> set[tuple[str, int | None]]:
+        return set(self._selected)
 
     def toggle_selected(self, box: OverlayBox) -> None:
-        self._selected ^= {box.key}
-        self._rebuild()
+        self._set_selected(self._selected ^ {box.key})
 
     def clear_selection(self) -> None:
         if self._selected:
-            self._selected = set()
-            self._rebuild()
+            self._set_selected(set())
 
     def selected_ids(self, kind: str) -> list[int]:
         return [
@@ -175,7 +248,11 @@ class FrameView(QGraphicsView):
 
     def box_at(self, point: QPointF) -> OverlayBox | None:
         """The smallest selectable box under ``point`` (frame pixels); ground truth wins a tie."""
-        hits = [box for box in self.overlay_boxes if box.item_id is not None and box.rect().contains(point)]
+        hits = [
+            box
+            for box in self.overlay_boxes
+            if box.item_id is not None and box.key not in self.locked and box.rect().contains(point)
+        ]
         if not hits:
             return None
         return min(hits, key=lambda b: (b.rect().width() * b.rect().height(), b.kind != ANNOTATION))
@@ -191,6 +268,94 @@ class FrameView(QGraphicsView):
                 QToolTip.hideText()
             return True
         return super().viewportEvent(event)
+
+    # -- ignore regions -------------------------------------------------------------------------
+    def set_regions(self, regions: list[Polygon]) -> None:
+        """Draw the ignore regions ``regions`` (polygons in frame pixels), translucent under the boxes."""
+        for item in self.region_items:
+            self.scene().removeItem(item)
+        self.region_items = []
+        for polygon in regions:
+            item = QGraphicsPolygonItem(QPolygonF([QPointF(x, y) for x, y in polygon]))
+            item.setZValue(1)
+            item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+            self.scene().addItem(item)
+            self.region_items.append(item)
+        if self.selected_region is not None and self.selected_region >= len(regions):
+            self.selected_region = None
+        self._style_regions()
+
+    def select_region(self, index: int | None) -> None:
+        changed = index != self.selected_region
+        self.selected_region = index
+        self._style_regions()
+        if changed:
+            self.selectionChanged.emit()
+
+    def _style_regions(self) -> None:
+        for number, item in enumerate(self.region_items):
+            selected = number == self.selected_region
+            fill = QColor(REGION_COLOR)
+            fill.setAlpha(110 if selected else 60)
+            pen = QPen(QColor("white") if selected else REGION_COLOR, 3.0 if selected else 1.5)
+            pen.setCosmetic(True)
+            item.setBrush(fill)
+            item.setPen(pen)
+
+    def set_polygon_mode(self, on: bool) -> None:
+        """Clicks add the vertices of an ignore region (on) or select and draw boxes (off)."""
+        if on == self.polygon_mode:
+            return
+        self.polygon_mode = on
+        self._set_polygon_points([])
+        if on:
+            self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+            self.viewport().setMouseTracking(True)
+        else:
+            self.viewport().unsetCursor()
+        self.polygonModeChanged.emit(on)
+
+    def _set_polygon_points(self, points: Polygon, mouse: QPointF | None = None) -> None:
+        """The polygon in progress: its points, and an edge on to the mouse while it moves."""
+        self.polygon_points = points
+        if self.polygon_item is None:
+            self.polygon_item = QGraphicsPathItem()
+            pen = QPen(QColor("yellow"), 1.5, Qt.PenStyle.DashLine)
+            pen.setCosmetic(True)
+            self.polygon_item.setPen(pen)
+            self.polygon_item.setZValue(9)
+            self.scene().addItem(self.polygon_item)
+        path = QPainterPath()
+        if points:
+            path.addPolygon(QPolygonF([QPointF(x, y) for x, y in points] + ([mouse] if mouse else [])))
+            size = 4 / max(self.zoom(), 1e-6)
+            for x, y in points:
+                path.addEllipse(QPointF(x, y), size, size)
+        self.polygon_item.setPath(path)
+
+    def close_polygon(self) -> None:
+        """End the polygon being drawn: reported with ``polygonDrawn`` when it has three points."""
+        points = self.polygon_points
+        self.set_polygon_mode(False)
+        if len(points) >= 3:
+            self.polygonDrawn.emit(points)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self.polygon_mode and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.close_polygon()
+        elif self.polygon_mode and event.key() == Qt.Key.Key_Escape:
+            self.set_polygon_mode(False)
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if self.polygon_mode and event.button() == Qt.MouseButton.LeftButton:
+            self.close_polygon()  # the first click of the double-click placed the last point
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
 
     # -- zoom and pan ---------------------------------------------------------------------------
     def zoom(self) -> float:
@@ -244,6 +409,12 @@ class FrameView(QGraphicsView):
         if event.button() != Qt.MouseButton.LeftButton or self._frame_size == (0, 0):
             super().mousePressEvent(event)
             return
+        if self.polygon_mode:
+            point = self._clamp(self.mapToScene(event.position().toPoint()))
+            self._set_polygon_points([*self.polygon_points, (point.x(), point.y())])
+            event.accept()
+            return
+        self.select_region(None)  # a click on the picture selects boxes (regions: in the objects panel)
         add = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
         item = self.itemAt(event.position().toPoint())
         selected = item if isinstance(item, BoxItem) else None
@@ -285,6 +456,12 @@ class FrameView(QGraphicsView):
         if self._rubber is not None:
             end = self._clamp(self.mapToScene(event.position().toPoint()))
             self._rubber.setRect(QRectF(self._rubber_start, end).normalized())
+            event.accept()
+            return
+        if self.polygon_mode and self.polygon_points:
+            self._set_polygon_points(
+                self.polygon_points, self._clamp(self.mapToScene(event.position().toPoint()))
+            )
             event.accept()
             return
         super().mouseMoveEvent(event)

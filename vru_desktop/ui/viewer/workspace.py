@@ -17,6 +17,11 @@ once and keeps the video's undo history; an action on a selection is one undo st
 editor (and so its history) is kept when another video is opened; the histories share one memory
 budget (setting ``annotations.undo_history_mb``). The window's ``annotationsChanged`` signal tells
 other areas.
+
+Beside the picture, the objects panel (:mod:`~vru_desktop.ui.viewer.objects`) lists the frame's
+boxes and the project's ignore regions; its selection follows the picture's and the other way round.
+Ignore regions are drawn as polygons on the picture (key I) and stored on the video's project.
+Brightness and contrast (toolbar "Display") change only the picture shown, for the whole session.
 """
 
 from __future__ import annotations
@@ -33,17 +38,23 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
+    QFormLayout,
     QHBoxLayout,
     QInputDialog,
     QLabel,
+    QMenu,
+    QMessageBox,
     QPushButton,
+    QSlider,
     QSpinBox,
+    QSplitter,
     QStackedWidget,
     QStyle,
     QToolBar,
     QToolButton,
     QVBoxLayout,
     QWidget,
+    QWidgetAction,
 )
 
 from vru_desktop.annotations.editor import AnnotationEditor, counted
@@ -51,16 +62,18 @@ from vru_desktop.annotations.undo import UndoBudget
 from vru_desktop.annotations.views import TimelineSummary
 from vru_desktop.errors import MediaError, ValidationError, VruError
 from vru_desktop.jobs.operations import Operations, Task
+from vru_desktop.library.projects import set_ignore_regions, video_ignore_regions
 from vru_desktop.library.views import OpenVideo, load_video, project_summary
 from vru_desktop.media.frames import FrameTable
 from vru_desktop.media.reader import FrameReader
 from vru_desktop.settings import ACCEPT_ALL_MARKS_REVIEWED, UNDO_HISTORY_MB, VIEWER_CACHE_MB, get_setting
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import VRU_TYPES
+from vru_desktop.ui.viewer.objects import REGION, ObjectKey, ObjectRow, ObjectsPanel, object_key
 from vru_desktop.ui.viewer.overlay import ANNOTATION, DETECTION, OverlayBox
 from vru_desktop.ui.viewer.player import SPEEDS, Playback
 from vru_desktop.ui.viewer.timeline import TimelineWidget
-from vru_desktop.ui.viewer.view import FrameView, image_from_bgr
+from vru_desktop.ui.viewer.view import BRIGHTNESS_RANGE, CONTRAST_RANGE, FrameView, Polygon, image_from_bgr
 
 if TYPE_CHECKING:
     from vru_desktop.ui.main_window import MainWindow
@@ -154,6 +167,18 @@ class ViewerWorkspace(QWidget):
         self.view.boxDrawn.connect(self._on_box_drawn)
         self.view.boxEdited.connect(self._on_box_edited)
         self.view.zoomChanged.connect(lambda zoom: self.zoom_label.setText(f"{zoom * 100:.0f} %"))
+        self.view.selectionChanged.connect(self._on_view_selection)
+        self.view.polygonDrawn.connect(self.add_ignore_region)
+        self.view.polygonModeChanged.connect(lambda on: self.region_action.setChecked(on))
+        #: Objects (tracks or boxes) not drawn, and those the mouse cannot select, in the open video.
+        self.hidden: set[ObjectKey] = set()
+        self.locked: set[ObjectKey] = set()
+        #: The project the open video is in, and its ignore regions (in the video's pixels).
+        self.regions_project: int | None = None
+        self.regions: list[Polygon] = []
+        self.objects = ObjectsPanel()
+        self.objects.rowsSelected.connect(self._on_rows_selected)
+        self.objects.objectToggled.connect(self._on_object_toggled)
         self.missing_label = QLabel()
         self.missing_label.setObjectName("missingLabel")
         self.missing_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -172,6 +197,11 @@ class ViewerWorkspace(QWidget):
         self.pages = QStackedWidget()
         for page in (self.empty_label, self.view, missing_page):
             self.pages.addWidget(page)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.pages)
+        self.splitter.addWidget(self.objects)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setSizes([900, 430])
         self.missing_page = missing_page
 
         self.timeline = TimelineWidget()
@@ -228,7 +258,7 @@ class ViewerWorkspace(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.toolbar)
-        layout.addWidget(self.pages, 1)
+        layout.addWidget(self.splitter, 1)
         layout.addWidget(self.timeline)
         layout.addLayout(status)
         self._set_enabled(False)
@@ -310,6 +340,14 @@ class ViewerWorkspace(QWidget):
         self.reviewed_action = a(
             "Mark Frame &Reviewed", "F", self.toggle_reviewed, checkable=True, short="Reviewed"
         )
+        self.region_action = a(
+            "Draw &Ignore Region", "I", self.view.set_polygon_mode, checkable=True, short="Ignore region"
+        )
+        self.clear_regions_action = a("C&lear Ignore Regions…", None, self.clear_ignore_regions)
+        # Not one of the workspace's actions: the panel can be shown with no video open.
+        self.objects_action = QAction("&Objects Panel", self, checkable=True)
+        self.objects_action.setChecked(True)
+        self.objects_action.toggled.connect(self.show_objects_panel)
 
     def video_actions(self) -> list[QAction | None]:
         """The actions of the Video menu, in order (``None`` = separator)."""
@@ -358,6 +396,9 @@ class ViewerWorkspace(QWidget):
             self.outside_action,
             None,
             self.reviewed_action,
+            None,
+            self.region_action,
+            self.clear_regions_action,
         ]
 
     def _build_toolbar(self) -> None:
@@ -420,6 +461,53 @@ class ViewerWorkspace(QWidget):
         bar.addWidget(self.confidence_spin)
         bar.addSeparator()
         bar.addAction(self.reviewed_action)
+        bar.addAction(self.region_action)
+        bar.addWidget(self._display_button())
+
+    def _display_button(self) -> QToolButton:
+        """The toolbar's "Display" popup: brightness and contrast of the picture shown, and a reset."""
+        self.brightness_slider = QSlider(Qt.Orientation.Horizontal)
+        self.brightness_slider.setObjectName("brightnessSlider")
+        self.brightness_slider.setRange(*BRIGHTNESS_RANGE)
+        self.contrast_slider = QSlider(Qt.Orientation.Horizontal)
+        self.contrast_slider.setObjectName("contrastSlider")
+        self.contrast_slider.setRange(round(CONTRAST_RANGE[0] * 100), round(CONTRAST_RANGE[1] * 100))
+        self.contrast_slider.setValue(100)
+        for slider in (self.brightness_slider, self.contrast_slider):
+            slider.setMinimumWidth(180)
+            slider.valueChanged.connect(self._on_display_changed)
+        self.display_reset = QPushButton("Reset")
+        self.display_reset.setObjectName("displayReset")
+        self.display_reset.clicked.connect(self.reset_display)
+        box = QWidget()
+        form = QFormLayout(box)
+        form.addRow("Brightness", self.brightness_slider)
+        form.addRow("Contrast", self.contrast_slider)
+        form.addRow(QLabel("Display only: frames and exports are unchanged."))
+        form.addRow(self.display_reset)
+        menu = QMenu(self)
+        embed = QWidgetAction(menu)
+        embed.setDefaultWidget(box)
+        menu.addAction(embed)
+        button = QToolButton()
+        button.setObjectName("displayButton")
+        button.setText("Display")
+        button.setToolTip("Brightness and contrast of the picture (for night footage; display only)")
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        button.setMenu(menu)
+        return button
+
+    def _on_display_changed(self) -> None:
+        self.view.set_display_adjustment(self.brightness_slider.value(), self.contrast_slider.value() / 100)
+
+    def reset_display(self) -> None:
+        self.brightness_slider.setValue(0)
+        self.contrast_slider.setValue(100)
+
+    def show_objects_panel(self, shown: bool) -> None:
+        self.objects.setVisible(shown)
+        if shown:
+            self.refresh_overlay()
 
     def name_class_actions(self, classes: tuple[str, ...]) -> None:
         """Name the class keys' actions (Edit menu) after ``classes``, the project's class list."""
@@ -463,6 +551,7 @@ class ViewerWorkspace(QWidget):
         self.frame_spin.blockSignals(False)
         self.timeline.set_video(len(table), video.fps)
         self._load_runs()
+        self.load_regions()
         if not video.path.exists():
             self._show_missing()
             return
@@ -503,6 +592,10 @@ class ViewerWorkspace(QWidget):
             threading.Thread(target=self.reader.close, name="frame-reader-close", daemon=True).start()
         self.reader = self.editor = self.video = self.table = None
         self.highlight = None
+        self.hidden, self.locked, self.regions, self.regions_project = set(), set(), [], None
+        self.view.set_polygon_mode(False)
+        self.view.set_regions([])
+        self.objects.set_rows([], set(), set())
         self.name_label.clear()
         self.gt_badge.clear()
         self.clear_status()
@@ -711,16 +804,28 @@ class ViewerWorkspace(QWidget):
             return
         frame = self.current
         boxes: list[OverlayBox] = []
+        rows: list[ObjectRow] = []
         if self.show_det_action.isChecked() and self.session_id is not None:
             minimum = self.confidence_spin.value()
-            boxes += map(
-                OverlayBox.of_detection, self.editor.frame_detections(frame, self.session_id, minimum)
-            )
+            for detection in self.editor.frame_detections(frame, self.session_id, minimum):
+                rows.append(ObjectRow.of_detection(detection))
+                if object_key(detection) not in self.hidden:
+                    boxes.append(OverlayBox.of_detection(detection))
         if self.show_gt_action.isChecked():
-            boxes += map(OverlayBox.of_annotation, self.editor.frame_annotations(frame))
+            for annotation in self.editor.frame_annotations(frame):
+                rows.append(ObjectRow.of_annotation(annotation))
+                if object_key(annotation) not in self.hidden:
+                    boxes.append(OverlayBox.of_annotation(annotation))
+        locked = {row.key for row in rows if row.object in self.locked}
         if self.highlight is not None and self.highlight[0] == frame:
             boxes.append(OverlayBox.highlight(self.highlight[1], self.highlight[2]))
-        self.view.set_overlay(boxes)
+        self.view.set_overlay(boxes, locked)
+        if self.playback.is_playing():  # 200 rows take ~20 ms: the panel follows once paused
+            self.objects.set_playing()
+        elif self.objects.isVisible():
+            rows += (ObjectRow.of_region(i, len(polygon)) for i, polygon in enumerate(self.regions))
+            self.objects.set_rows(rows, self.hidden, self.locked)
+            self._on_view_selection()
         reviewed = self.editor.is_reviewed(frame)
         self.reviewed_action.setChecked(reviewed)
         self._show_ground_truth_state(frame, reviewed)
@@ -827,6 +932,77 @@ class ViewerWorkspace(QWidget):
         self._summary = self.editor.update_summary(self._summary, frames)
         self.timeline.set_summary(self._summary)
 
+    # -- objects panel and ignore regions -------------------------------------------------------
+    def _on_view_selection(self) -> None:
+        region = self.view.selected_region
+        keys = self.view.selected_keys() | ({(REGION, region)} if region is not None else set())
+        self.objects.show_selection(keys)
+
+    def _on_rows_selected(self, keys: list[tuple[str, int | None]]) -> None:
+        regions = [index for kind, index in keys if kind == REGION]
+        self.view.select_region(regions[0] if regions else None)
+        self.view.select_keys({key for key in keys if key[0] != REGION})
+        self._on_view_selection()  # locked boxes are not selected: nor are their rows
+
+    def _on_object_toggled(self, key: ObjectKey, what: str, on: bool) -> None:
+        keys = self.hidden if what == "hide" else self.locked
+        if on:
+            keys.add(key)
+        else:
+            keys.discard(key)
+        QTimer.singleShot(0, self.refresh_overlay)  # not while the table reports its own change
+
+    def load_regions(self) -> None:
+        """Read and draw the ignore regions of the project the video is in now."""
+        if self.video is None:
+            return
+        self.regions_project, regions = video_ignore_regions(self.db, self.video.id)
+        self._show_regions(regions)
+
+    def _show_regions(self, regions: list[Polygon]) -> None:
+        self.regions = [[(float(x), float(y)) for x, y in polygon] for polygon in regions]
+        self.view.set_regions(self.regions)
+        self.refresh_overlay()
+
+    def _store_regions(self, regions: list[Polygon]) -> bool:
+        """Save ``regions`` as the project's ignore regions (validated as the project form does)."""
+        if self.regions_project is None:
+            self.show_status("This video is in no project: move it to one to give it ignore regions.")
+            return False
+        try:
+            self._show_regions(set_ignore_regions(self.db, self.regions_project, regions))
+        except VruError as exc:
+            self.show_status(str(exc))
+            return False
+        return True
+
+    def add_ignore_region(self, polygon: Polygon) -> None:
+        if self._store_regions([*self.regions, polygon]):
+            self.view.select_region(len(self.regions) - 1)
+            self._on_view_selection()
+            self.show_status(
+                f"Ignore region {len(self.regions)} saved on the project: evaluation leaves out boxes"
+                " and detections whose centre lies in it."
+            )
+
+    def delete_region(self, index: int) -> None:
+        if 0 <= index < len(self.regions) and self._store_regions(
+            [polygon for number, polygon in enumerate(self.regions) if number != index]
+        ):
+            self.view.select_region(None)
+            self.show_status(f"Ignore region {index + 1} removed from the project.")
+
+    def clear_ignore_regions(self) -> None:
+        if not self.regions:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Clear ignore regions",
+            f"Remove all {len(self.regions)} ignore regions of this video's project? This cannot be undone.",
+        )
+        if answer == QMessageBox.StandardButton.Yes and self._store_regions([]):
+            self.show_status("Ignore regions cleared.")
+
     # -- editing --------------------------------------------------------------------------------
     def _edit(self, work) -> object:  # type: ignore[no-untyped-def]
         """Run one editor call; a refused edit is shown, not raised."""
@@ -888,6 +1064,9 @@ class ViewerWorkspace(QWidget):
 
     def delete_selected(self) -> None:
         selected = self._selected_ids(ANNOTATION)
+        if not selected and self.view.selected_region is not None:
+            self.delete_region(self.view.selected_region)
+            return
         self._edit_each(f"Delete {_boxes(selected)}", selected, lambda e, i: e.delete_box(i))
 
     def set_class_key(self, position: int) -> None:
@@ -1054,6 +1233,9 @@ def install(window: MainWindow) -> None:
         project_id = window.current_project_id()
         if project_id is not None:
             workspace.show_project_classes(project_id)
+        if workspace.video is not None:
+            workspace.load_regions()  # the project form may have changed its ignore regions
 
     window.libraryChanged.connect(library_changed)
+    window.menu("&View").addAction(workspace.objects_action)
     workspace.annotationsEdited.connect(window.annotationsChanged)
