@@ -309,3 +309,15 @@ def test_brightness_contrast_change_only_the_picture(window, qtbot, make_video) 
     assert mean(other.view.shown_image()) == pytest.approx((base - 128) * 2 + 188, abs=3)
     other.display_reset.click()
     assert mean(other.view.shown_image()) == pytest.approx(base, abs=1)
+
+
+def test_a_video_opened_from_the_library_lists_its_first_frame(window, qtbot, make_video) -> None:  # type: ignore[no-untyped-def]
+    (outcome,) = import_paths(window.db, [make_video("first.mp4", 5, size=(320, 240))])
+    add_detection(window.db, outcome.video_id)
+    window.tabs.setCurrentIndex(0)  # the Library: the viewer is built while its tab is not shown
+    assert not window.viewer.objects.isVisible()
+    window.videoActivated.emit(outcome.video_id)
+    viewer = window.viewer
+    qtbot.waitUntil(lambda: viewer.video is not None and viewer.video.id == outcome.video_id)
+    qtbot.waitUntil(lambda: viewer.objects.isVisible())
+    assert [row[1] for row in table_text(viewer)] == ["cyclist"]

@@ -822,7 +822,7 @@ class ViewerWorkspace(QWidget):
         self.view.set_overlay(boxes, locked)
         if self.playback.is_playing():  # 200 rows take ~20 ms: the panel follows once paused
             self.objects.set_playing()
-        elif self.objects.isVisible():
+        elif not self.objects.isHidden():  # also while the Viewer tab is not the one shown
             rows += (ObjectRow.of_region(i, len(polygon)) for i, polygon in enumerate(self.regions))
             self.objects.set_rows(rows, self.hidden, self.locked)
             self._on_view_selection()
