@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from vru_desktop.datasets.importer import import_annotations
 from vru_desktop.detection.models import file_sha256, register_model
 from vru_desktop.detection.pipeline import (
     Progress,
@@ -36,6 +37,8 @@ from vru_desktop.detection.runs import (
     requeue,
 )
 from vru_desktop.errors import ValidationError
+from vru_desktop.evaluation.ground_truth import load_run
+from vru_desktop.evaluation.tracking import run_tracking
 from vru_desktop.library.importer import import_paths
 from vru_desktop.settings import resolve_locations
 from vru_desktop.store.models import DetectionEvent, SessionStatistics, TestSession, Video
@@ -344,6 +347,51 @@ def test_tracking_fills_track_ids(db, model_id: int, locations, street_clip: Pat
         ]
     assert ids and sum(i is not None for i in ids) >= 0.8 * len(ids)
     assert len({i for i in ids if i is not None}) < len(ids)  # the same people keep their ids over frames
+
+
+@pytest.mark.skipif(__import__("importlib").util.find_spec("lap") is None, reason="tracking needs lap")
+def test_a_resumed_tracking_run_keeps_the_track_ids_of_an_uninterrupted_run(
+    db, model_id: int, locations, shared_data: Path, tmp_path: Path
+) -> None:
+    sequence = "MOT17-04-FRCNN"
+    shutil.copytree(shared_data / "mot17_mini" / "train" / sequence, tmp_path / "train" / sequence)
+    video_id = import_one(db, shared_data / "mot17_mini" / "videos" / f"{sequence}_first8.mp4")
+    import_annotations(db, "mot", tmp_path / "train")
+    config = RunConfig(tracker="bytetrack", commit_frames=1)
+    full = create_run(db, video_id, model_id, config)
+    assert execute_run(db, full.id, locations).status == "completed"
+
+    control = RunControl()
+
+    def committed(_first: int, last: int, _count: int) -> None:
+        if last >= 3:
+            control.stop()
+
+    partial = create_run(db, video_id, model_id, config)
+    stopped = execute_run(
+        db, partial.id, locations, control=control, callbacks=RunCallbacks(committed=committed)
+    )
+    assert stopped.status == "stopped"
+    assert db.session().get(TestSession, partial.id).last_committed_frame == 3
+    requeue(db, partial.id)
+    resumed = execute_run(db, partial.id, locations)
+    assert resumed.status == "completed" and resumed.frames_processed == 8
+
+    def tracked(session_id: int) -> list[tuple]:
+        with db.session() as session:
+            rows = session.scalars(
+                select(DetectionEvent)
+                .where(DetectionEvent.session_id == session_id)
+                .order_by(DetectionEvent.frame_number, DetectionEvent.id)
+            )
+            return [(e.frame_number, e.track_id, e.x1, e.y1, e.x2, e.y2, e.confidence) for e in rows]
+
+    events = tracked(full.id)
+    assert {e[0] for e in events} == set(range(8)) and all(e[1] is not None for e in events)
+    assert tracked(partial.id) == events
+    metrics = [run_tracking(load_run(db, run_id), conf=0.25) for run_id in (full.id, partial.id)]
+    assert metrics[0] is not None and metrics[0].clear["CLR_TP"] > 0
+    assert metrics[1].to_dict() == metrics[0].to_dict()
 
 
 def test_queue_cancel_requeue_and_recovery(db, model_id: int, make_video) -> None:

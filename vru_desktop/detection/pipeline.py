@@ -439,10 +439,13 @@ class _Run:
         plan = self.plan
         if plan.start_frame >= plan.end_frame:
             return RunStatus.COMPLETED
+        # ByteTrack's state depends on every frame before: a resumed tracking run feeds it the frames
+        # done already again (their events are stored), so track ids go on as in one sitting.
+        first = 0 if self.config.tracker != "none" else plan.start_frame
         frames = iter_frames(
             plan.video_path,
             plan.video_kind,
-            start=plan.start_frame,
+            start=first,
             stop=plan.end_frame,
             stride=self.config.stride,
             table=plan.table,
@@ -524,6 +527,8 @@ class _Run:
                     native, self.plan.class_map, rider_threshold=cfg.rider_threshold
                 )
         for frame, _, _ in batch:
+            if frame.index < self.plan.start_frame:
+                continue
             if frame.image is None:
                 self.failed += 1
                 self.consecutive_failures += 1
