@@ -12,7 +12,6 @@ from conftest import CAMPAIGN_CONF as CONF
 from sqlalchemy import delete, inspect, select
 
 from vru_desktop.annotations.tags import (
-    frame_tags,
     project_tags,
     set_project_tags,
     tag_frames,
@@ -52,13 +51,14 @@ def test_vocabulary_and_tags_on_videos_and_frames(db: Any, suite: dict[str, Any]
     tag_frames(db, video, ["night"], 2, 5)
     tag_frames(db, video, ["night"], 7, 7)
     tag_video(db, video, ["rain"])
-    assert video_tags(db, video) == {"video": ["rain"], "frames": {"night": [[2, 5], [7, 7]]}}
-    assert frame_tags(db, video, 3) == ["night", "rain"]
-    assert frame_tags(db, video, 6) == ["rain"]  # the video's tag holds on every frame
+    tags = video_tags(db, video)
+    assert tags.to_dict() == {"video": ["rain"], "frames": {"night": [[2, 5], [7, 7]]}}
+    assert tags.of_frame(3) == ["night", "rain"]
+    assert tags.of_frame(6) == ["rain"]  # the video's tag holds on every frame
 
     tag_frames(db, video, ["night"], 4, 7, remove=True)
     tag_video(db, video, ["rain"], remove=True)
-    assert video_tags(db, video) == {"video": [], "frames": {"night": [[2, 3]]}}
+    assert video_tags(db, video).to_dict() == {"video": [], "frames": {"night": [[2, 3]]}}
 
 
 def test_tags_outside_the_vocabulary_and_bad_ranges_are_refused(db: Any, suite: dict[str, Any]) -> None:
@@ -75,7 +75,7 @@ def test_tags_outside_the_vocabulary_and_bad_ranges_are_refused(db: Any, suite: 
         tag_frames(db, video, ["night"], 5, 2)
     with pytest.raises(ValidationError, match="1 to 100 characters"):
         set_project_tags(db, front, ["a,b"])
-    assert video_tags(db, video) == {"video": [], "frames": {}}
+    assert video_tags(db, video).to_dict() == {"video": [], "frames": {}}
 
     tag_frames(db, video, ["night"], 0, 1)
     with pytest.raises(ValidationError, match="night is still on videos or frames"):

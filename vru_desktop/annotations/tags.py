@@ -8,6 +8,8 @@ carry a tag (:func:`tagged_frames`).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, insert, select
@@ -153,13 +155,28 @@ def _ranges(frames: list[int]) -> list[list[int]]:
     return ranges
 
 
-def video_tags(db: Database, video_id: int) -> dict[str, list[str] | dict[str, list[list[int]]]]:
-    """``{"video": [tags], "frames": {tag: [[first, last], …]}}`` of one video."""
+@dataclass(frozen=True)
+class VideoTags:
+    """The tags on a video as a whole and, per tag, the ``[first, last]`` frame ranges carrying it."""
+
+    video: list[str]
+    frames: dict[str, list[list[int]]]
+
+    def of_frame(self, frame: int) -> list[str]:
+        """The tags ``frame`` carries: its video's and its own, sorted."""
+        own = {tag for tag, ranges in self.frames.items() if any(a <= frame <= b for a, b in ranges)}
+        return sorted(set(self.video) | own)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"video": self.video, "frames": self.frames}
+
+
+def video_tags(db: Database, video_id: int) -> VideoTags:
+    """The condition tags of one video and of its frames."""
     with db.session() as session:
         _video(session, video_id)
-        whole = list(
-            session.scalars(select(VideoTag.tag).where(VideoTag.video_id == video_id).order_by(VideoTag.tag))
-        )
+        query = select(VideoTag.tag).where(VideoTag.video_id == video_id)
+        whole = list(session.scalars(query.order_by(VideoTag.tag)))
         rows = session.execute(
             select(FrameTag.tag, FrameTag.frame_number)
             .where(FrameTag.video_id == video_id)
@@ -168,7 +185,7 @@ def video_tags(db: Database, video_id: int) -> dict[str, list[str] | dict[str, l
     frames: dict[str, list[int]] = {}
     for tag, frame in rows:
         frames.setdefault(tag, []).append(frame)
-    return {"video": whole, "frames": {tag: _ranges(numbers) for tag, numbers in frames.items()}}
+    return VideoTags(whole, {tag: _ranges(numbers) for tag, numbers in frames.items()})
 
 
 def vocabulary_of_videos(db: Database, video_ids: list[int]) -> list[str]:
@@ -177,16 +194,6 @@ def vocabulary_of_videos(db: Database, video_ids: list[int]) -> list[str]:
     with db.session() as session:
         query = select(ConditionTag.name).where(ConditionTag.project_id.in_(projects)).distinct()
         return sorted(session.scalars(query))
-
-
-def frame_tags(db: Database, video_id: int, frame: int) -> list[str]:
-    """The tags one frame carries: its video's and its own, sorted."""
-    with db.session() as session:
-        whole = session.scalars(select(VideoTag.tag).where(VideoTag.video_id == video_id))
-        own = session.scalars(
-            select(FrameTag.tag).where(FrameTag.video_id == video_id, FrameTag.frame_number == frame)
-        )
-        return sorted(set(whole) | set(own))
 
 
 def check_run_tag(db: Database, session_id: int, tag: str) -> None:

@@ -271,10 +271,10 @@ def cmd_tag(args: argparse.Namespace, ctx: Context) -> int:
         raise UsageError("--frames and --remove need at least one TAG.")
     tags = video_tags(ctx.db, args.video_id)
     if args.json:
-        print_json(tags)
+        print_json(tags.to_dict())
     elif not args.tags:
-        print(f"video {args.video_id}: {', '.join(tags['video']) or '(no video tags)'}")
-        for tag, ranges in tags["frames"].items():
+        print(f"video {args.video_id}: {', '.join(tags.video) or '(no video tags)'}")
+        for tag, ranges in tags.frames.items():
             print(f"  {tag}: frames " + ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in ranges))
     return 0
 
