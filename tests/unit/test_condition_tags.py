@@ -188,3 +188,35 @@ def test_migration_down_and_up(tmp_path: Path) -> None:
     db = open_database(path)  # migrates up again
     assert tables <= set(inspect(db.engine).get_table_names())
     db.close()
+
+
+def test_a_restricted_projects_tags_are_hidden_from_non_members(postgres_server, make_video) -> None:  # type: ignore[no-untyped-def]
+    import psycopg
+
+    from vru_desktop.library.importer import Assignment, import_paths
+    from vru_desktop.library.projects import ProjectFields, create_project, set_project_members
+    from vru_desktop.store.db import open_database
+
+    target = postgres_server.new_database("vru_template")
+    db = open_database(target)
+    fields = {"camera_model": "c", "camera_view": "front", "signal_type": "video"}
+    secret = create_project(db, ProjectFields(name="Secret", **fields))
+    [outcome] = import_paths(
+        db, [make_video("s.mp4", frames=4)], assignment=Assignment(explicit_project_id=secret.id)
+    )
+    set_project_tags(db, secret.id, ["night"])
+    tag_video(db, outcome.video_id, ["night"])
+    tag_frames(db, outcome.video_id, ["night"], 1, 2)
+    set_project_members(db, secret.id, ["alice"])
+    db.close()
+
+    name = target.rsplit("/", 1)[1]
+    counts = "SELECT " + ", ".join(
+        f"(SELECT count(*) FROM {table})" for table in ("condition_tags", "video_tags", "frame_tags")
+    )
+    with psycopg.connect(postgres_server.role("bob", name), autocommit=True) as conn:
+        assert conn.execute(counts).fetchone() == (0, 0, 0)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("INSERT INTO video_tags VALUES (%s, 'rain')", [outcome.video_id])
+    with psycopg.connect(postgres_server.role("alice", name), autocommit=True) as conn:
+        assert conn.execute(counts).fetchone() == (1, 1, 2)
