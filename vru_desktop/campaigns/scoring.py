@@ -1,4 +1,5 @@
-"""Scoring a campaign: pooled over all its videos, per video, per class and per camera slice.
+"""Scoring a campaign: pooled over all its videos, per video, per class, per camera slice and per
+condition tag (only the frames carrying the tag; a tag on a video holds for all its frames).
 
 Pooling is what pycocotools does with many images: every reviewed frame of every video is one
 image (frame ids are made unique across videos), and the pooled input goes through the same
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select
 
+from vru_desktop.annotations.tags import vocabulary_of_videos
 from vru_desktop.campaigns.bootstrap import BootstrapInput, intervals
 from vru_desktop.errors import ValidationError
 from vru_desktop.evaluation.ground_truth import EvaluationInput, load_run
@@ -59,6 +61,8 @@ class SuiteInput:
     videos: list[dict[str, Any]] = field(default_factory=list)  # filename, fingerprint, camera, …
     inputs: list[EvaluationInput] = field(default_factory=list)
     excluded: list[dict[str, Any]] = field(default_factory=list)
+    #: Condition tag → the runs loaded with only the frames carrying it (videos without any left out).
+    tagged: dict[str, list[EvaluationInput]] = field(default_factory=dict)
 
 
 def load_suite(db: Database, name: str) -> SuiteInput:
@@ -107,6 +111,9 @@ def load_suite(db: Database, name: str) -> SuiteInput:
             }
         )
         suite.inputs.append(data)
+    for tag in vocabulary_of_videos(db, [int(info["video_id"]) for info in suite.videos]):
+        loaded = [load_run(db, int(info["run_id"]), tag=tag) for info in suite.videos]
+        suite.tagged[tag] = [data for data in loaded if data.n_frames]
     return suite
 
 
@@ -336,6 +343,14 @@ def score_protocol(
             )
             for value, members in groups.items()
         }
+    by_tag = {
+        tag: {"videos": len(inputs), "reviewed_frames": sum(d.n_frames for d in inputs)}
+        | _slice_metrics(summary_metrics(_evaluate(db, inputs, iou=iou, conf=conf, protocol=chosen)[1]))
+        for tag, inputs in suite.tagged.items()
+        if inputs
+    }
+    if by_tag:
+        slices["tag"] = by_tag
     boot = BootstrapInput.of(result, pooled)
     per_category, miss_rates = result.coco.per_category(), result.miss_rates()
     return out | {

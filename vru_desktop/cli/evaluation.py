@@ -42,6 +42,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--iou", type=finite_float, default=0.5, help="IoU threshold for a match (default 0.5)")
     p.add_argument("--conf", type=finite_float, help="confidence threshold (default: the run's own)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument("--tag", metavar="TAG", help="score only the reviewed frames carrying this condition tag")
     _protocol_options(p)
     p.set_defaults(handler=cmd_evaluate)
 
@@ -129,7 +130,9 @@ def cmd_evaluate(args: argparse.Namespace, ctx: Context) -> int:
 
     _check_thresholds(args)
     protocols = _protocols(args, ctx)
-    result = evaluate_run(ctx.db, args.run_id, iou=args.iou, conf=args.conf, protocols=protocols)
+    result = evaluate_run(
+        ctx.db, args.run_id, iou=args.iou, conf=args.conf, protocols=protocols, tag=args.tag
+    )
     if args.json:
         print_json(result.to_dict())
     else:

@@ -10,6 +10,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from vru_desktop.annotations.tags import (
+    project_tags,
+    set_project_tags,
+    tag_frames,
+    tag_video,
+    video_tags,
+)
 from vru_desktop.cli.common import Context, ProgressBar, finite_float, print_json
 from vru_desktop.errors import NotFoundError, UsageError
 from vru_desktop.files import read_text
@@ -70,6 +77,20 @@ def register(subparsers: Any) -> None:
     which.add_argument("--set", metavar="FILE.json", help="polygons: [[[x, y], [x, y], [x, y], ...], ...]")
     which.add_argument("--clear", action="store_true", help="remove all ignore regions")
     p.set_defaults(handler=cmd_ignore_regions)
+
+    p = subparsers.add_parser("tags", help="show or set a project's condition tags (day, night, rain ...)")
+    p.add_argument("project", metavar="PROJECT")
+    p.add_argument("--set", nargs="*", metavar="TAG", help="the project's tags from now on (none: no tags)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_tags)
+
+    p = subparsers.add_parser("tag", help="put condition tags on a video or frames, or list them")
+    p.add_argument("video_id", type=int, metavar="VIDEO_ID", help="the video (see 'videos')")
+    p.add_argument("tags", nargs="*", metavar="TAG", help="tags of the video's project (none: list)")
+    p.add_argument("--frames", metavar="A-B", help="only frames A to B (0-based, inclusive), or frame A")
+    p.add_argument("--remove", action="store_true", help="take the tags off instead")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_tag)
 
     p = subparsers.add_parser("videos", help="list videos")
     p.add_argument("--project", help="only this project's videos")
@@ -208,6 +229,53 @@ def cmd_ignore_regions(args: argparse.Namespace, ctx: Context) -> int:
         data.ignore_regions = _read_regions(args.set) if args.set else []
         project = update_project(ctx.db, project.id, data)
     print_json(project.ignore_regions)
+    return 0
+
+
+def cmd_tags(args: argparse.Namespace, ctx: Context) -> int:
+    project = project_by_name(ctx.db, args.project)
+    tags = (
+        set_project_tags(ctx.db, project.id, args.set)
+        if args.set is not None
+        else project_tags(ctx.db, project.id)
+    )
+    if args.json:
+        print_json(tags)
+    else:
+        print(f"{project.name}: {', '.join(tags) or '(no condition tags)'}")
+    return 0
+
+
+def _frame_range(text: str) -> tuple[int, int]:
+    first, _, last = text.partition("-")
+    try:
+        return int(first), int(last or first)
+    except ValueError:
+        raise UsageError(
+            f"--frames {text} is not a frame range.", hint="Write A-B, e.g. 0-299, or one frame."
+        ) from None
+
+
+def cmd_tag(args: argparse.Namespace, ctx: Context) -> int:
+    if args.tags:
+        if args.frames:
+            first, last = _frame_range(args.frames)
+            count = tag_frames(ctx.db, args.video_id, args.tags, first, last, remove=args.remove)
+            where = f"{count} frame(s) of video {args.video_id}"
+        else:
+            tag_video(ctx.db, args.video_id, args.tags, remove=args.remove)
+            where = f"video {args.video_id}"
+        if not args.json:
+            print(f"{', '.join(args.tags)} {'removed from' if args.remove else 'put on'} {where}")
+    elif args.frames or args.remove:
+        raise UsageError("--frames and --remove need at least one TAG.")
+    tags = video_tags(ctx.db, args.video_id)
+    if args.json:
+        print_json(tags.to_dict())
+    elif not args.tags:
+        print(f"video {args.video_id}: {', '.join(tags.video) or '(no video tags)'}")
+        for tag, ranges in tags.frames.items():
+            print(f"  {tag}: frames " + ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in ranges))
     return 0
 
 

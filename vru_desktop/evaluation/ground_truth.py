@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select
 
+from vru_desktop.annotations.tags import tagged_frames
 from vru_desktop.errors import NotFoundError
 from vru_desktop.evaluation.matching import DetectionBoxes, GroundTruthBoxes, xyxy_to_xywh
 from vru_desktop.evaluation.protocols import BoxConditions
@@ -118,8 +119,9 @@ def _centres(xyxy: np.ndarray) -> np.ndarray:
     return np.column_stack([(xyxy[:, 0] + xyxy[:, 2]) / 2, (xyxy[:, 1] + xyxy[:, 3]) / 2])
 
 
-def load_run(db: Database, session_id: int) -> EvaluationInput:
-    """Read run ``session_id``, its video's ground truth and the project's ignore regions."""
+def load_run(db: Database, session_id: int, *, tag: str | None = None) -> EvaluationInput:
+    """Read run ``session_id``, its video's ground truth and the project's ignore regions; with
+    ``tag``, only the reviewed frames that carry that condition tag count as reviewed."""
     with db.session() as session:
         run = session.get(TestSession, session_id)
         if run is None:
@@ -145,6 +147,9 @@ def load_run(db: Database, session_id: int) -> EvaluationInput:
         stride = max(int((run.config or {}).get("stride", 1) or 1), 1)
         last = None if run.status == RunStatus.COMPLETED else run.last_committed_frame
         reviewed = reviewed[(reviewed % stride == 0) & (reviewed <= (last if last is not None else np.inf))]
+        tagged = tagged_frames(session, video.id, tag) if tag is not None else None
+        if tagged is not None:
+            reviewed = reviewed[np.isin(reviewed, tagged)]
         ann_rows = session.execute(
             select(
                 Annotation.id,
@@ -224,6 +229,7 @@ def load_run(db: Database, session_id: int) -> EvaluationInput:
             "frames_processed": run.frames_processed,
             "created_at": run.created_at.isoformat() if run.created_at else None,
             "completed_at": run.completed_at.isoformat() if run.completed_at else None,
+            "tag": tag,
         }
 
     evaluated = set(reviewed.tolist())

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from vru_desktop.annotations.tags import check_run_tag
 from vru_desktop.errors import ValidationError
 from vru_desktop.evaluation.coco import CocoData, CocoEvaluation, evaluate
 from vru_desktop.evaluation.ground_truth import EvaluationInput, load_run
@@ -174,9 +175,13 @@ def evaluate_run(
     iou: float = 0.5,
     conf: float | None = None,
     protocols: list[Protocol] | tuple[Protocol, ...] = (),
+    tag: str | None = None,
 ) -> RunEvaluation:
-    """Load run ``session_id`` and its ground truth; ``conf`` defaults to the run's own threshold."""
-    data = load_run(db, session_id)
+    """Load run ``session_id`` and its ground truth; ``conf`` defaults to the run's own threshold.
+    With ``tag`` only the reviewed frames carrying that condition tag are scored."""
+    if tag is not None:
+        check_run_tag(db, session_id, tag)
+    data = load_run(db, session_id, tag=tag)
     chosen = default_conf(data) if conf is None else conf
     return RunEvaluation(data, iou, chosen, height_bins_setting(db), stable_setting(db), tuple(protocols))
 
@@ -186,7 +191,8 @@ def format_text(result: RunEvaluation) -> list[str]:
     d = result.data
     m = result.metrics()
     lines = [
-        f"run {d.session_id}: {d.run['model_name']} on video {d.video_id} ({d.video['filename']})",
+        f"run {d.session_id}: {d.run['model_name']} on video {d.video_id} ({d.video['filename']})"
+        + (f", frames tagged {d.run['tag']}" if d.run.get("tag") else ""),
         f"reviewed frames {d.n_frames}, ground-truth boxes {int(result.points.n_pos.sum())}, "
         f"detections evaluated {len(d.dt)} of {d.total_detections}",
         f"at confidence >= {result.conf:g}, IoU >= {result.iou:g}:",

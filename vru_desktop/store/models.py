@@ -475,6 +475,34 @@ class ReviewedFrame(Base):
     created_by: Mapped[str | None] = mapped_column(String(USER_NAME_LENGTH), default=connection_user)
 
 
+class ConditionTag(Base):
+    """A condition tag a project offers (day, night, rain, tunnel …) for its videos and frames."""
+
+    __tablename__ = "condition_tags"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class VideoTag(Base):
+    """A condition tag on a whole video: every frame of the video carries it."""
+
+    __tablename__ = "video_tags"
+
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class FrameTag(Base):
+    """A condition tag on one frame (keyed so the frames of a video with a tag are one range scan)."""
+
+    __tablename__ = "frame_tags"
+
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True)
+    frame_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
 class SessionStatistics(Base):
     """The specification's session statistics, cached per run and marked stale when inputs change."""
 

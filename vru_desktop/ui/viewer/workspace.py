@@ -58,6 +58,7 @@ from PySide6.QtWidgets import (
 )
 
 from vru_desktop.annotations.editor import AnnotationEditor, counted
+from vru_desktop.annotations.tags import VideoTags, project_tags, tag_frames, video_tags
 from vru_desktop.annotations.undo import UndoBudget
 from vru_desktop.annotations.views import TimelineSummary
 from vru_desktop.errors import MediaError, ValidationError, VruError
@@ -243,6 +244,20 @@ class ViewerWorkspace(QWidget):
         self.status_clear.hide()
         self._status_timer = QTimer(self, singleShot=True, interval=STATUS_CLEAR_MS)
         self._status_timer.timeout.connect(self.clear_status)
+        #: The open video's condition tags, and the tags its project offers.
+        self.tags = VideoTags([], {})
+        self.project_tags: list[str] = []
+        self.tags_label = QLabel()
+        self.tags_label.setObjectName("frameTagsLabel")
+        self.tags_menu = QMenu("Condition &Tags", self)
+        self.tags_menu.setObjectName("frameTagsMenu")
+        self.tags_menu.aboutToShow.connect(self._fill_tags_menu)
+        self.tags_button = QToolButton()
+        self.tags_button.setObjectName("frameTagsButton")
+        self.tags_button.setText("Tags")
+        self.tags_button.setToolTip("Put a condition tag on this frame or take it off (T)")
+        self.tags_button.setMenu(self.tags_menu)
+        self.tags_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.decoding_label = QLabel()
         self.decoding_label.setObjectName("decodingHint")
         self.decoding_label.setEnabled(False)  # drawn greyed: a hint, not a message
@@ -251,6 +266,8 @@ class ViewerWorkspace(QWidget):
         status.addWidget(self.name_label)
         status.addWidget(self.position_label)
         status.addWidget(self.gt_badge)
+        status.addWidget(self.tags_label)
+        status.addWidget(self.tags_button)
         status.addWidget(self.decoding_label)
         status.addStretch(1)
         status.addWidget(self.status_label)
@@ -340,6 +357,7 @@ class ViewerWorkspace(QWidget):
         self.reviewed_action = a(
             "Mark Frame &Reviewed", "F", self.toggle_reviewed, checkable=True, short="Reviewed"
         )
+        self.tags_action = a("Condition &Tags of Frame…", "Shift+T", self.ask_frame_tag)
         self.region_action = a(
             "Draw &Ignore Region", "I", self.view.set_polygon_mode, checkable=True, short="Ignore region"
         )
@@ -396,6 +414,7 @@ class ViewerWorkspace(QWidget):
             self.outside_action,
             None,
             self.reviewed_action,
+            self.tags_action,
             None,
             self.region_action,
             self.clear_regions_action,
@@ -552,6 +571,7 @@ class ViewerWorkspace(QWidget):
         self.timeline.set_video(len(table), video.fps)
         self._load_runs()
         self.load_regions()
+        self.load_tags()
         if not video.path.exists():
             self._show_missing()
             return
@@ -598,6 +618,8 @@ class ViewerWorkspace(QWidget):
         self.objects.set_rows([], set(), set())
         self.name_label.clear()
         self.gt_badge.clear()
+        self.tags, self.project_tags = VideoTags([], {}), []
+        self.tags_label.clear()
         self.clear_status()
         self.view.set_overlay([])
         self._set_enabled(False)
@@ -829,6 +851,43 @@ class ViewerWorkspace(QWidget):
         reviewed = self.editor.is_reviewed(frame)
         self.reviewed_action.setChecked(reviewed)
         self._show_ground_truth_state(frame, reviewed)
+        self.tags_label.setText("Tags: " + (", ".join(self.tags.of_frame(frame)) or "none"))
+
+    # -- condition tags -------------------------------------------------------------------------
+    def load_tags(self) -> None:
+        """Read the open video's condition tags and those its project offers."""
+        if self.video is None:
+            return
+        self.tags = video_tags(self.db, self.video.id)
+        self.project_tags = project_tags(self.db, self.regions_project) if self.regions_project else []
+        self.refresh_overlay()
+
+    def _fill_tags_menu(self) -> None:
+        self.tags_menu.clear()
+        if not self.project_tags:
+            self.tags_menu.addAction("The project has no condition tags (vru-desktop tags)").setEnabled(False)
+        on_frame = self.tags.of_frame(self.current)
+        for tag in self.project_tags:
+            action = self.tags_menu.addAction(tag)
+            action.setCheckable(True)
+            action.setChecked(tag in on_frame)
+            if tag in self.tags.video:
+                action.setEnabled(False)
+                action.setToolTip("On the whole video")
+            action.toggled.connect(lambda on, tag=tag: self.set_frame_tag(tag, on))
+
+    def ask_frame_tag(self) -> None:
+        self.tags_button.showMenu()
+
+    def set_frame_tag(self, tag: str, on: bool) -> None:
+        """Put ``tag`` on the current frame, or take it off."""
+        if self.video is None:
+            return
+        try:
+            tag_frames(self.db, self.video.id, [tag], self.current, self.current, remove=not on)
+        except VruError as exc:
+            self.show_status(str(exc))
+        self.load_tags()
 
     def _show_ground_truth_state(self, frame: int, reviewed: bool) -> None:
         """The badge that says whether this frame's validated boxes count as ground truth."""
