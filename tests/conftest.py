@@ -4,6 +4,7 @@ asks for the ``backend`` fixture), tiny videos made with OpenCV, the shared real
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import os
 import shutil
@@ -473,3 +474,11 @@ def campaign_suite(db: Any, make_video: Any, tmp_path: Path) -> dict[str, Any]:
         videos.append(outcome.video_id)
         _campaign_run(db, outcome.video_id, model_id, 8 + i, seed=i, reviewed=i != 3)
     return {"model_id": model_id, "videos": videos, "projects": ["front cams", "rear cams"]}
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Keep what collecting the suite created (every test module and what it imports, torch among
+    them) out of the garbage collector's full passes, whose pauses the event-loop stall probes would
+    otherwise charge to the window."""
+    gc.collect()
+    gc.freeze()

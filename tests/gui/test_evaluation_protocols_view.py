@@ -36,6 +36,7 @@ def test_protocol_menu_adds_the_miss_rate_and_remembers_the_choice(  # type: ign
 
     out = tmp_path / "report.html"
     view.export_report(str(out))
+    qtbot.waitUntil(lambda: view.statistics_label.text().startswith("Report written to"), timeout=10_000)
     assert "citypersons-reasonable" in out.read_text(encoding="utf-8")
 
     view.protocol_menu.aboutToShow.emit()
