@@ -15,6 +15,7 @@ from vru_desktop.settings import (
     ACCEPT_ALL_MARKS_REVIEWED,
     HEIGHT_BINS,
     PARALLEL_RUNS,
+    PROTOCOLS,
     REGISTRY,
     STABLE_DETECTION,
     UNDO_HISTORY_MB,
@@ -61,6 +62,7 @@ def test_the_form_has_one_field_per_setting_a_person_sets(db: Database, qtbot) -
             PARALLEL_RUNS,
             HEIGHT_BINS,
             STABLE_DETECTION,
+            PROTOCOLS,
         }
     )
     assert dialog.findChild(QCheckBox, ACCEPT_ALL_MARKS_REVIEWED).isChecked()

@@ -41,8 +41,8 @@ def application() -> QApplication:
     app.setDesktopFileName("vru-desktop")
     app.setWindowIcon(QIcon(str(RESOURCES / "icon.svg")))
     style = RESOURCES / "style.qss"
-    if style.is_file():
-        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    if style.is_file() and app.styleSheet() != (text := style.read_text(encoding="utf-8")):
+        app.setStyleSheet(text)  # re-polishes every widget there is: only when it changes
     return app
 
 
