@@ -24,15 +24,14 @@ from vru_desktop.campaigns.report import write_campaign_report
 from vru_desktop.campaigns.requirements import METRICS, needs_base, parse_requirements
 from vru_desktop.campaigns.scoring import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, score_campaign, sort_videos
 from vru_desktop.cli.common import (
-    TRUST_HELP,
     Context,
+    add_run_options,
     print_json,
     run_config_from_args,
     run_summary_line,
     run_with_progress,
 )
-from vru_desktop.detection.models import DEFAULT_MODEL_NAME, ensure_model_file, register_model
-from vru_desktop.detection.pipeline import DEVICES, TRACKERS, RunConfig
+from vru_desktop.detection.models import ensure_model_file, register_model
 from vru_desktop.detection.runs import recover_interrupted
 from vru_desktop.store.models import RunStatus
 
@@ -49,19 +48,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("name")
     p.add_argument("--project", action="append", help="every video of this project (repeatable)")
     p.add_argument("--videos", type=int, nargs="+", metavar="VIDEO_ID", help="these videos")
-    p.add_argument("--model", default=DEFAULT_MODEL_NAME, help=f"model file (default {DEFAULT_MODEL_NAME})")
-    p.add_argument("--trust-model", action="store_true", help=TRUST_HELP)
-    defaults = RunConfig()
-    p.add_argument("--conf", type=float, default=defaults.conf, help="confidence threshold")
-    p.add_argument("--iou", type=float, default=defaults.iou, help="NMS IoU threshold")
-    p.add_argument("--imgsz", type=int, default=defaults.imgsz, help="inference image size")
-    p.add_argument("--stride", type=int, default=defaults.stride, help="process every Nth frame")
-    p.add_argument("--stop-frame", type=int, help="process frames before this index only")
-    p.add_argument("--batch", type=int, default=defaults.batch, help="frames per inference batch")
-    p.add_argument("--device", choices=DEVICES, default=defaults.device)
-    p.add_argument("--tracker", choices=TRACKERS, default=defaults.tracker, help="fill track ids")
-    p.add_argument("--rider-threshold", type=float, default=defaults.rider_threshold)
-    p.add_argument("--commit-frames", type=int, default=defaults.commit_frames, help=argparse.SUPPRESS)
+    add_run_options(p)
     p.add_argument("--protocol", action="append", metavar="NAME", help="protocol to score (repeatable)")
     p.add_argument(
         "--require",

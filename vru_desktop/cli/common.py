@@ -127,6 +127,26 @@ def run_summary_line(s: RunSummary) -> str:
     return line + (f"\n  {s.error_message}" if s.error_message else "")
 
 
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """The model and detector settings of a run, as ``detect`` and ``campaign create`` take them."""
+    from vru_desktop.detection.models import DEFAULT_MODEL_NAME
+    from vru_desktop.detection.pipeline import DEVICES, TRACKERS
+
+    p.add_argument("--model", default=DEFAULT_MODEL_NAME, help=f"model file (default {DEFAULT_MODEL_NAME})")
+    p.add_argument("--trust-model", action="store_true", help=TRUST_HELP)
+    defaults = RunConfig()
+    p.add_argument("--conf", type=finite_float, default=defaults.conf, help="confidence threshold")
+    p.add_argument("--iou", type=finite_float, default=defaults.iou, help="NMS IoU threshold")
+    p.add_argument("--imgsz", type=int, default=defaults.imgsz, help="inference image size")
+    p.add_argument("--stride", type=int, default=defaults.stride, help="process every Nth frame")
+    p.add_argument("--stop-frame", type=int, help="process frames before this index only")
+    p.add_argument("--batch", type=int, default=defaults.batch, help="frames per inference batch")
+    p.add_argument("--device", choices=DEVICES, default=defaults.device)
+    p.add_argument("--tracker", choices=TRACKERS, default=defaults.tracker, help="fill track ids")
+    p.add_argument("--rider-threshold", type=finite_float, default=defaults.rider_threshold)
+    p.add_argument("--commit-frames", type=int, default=defaults.commit_frames, help=argparse.SUPPRESS)
+
+
 def run_config_from_args(args: argparse.Namespace) -> RunConfig:
     """The validated run configuration from the detector options ``detect`` and ``campaign create`` share."""
     config = RunConfig(

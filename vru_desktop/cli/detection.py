@@ -13,22 +13,16 @@ from typing import Any
 from vru_desktop.cli.common import (
     TRUST_HELP,
     Context,
-    finite_float,
+    add_run_options,
     print_json,
     run_config_from_args,
     run_summary_line,
     run_with_progress,
 )
 from vru_desktop.detection.models import (
-    DEFAULT_MODEL_NAME,
     ensure_model_file,
     list_models,
     register_model,
-)
-from vru_desktop.detection.pipeline import (
-    DEVICES,
-    TRACKERS,
-    RunConfig,
 )
 from vru_desktop.detection.runs import (
     cancel_queued,
@@ -47,19 +41,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("detect", help="run a detector over videos (headless, with a progress bar)")
     p.add_argument("video_ids", nargs="*", type=int, metavar="VIDEO_ID")
     p.add_argument("--project", help="every video of this project")
-    p.add_argument("--model", default=DEFAULT_MODEL_NAME, help=f"model file (default {DEFAULT_MODEL_NAME})")
-    defaults = RunConfig()
-    p.add_argument("--conf", type=finite_float, default=defaults.conf, help="confidence threshold")
-    p.add_argument("--iou", type=finite_float, default=defaults.iou, help="NMS IoU threshold")
-    p.add_argument("--imgsz", type=int, default=defaults.imgsz, help="inference image size")
-    p.add_argument("--stride", type=int, default=defaults.stride, help="process every Nth frame")
-    p.add_argument("--stop-frame", type=int, help="process frames before this index only")
-    p.add_argument("--batch", type=int, default=defaults.batch, help="frames per inference batch")
-    p.add_argument("--device", choices=DEVICES, default=defaults.device)
-    p.add_argument("--tracker", choices=TRACKERS, default=defaults.tracker, help="fill track ids")
-    p.add_argument("--rider-threshold", type=finite_float, default=defaults.rider_threshold)
-    p.add_argument("--trust-model", action="store_true", help=TRUST_HELP)
-    p.add_argument("--commit-frames", type=int, default=defaults.commit_frames, help=argparse.SUPPRESS)
+    add_run_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(handler=cmd_detect)
 
