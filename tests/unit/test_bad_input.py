@@ -532,6 +532,7 @@ def test_utf16_device_event_log_is_read(db: Database, video: int, tmp_path: Path
         ["evaluate-events", "1", "--tolerance", "nan"],
         ["import-device-events", "1", "events.csv", "--offset", "inf"],
         ["detect", "1", "--conf", "NaN"],
+        ["campaign", "create", "C", "--videos", "1", "--iou", "nan"],
         ["evaluate", "1", "--iou=-inf"],
         ["import", "clip.mp4", "--fps", "1e400"],
     ],
