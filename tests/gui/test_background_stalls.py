@@ -51,7 +51,7 @@ def test_file_check_on_refresh(
         window.refresh(check_files=True)
         qtbot.waitUntil(lambda: window.library.video_rows()[0]["Status"] == "missing", timeout=10_000)
         stall = longest()
-    assert window.status_label.text() == "1 projects · 1 videos · 1 missing"
+    assert window.status_label.text() == "1 project · 1 video · 1 missing"
     assert stall < STALL_LIMIT_S, f"the event loop stalled {stall * 1000:.0f} ms"
 
 
@@ -67,7 +67,7 @@ def test_removing_videos(window: MainWindow, db, make_video, qtbot, monkeypatch)
         window.library.remove_action.trigger()
         qtbot.waitUntil(lambda: window.library.video_rows() == [], timeout=10_000)
         stall = longest()
-    assert window.status_label.text() == "1 projects · 0 videos"
+    assert window.status_label.text() == "1 project · 0 videos"
     assert stall < STALL_LIMIT_S, f"the event loop stalled {stall * 1000:.0f} ms"
 
 

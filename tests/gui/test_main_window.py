@@ -90,7 +90,7 @@ def test_empty_library_says_what_to_do(window: MainWindow) -> None:
     assert library.middle.currentWidget() is library.empty_label
     assert library.empty_label.text() == EMPTY_TEXT == "Drop videos here or File → Import"
     assert [library.projects.item(i).text() for i in range(library.projects.count())] == ["Default  (0)"]
-    assert window.status_label.text() == "1 projects · 0 videos"
+    assert window.status_label.text() == "1 project · 0 videos"
     assert window.menu("&File").actions()[0].shortcut().toString() == "Ctrl+O"
 
 
@@ -152,7 +152,7 @@ def test_drop_files_imports_them_and_shows_summary_table_and_thumbnails(
         ("walk.mp4", 30, 25.0),
         ("ride.mp4", 45, 15.0),
     ]
-    assert window.status_label.text() == "1 projects · 2 videos"
+    assert window.status_label.text() == "1 project · 2 videos"
 
     cache = resolve_locations(data_dir).cache_dir
     # the table asks for thumbnails when it paints, which may come after this line
@@ -353,7 +353,7 @@ def test_missing_video_is_marked_and_relinked_by_folder_search(
     path.rename(moved)
     window.refresh(check_files=True)
     qtbot.waitUntil(lambda: window.library.video_rows()[0]["Status"] == "missing")
-    assert window.status_label.text() == "1 projects · 1 videos · 1 missing"
+    assert window.status_label.text() == "1 project · 1 video · 1 missing"
     shown: list[str] = []
     on_ui_thread: list[bool] = []
 

@@ -187,7 +187,7 @@ class MainWindow(QMainWindow):
         from vru_desktop.library.views import library_counts
 
         counts = library_counts(self.db)
-        text = f"{counts.projects} projects · {counts.videos} videos"
+        text = f"{_count(counts.projects, 'project')} · {_count(counts.videos, 'video')}"
         self.status_label.setText(text + (f" · {counts.missing} missing" if counts.missing else ""))
 
     def run_doctor(self) -> None:
@@ -262,3 +262,7 @@ class MainWindow(QMainWindow):
             widget.save_state(self._settings)  # type: ignore[attr-defined]
         self._settings.sync()
         super().closeEvent(event)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
