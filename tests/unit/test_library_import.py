@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from vru_desktop.errors import MediaError
 from vru_desktop.library import importer
@@ -291,7 +291,6 @@ def test_a_file_name_that_is_not_utf8_imports_and_is_shown_escaped(
 ) -> None:
     import json
     import os
-    import sqlite3
 
     from vru_desktop.cli import main
     from vru_desktop.datasets.query import load_rows
@@ -313,9 +312,9 @@ def test_a_file_name_that_is_not_utf8_imports_and_is_shown_escaped(
     assert [r.file_healthy for r in load_rows(db) if r.video_id == video.id] == [True]
     assert importer.refresh_status(db) == []  # found on disk, not "missing"
     # The database holds valid UTF-8 text that other tools read.
-    with sqlite3.connect(db.path) as conn:
-        assert conn.execute("SELECT file_path FROM videos").fetchone()[0].endswith("/caf%E9%20%FF.mp4")
-    conn.close()
+    with db.session() as session:
+        stored = session.execute(text("SELECT file_path FROM videos")).scalar_one()
+    assert stored.endswith("/caf%E9%20%FF.mp4")
     [again] = import_paths(db, [odd])
     assert again.status == "duplicate"
     capsys.readouterr()

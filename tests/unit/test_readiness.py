@@ -160,9 +160,10 @@ def test_threshold_is_stored_per_project(db) -> None:
     data = ProjectFields.of(strict)
     data.gt_coverage = 0.05
     update_project(db, strict.id, data)
+    default_project = ensure_default_project(db).id
     with db.transaction() as session:
         sampled = _long_video(session, strict.id, 100)  # 5.6 %: enough for this project
-        default = _long_video(session, ensure_default_project(db).id, 100)
+        default = _long_video(session, default_project, 100)
         orphan = _long_video(session, None, 1799)  # no project: the default share applies
     rows = {row.video_id: row for row in query_datasets(db, check_files=False)}
     assert rows[sampled].readiness.has_ground_truth and rows[sampled].coverage_required == 0.05
