@@ -74,6 +74,22 @@ def test_newest_only_runs_the_last_request_and_drops_stale_results(ops: Operatio
     assert delivered == [4]  # 0 finished after newer requests: stale
 
 
+def test_a_result_finished_but_not_yet_delivered_is_stale_for_a_newer_request(ops: Operations, qtbot) -> None:  # type: ignore[no-untyped-def]
+    finished = threading.Event()
+    delivered: list[int] = []
+
+    def first(_task: Task) -> int:
+        finished.set()
+        return 1
+
+    ops.run(first, on_success=delivered.append, newest="frame")
+    assert finished.wait(5)
+    time.sleep(0.2)  # its worker is done; its result waits in the event queue
+    ops.run(lambda _task: 2, on_success=delivered.append, newest="frame")
+    qtbot.waitUntil(lambda: not ops.busy("frame"))
+    assert delivered == [2]
+
+
 def test_failures_say_what_happened(ops: Operations, qtbot, caplog) -> None:  # type: ignore[no-untyped-def]
     messages: list[str] = []
 

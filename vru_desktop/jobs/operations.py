@@ -85,10 +85,9 @@ class _Callbacks:
 
 @dataclass
 class _Lane:
-    """The tasks of one purpose: at most one running and one waiting."""
+    """One purpose's task waiting to run, and the thread that runs them one after another."""
 
     waiting: Task | None = None
-    running: Task | None = None
     thread: threading.Thread | None = None
 
 
@@ -118,7 +117,7 @@ class Operations(QObject):
         newest: str | None = None,
     ) -> Task:
         """Run ``function(task)`` on a worker thread; with ``newest``, in place of that purpose's
-        waiting task, and making its running one stale. Call from the UI thread."""
+        waiting task, and making every older one of that purpose stale. Call from the UI thread."""
         callbacks = _Callbacks(on_success, on_failure, on_progress, on_cancelled, on_done)
         task = Task(self, function, callbacks, newest)
         self._pending.add(task)
@@ -127,11 +126,13 @@ class Operations(QObject):
         if newest is None:
             _start_thread(partial(self._execute, task), f"{self._name}-operation")
             return task
+        # Every older task of this purpose is stale: waiting, running, or finished with its result
+        # still on the way to this thread.
+        for older in self._pending:
+            if older.purpose == newest and older is not task:
+                older.drop()
         lane = self._lanes.setdefault(newest, _Lane())
         with _lock:
-            for older in (lane.running, lane.waiting):
-                if older is not None:
-                    older.drop()
             if lane.waiting is not None:
                 _live.discard(lane.waiting)
                 self._pending.discard(lane.waiting)
@@ -162,7 +163,6 @@ class Operations(QObject):
             with _lock:
                 task = lane.waiting
                 lane.waiting = None
-                lane.running = task
                 if task is None:
                     lane.thread = None
                     return
