@@ -31,6 +31,7 @@ from vru_desktop.evaluation.tracking import (
     evaluate_tracking,
     remove_distractor_matches,
 )
+from vru_desktop.files import read_text
 
 BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")
 PEDESTRIAN = 1
@@ -42,12 +43,9 @@ MOT20_DISTRACTORS = {**DISTRACTORS, "non_mot_vehicle": 6}
 def read_mot_text(path: str | Path, *, min_columns: int) -> np.ndarray:
     """The rows of a MOTChallenge text file as a float array (all rows padded to the widest)."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise NotFoundError(f"{path} does not exist.", hint="Give the path of a MOTChallenge .txt file.")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{path} cannot be read as text: {exc}.") from exc
+    text = read_text(path, FormatError)
     table = _uniform_table(text, min_columns)
     if table is None:
         table = _ragged_table(path, text.splitlines(), min_columns)

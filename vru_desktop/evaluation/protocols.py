@@ -40,6 +40,7 @@ import numpy as np
 
 from vru_desktop.errors import FormatError, NotFoundError, ValidationError
 from vru_desktop.evaluation.matching import DetectionBoxes, GroundTruthBoxes, greedy_match
+from vru_desktop.files import read_text
 from vru_desktop.settings import PROTOCOLS
 
 INF = math.inf
@@ -247,11 +248,11 @@ def built_in() -> dict[str, Protocol]:
 def load_protocol_file(path: str | Path) -> list[Protocol]:
     """A JSON file with one protocol object or a list of them."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise NotFoundError(f"Protocol file {path} not found.", hint="Check the path.")
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        document = json.loads(read_text(path, FormatError))
+    except ValueError as exc:
         raise FormatError(f"{path}: not a readable JSON file ({exc}).") from exc
     items = document if isinstance(document, list) else [document]
     return [Protocol.from_dict(item, f"{path}[{i}]") for i, item in enumerate(items)]
