@@ -33,6 +33,9 @@ METRICS: dict[str, tuple[str, bool]] = {
     "mota": ("MOTA of the tracker ids (runs with tracks)", True),
     "idf1": ("IDF1 of the tracker ids (runs with tracks)", True),
     "hota": ("HOTA of the tracker ids (runs with tracks)", True),
+    "false_alarms_per_hour": ("device events that hit no ground-truth presence, per reviewed hour", False),
+    "ttfd_p95": ("95th percentile of the time (s) from a presence's start to its first device event", False),
+    "event_hit_rate": ("share of ground-truth presences with a device event", True),
 }
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,

@@ -10,6 +10,12 @@ whose run and ground truth both have tracks count for them.
 A video is left out (and listed with the reason) when it has no finished run or no reviewed frame
 the run processed. Confidence intervals come from :mod:`vru_desktop.campaigns.bootstrap`.
 
+Device events (a camera's own event log, :mod:`vru_desktop.evaluation.events`): the scored videos
+that have them are validated as ``evaluate-events`` does (tolerance 1 s, any VRU type) and pooled:
+every video's episodes, judged events and false alarms together over their summed reviewed
+duration. That gives ``false_alarms_per_hour``, ``ttfd_p95`` (95th percentile of the episodes' time
+to first event) and ``event_hit_rate``; ``None`` when no scored video has device events.
+
 Protocols: a campaign stores the names of the protocols to score; each is scored by
 :func:`score_protocol`. ``default`` is the program's COCO / miss-rate evaluation; named pedestrian
 protocols plug in there.
@@ -26,6 +32,7 @@ from sqlalchemy import func, select
 from vru_desktop.annotations.tags import vocabulary_of_videos
 from vru_desktop.campaigns.bootstrap import BootstrapInput, intervals
 from vru_desktop.errors import ValidationError
+from vru_desktop.evaluation.events import EventValidation, device_event_count, evaluate_events
 from vru_desktop.evaluation.ground_truth import EvaluationInput, load_run
 from vru_desktop.evaluation.matching import DetectionBoxes, GroundTruthBoxes
 from vru_desktop.evaluation.protocols import BoxConditions, Protocol, available
@@ -39,6 +46,8 @@ DEFAULT_PROTOCOL = "default"
 #: Camera metadata a suite is sliced by (the video's project's fields).
 SLICE_FIELDS = ("camera_model", "camera_view", "lens_type", "resolution", "frame_rate", "signal_type")
 BOOTSTRAP_RESAMPLES = 1000
+#: The metrics of the videos' device events (see the module's docstring).
+EVENT_METRICS = ("false_alarms_per_hour", "ttfd_p95", "event_hit_rate")
 BOOTSTRAP_SEED = 0
 
 
@@ -63,6 +72,8 @@ class SuiteInput:
     excluded: list[dict[str, Any]] = field(default_factory=list)
     #: Condition tag → the runs loaded with only the frames carrying it (videos without any left out).
     tagged: dict[str, list[EvaluationInput]] = field(default_factory=dict)
+    #: Each counted video's device-event validation (``None``: the video has no device events).
+    events: list[EventValidation | None] = field(default_factory=list)
 
 
 def load_suite(db: Database, name: str) -> SuiteInput:
@@ -111,6 +122,7 @@ def load_suite(db: Database, name: str) -> SuiteInput:
             }
         )
         suite.inputs.append(data)
+        suite.events.append(evaluate_events(db, v.video_id) if device_event_count(db, v.video_id) else None)
     for tag in vocabulary_of_videos(db, [int(info["video_id"]) for info in suite.videos]):
         loaded = [load_run(db, int(info["run_id"]), tag=tag) for info in suite.videos]
         suite.tagged[tag] = [data for data in loaded if data.n_frames]
@@ -258,6 +270,28 @@ def summary_metrics(result: RunEvaluation) -> dict[str, Any]:
     }
 
 
+def device_events(validations: list[EventValidation | None]) -> dict[str, Any] | None:
+    """The pooled device-event validation of the videos that have device events (``None``: none has)."""
+    present = [v for v in validations if v is not None]
+    if not present:
+        return None
+    document = EventValidation.pooled(present).to_dict()
+    del document["latencies_s"]
+    return document | {"videos": len(present)}
+
+
+def event_metrics(validations: list[EventValidation | None]) -> dict[str, Any]:
+    """``false_alarms_per_hour``, ``ttfd_p95`` and ``event_hit_rate`` of :func:`device_events`."""
+    pooled = device_events(validations)
+    if pooled is None:
+        return dict.fromkeys(EVENT_METRICS)
+    return {
+        "false_alarms_per_hour": pooled["false_alarms_per_hour"],
+        "ttfd_p95": None if pooled["latency_s"] is None else pooled["latency_s"]["p95"],
+        "event_hit_rate": pooled["hit_rate"],
+    }
+
+
 def _tracking(result: RunEvaluation) -> dict[str, Any] | None:
     tracking = result.tracking
     return None if tracking is None else tracking.to_dict()
@@ -299,7 +333,7 @@ def score_protocol(
     if not suite.inputs:
         return out | {"metrics": {}, "per_video": [], "per_class": {}, "slices": {}, "intervals": {}}
     pooled, result = _evaluate(db, suite.inputs, iou=iou, conf=conf, protocol=chosen)
-    metrics = summary_metrics(result)
+    metrics = summary_metrics(result) | event_metrics(suite.events)
     tracked = _tracked(suite.inputs)
     if tracked and len(tracked) < len(suite.inputs):
         tracking_result = _evaluate(db, tracked, iou=iou, conf=conf)[1]
@@ -310,7 +344,7 @@ def score_protocol(
         tracking = _tracking(result)
     m = result.metrics()
     per_video = []
-    for info, data in zip(suite.videos, suite.inputs, strict=True):
+    for info, data, events in zip(suite.videos, suite.inputs, suite.events, strict=True):
         single = RunEvaluation(data, iou, conf, result.height_bins, result.stable, result.protocols)
         per_video.append(
             {
@@ -328,6 +362,7 @@ def score_protocol(
             }
             | {"reviewed_frames": data.n_frames, "ground_truth_boxes": int(single.points.n_pos.sum())}
             | summary_metrics(single)
+            | event_metrics([events])
         )
     slices: dict[str, dict[str, Any]] = {}
     for key in SLICE_FIELDS:
@@ -365,6 +400,7 @@ def score_protocol(
         },
         "log_average_miss_rate": miss_rates,
         "tracking": tracking,
+        "device_events": device_events(suite.events),
         "per_video": sort_videos(per_video, "recall"),
         "slices": slices,
         "intervals": _intervals(boot, chosen, resamples, seed),

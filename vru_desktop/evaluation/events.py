@@ -232,6 +232,21 @@ class EventValidation:
     events_outside: int
     false_alarm_times: list[float] = field(default_factory=list)
 
+    @classmethod
+    def pooled(cls, validations: list[EventValidation]) -> EventValidation:
+        """Several videos' validations as one: their episodes, judged events and false alarms
+        together over their summed reviewed duration (all validated with the same rules)."""
+        first = validations[0]
+        return cls(
+            first.tolerance,
+            first.match_type,
+            sum(v.reviewed_seconds for v in validations),
+            [e for v in validations for e in v.episodes],
+            sum(v.events_judged for v in validations),
+            sum(v.events_outside for v in validations),
+            [t for v in validations for t in v.false_alarm_times],
+        )
+
     @property
     def hits(self) -> int:
         return sum(e.hit_time is not None for e in self.episodes)
@@ -258,6 +273,7 @@ class EventValidation:
                 "mean": float(lat.mean()),
                 "median": float(np.median(lat)),
                 "p90": float(np.percentile(lat, 90)),
+                "p95": float(np.percentile(lat, 95)),
                 "min": float(lat.min()),
                 "max": float(lat.max()),
             }
