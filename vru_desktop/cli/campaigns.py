@@ -20,7 +20,7 @@ from vru_desktop.campaigns.definition import (
     list_campaigns,
     queued_campaign_runs,
 )
-from vru_desktop.campaigns.report import write_campaign_report
+from vru_desktop.campaigns.report import comparison_document, write_campaign_report, write_comparison_report
 from vru_desktop.campaigns.requirements import METRICS, needs_base, parse_requirements
 from vru_desktop.campaigns.scoring import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, score_campaign, sort_videos
 from vru_desktop.cli.common import (
@@ -85,10 +85,19 @@ def register(subparsers: Any) -> None:
     p.add_argument("--sort", default="recall", choices=list(METRICS), help="per-video order, worst first")
     p.set_defaults(handler=cmd_evaluate)
 
-    p = sub.add_parser("compare", help="every metric of two campaigns with its delta and interval")
+    p = sub.add_parser(
+        "compare",
+        help="every metric of two campaigns with its delta and interval, tracks one misses, "
+        "false positives the new one adds",
+    )
     p.add_argument("base")
     p.add_argument("new")
     _scoring_options(p)
+    p.add_argument(
+        "--report",
+        metavar="FILE.html",
+        help="also write a self-contained HTML report and FILE.json beside it",
+    )
     p.set_defaults(handler=cmd_compare)
 
     p = sub.add_parser("gate", help="exit 0 when the campaign meets its requirements, 1 otherwise")
@@ -232,7 +241,7 @@ def _print_protocol(r: dict[str, Any], sort: str) -> None:
         for name in METRICS:
             interval = ci.get(name)
             extra = f"  [{_f(interval['low'])}, {_f(interval['high'])}]" if interval else ""
-            print(f"  {name:<10}{_f(m.get(name)):>8}{extra}")
+            print(f"  {name:<22}{_f(m.get(name)):>8}{extra}")
         print(f"  TP {m['tp']}  FP {m['fp']}  FN {m['fn']}")
         print(
             "  per class: "
@@ -264,6 +273,9 @@ def cmd_compare(args: argparse.Namespace, ctx: Context) -> int:
     result = compare_campaigns(
         ctx.db, args.base, args.new, iou=args.iou, resamples=args.resamples, seed=args.seed
     )
+    if args.report is not None:
+        html_path, json_path = write_comparison_report(comparison_document(ctx.db, result), args.report)
+        print(f"report written to {html_path} and {json_path}", file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print_json(result)
         return 0
@@ -271,10 +283,21 @@ def cmd_compare(args: argparse.Namespace, ctx: Context) -> int:
     for name, m in result["metrics"].items():
         ci = m["delta_interval"]
         extra = f"  [{_f(ci['low'])}, {_f(ci['high'])}]" if ci else ""
-        print(f"  {name:<10}{_f(m['base']):>8} -> {_f(m['new']):>8}  delta {_f(m['delta'])}{extra}")
+        print(f"  {name:<22}{_f(m['base']):>8} -> {_f(m['new']):>8}  delta {_f(m['delta'])}{extra}")
+    compared = [*result["videos_better"], *result["videos_worse"], *result["videos_unchanged"]]
+    if not compared:
+        print("  no video in common: the campaigns are compared unpaired, without per-video changes")
     for label, key in (("better", "videos_better"), ("worse", "videos_worse")):
         for v in result[key]:
             print(f"  {label}: {v['filename']}  F1 {_f(v['f1']['base'])} -> {_f(v['f1']['new'])}")
+    for label, key in (("new", "missed_by_new"), ("base", "missed_by_base")):
+        for t in result["tracks"][key]:
+            print(
+                f"  track missed by {label}: {t['filename']} (video {t['video_id']}) track {t['track_id']} "
+                f"{t['class']}, from frame {t['first_frame']}, {t['frames']} frames"
+            )
+    added = result["false_positives_added"]
+    print(f"  false positives the new run adds: {added['count']}")
     return 0
 
 
