@@ -73,3 +73,24 @@ def test_campaign_on_mot17_with_the_openvino_model(
         assert s.query(TestSession).count() == runs_before
     code, out = cli("campaign", "evaluate", "mot again", "--json", "--resamples", "200")
     assert json.loads(out)["protocols"]["default"]["metrics"] == scores["metrics"]
+
+    # The same model at a higher confidence: its detections are the ones above 0.6, and greedy
+    # matching never lets a lower-scored detection change a higher one's match, so it cannot find a
+    # track the 0.25 campaign misses nor add a false positive; the other way round it can.
+    strict = [*config[:-1], "0.6"]
+    assert cli("campaign", "create", "strict", "--videos", *videos, *strict)[0] == 0
+    assert cli("campaign", "run", "strict", "--json")[0] == 0
+    code, out = cli("campaign", "compare", "mot", "strict", "--json", "--resamples", "50")
+    forward = json.loads(out)
+    assert code == 0 and forward["paired"]
+    assert forward["tracks"]["missed_by_base"] == [] and forward["false_positives_added"]["count"] == 0
+    backward = json.loads(cli("campaign", "compare", "strict", "mot", "--json", "--resamples", "50")[1])
+    assert backward["tracks"] == {
+        "missed_by_new": [],
+        "missed_by_base": forward["tracks"]["missed_by_new"],
+    }
+    added = backward["false_positives_added"]
+    fp = backward["metrics"]["fp"]
+    assert added["count"] <= fp["new"] - fp["base"] and len(added["items"]) == added["count"]
+    assert all(item["score"] < 0.6 for item in added["items"])
+    assert [i["score"] for i in added["items"]] == sorted((i["score"] for i in added["items"]), reverse=True)
