@@ -162,10 +162,6 @@ def _track_entry(info: dict[str, Any], track: TrackResult) -> dict[str, Any]:
     }
 
 
-def _entry_order(entry: dict[str, Any]) -> tuple[Any, ...]:
-    return (entry["filename"], entry["fingerprint"], entry.get("first_frame", entry.get("frame")))
-
-
 def track_differences(
     suite_a: SuiteInput, suite_b: SuiteInput, conf_a: float, conf_b: float, iou: float
 ) -> dict[str, list[dict[str, Any]]]:
@@ -184,7 +180,9 @@ def track_differences(
                 missed_by_base.append(_track_entry(info_a, tracks_a[track_id]))
 
     def ordered(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return sorted(entries, key=lambda e: (*_entry_order(e), e["track_id"]))
+        return sorted(
+            entries, key=lambda e: (e["filename"], e["fingerprint"], e["first_frame"], e["track_id"])
+        )
 
     return {"missed_by_new": ordered(missed_by_new), "missed_by_base": ordered(missed_by_base)}
 
@@ -222,7 +220,7 @@ def added_false_positives(
                     "class": data_b.classes[int(data_b.dt.category[i])],
                 }
             )
-    added.sort(key=lambda e: (-e["score"], *_entry_order(e)))
+    added.sort(key=lambda e: (-e["score"], e["filename"], e["fingerprint"], e["frame"]))
     return {"count": len(added), "items": added[:ADDED_FALSE_POSITIVES_LISTED]}
 
 
