@@ -1,4 +1,5 @@
-"""KAIST Reasonable: published miss rates of published detection files, and its border rule."""
+"""KAIST Reasonable: published miss rates of published detection files, its border rule; and ECP's
+setups as the ECP benchmark code defines them."""
 
 from __future__ import annotations
 
@@ -162,3 +163,34 @@ def test_expand_none_keeps_detections_of_any_height() -> None:
     unfiltered = evaluate_protocol(dataclasses.replace(filtered, expand=None), gt, dt, ["pedestrian"], 1)
     assert unfiltered.detections == 2
     assert Protocol.from_dict({"name": "x", "expand": None, "border": 5}).border == 5.0
+
+
+def test_ecp_setups_bound_truncation_by_their_occlusion_limit() -> None:
+    # The ECP benchmark's params.py ignores a box whose occlusion or truncation reaches the setup's
+    # occlusion limit: 40 % in reasonable / small, 80 % in occluded / all.
+    boxes = np.array([[0, 0, 40, 100], [100, 0, 40, 100], [200, 0, 40, 100]], dtype=np.float64)
+    gt = GroundTruthBoxes(
+        image=np.zeros(3, dtype=np.int64),
+        category=np.zeros(3, dtype=np.int64),
+        xywh=boxes,
+        size=boxes[:, 2] * boxes[:, 3],
+        crowd=np.zeros(3, dtype=bool),
+    )
+    conditions = dataclasses.replace(
+        BoxConditions.unknown(3),
+        visibility=np.array([1.0, 0.5, 0.5]),
+        truncation=np.array([0.6, 0.3, 0.6]),
+    )
+    dt = DetectionBoxes(
+        image=np.zeros(0, dtype=np.int64),
+        category=np.zeros(0, dtype=np.int64),
+        xywh=np.zeros((0, 4)),
+        size=np.zeros(0),
+        score=np.zeros(0),
+    )
+    protocols = built_in()
+    counted = {
+        name: evaluate_protocol(protocols[name], gt, dt, ["pedestrian"], 1, conditions).positives
+        for name in ("ecp-reasonable", "ecp-occluded", "ecp-all")
+    }
+    assert counted == {"ecp-reasonable": 0, "ecp-occluded": 2, "ecp-all": 3}
