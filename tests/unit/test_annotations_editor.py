@@ -763,3 +763,31 @@ def test_long_tracks_are_edited_and_undone_exactly(db: Database) -> None:
     for expected in states[1:]:
         editor.redo()
         assert table(db, video_id) == expected
+
+
+def test_conditions_set_on_a_track_keyframe_carry_to_its_interpolated_rows_and_undo_in_one_step(
+    db: Database, video_id: int, editor: AnnotationEditor
+) -> None:
+    first = editor.add_box(10, (0, 0, 10, 10), "pedestrian", track_id=4)
+    editor.add_box(20, (100, 50, 120, 90), "pedestrian", track_id=4)
+    editor.set_conditions(first, visibility=0.5, occlusion=2, truncation=0.25, ignore=True)
+    assert editor.undo_text() == "Set visibility 0.5, occlusion heavy, truncation 0.25, ignore"
+    rows = track_rows(db, video_id, 4)
+    assert [(r.visibility, r.occlusion, r.truncation, r.ignore) for r in rows[:-1]] == [
+        (0.5, 2, 0.25, True)
+    ] * 10
+    (view,) = editor.frame_annotations(15)
+    assert (view.visibility, view.occlusion, view.truncation, view.ignore) == (0.5, 2, 0.25, True)
+    editor.set_conditions(first, occlusion=None)
+    assert editor.frame_annotations(15)[0].occlusion is None
+    editor.undo()
+    editor.undo()
+    assert {(r.visibility, r.occlusion, r.truncation, r.ignore) for r in track_rows(db, video_id, 4)} == {
+        (None, None, None, False)
+    }
+    with pytest.raises(ValidationError, match="visibility is a share from 0 to 1"):
+        editor.set_conditions(first, visibility=1.5)
+    with pytest.raises(ValidationError, match="occlusion level is 0"):
+        editor.set_conditions(first, occlusion=3)
+    with pytest.raises(ValidationError, match="no condition \\['visible'\\]"):
+        editor.set_conditions(first, visible=1.0)

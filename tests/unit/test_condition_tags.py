@@ -220,3 +220,29 @@ def test_a_restricted_projects_tags_are_hidden_from_non_members(postgres_server,
             conn.execute("INSERT INTO video_tags VALUES (%s, 'rain')", [outcome.video_id])
     with psycopg.connect(postgres_server.role("alice", name), autocommit=True) as conn:
         assert conn.execute(counts).fetchone() == (1, 1, 2)
+
+
+def test_report_with_a_tag_covers_only_the_tagged_frames_and_leaves_device_events_out(
+    db: Any, suite: dict[str, Any], data_dir: Path, capsys: Any, tmp_path: Path
+) -> None:
+    from vru_desktop.evaluation.events import import_device_events
+
+    video = suite["videos"][2]  # front cams, 10 frames, all reviewed
+    run = _run_of(db, video)
+    set_project_tags(db, _front(db), ["night"])
+    tag_frames(db, video, ["night"], 3, 7)
+    events = tmp_path / "events.csv"
+    events.write_text("time,type\n0.1,pedestrian\n")
+    assert import_device_events(db, video, events) == 1
+    base = ["--data-dir", str(data_dir), "report", str(run)]
+
+    assert main([*base, "--out", str(tmp_path / "all.html")]) == 0
+    whole = (tmp_path / "all.html").read_text()
+    assert "10 reviewed frames;" in whole and "Device events" in whole
+    assert main([*base, "--tag", "night", "--out", str(tmp_path / "night.html")]) == 0
+    night = (tmp_path / "night.html").read_text()
+    assert "5 reviewed frames carrying the condition tag night" in night
+    assert "<h2>Device events" not in night
+    assert main([*base, "--tag", "fog", "--out", str(tmp_path / "fog.html")]) == 1
+    assert "fog is not among the condition tags" in capsys.readouterr().err
+    assert not (tmp_path / "fog.html").exists()

@@ -48,6 +48,7 @@ from vru_desktop.annotations.undo import (
 )
 from vru_desktop.annotations.views import AnnotationView, DetectionView, SessionView, TimelineSummary
 from vru_desktop.errors import NotFoundError, ValidationError
+from vru_desktop.evaluation.protocols import OCCLUSION_LEVELS
 from vru_desktop.media.frames import FrameTable
 from vru_desktop.settings import UNDO_HISTORY_MB, get_setting
 from vru_desktop.store.db import Database
@@ -308,6 +309,8 @@ class AnnotationEditor:
                 a.confidence,
                 a.visibility,
                 a.ignore,
+                a.occlusion,
+                a.truncation,
                 a.source,
             )
             .where(a.video_id == self.video_id, a.frame_number == frame, a.outside.is_(False))
@@ -329,6 +332,8 @@ class AnnotationEditor:
                     confidence=r.confidence,
                     visibility=r.visibility,
                     ignore=bool(r.ignore),
+                    occlusion=r.occlusion,
+                    truncation=r.truncation,
                     source=r.source,
                 )
                 for r in session.execute(query)
@@ -525,18 +530,41 @@ class AnnotationEditor:
             for name, value in (("validated", validated), ("occluded", occluded), ("truncated", truncated))
             if value is not None
         }
-        if not flags:
-            return
+        if flags:
+            self._set_keyframe_values(annotation_id, flags, _flags_text(flags))
 
+    def set_conditions(self, annotation_id: int, **values: object) -> None:
+        """Set what protocols read of a box: ``visibility`` and ``truncation`` (0…1), ``occlusion``
+        (0 none, 1 partial, 2 heavy), ``None`` for unknown; ``ignore`` (bool). On a track as
+        :meth:`set_flags`."""
+        unknown = sorted(set(values) - set(INHERITED_CONDITIONS))
+        if unknown:
+            raise ValidationError(
+                f"A box has no condition {unknown}.", hint=f"Known: {list(INHERITED_CONDITIONS)}."
+            )
+        for name in ("visibility", "truncation"):
+            share = values.get(name)
+            if share is not None and not (isinstance(share, int | float) and 0.0 <= share <= 1.0):
+                raise ValidationError(f"A box's {name} is a share from 0 to 1, not {share!r}.")
+        if values.get("occlusion") not in (None, 0, 1, 2):
+            raise ValidationError(
+                f"An occlusion level is 0 (none), 1 (partial) or 2 (heavy), not {values['occlusion']!r}."
+            )
+        if "ignore" in values:
+            values["ignore"] = bool(values["ignore"])
+        if values:
+            self._set_keyframe_values(annotation_id, values, _conditions_text(values))
+
+    def _set_keyframe_values(self, annotation_id: int, values: dict[str, object], text_: str) -> None:
         def work(rec: _Recorder) -> None:
             row = self._row(rec.session, annotation_id)
             if row.track_id is None:
-                rec.set(row, **flags)
+                rec.set(row, **values)
                 return
-            rec.set(row, is_keyframe=True, **flags)
+            rec.set(row, is_keyframe=True, **values)
             self._rebuild(rec, row.track_id, row.frame_number, row.frame_number)
 
-        self._edit(_flags_text(flags), work)
+        self._edit(text_, work)
 
     def accept_detection(self, event_id: int) -> int:
         """A validated annotation from a detection, linked to it; a detection on a tracker track joins
@@ -1031,6 +1059,20 @@ def _flags_of(row: Annotation) -> dict[str, object]:
 def _flags_text(flags: dict[str, bool]) -> str:
     parts = [name if value else f"not {name}" for name, value in flags.items()]
     return "Mark " + ", ".join(parts)
+
+
+def _conditions_text(values: dict[str, object]) -> str:
+    parts = []
+    for name, value in values.items():
+        if name == "ignore":
+            parts.append("ignore" if value else "not ignore")
+        elif value is None:
+            parts.append(f"{name} unknown")
+        elif name == "occlusion":
+            parts.append(f"occlusion {OCCLUSION_LEVELS[int(value)]}")  # type: ignore[call-overload]
+        else:
+            parts.append(f"{name} {value:g}")
+    return "Set " + ", ".join(parts)
 
 
 def _session_label(run: TestSession, model_name: str | None) -> str:

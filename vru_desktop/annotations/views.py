@@ -31,6 +31,9 @@ class AnnotationView:
     #: Visible share 0…1 (``None``: not known) and Caltech-style ignore, for the label.
     visibility: float | None = None
     ignore: bool = False
+    #: Occlusion level 0 none, 1 partial, 2 heavy and truncated share 0…1 (``None``: not known).
+    occlusion: int | None = None
+    truncation: float | None = None
     #: Where the box came from: manual, detection, import:coco …
     source: str = "manual"
 

@@ -59,6 +59,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--tolerance", type=finite_float, default=1.0, help="device-event tolerance in seconds (default 1)"
     )
+    p.add_argument("--tag", metavar="TAG", help="report only the reviewed frames carrying this condition tag")
     _protocol_options(p)
     p.set_defaults(handler=cmd_report)
 
@@ -142,16 +143,15 @@ def cmd_evaluate(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
-    from vru_desktop.evaluation.events import device_event_count, evaluate_events
-    from vru_desktop.evaluation.report import write_report
+    from vru_desktop.evaluation.report import report_events, write_report
     from vru_desktop.evaluation.run import evaluate_run
 
     _check_thresholds(args)
     protocols = _protocols(args, ctx)
-    result = evaluate_run(ctx.db, args.run_id, iou=args.iou, conf=args.conf, protocols=protocols)
-    video_id = result.data.video_id
-    has_events = device_event_count(ctx.db, video_id) and result.data.n_frames
-    events = evaluate_events(ctx.db, video_id, tolerance=args.tolerance) if has_events else None
+    result = evaluate_run(
+        ctx.db, args.run_id, iou=args.iou, conf=args.conf, protocols=protocols, tag=args.tag
+    )
+    events = report_events(ctx.db, result, tolerance=args.tolerance)
     path = write_report(result, Path(args.out), events)
     print(f"report written to {path}")
     return 0

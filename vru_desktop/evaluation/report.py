@@ -25,12 +25,13 @@ import numpy as np
 
 from vru_desktop import __version__
 from vru_desktop.errors import ValidationError, write_error
-from vru_desktop.evaluation.events import EventValidation
+from vru_desktop.evaluation.events import EventValidation, device_event_count, evaluate_events
 from vru_desktop.evaluation.protocols import describe
 from vru_desktop.evaluation.run import RunEvaluation
 from vru_desktop.evaluation.tide import ERRORS, TideResult
 from vru_desktop.evaluation.tracking import TrackingMetrics
 from vru_desktop.evaluation.tracks import summarize_tracks
+from vru_desktop.store.db import Database
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
 _W, _H, _M = 520, 300, 44  # plot width, height, margin
@@ -360,8 +361,14 @@ def render_report(result: RunEvaluation, events: EventValidation | None = None) 
         f"<title>Validation report – run {d.session_id}</title><style>{_CSS}</style></head><body>",
         f"<h1>Validation report: run {d.session_id}, {_e(video['filename'])}</h1>",
         f"<p class='note'>Generated {datetime.now(UTC).isoformat(timespec='seconds')} by vru_desktop "
-        f"{_e(__version__)}. Ground truth: validated boxes on {d.n_frames} reviewed frames; "
-        f"confidence ≥ {result.conf:g}, IoU ≥ {result.iou:g}.</p>",
+        f"{_e(__version__)}. Ground truth: validated boxes on {d.n_frames} reviewed frames"
+        + (
+            f" carrying the condition tag {_e(run['tag'])} (device events, which cover the whole video,"
+            " are left out)"
+            if run.get("tag")
+            else ""
+        )
+        + f"; confidence ≥ {result.conf:g}, IoU ≥ {result.iou:g}.</p>",
         "<h2>Model and provenance</h2>",
         _table(
             ["field", "value"],
@@ -453,6 +460,15 @@ def render_report(result: RunEvaluation, events: EventValidation | None = None) 
         "</div></body></html>",
     ]
     return "\n".join(parts)
+
+
+def report_events(db: Database, result: RunEvaluation, tolerance: float = 1.0) -> EventValidation | None:
+    """The device-event validation a run's report shows: none without device events or reviewed
+    frames, nor for a run scored on the frames of one tag (device events cover the whole video)."""
+    d = result.data
+    if d.run.get("tag") or not d.n_frames or not device_event_count(db, d.video_id):
+        return None
+    return evaluate_events(db, d.video_id, tolerance=tolerance)
 
 
 def write_report(

@@ -38,13 +38,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from vru_desktop.annotations.tags import vocabulary_of_videos
 from vru_desktop.detection.runs import list_runs
 from vru_desktop.errors import VruError
 from vru_desktop.evaluation.compare import DIFFERENCE_KINDS, Comparison, compare_runs
-from vru_desktop.evaluation.events import device_event_count, evaluate_events
 from vru_desktop.evaluation.metrics import ERROR_KINDS, ErrorTable, ThresholdMetrics
 from vru_desktop.evaluation.protocols import Protocol, available, describe
-from vru_desktop.evaluation.report import write_report
+from vru_desktop.evaluation.report import report_events, write_report
 from vru_desktop.evaluation.run import RunEvaluation, evaluate_run
 from vru_desktop.evaluation.statistics import compute_statistics, get_statistics, link_detection_events
 from vru_desktop.evaluation.tracks import summarize_tracks
@@ -61,6 +61,7 @@ from vru_desktop.ui.evaluation.plots import (
 
 Index = QModelIndex | QPersistentModelIndex
 SLIDER_STEPS = 100
+ALL_FRAMES = "(all reviewed frames)"
 #: The error list is at least this many rows high.
 ERROR_ROWS_SHOWN = 8
 
@@ -187,6 +188,7 @@ class EvaluationView(QWidget):
         self._run_summary: list[str] = []
         self._ops = Operations(self)
         self._note = ""
+        self._run_videos: dict[int, int] = {}
         self._build()
 
     # -- layout -----------------------------------------------------------------------------------
@@ -194,6 +196,10 @@ class EvaluationView(QWidget):
         self.run_combo = QComboBox()
         self.run_combo.setMinimumWidth(320)
         self.run_combo.currentIndexChanged.connect(self._run_chosen)
+        self.tag_combo = QComboBox()
+        self.tag_combo.setToolTip("Score only the reviewed frames carrying this condition tag")
+        self.tag_combo.addItem(ALL_FRAMES, None)
+        self.tag_combo.currentIndexChanged.connect(self._run_chosen)
         self.iou_spin = QDoubleSpinBox()
         self.iou_spin.setRange(0.05, 0.95)
         self.iou_spin.setSingleStep(0.05)
@@ -220,7 +226,15 @@ class EvaluationView(QWidget):
         self.protocol_button.setMenu(self.protocol_menu)
 
         top = QHBoxLayout()
-        for widget in (QLabel("Run"), self.run_combo, QLabel("IoU"), self.iou_spin, QLabel("Confidence")):
+        for widget in (
+            QLabel("Run"),
+            self.run_combo,
+            QLabel("Tag"),
+            self.tag_combo,
+            QLabel("IoU"),
+            self.iou_spin,
+            QLabel("Confidence"),
+        ):
             top.addWidget(widget)
         top.addWidget(self.conf_slider, 1)
         for widget in (self.conf_label, self.protocol_button, self.recalc_button, self.report_button):
@@ -342,6 +356,7 @@ class EvaluationView(QWidget):
         self.run_combo.blockSignals(True)
         self.run_combo.clear()
         self.run_combo.addItem("(choose a run)", None)
+        self._run_videos = {r.id: r.video_id for r in rows}
         for r in rows:
             self.run_combo.addItem(f"#{r.id}  {r.video_name}  —  {r.model_name}  ({r.status})", r.id)
         index = self.run_combo.findData(current)
@@ -363,8 +378,26 @@ class EvaluationView(QWidget):
 
     def _run_chosen(self) -> None:
         run_id = self.current_run_id()
+        self._fill_tags(run_id)
         if run_id is not None:
             self.load(run_id)
+
+    def current_tag(self) -> str | None:
+        return self.tag_combo.currentData()
+
+    def _fill_tags(self, run_id: int | None) -> None:
+        """The condition tags of the run's project, keeping the current one where it is offered."""
+        current = self.current_tag()
+        video_id = self._run_videos.get(run_id) if run_id is not None else None
+        tags = vocabulary_of_videos(self.db, [video_id]) if video_id is not None else []
+        self.tag_combo.blockSignals(True)
+        self.tag_combo.clear()
+        self.tag_combo.addItem(ALL_FRAMES, None)
+        for tag in tags:
+            self.tag_combo.addItem(tag, tag)
+        self.tag_combo.setCurrentIndex(max(self.tag_combo.findData(current), 0))
+        self.tag_combo.setEnabled(bool(tags))
+        self.tag_combo.blockSignals(False)
 
     # -- protocols --------------------------------------------------------------------------------
     def _known_protocols(self) -> dict[str, Protocol]:
@@ -405,12 +438,12 @@ class EvaluationView(QWidget):
     def load(self, run_id: int, *, conf: float | None = None) -> None:
         """Evaluate ``run_id`` at the chosen IoU in the background (matching once), then show it at
         ``conf``. Only the newest request's result is shown; :attr:`loaded` follows."""
-        db, iou = self.db, round(self.iou_spin.value(), 4)
+        db, iou, tag = self.db, round(self.iou_spin.value(), 4), self.current_tag()
 
         protocols = self.selected_protocols()
 
         def work(_task: object) -> RunEvaluation:
-            result = evaluate_run(db, run_id, iou=iou, conf=conf, protocols=protocols)
+            result = evaluate_run(db, run_id, iou=iou, conf=conf, protocols=protocols, tag=tag)
             # the matching happens here, off the UI thread
             _ = result.points, result.coco, result.tracks, result.tracking, result.protocol_results
             return result
@@ -613,9 +646,7 @@ class EvaluationView(QWidget):
         result, conf, db, out = self.result, self.conf_slider.value() / SLIDER_STEPS, self.db, path
 
         def work(_task: object) -> Path:
-            video_id = result.data.video_id
-            has_events = device_event_count(db, video_id) and result.data.n_frames
-            events = evaluate_events(db, video_id) if has_events else None
+            events = report_events(db, result)
             try:
                 return write_report(result.with_conf(conf), out, events)
             except OSError as exc:

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from vru_desktop.annotations.colors import color_of
 from vru_desktop.annotations.views import AnnotationView, DetectionView
+from vru_desktop.evaluation.protocols import OCCLUSION_LEVELS
 from vru_desktop.store.models import Review
 
 Box = tuple[float, float, float, float]
@@ -80,7 +81,14 @@ def _label_text(view: AnnotationView | DetectionView) -> str:
     else:
         if view.validated:
             parts.append("✓")
-        parts.extend(name for name, on in (("occl", view.occluded), ("trunc", view.truncated)) if on)
+        if view.occlusion is not None:
+            parts.append(f"occl {OCCLUSION_LEVELS[view.occlusion]}")
+        elif view.occluded:
+            parts.append("occl")
+        if view.truncation is not None and view.truncation > 0:
+            parts.append(f"trunc {view.truncation:.2f}")
+        elif view.truncated:
+            parts.append("trunc")
         if view.visibility is not None and view.visibility < 1:
             parts.append(f"vis {view.visibility:.2f}")
         if view.ignore:

@@ -70,6 +70,7 @@ from vru_desktop.media.reader import FrameReader
 from vru_desktop.settings import ACCEPT_ALL_MARKS_REVIEWED, UNDO_HISTORY_MB, VIEWER_CACHE_MB, get_setting
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import VRU_TYPES
+from vru_desktop.ui.viewer.box_attributes import BoxAttributes
 from vru_desktop.ui.viewer.objects import REGION, ObjectKey, ObjectRow, ObjectsPanel, object_key
 from vru_desktop.ui.viewer.overlay import ANNOTATION, DETECTION, OverlayBox
 from vru_desktop.ui.viewer.player import SPEEDS, Playback
@@ -348,6 +349,7 @@ class ViewerWorkspace(QWidget):
         self.validated_action = a("Toggle &Validated", "V", lambda: self.toggle_flag("validated"))
         self.occluded_action = a("Toggle &Occluded", "O", lambda: self.toggle_flag("occluded"))
         self.truncated_action = a("Toggle &Truncated", "T", lambda: self.toggle_flag("truncated"))
+        self.box_attributes = BoxAttributes(self)
         self.accept_action = a("&Accept Detection", "A", self.accept_selected)
         self.reject_action = a("Re&ject Detection", "R", self.reject_selected)
         self.accept_all_action = a("Accept All Detections on &Frame", "Shift+A", self.accept_all)
@@ -404,6 +406,7 @@ class ViewerWorkspace(QWidget):
             self.validated_action,
             self.occluded_action,
             self.truncated_action,
+            *self.box_attributes.actions(),
             None,
             self.accept_action,
             self.reject_action,
