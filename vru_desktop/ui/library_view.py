@@ -214,7 +214,8 @@ class LibraryView(QWidget):
         self.video_actions.enable_for(self.selected_video_ids())
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Videos dropped on a project in the list move to that project."""
+        """Videos dropped on a project in the list move to that project (``video_actions``). The filter
+        is this widget: a child QObject filtering the viewport crashed the interpreter at exit."""
         kinds = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop)
         if watched is not self.projects.viewport() or event.type() not in kinds:
             return super().eventFilter(watched, event)
