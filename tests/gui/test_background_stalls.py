@@ -56,15 +56,15 @@ def test_file_check_on_refresh(
 
 
 def test_removing_videos(window: MainWindow, db, make_video, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import vru_desktop.ui.library_view as library_view
+    import vru_desktop.ui.library_videos as library_videos
 
     import_paths(db, [make_video("a.mp4", 5), make_video("b.mp4", 6)])
     window.refresh()
     window.library.videos.selectAll()
     monkeypatch.setattr(QMessageBox, "question", lambda *_args: QMessageBox.StandardButton.Yes)
-    monkeypatch.setattr(library_view, "remove_videos", slowed(library_view.remove_videos))
+    monkeypatch.setattr(library_videos, "remove_videos", slowed(library_videos.remove_videos))
     with stall_probe() as longest:
-        window.library.remove_action.trigger()
+        window.library.video_actions.remove_action.trigger()
         qtbot.waitUntil(lambda: window.library.video_rows() == [], timeout=10_000)
         stall = longest()
     assert window.status_label.text() == "1 project · 0 videos"
@@ -107,16 +107,16 @@ def evaluation(window: MainWindow, db, tmp_path: Path, qtbot):  # type: ignore[n
 
 
 def test_evaluation_compare(evaluation, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import vru_desktop.ui.evaluation.view as view_module
+    import vru_desktop.ui.evaluation.compare_panel as compare_module
 
     view = evaluation
-    monkeypatch.setattr(view_module, "compare_runs", slowed(view_module.compare_runs))
+    monkeypatch.setattr(compare_module, "compare_runs", slowed(compare_module.compare_runs))
     with stall_probe() as longest:
-        view.compare_combo.setCurrentIndex(1)
-        qtbot.waitUntil(lambda: view.comparison is not None, timeout=10_000)
+        view.compare.compare_combo.setCurrentIndex(1)
+        qtbot.waitUntil(lambda: view.compare.comparison is not None, timeout=10_000)
         stall = longest()
-    assert view.compare_label.text().startswith(f"Run #{view.current_run_id()} against run #")
-    assert view.compare_table.rowCount() == len(view.comparison.differences) > 0
+    assert view.compare.compare_label.text().startswith(f"Run #{view.current_run_id()} against run #")
+    assert view.compare.compare_table.rowCount() == len(view.compare.comparison.differences) > 0
     assert stall < STALL_LIMIT_S, f"the event loop stalled {stall * 1000:.0f} ms"
 
 
@@ -218,18 +218,18 @@ def test_frame_folder_scan_on_drop(window: MainWindow, db, tmp_path: Path, qtbot
     from gui.test_main_window import send_drop
     from PySide6.QtWidgets import QInputDialog
 
-    import vru_desktop.ui.library_view as library_view
+    import vru_desktop.ui.library_import as library_import
 
     folder = tmp_path / "kitti_0004"
     folder.mkdir()
     for index in range(4):
         cv2.imwrite(str(folder / f"{index:06d}.png"), np.full((30, 40, 3), index * 25, np.uint8))
     monkeypatch.setattr(QInputDialog, "getDouble", lambda *_args: (12.5, True))
-    monkeypatch.setattr(library_view, "sequences_needing_fps", slowed(library_view.sequences_needing_fps))
+    monkeypatch.setattr(library_import, "sequences_needing_fps", slowed(library_import.sequences_needing_fps))
     with stall_probe() as longest:
         send_drop(window, [folder])
-        qtbot.waitUntil(lambda: window.library.last_import is not None, timeout=10_000)
+        qtbot.waitUntil(lambda: window.library.importer.last_import is not None, timeout=10_000)
         stall = longest()
-    qtbot.waitUntil(lambda: window.library.last_import.summary is not None, timeout=30_000)
-    assert [row[0] for row in window.library.last_import.summary.rows()] == ["imported"]
+    qtbot.waitUntil(lambda: window.library.importer.last_import.summary is not None, timeout=30_000)
+    assert [row[0] for row in window.library.importer.last_import.summary.rows()] == ["imported"]
     assert stall < STALL_LIMIT_S, f"the event loop stalled {stall * 1000:.0f} ms"

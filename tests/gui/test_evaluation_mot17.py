@@ -87,15 +87,15 @@ def test_mot17_run_in_the_evaluation_tab(qtbot, db: Database, data_dir: Path, sh
     ]
     assert len(view.pr_plot.curves["pedestrian"]["recall"]) > 100
     assert view.confusion.matrix.sum() > 0
-    assert view.error_model.rowCount() == sum(m.error_counts.values())
+    assert view.errors.error_model.rowCount() == sum(m.error_counts.values())
 
     # A click on an error opens the real viewer on that frame with the box highlighted.
-    index = view.error_model.index(view.error_model.rowCount() - 1, 0)
-    error = view.error_model.error(index.row())
-    view.error_view.scrollTo(index)
-    rect = view.error_view.visualRect(index)
+    index = view.errors.error_model.index(view.errors.error_model.rowCount() - 1, 0)
+    error = view.errors.error_model.error(index.row())
+    view.errors.error_view.scrollTo(index)
+    rect = view.errors.error_view.visualRect(index)
     with qtbot.waitSignal(window.openVideoRequested, timeout=3000) as opened:
-        qtbot.mouseClick(view.error_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        qtbot.mouseClick(view.errors.error_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert opened.args[:2] == [video_id, error["frame"]]
     assert opened.args[2]["box"] == error["box"]
     viewer = getattr(window, "viewer", None)

@@ -103,7 +103,7 @@ def test_slider_error_browser_and_recalculate(qtbot, db: Database, data_dir: Pat
     assert view.conf_slider.value() == 25  # the run's own threshold
     overall = view.table.rowCount() - 1
     assert [_cell(view, overall, c) for c in range(4)] == ["overall", "8", "2", "2"]
-    assert view.error_model.rowCount() == 4  # localisation, background, 2 missed
+    assert view.errors.error_model.rowCount() == 4  # localisation, background, 2 missed
 
     with qtbot.waitSignal(view.updated, timeout=2000) as blocker:
         view.conf_slider.setValue(35)
@@ -116,19 +116,19 @@ def test_slider_error_browser_and_recalculate(qtbot, db: Database, data_dir: Pat
     assert view.confusion.matrix.sum() == 8 + 2 + 2  # TP, two false positives, two missed
 
     # The error browser: the localisation error on frame 1 opens the viewer there, highlighted.
-    kinds = [view.error_model.index(r, 0).data() for r in range(view.error_model.rowCount())]
+    kinds = [view.errors.error_model.index(r, 0).data() for r in range(view.errors.error_model.rowCount())]
     row = kinds.index("localisation")
-    index = view.error_model.index(row, 1)
+    index = view.errors.error_model.index(row, 1)
     assert index.data() == 1
-    rect = view.error_view.visualRect(index)
+    rect = view.errors.error_view.visualRect(index)
     with qtbot.waitSignal(window.openVideoRequested, timeout=2000) as opened:
-        qtbot.mouseClick(view.error_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        qtbot.mouseClick(view.errors.error_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert opened.args[0] == video_id and opened.args[1] == 1
     assert opened.args[2]["box"] == [30.0, 10.0, 70.0, 110.0]
     assert opened.args[2]["label"].startswith("localisation: pedestrian")
 
-    view.error_filter.setCurrentIndex(view.error_filter.findText("missed"))
-    assert view.error_model.rowCount() == 2
+    view.errors.error_filter.setCurrentIndex(view.errors.error_filter.findText("missed"))
+    assert view.errors.error_model.rowCount() == 2
 
     # Recalculate: links the 8 matching detections, stores fresh statistics.
     with qtbot.waitSignal(view.loaded, timeout=30_000):

@@ -67,10 +67,10 @@ def send_drop(window: MainWindow, paths: list[Path], target: QWidget | None = No
 
 def send_drop_and_wait(window: MainWindow, paths: list[Path], qtbot, target: QWidget | None = None):  # type: ignore[no-untyped-def]
     """Drop ``paths`` and wait for the import to start (the folders are scanned off the UI thread first)."""
-    before = window.library.last_import
+    before = window.library.importer.last_import
     send_drop(window, paths, target)
-    qtbot.waitUntil(lambda: window.library.last_import is not before, timeout=10_000)
-    return window.library.last_import
+    qtbot.waitUntil(lambda: window.library.importer.last_import is not before, timeout=10_000)
+    return window.library.importer.last_import
 
 
 def drop(window: MainWindow, paths: list[Path], qtbot, target: QWidget | None = None) -> list:
@@ -120,7 +120,7 @@ def test_drop_files_imports_them_and_shows_summary_table_and_thumbnails(
     assert "empty (0 bytes)" in reasons["empty.mp4"]
     assert reasons["notes.avi"].startswith("Not a video file")  # the File column names the file
     assert "truncated" in reasons["cut.mp4"]
-    summary = window.library.last_import.summary
+    summary = window.library.importer.last_import.summary
     assert summary.isVisible() and summary.headline.text() == "2 imported, 3 refused"
 
     table = window.library.video_rows()
@@ -157,7 +157,7 @@ def test_drop_files_imports_them_and_shows_summary_table_and_thumbnails(
     cache = resolve_locations(data_dir).cache_dir
     # the table asks for thumbnails when it paints, which may come after this line
     made = lambda: all(thumbnail_path(cache, v.fingerprint).exists() for v in _videos(db))  # noqa: E731
-    qtbot.waitUntil(lambda: made() and not window.library.thumbnails_pending(), timeout=20_000)
+    qtbot.waitUntil(lambda: made() and not window.library.thumbnails.pending(), timeout=20_000)
     for video in _videos(db):
         assert thumbnail_path(cache, video.fingerprint).stat().st_size > 500
     model = window.library.video_model
@@ -269,9 +269,9 @@ def test_active_project_and_my_default_project(
     drop(window, [make_video("a.mp4", 7)], qtbot)
     assert [(v.filename, v.project_id) for v in _videos(db)] == [("a.mp4", gate.id)]
 
-    library.user_default_action.trigger()
+    library.project_actions.user_default_action.trigger()
     assert get_setting(db, USER_DEFAULT_PROJECT) == gate.id
-    assert library.user_default_action.isChecked()
+    assert library.project_actions.user_default_action.isChecked()
     library.select_project(ensure_default_project(db).id)  # "no project chosen": my default decides
     drop(window, [make_video("b.mp4", 8)], qtbot)
     assert _videos(db)[-1].project_id == gate.id
@@ -302,21 +302,23 @@ def test_create_edit_delete_project_through_the_actions(
     _fill_and_save_project_dialog(
         qtbot, name="Harbour", camera_model="Cam X", camera_view="side", signal_type="video"
     )
-    library.new_project_action.trigger()
+    library.project_actions.new_project_action.trigger()
     names = [library.projects.item(i).text() for i in range(library.projects.count())]
     assert names == ["Default  (0)", "Harbour  (0)"]
     assert library.projects.currentItem().text() == "Harbour  (0)"
     drop(window, [make_video("h.mp4", 6)], qtbot)
 
     _fill_and_save_project_dialog(qtbot, name="Harbour North", camera_view="rear")
-    library.edit_project_action.trigger()
+    library.project_actions.edit_project_action.trigger()
     assert library.projects.currentItem().text() == "Harbour North  (1)"
     assert "rear" in library.details.toPlainText()
 
     monkeypatch.setattr(QMessageBox, "question", lambda *_args: QMessageBox.StandardButton.Yes)
-    library.delete_project_action.trigger()
+    library.project_actions.delete_project_action.trigger()
     assert [library.projects.item(i).text() for i in range(library.projects.count())] == ["Default  (1)"]
-    assert not library.delete_project_action.isEnabled()  # the system default cannot be deleted
+    assert (
+        not library.project_actions.delete_project_action.isEnabled()
+    )  # the system default cannot be deleted
     assert len(_videos(db)) == 1
 
 
@@ -334,9 +336,9 @@ def test_remove_video_keeps_the_file_and_asks_first(
         return next(answers)
 
     monkeypatch.setattr(QMessageBox, "question", ask)
-    window.library.remove_action.trigger()
+    window.library.video_actions.remove_action.trigger()
     assert len(_videos(db)) == 1
-    window.library.remove_action.trigger()
+    window.library.video_actions.remove_action.trigger()
     qtbot.waitUntil(lambda: window.library.middle.currentWidget() is window.library.empty_label)
     assert _videos(db) == [] and path.is_file()
     assert "files stay on disk" in questions[0]
@@ -362,7 +364,7 @@ def test_missing_video_is_marked_and_relinked_by_folder_search(
         shown.append(text)
 
     monkeypatch.setattr(QMessageBox, "information", information)
-    window.library.relink_search(str(tmp_path / "archive"))
+    window.library.video_actions.relink_search(str(tmp_path / "archive"))
     qtbot.waitUntil(lambda: bool(shown), timeout=10_000)
     assert "Found 1 missing video" in shown[0]
     assert on_ui_thread == [True]  # the search ran on a worker; its answer is shown by the UI thread
@@ -435,7 +437,7 @@ def test_dropping_a_folder_without_videos_says_so(window: MainWindow, tmp_path: 
     folder.mkdir()
     (folder / "report.pdf").write_bytes(b"%PDF-1.4")
     assert drop(window, [folder], qtbot) == []
-    headline = window.library.last_import.summary.headline.text()
+    headline = window.library.importer.last_import.summary.headline.text()
     assert headline == "Nothing found to import (no video files or frame folders)."
 
 
@@ -452,7 +454,7 @@ def test_relink_action_with_a_chosen_file(
     window.refresh(check_files=True)
     qtbot.waitUntil(lambda: window.library.video_rows()[0]["Status"] == "missing")
     window.library.videos.selectRow(0)
-    assert window.library.relink_action.isEnabled()
+    assert window.library.video_actions.relink_action.isEnabled()
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_args: (str(moved), ""))
     asked: list[str] = []
 
@@ -464,7 +466,7 @@ def test_relink_action_with_a_chosen_file(
         button.click()
 
     QTimer.singleShot(0, choose_file)
-    window.library.relink_action.trigger()
+    window.library.video_actions.relink_action.trigger()
     assert "walked_off.mp4" in asked[0] and str(path) in asked[0]
     [video] = _videos(db)
     assert (video.status, video.file_path, video.filename) == ("ok", str(moved.resolve()), "new_home.mp4")

@@ -99,8 +99,8 @@ def test_move_to_project_action_and_context_menu(window, monkeypatch) -> None:  
     library = window.library
     short_id = _video_id(window.db, "short.mp4")
     _select(window, "short.mp4")
-    assert library.move_action.isEnabled()
-    assert library.move_action in window.menu("&Video").actions()
+    assert library.video_actions.move_action.isEnabled()
+    assert library.video_actions.move_action in window.menu("&Video").actions()
     offered: list[list[str]] = []
 
     def choose(_parent, _title, _label, items, *_args):  # type: ignore[no-untyped-def]
@@ -108,7 +108,7 @@ def test_move_to_project_action_and_context_menu(window, monkeypatch) -> None:  
         return "Depot", True
 
     monkeypatch.setattr(QInputDialog, "getItem", choose)
-    library.move_action.trigger()
+    library.video_actions.move_action.trigger()
     assert offered == [["Default", "Depot"]], "every project but the one shown"
     assert _project_of(window.db, short_id) == "Depot"
     assert [r["Name"] for r in library.video_rows()] == ["long.mp4"]

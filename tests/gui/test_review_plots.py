@@ -73,8 +73,8 @@ def test_empty_plots_say_so(qtbot, db, data_dir, tmp_path) -> None:  # type: ign
 
 def test_error_list_is_taller_and_sorts(qtbot, db, data_dir, tmp_path) -> None:  # type: ignore[no-untyped-def]
     view = _evaluated(qtbot, db, data_dir, tmp_path, keep_frames=None)
-    table = view.error_view
-    model = view.error_model
+    table = view.errors.error_view
+    model = view.errors.error_model
     view.conf_slider.setValue(0)  # every detection counts: more errors than fit in four rows
     qtbot.waitUntil(lambda: model.rowCount() >= 4)
     assert table.viewport().height() >= 8 * table.rowHeight(0)
@@ -97,7 +97,7 @@ def test_error_list_is_taller_and_sorts(qtbot, db, data_dir, tmp_path) -> None: 
     click_header(4)  # Score: missed boxes (no score) first
     scores = column(4)
     assert scores == sorted(scores, key=lambda v: -1.0 if v == "" else float(v)) and scores[0] == ""
-    view.error_filter.setCurrentIndex(view.error_filter.findText("missed"))
+    view.errors.error_filter.setCurrentIndex(view.errors.error_filter.findText("missed"))
     assert column(0) == ["missed"] * model.rowCount() and model.rowCount() == 2
 
 

@@ -30,25 +30,25 @@ def test_accept_all_marks_the_frame_reviewed_and_the_badge_says_so(window, viewe
     run_id, _events = add_run(window.db, viewer.video.id)
     window.detectionsChanged.emit(viewer.video.id, run_id)
     qtbot.waitUntil(lambda: len(viewer.view.boxes(DETECTION)) == 3)
-    assert viewer.gt_badge.text() == "Frame 0 · not reviewed — not ground truth"
+    assert viewer.status_bar.gt_badge.text() == "Frame 0 · not reviewed — not ground truth"
 
     click(qtbot, viewer, 120, 70)  # one detection: accepted, but the frame is not reviewed by that
     key(qtbot, viewer, Qt.Key.Key_A)
     assert not _reviewed(window.db, viewer.video.id, 0)
-    assert "not ground truth yet" in viewer.status_label.text()
+    assert "not ground truth yet" in viewer.status_bar.status_label.text()
 
     key(qtbot, viewer, Qt.Key.Key_A, Qt.KeyboardModifier.ShiftModifier)
     assert len(rows(window.db, 0)) == 3
     assert _reviewed(window.db, viewer.video.id, 0), "accepting all on a frame reviews it"
-    assert viewer.reviewed_action.isChecked()
-    assert viewer.gt_badge.text() == "Frame 0 · reviewed — counts as ground truth"
+    assert viewer.controls.reviewed_action.isChecked()
+    assert viewer.status_bar.gt_badge.text() == "Frame 0 · reviewed — counts as ground truth"
 
     # One undo step takes back both the boxes and the review.
     key(qtbot, viewer, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert not _reviewed(window.db, viewer.video.id, 0) and len(rows(window.db, 0)) == 1
-    assert "not reviewed" in viewer.gt_badge.text()
+    assert "not reviewed" in viewer.status_bar.gt_badge.text()
     key(qtbot, viewer, Qt.Key.Key_Right)
-    assert viewer.gt_badge.text().startswith("Frame 1 · not reviewed")
+    assert viewer.status_bar.gt_badge.text().startswith("Frame 1 · not reviewed")
 
 
 def test_accept_all_leaves_the_frame_alone_when_the_setting_is_off(window, viewer, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -109,7 +109,7 @@ def test_labels_key_changes_the_picture(window, viewer, qtbot) -> None:  # type:
     viewer.refresh_overlay()
     with_labels = _grab(viewer)
     key(qtbot, viewer, Qt.Key.Key_L)
-    assert not viewer.show_labels_action.isChecked()
+    assert not viewer.controls.show_labels_action.isChecked()
     without = _grab(viewer)
     assert (with_labels != without).any(axis=-1).sum() > 200, "the labels left the picture"
     key(qtbot, viewer, Qt.Key.Key_L)
@@ -120,7 +120,7 @@ def test_crowd_labels_never_overlap_and_detections_look_different(window, viewer
     run_id, _events = add_run(window.db, viewer.video.id)
     _crowd(window.db, viewer.video.id, run_id)
     window.detectionsChanged.emit(viewer.video.id, run_id)
-    viewer.confidence_spin.setValue(0.5)
+    viewer.controls.confidence_spin.setValue(0.5)
     qtbot.waitUntil(lambda: len(viewer.view.boxes(DETECTION)) == 32)
     layer = viewer.view.layer
     places = layer.label_places(viewer.view.viewportTransform())
@@ -154,15 +154,15 @@ def test_place_labels_drops_what_does_not_fit() -> None:
 
 
 def test_file_name_shown_and_status_message_clears(window, viewer, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    assert "street.mp4" in viewer.name_label.text()
+    assert "street.mp4" in viewer.status_bar.name_label.text()
     viewer.go_to_text("nonsense")
-    assert "neither a frame number" in viewer.status_label.text()
-    assert viewer.status_clear.isVisible()
-    qtbot.mouseClick(viewer.status_clear, Qt.MouseButton.LeftButton)
-    assert viewer.status_label.text() == "" and not viewer.status_clear.isVisible()
-    viewer._status_timer.setInterval(50)
+    assert "neither a frame number" in viewer.status_bar.status_label.text()
+    assert viewer.status_bar.status_clear.isVisible()
+    qtbot.mouseClick(viewer.status_bar.status_clear, Qt.MouseButton.LeftButton)
+    assert viewer.status_bar.status_label.text() == "" and not viewer.status_bar.status_clear.isVisible()
+    viewer.status_bar._status_timer.setInterval(50)
     viewer.go_to_text("nonsense")
-    qtbot.waitUntil(lambda: viewer.status_label.text() == "", timeout=2000)
+    qtbot.waitUntil(lambda: viewer.status_bar.status_label.text() == "", timeout=2000)
 
 
 def test_last_video_and_frame_reopen_at_start(qtbot, db, data_dir: Path, make_video) -> None:  # type: ignore[no-untyped-def]
@@ -179,7 +179,7 @@ def test_last_video_and_frame_reopen_at_start(qtbot, db, data_dir: Path, make_vi
     qtbot.addWidget(second)
     assert second.viewer.video is not None and second.viewer.video.id == outcome.video_id
     qtbot.waitUntil(lambda: second.viewer.current == 7)
-    assert "kept.mp4" in second.viewer.name_label.text()
+    assert "kept.mp4" in second.viewer.status_bar.name_label.text()
     with db.session() as session:
         assert session.scalars(select(Annotation)).all() == []
     second.viewer.close_video()

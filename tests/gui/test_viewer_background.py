@@ -15,8 +15,8 @@ from unit.test_reader_videos import cached_identity_videos
 from vru_desktop.library.importer import import_paths
 from vru_desktop.settings import resolve_locations
 from vru_desktop.ui.main_window import MainWindow
+from vru_desktop.ui.viewer.frames import DECODING_HINT_MS
 from vru_desktop.ui.viewer.timeline import REVIEWED_LABEL
-from vru_desktop.ui.viewer.workspace import DECODING_HINT_MS
 
 #: A seek made slower than any real one here, so the test sees the window work while it runs.
 SLOW_SEEK_S = 0.4
@@ -68,17 +68,17 @@ def test_far_seek_keeps_the_event_loop_running_and_shows_only_the_newest_frame(
     qtbot.wait(DECODING_HINT_MS + 50)
     assert viewer.pending_frame() == 250
     assert viewer.current == 0 and image_index(viewer.view.shown_image()) == 0, "the previous frame stays"
-    assert viewer.decoding_label.isVisible() and "250" in viewer.decoding_label.text()
+    assert viewer.status_bar.decoding_label.isVisible() and "250" in viewer.status_bar.decoding_label.text()
     viewer.go_to(260)  # asked for while 250 decodes: replaced by the next request before it starts
     viewer.go_to(270)
-    assert viewer.decoding_label.text() == "decoding frame 270…"
+    assert viewer.status_bar.decoding_label.text() == "decoding frame 270…"
     qtbot.waitUntil(lambda: viewer.pending_frame() is None, timeout=5000)
     probe.stop()
 
     assert reads == [250, 270], "only the running decode and the newest request are decoded"
     assert shown == [(270, 270)], "the frame decoded for an older request is never shown"
-    assert viewer.current == 270 and viewer.position_label.text().startswith("Frame 270 / ")
-    assert not viewer.decoding_label.isVisible()
+    assert viewer.current == 270 and viewer.status_bar.position_label.text().startswith("Frame 270 / ")
+    assert not viewer.status_bar.decoding_label.isVisible()
     gaps = [b - a for a, b in itertools.pairwise(ticks)]
     assert len(ticks) > 2 * SLOW_SEEK_S / 0.01 * 0.5, "the probe timer ran all along"
     assert max(gaps) < STALL_LIMIT_S, f"the event loop stalled {max(gaps) * 1000:.0f} ms during the seek"

@@ -39,14 +39,14 @@ def test_each_key_sets_every_selected_box_in_one_undo_step(window: MainWindow, q
     assert stored(window, video) == [(None, 0, None, False)] * 3
     key(qtbot, window, Qt.Key.Key_O, SHIFT)
     assert stored(window, video) == [(None, 1, None, False)] * 3
-    assert viewer.undo_action.text() == "&Undo Set occlusion of 3 boxes to partial"
+    assert viewer.controls.undo_action.text() == "&Undo Set occlusion of 3 boxes to partial"
     key(qtbot, window, Qt.Key.Key_V, SHIFT)
     key(qtbot, window, Qt.Key.Key_V, SHIFT)
-    assert viewer.undo_action.text() == "&Undo Set visibility of 3 boxes to 0.75"
+    assert viewer.controls.undo_action.text() == "&Undo Set visibility of 3 boxes to 0.75"
     key(qtbot, window, Qt.Key.Key_U)
     key(qtbot, window, Qt.Key.Key_U)
     key(qtbot, window, Qt.Key.Key_I, SHIFT)
-    assert viewer.undo_action.text() == "&Undo Mark 3 boxes ignore"
+    assert viewer.controls.undo_action.text() == "&Undo Mark 3 boxes ignore"
     assert stored(window, video) == [(0.75, 1, 0.25, True)] * 3
     assert sorted(viewer.view.selected_ids(ANNOTATION)) == sorted(ids), "the selection stays"
     assert all(
@@ -83,7 +83,7 @@ def test_each_key_sets_every_selected_box_in_one_undo_step(window: MainWindow, q
 
 def test_keys_are_in_the_edit_menu_and_steps_wrap_through_unknown(window: MainWindow) -> None:  # noqa: F811
     edit = window.menu("&Edit").actions()
-    attributes = window.viewer.box_attributes
+    attributes = window.viewer.controls.box_attributes
     assert all(action in edit for action in attributes.actions())
     assert [a.shortcut().toString() for a in attributes.actions()] == ["Shift+V", "Shift+O", "U", "Shift+I"]
     assert next_step(None, (1.0, 0.75, 0.5, 0.25)) == 1.0

@@ -102,7 +102,7 @@ def test_draw_move_resize_classify_flag_delete_undo(window, viewer, qtbot) -> No
 
     key(qtbot, viewer, Qt.Key.Key_Delete)
     assert rows(window.db) == []
-    assert viewer.undo_action.text() == "&Undo Delete box"
+    assert viewer.controls.undo_action.text() == "&Undo Delete box"
     key(qtbot, viewer, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     (row,) = rows(window.db)
     assert row.vru_type == "scooter_rider" and row.occluded
@@ -155,11 +155,11 @@ def test_tracks_copy_propagate_outside_and_reviewed(window, viewer, qtbot, monke
     assert not viewer.view.boxes(ANNOTATION)
 
     key(qtbot, viewer, Qt.Key.Key_F)
-    assert viewer.reviewed_action.isChecked()
+    assert viewer.controls.reviewed_action.isChecked()
     with window.db.session() as session:
         assert session.get(ReviewedFrame, (viewer.video.id, 4)) is not None
     key(qtbot, viewer, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert not viewer.reviewed_action.isChecked()
+    assert not viewer.controls.reviewed_action.isChecked()
 
 
 def add_run(db, video_id: int) -> tuple[int, list[int]]:  # type: ignore[no-untyped-def]
@@ -199,15 +199,15 @@ def click(qtbot, viewer, x: float, y: float, modifier=Qt.KeyboardModifier.NoModi
 def test_detections_accept_reject_filter_and_live_refresh(window, viewer, qtbot) -> None:  # type: ignore[no-untyped-def]
     run_id, events = add_run(window.db, viewer.video.id)
     window.detectionsChanged.emit(viewer.video.id, run_id)
-    assert viewer.session_id == run_id
+    assert viewer.runs.session_id == run_id
     qtbot.waitUntil(lambda: len(viewer.view.boxes(DETECTION)) == 3)
     detections = viewer.view.boxes(DETECTION)
     assert detections[0].style == Qt.PenStyle.DashLine
     assert detections[0].label == "pedestrian 0.90"
 
-    viewer.confidence_spin.setValue(0.5)
+    viewer.controls.confidence_spin.setValue(0.5)
     assert len(viewer.view.boxes(DETECTION)) == 2
-    viewer.confidence_spin.setValue(0.0)
+    viewer.controls.confidence_spin.setValue(0.0)
     assert len(viewer.view.boxes(DETECTION)) == 4
 
     click(qtbot, viewer, 120, 70)  # the cyclist
@@ -224,12 +224,12 @@ def test_detections_accept_reject_filter_and_live_refresh(window, viewer, qtbot)
     key(qtbot, viewer, Qt.Key.Key_A, Qt.KeyboardModifier.ShiftModifier)  # the open ones left
     assert sorted(r.detection_event_id for r in rows(window.db)) == sorted([events[0], events[1], events[2]])
 
-    viewer.show_det_action.trigger()
+    viewer.controls.show_det_action.trigger()
     assert not viewer.view.boxes(DETECTION)
-    viewer.show_gt_action.trigger()
+    viewer.controls.show_gt_action.trigger()
     assert viewer.view.overlay_boxes == []
-    viewer.show_gt_action.trigger()
-    viewer.show_det_action.trigger()
+    viewer.controls.show_gt_action.trigger()
+    viewer.controls.show_det_action.trigger()
 
     # A run still writing: new events appear after the throttled refresh.
     with window.db.transaction() as session:
@@ -265,12 +265,12 @@ def test_open_video_requested_highlights_a_box(window, qtbot, make_video) -> Non
 
 def test_zoom_fit_actual_wheel_and_pan(window, viewer, qtbot) -> None:  # type: ignore[no-untyped-def]
     view = viewer.view
-    viewer.actual_action.trigger()
+    viewer.controls.actual_action.trigger()
     assert view.zoom() == pytest.approx(1.0)
-    viewer.zoom_in_action.trigger()
-    viewer.zoom_in_action.trigger()
+    viewer.controls.zoom_in_action.trigger()
+    viewer.controls.zoom_in_action.trigger()
     assert view.zoom() == pytest.approx(1.5625)
-    viewer.fit_action.trigger()
+    viewer.controls.fit_action.trigger()
     fit = view.zoom()
     port = view.viewport().rect()
     assert min(port.width() / 320, port.height() / 240) == pytest.approx(fit, rel=0.05)

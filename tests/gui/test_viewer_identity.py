@@ -59,8 +59,8 @@ def assert_shows(qtbot, viewer, index: int) -> None:  # type: ignore[no-untyped-
     """Once the frame asked for has arrived (decoding runs off the UI thread), everything names it."""
     qtbot.waitUntil(lambda: viewer.pending_frame() is None, timeout=5000)
     assert viewer.current == index
-    assert viewer.position_label.text().startswith(f"Frame {index} / ")
-    assert viewer.frame_spin.value() == index
+    assert viewer.status_bar.position_label.text().startswith(f"Frame {index} / ")
+    assert viewer.controls.frame_spin.value() == index
     shown = image_index(viewer.view.shown_image())
     assert shown == index, f"the viewer says frame {index} but shows frame {shown}"
 
@@ -125,7 +125,7 @@ def test_playback_pause_and_step_keep_identity(window, qtbot, identity_videos, n
     assert_shows(qtbot, viewer, paused_at - 1)
     # Play again from a seek, at double speed.
     viewer.go_to_text("200")
-    viewer.change_speed(+2)
+    viewer.controls.change_speed(+2)
     assert viewer.playback.rate() == 2.0
     seen.clear()
     qtbot.keyClick(view, Qt.Key.Key_Space)

@@ -46,18 +46,21 @@ def test_missing_file_offers_relink(window, qtbot, make_video, tmp_path: Path, m
     window.videoActivated.emit(outcome.video_id)
     viewer = window.viewer
     assert viewer.pages.currentWidget() is viewer.missing_page
-    assert "file not found" in viewer.missing_label.text() and "Relink" in viewer.missing_label.text()
-    assert not viewer.next_action.isEnabled()
+    assert (
+        "file not found" in viewer.missing_page.missing_label.text()
+        and "Relink" in viewer.missing_page.missing_label.text()
+    )
+    assert not viewer.controls.next_action.isEnabled()
 
     wrong = make_video("other.mp4", 25)
-    monkeypatch.setattr(viewer, "ask_relink_path", lambda: str(wrong))
-    qtbot.mouseClick(viewer.relink_button, Qt.MouseButton.LeftButton)
-    assert "not the same content" in viewer.missing_label.text()
+    monkeypatch.setattr(viewer.missing_page, "ask_relink_path", lambda: str(wrong))
+    qtbot.mouseClick(viewer.missing_page.relink_button, Qt.MouseButton.LeftButton)
+    assert "not the same content" in viewer.missing_page.missing_label.text()
 
-    monkeypatch.setattr(viewer, "ask_relink_path", lambda: str(new_place))
-    qtbot.mouseClick(viewer.relink_button, Qt.MouseButton.LeftButton)
+    monkeypatch.setattr(viewer.missing_page, "ask_relink_path", lambda: str(new_place))
+    qtbot.mouseClick(viewer.missing_page.relink_button, Qt.MouseButton.LeftButton)
     assert viewer.pages.currentWidget() is viewer.view
-    assert viewer.next_action.isEnabled() and viewer.view.message() is None
+    assert viewer.controls.next_action.isEnabled() and viewer.view.message() is None
 
 
 def make_sequence(folder: Path, frames: int, broken: int) -> Path:
@@ -105,7 +108,7 @@ def test_image_sequence_plays_by_timer_and_a_broken_frame_shows_a_message(
     viewer.toggle_play()
     qtbot.waitUntil(lambda: not viewer.playback.is_playing(), timeout=10_000)
     assert 5 not in [index for index, _ in seen] and 6 in [index for index, _ in seen]
-    assert "Frame 5" in viewer.status_label.text()
+    assert "Frame 5" in viewer.status_bar.status_label.text()
 
 
 def test_parse_position_frames_and_times() -> None:
@@ -133,8 +136,8 @@ def test_go_to_dialog_and_menus_show_shortcuts(window, qtbot, make_video, monkey
     qtbot.waitUntil(lambda: viewer.pending_frame() is None)
     assert viewer.current == 30
     monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: ("999", True))
-    viewer.goto_action.trigger()
-    assert viewer.current == 30 and "outside the video" in viewer.status_label.text()
+    viewer.controls.goto_action.trigger()
+    assert viewer.current == 30 and "outside the video" in viewer.status_bar.status_label.text()
     shortcuts = {a.text(): a.shortcut().toString() for a in window.menu("&Video").actions() if a.text()}
     assert shortcuts["&Play"] == "Space" and shortcuts["Forward 10 Frames"] == "Shift+Right"
     assert shortcuts["&Go to Frame or Time…"] == "Ctrl+G"
@@ -153,6 +156,6 @@ def test_timeline_and_frame_box_requests_show_only_the_last(window, qtbot, make_
         viewer.timeline.frameRequested.emit(frame)
     qtbot.waitUntil(lambda: viewer.current == 14)
     assert reads == [14]
-    viewer.frame_spin.setValue(33)
+    viewer.controls.frame_spin.setValue(33)
     qtbot.waitUntil(lambda: viewer.current == 33)
-    assert reads == [14, 33] and viewer.position_label.text().startswith("Frame 33 / 59")
+    assert reads == [14, 33] and viewer.status_bar.position_label.text().startswith("Frame 33 / 59")

@@ -206,18 +206,18 @@ def test_ignore_regions_drawn_as_polygons(window, viewer, qtbot, monkeypatch) ->
         project_id = session.get(Video, viewer.video.id).project_id
     assert project_id is not None
     qtbot.keyClick(view, Qt.Key.Key_I)
-    assert viewer.region_action.isChecked() and view.polygon_mode
+    assert viewer.controls.region_action.isChecked() and view.regions.polygon_mode
     for x, y in ((10, 10), (150, 10), (150, 90), (10, 90)):
         click(qtbot, viewer, x, y)
     assert boxes(window.db) == [], "clicks in polygon mode draw no boxes"
     qtbot.keyClick(view, Qt.Key.Key_Return)
-    assert not view.polygon_mode and not viewer.region_action.isChecked()
+    assert not view.regions.polygon_mode and not viewer.controls.region_action.isChecked()
     (stored,) = get_project(window.db, project_id).ignore_regions
     assert np.allclose(stored, [[10, 10], [150, 10], [150, 90], [10, 90]], atol=1.5)
     # The same storage as the project form's JSON: it reads back as valid regions.
     assert parse_ignore_regions(json.dumps([stored])) == [stored]
     ProjectFields.of(get_project(window.db, project_id)).validate()
-    (item,) = view.region_items
+    (item,) = view.regions.items
     assert 0 < item.brush().color().alpha() < 255, "drawn translucent"
 
     # A triangle closed by a double-click; Esc drops one in progress.
@@ -239,32 +239,34 @@ def test_ignore_regions_drawn_as_polygons(window, viewer, qtbot, monkeypatch) ->
         Qt.KeyboardModifier.NoModifier,
     )
     QCoreApplication.sendEvent(view.viewport(), move)  # the edge on to the mouse follows it
-    assert view.polygon_item.path().boundingRect().right() == pytest.approx(100, abs=1.5)
+    assert view.regions.polygon_item.path().boundingRect().right() == pytest.approx(100, abs=1.5)
     qtbot.keyClick(view, Qt.Key.Key_Escape)
-    assert not view.polygon_mode and len(get_project(window.db, project_id).ignore_regions) == 2
-    assert len(view.region_items) == 2
+    assert not view.regions.polygon_mode and len(get_project(window.db, project_id).ignore_regions) == 2
+    assert len(view.regions.items) == 2
     assert [row[:2] for row in table_text(viewer)] == [["region 1", "ignore"], ["region 2", "ignore"]]
 
     # Select a region's row, Delete removes it; Clear removes the rest.
     click_cell(qtbot, viewer, 0)
-    assert view.selected_region == 0
+    assert view.regions.selected == 0
     click(qtbot, viewer, 300, 60)  # a click on the picture leaves the region
-    assert view.selected_region is None and viewer.objects.selected_keys() == set()
+    assert view.regions.selected is None and viewer.objects.selected_keys() == set()
     click_cell(qtbot, viewer, 0)
-    assert view.selected_region == 0
+    assert view.regions.selected == 0
     qtbot.keyClick(viewer.objects.table, Qt.Key.Key_Delete)
     (left,) = get_project(window.db, project_id).ignore_regions
-    assert len(left) == 3 and len(view.region_items) == 1
+    assert len(left) == 3 and len(view.regions.items) == 1
     monkeypatch.setattr(QMessageBox, "question", lambda *_a, **_k: QMessageBox.StandardButton.Yes)
-    viewer.clear_regions_action.trigger()
-    assert get_project(window.db, project_id).ignore_regions == [] and view.region_items == []
+    viewer.controls.clear_regions_action.trigger()
+    assert get_project(window.db, project_id).ignore_regions == [] and view.regions.items == []
 
     # Regions set as JSON in the project form show on the picture once the window refreshes.
     data = ProjectFields.of(get_project(window.db, project_id))
     data.ignore_regions = parse_ignore_regions("[[[0, 0], [50, 0], [50, 50]]]")
     update_project(window.db, project_id, data)
     window.refresh()
-    assert viewer.regions == [[(0.0, 0.0), (50.0, 0.0), (50.0, 50.0)]] and len(view.region_items) == 1
+    assert (
+        viewer.regions.polygons == [[(0.0, 0.0), (50.0, 0.0), (50.0, 50.0)]] and len(view.regions.items) == 1
+    )
 
     # Moved to another project, the video shows (and draws into) that project's regions.
     other = create_project(
@@ -273,7 +275,7 @@ def test_ignore_regions_drawn_as_polygons(window, viewer, qtbot, monkeypatch) ->
     )
     move_videos(window.db, [viewer.video.id], other.id)
     window.refresh()
-    assert viewer.regions == [] and view.region_items == []
+    assert viewer.regions.polygons == [] and view.regions.items == []
     qtbot.keyClick(view, Qt.Key.Key_I)
     for x, y in ((10, 10), (90, 10), (90, 90)):
         click(qtbot, viewer, x, y)
@@ -294,9 +296,9 @@ def test_brightness_contrast_change_only_the_picture(window, qtbot, make_video) 
         return float(np.frombuffer(rgb.constBits(), np.uint8).mean())
 
     base = mean(decoded)
-    viewer.brightness_slider.setValue(60)
+    viewer.controls.brightness_slider.setValue(60)
     assert mean(viewer.view.shown_image()) == pytest.approx(base + 60, abs=2)
-    viewer.contrast_slider.setValue(200)  # (v - 128) * 2 + 128 + 60
+    viewer.controls.contrast_slider.setValue(200)  # (v - 128) * 2 + 128 + 60
     assert mean(viewer.view.shown_image()) == pytest.approx((base - 128) * 2 + 188, abs=3)
     # Display only: the decoded frame is the same.
     assert np.abs(viewer.reader.read(0).astype(int).mean() - base) < 2
@@ -305,9 +307,9 @@ def test_brightness_contrast_change_only_the_picture(window, qtbot, make_video) 
     assert mean(viewer.view.shown_image()) == pytest.approx((base - 128) * 2 + 188, abs=3)
     # Kept for the session: another video is shown with the same adjustment.
     other = open_video(window, qtbot, make_video("night2.mp4", 5, size=(160, 120), draw=grey))
-    assert other.brightness_slider.value() == 60
+    assert other.controls.brightness_slider.value() == 60
     assert mean(other.view.shown_image()) == pytest.approx((base - 128) * 2 + 188, abs=3)
-    other.display_reset.click()
+    other.controls.display_reset.click()
     assert mean(other.view.shown_image()) == pytest.approx(base, abs=1)
 
 

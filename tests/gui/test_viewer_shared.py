@@ -114,12 +114,12 @@ def test_mot17_frames_and_boxes_line_up(mot_viewer, qtbot) -> None:  # type: ign
         )
         expected_gt = sum(1 for row in gt if row[0] == index + 1 and int(row[7]) in MOT_CLASSES)
         assert len(viewer.view.boxes(ANNOTATION)) == expected_gt
-        minimum = viewer.confidence_spin.value()
+        minimum = viewer.controls.confidence_spin.value()
         expected_det = sum(1 for row in det if row[0] == index + 1 and row[6] >= minimum)
         assert len(viewer.view.boxes(DETECTION)) == expected_det
     qtbot.keyClick(viewer.view, Qt.Key.Key_Home)
     qtbot.waitUntil(lambda: viewer.pending_frame() is None)
-    assert viewer.current == 0 and viewer.reviewed_action.isChecked()
+    assert viewer.current == 0 and viewer.controls.reviewed_action.isChecked()
     # The first ground-truth box of frame 1 in gt.txt, where the file puts it (top-left x, y, w, h).
     first = next(row for row in gt if row[0] == 1 and int(row[7]) in MOT_CLASSES)
     box = next(

@@ -25,8 +25,8 @@ def window(qtbot, db, data_dir: Path) -> MainWindow:  # type: ignore[no-untyped-
 
 
 def _menu_action(viewer, tag: str):  # type: ignore[no-untyped-def]
-    viewer._fill_tags_menu()
-    (action,) = [a for a in viewer.tags_menu.actions() if a.text() == tag]
+    viewer.frame_tags._fill_tags_menu()
+    (action,) = [a for a in viewer.frame_tags.tags_menu.actions() if a.text() == tag]
     return action
 
 
@@ -37,26 +37,26 @@ def test_tags_line_and_menu_toggle_a_tag_on_the_frame(window, qtbot, make_video)
     window.videoActivated.emit(video)
     viewer = window.viewer
     qtbot.waitUntil(lambda: viewer.video is not None and viewer.video.id == video)
-    assert viewer.tags_label.text() == "Tags: none"
-    assert viewer.tags_action.shortcut().toString() == "Shift+T"
+    assert viewer.frame_tags.tags_label.text() == "Tags: none"
+    assert viewer.controls.tags_action.shortcut().toString() == "Shift+T"
 
     viewer.go_to(4)
     qtbot.waitUntil(lambda: viewer.current == 4)
     _menu_action(viewer, "night").trigger()
-    assert viewer.tags_label.text() == "Tags: night"
+    assert viewer.frame_tags.tags_label.text() == "Tags: night"
     assert video_tags(window.db, video).frames == {"night": [[4, 4]]}
     viewer.go_to(5)
     qtbot.waitUntil(lambda: viewer.current == 5)
-    assert viewer.tags_label.text() == "Tags: none"
+    assert viewer.frame_tags.tags_label.text() == "Tags: none"
 
     tag_video(window.db, video, ["rain"])
-    viewer.load_tags()
-    assert viewer.tags_label.text() == "Tags: rain"
+    viewer.frame_tags.load()
+    assert viewer.frame_tags.tags_label.text() == "Tags: rain"
     rain = _menu_action(viewer, "rain")
     assert rain.isChecked() and not rain.isEnabled()  # on the whole video: not a frame's to change
 
     viewer.go_to(4)
     qtbot.waitUntil(lambda: viewer.current == 4)
     _menu_action(viewer, "night").trigger()
-    assert viewer.tags_label.text() == "Tags: rain"
+    assert viewer.frame_tags.tags_label.text() == "Tags: rain"
     assert video_tags(window.db, video).frames == {}

@@ -74,13 +74,13 @@ def test_actions_on_a_selection_are_one_step_each(window: MainWindow, qtbot, mak
 
     key(qtbot, window, Qt.Key.Key_2)
     assert boxes(window, outcome.video_id) == [("cyclist", False)] * 3
-    assert viewer.undo_action.text() == "&Undo Change 3 boxes to cyclist"
+    assert viewer.controls.undo_action.text() == "&Undo Change 3 boxes to cyclist"
     key(qtbot, window, Qt.Key.Key_O)
-    assert viewer.undo_action.text() == "&Undo Mark 3 boxes occluded"
+    assert viewer.controls.undo_action.text() == "&Undo Mark 3 boxes occluded"
     key(qtbot, window, Qt.Key.Key_Delete)
     assert boxes(window, outcome.video_id) == []
-    assert viewer.undo_action.text() == "&Undo Delete 3 boxes"
-    assert viewer.undo_action in window.menu("&Edit").actions()
+    assert viewer.controls.undo_action.text() == "&Undo Delete 3 boxes"
+    assert viewer.controls.undo_action in window.menu("&Edit").actions()
 
     key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert boxes(window, outcome.video_id) == [("cyclist", True)] * 3
@@ -88,8 +88,8 @@ def test_actions_on_a_selection_are_one_step_each(window: MainWindow, qtbot, mak
     assert boxes(window, outcome.video_id) == [("cyclist", False)] * 3
     key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert boxes(window, outcome.video_id) == [("pedestrian", False)] * 3
-    assert viewer.undo_action.text() == "&Undo Add box"
-    assert viewer.redo_action.text() == "&Redo Change 3 boxes to cyclist"
+    assert viewer.controls.undo_action.text() == "&Undo Add box"
+    assert viewer.controls.redo_action.text() == "&Redo Change 3 boxes to cyclist"
 
 
 def test_each_video_keeps_its_history(window: MainWindow, qtbot, make_video) -> None:  # type: ignore[no-untyped-def]
@@ -101,15 +101,15 @@ def test_each_video_keeps_its_history(window: MainWindow, qtbot, make_video) -> 
     open_video(window, qtbot, first.video_id)
     draw_three(window, qtbot)
     key(qtbot, window, Qt.Key.Key_Delete)
-    assert viewer.undo_action.text() == "&Undo Delete 3 boxes"
+    assert viewer.controls.undo_action.text() == "&Undo Delete 3 boxes"
 
     open_video(window, qtbot, second.video_id)
-    assert not viewer.undo_action.isEnabled(), "the other video has its own, empty history"
+    assert not viewer.controls.undo_action.isEnabled(), "the other video has its own, empty history"
     draw_three(window, qtbot)
-    assert viewer.undo_action.text() == "&Undo Add box"
+    assert viewer.controls.undo_action.text() == "&Undo Add box"
 
     open_video(window, qtbot, first.video_id)
-    assert viewer.undo_action.text() == "&Undo Delete 3 boxes"
+    assert viewer.controls.undo_action.text() == "&Undo Delete 3 boxes"
     key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert len(boxes(window, first.video_id)) == 3
     assert len(boxes(window, second.video_id)) == 3, "undo acts on the video shown only"

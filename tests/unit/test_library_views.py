@@ -9,8 +9,15 @@ from sqlalchemy import update
 
 from vru_desktop.errors import NotFoundError, VruError
 from vru_desktop.library.importer import import_paths
-from vru_desktop.library.projects import ProjectFields, create_project, ensure_default_project, update_project
+from vru_desktop.library.projects import (
+    ProjectFields,
+    create_project,
+    ensure_default_project,
+    move_videos,
+    update_project,
+)
 from vru_desktop.library.views import (
+    all_video_details,
     available_video_count,
     library_counts,
     load_video,
@@ -52,6 +59,22 @@ def test_video_rows_and_details_are_frozen_snapshots(db, library) -> None:
     assert details.file_path.endswith("b.mp4") and len(details.fingerprint) == 64
     assert video_details(db, 999) is None
     assert video_choices(db) == [(library[0], "a.mp4"), (library[1], "b.mp4")]
+
+
+def test_all_video_details_lists_every_video_or_one_projects(db, library) -> None:
+    fields = ProjectFields(name="Gate", camera_model="X", camera_view="front", signal_type="rgb")
+    gate = create_project(db, fields)
+    move_videos(db, [library[1]], gate.id)
+    every = all_video_details(db)
+    assert [(d.id, d.project, d.filename, d.status) for d in every] == [
+        (library[0], "Default", "a.mp4", VideoStatus.OK),
+        (library[1], "Gate", "b.mp4", VideoStatus.MISSING),
+    ]
+    assert (every[1].project_id, every[1].width, every[1].height) == (gate.id, 320, 240)
+    assert every[0].ground_truth_generated is False and every[0].processing_status == "pending"
+    assert all_video_details(db, gate.id) == [every[1]]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        every[0].project = "x"  # type: ignore[misc]
 
 
 def test_counts_and_project_summary(db, library) -> None:

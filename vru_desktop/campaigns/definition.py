@@ -10,6 +10,7 @@ configuration and video fingerprint (recorded as *reused*), else a new queued ru
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,10 @@ from vru_desktop.store.models import (
     DetectorModel,
     Project,
     ReviewedFrame,
+    RunStatus,
     TestSession,
     Video,
+    VideoStatus,
     utcnow,
 )
 
@@ -38,6 +41,19 @@ from vru_desktop.store.models import (
 #: the video) give the same boxes, so a campaign reuses such a run instead of computing it again.
 RESULT_KEYS = ("conf", "iou", "imgsz", "stride", "device", "tracker", "rider_threshold", "stop_frame")
 DEFAULT_PROTOCOLS = (DEFAULT_PROTOCOL,)
+
+
+class CampaignStatus(StrEnum):
+    """Where a campaign stands, from its runs' states."""
+
+    #: Not launched yet.
+    CREATED = "created"
+    #: Runs queued or going.
+    RUNNING = "running"
+    #: Every run finished.
+    COMPLETED = "completed"
+    #: A run stopped, failed or was interrupted.
+    INCOMPLETE = "incomplete"
 
 
 @dataclass(frozen=True)
@@ -74,23 +90,23 @@ class CampaignInfo:
     videos: list[CampaignVideoState]
 
     @property
-    def status(self) -> str:
-        """``created`` (not launched), ``running`` (runs queued or going), ``completed`` (every run
-        finished), else ``incomplete`` (a run stopped, failed or was interrupted)."""
+    def status(self) -> CampaignStatus:
         if self.launched_at is None:
-            return "created"
+            return CampaignStatus.CREATED
         states = [v.run_status for v in self.videos]
-        if all(s == "completed" for s in states):
-            return "completed"
-        if any(s in ("created", "running", "paused") for s in states):
-            return "running"
-        return "incomplete"
+        if all(s == RunStatus.COMPLETED for s in states):
+            return CampaignStatus.COMPLETED
+        if any(s in (RunStatus.CREATED, RunStatus.RUNNING, RunStatus.PAUSED) for s in states):
+            return CampaignStatus.RUNNING
+        return CampaignStatus.INCOMPLETE
 
     @property
     def progress(self) -> float:
         if not self.videos:
             return 0.0
-        return sum(1.0 if v.run_status == "completed" else v.progress for v in self.videos) / len(self.videos)
+        return sum(1.0 if v.run_status == RunStatus.COMPLETED else v.progress for v in self.videos) / len(
+            self.videos
+        )
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "videos"}
@@ -112,7 +128,7 @@ def _video_problem(video: Video | None, fingerprint: str | None, label: str) -> 
     if video is None:
         return f"{label} was removed from the library"
     path = Path(video.file_path)
-    if video.status != "ok" or not path.exists():
+    if video.status != VideoStatus.OK or not path.exists():
         return f"{label} is missing at {path}; relink it to its file"
     current = (
         probe(path, fps=video.fps).fingerprint if video.kind == "image_sequence" else fingerprint_file(path)
@@ -229,7 +245,7 @@ def _reusable_run(session: Any, video_id: int, sha: str, wanted: dict[str, Any])
     rows = session.execute(
         select(TestSession, DetectorModel)
         .outerjoin(DetectorModel, DetectorModel.id == TestSession.model_id)
-        .where(TestSession.video_id == video_id, TestSession.status == "completed")
+        .where(TestSession.video_id == video_id, TestSession.status == RunStatus.COMPLETED)
         .order_by(TestSession.id.desc())
     ).all()
     for run, model in rows:
@@ -268,7 +284,7 @@ def launch_campaign(db: Database, name: str) -> list[int]:
         for row in campaign.videos:
             video = session.get(Video, row.video_id) if row.video_id is not None else None
             run = session.get(TestSession, row.session_id) if row.session_id is not None else None
-            if run is None or run.status != "completed":
+            if run is None or run.status != RunStatus.COMPLETED:
                 label = f"video {row.video_id} ({row.filename})" if video else f"video ({row.filename})"
                 problem = _video_problem(video, row.fingerprint, label)
                 if problem:
@@ -292,7 +308,7 @@ def launch_campaign(db: Database, name: str) -> list[int]:
         if run_id is not None:
             if status in RESUMABLE:
                 queued.append(requeue(db, run_id).id)
-            elif status == "created":
+            elif status == RunStatus.CREATED:
                 queued.append(run_id)
             continue
         reused = reuse[row_id]
@@ -314,7 +330,9 @@ def launch_campaign(db: Database, name: str) -> list[int]:
 def queued_campaign_runs(db: Database, name: str) -> list[int]:
     """The campaign's runs waiting in the queue, in video order."""
     return [
-        v.run_id for v in get_campaign(db, name).videos if v.run_id is not None and v.run_status == "created"
+        v.run_id
+        for v in get_campaign(db, name).videos
+        if v.run_id is not None and v.run_status == RunStatus.CREATED
     ]
 
 

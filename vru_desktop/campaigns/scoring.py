@@ -39,7 +39,7 @@ from vru_desktop.evaluation.protocols import BoxConditions, Protocol, available
 from vru_desktop.evaluation.run import RunEvaluation, height_bins_setting, stable_setting
 from vru_desktop.settings import PROTOCOLS, get_setting
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import Project, ReviewedFrame, Video
+from vru_desktop.store.models import Project, ReviewedFrame, RunStatus, Video
 
 #: The protocol name of the plain evaluation (COCO rules, every box, the all-box miss rate).
 DEFAULT_PROTOCOL = "default"
@@ -100,7 +100,7 @@ def load_suite(db: Database, name: str) -> SuiteInput:
             )
             suite.excluded.append(entry | {"reason": reason})
             continue
-        if v.run_status != "completed":
+        if v.run_status != RunStatus.COMPLETED:
             suite.excluded.append(entry | {"reason": f"its run {v.run_id} is {v.run_status}, not completed"})
             continue
         data = load_run(db, v.run_id)

@@ -13,6 +13,7 @@ from typing import Any
 
 from vru_desktop.campaigns.compare import compare_campaigns, gate_campaign
 from vru_desktop.campaigns.definition import (
+    CampaignStatus,
     create_campaign,
     delete_campaign,
     get_campaign,
@@ -193,7 +194,7 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
         print_json(info.to_dict() | {"runs": [s.to_dict() for s in summaries]})
     else:
         print(f"campaign {info.name}: {info.status}, {info.progress * 100:.0f}% of {len(info.videos)} videos")
-    return 0 if info.status == "completed" else 1
+    return 0 if info.status == CampaignStatus.COMPLETED else 1
 
 
 def cmd_status(args: argparse.Namespace, ctx: Context) -> int:

@@ -7,9 +7,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
-
 from vru_desktop.annotations.tags import (
     project_tags,
     set_project_tags,
@@ -37,7 +34,8 @@ from vru_desktop.library.projects import (
     project_by_name,
     update_project,
 )
-from vru_desktop.store.models import DEFAULT_GT_COVERAGE, Project, Video
+from vru_desktop.library.views import VideoDetails, all_video_details
+from vru_desktop.store.models import DEFAULT_GT_COVERAGE, Project
 
 
 def register(subparsers: Any) -> None:
@@ -161,11 +159,11 @@ def project_dict(project: Project) -> dict[str, Any]:
     }
 
 
-def video_dict(video: Video) -> dict[str, Any]:
+def video_dict(video: VideoDetails) -> dict[str, Any]:
     return {
         "id": video.id,
         "project_id": video.project_id,
-        "project": video.project.name if video.project else None,
+        "project": video.project,
         "name": video.filename,
         "filename": video.filename,
         "file_path": video.file_path,
@@ -280,14 +278,11 @@ def cmd_tag(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_videos(args: argparse.Namespace, ctx: Context) -> int:
-    with ctx.db.session() as session:
-        query = select(Video).options(joinedload(Video.project)).order_by(Video.id)
-        if args.project:
-            query = query.where(Video.project_id == project_by_name(ctx.db, args.project).id)
-        videos = list(session.scalars(query))
-        if args.json:
-            print_json([video_dict(v) for v in videos])
-            return 0
+    project_id = project_by_name(ctx.db, args.project).id if args.project else None
+    videos = all_video_details(ctx.db, project_id)
+    if args.json:
+        print_json([video_dict(v) for v in videos])
+        return 0
     for v in videos:
         print(
             f"{v.id:4}  {v.filename}  {v.frame_count} frames  {v.fps:g} fps  {v.resolution}  "

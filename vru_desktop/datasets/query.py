@@ -28,14 +28,14 @@ from vru_desktop.datasets.readiness import CRITERIA_LABELS, Readiness, coverage_
 from vru_desktop.errors import UsageError
 from vru_desktop.paths import path_from_db
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import DEFAULT_GT_COVERAGE, Annotation, VideoStatus
+from vru_desktop.store.models import DEFAULT_GT_COVERAGE, Annotation, RunStatus, VideoStatus
 
 #: Grouped subqueries over the child tables, joined to every video. The few parts the two databases
 #: spell differently are filled in per dialect (:data:`_DIALECT_PARTS`).
 _TEMPLATE = """
 WITH latest AS (
     SELECT video_id, max(id) AS session_id, count(*) AS runs
-    FROM test_sessions WHERE status != 'created' GROUP BY video_id
+    FROM test_sessions WHERE status != '{created}' GROUP BY video_id
 ),
 fresh AS (
     SELECT latest.session_id, s.total_detections, s.detections_by_type
@@ -102,7 +102,7 @@ _DIALECT_PARTS = {
     },
 }
 _SQL = {
-    dialect: _TEMPLATE.format(**parts, default_coverage=DEFAULT_GT_COVERAGE)
+    dialect: _TEMPLATE.format(**parts, default_coverage=DEFAULT_GT_COVERAGE, created=RunStatus.CREATED)
     for dialect, parts in _DIALECT_PARTS.items()
 }
 

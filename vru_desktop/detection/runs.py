@@ -238,7 +238,7 @@ def list_runs(db: Database, *, video_id: int | None = None, ids: list[int] | Non
             )
     # Runs without statistics yet (running, paused, cut short): their events so far.
     counts = detection_counts(
-        db, [r.id for r in rows if r.total_detections is None and r.status != "created"]
+        db, [r.id for r in rows if r.total_detections is None and r.status != RunStatus.CREATED]
     )
     return [replace(r, total_detections=counts[r.id]) if r.id in counts else r for r in rows]
 

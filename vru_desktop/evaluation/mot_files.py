@@ -11,19 +11,19 @@ Layouts (comma- or space-separated, 1-based frames, top-left ``x, y, w, h`` in p
   static person, distractor, reflection; MOT20 also non-motorised vehicle) are removed first.
 
 Result files have at least 7 columns (``frame, id, x, y, w, h, score``; more are ignored). The
-ground-truth layout decides the benchmark unless one is given.
+ground-truth layout, told from its content as the MOT import tells it, decides the benchmark unless
+one is given. Both files are read by the MOT format's reader.
 """
 
 from __future__ import annotations
 
-import io
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from vru_desktop.datasets.formats.mot import mot_layout, read_mot_table
 from vru_desktop.errors import FormatError, NotFoundError, UsageError
 from vru_desktop.evaluation.tracking import (
     TrackBoxes,
@@ -31,7 +31,6 @@ from vru_desktop.evaluation.tracking import (
     evaluate_tracking,
     remove_distractor_matches,
 )
-from vru_desktop.files import read_text
 
 BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")
 PEDESTRIAN = 1
@@ -41,71 +40,41 @@ MOT20_DISTRACTORS = {**DISTRACTORS, "non_mot_vehicle": 6}
 
 
 def read_mot_text(path: str | Path, *, min_columns: int) -> np.ndarray:
-    """The rows of a MOTChallenge text file as a float array (all rows padded to the widest)."""
+    """The rows of a MOTChallenge text file as a float array (all rows padded to the widest with NaN),
+    read by the MOT format's reader (:func:`~vru_desktop.datasets.formats.mot.read_mot_table`)."""
     path = Path(path)
     if not path.exists():
         raise NotFoundError(f"{path} does not exist.", hint="Give the path of a MOTChallenge .txt file.")
-    text = read_text(path, FormatError)
-    table = _uniform_table(text, min_columns)
-    if table is None:
-        table = _ragged_table(path, text.splitlines(), min_columns)
-    if len(table) and table.shape[1] < min_columns:
+    table = read_mot_table(path, lambda line: f"{path.name} line {line}")
+    if not len(table.values):
+        return np.zeros((0, min_columns))
+    short = table.widths < min_columns
+    if short.all():
         raise FormatError(
-            f"{path.name} has {table.shape[1]} columns; at least {min_columns} are needed.",
+            f"{path.name} has {table.values.shape[1]} columns; at least {min_columns} are needed.",
             hint="MOTChallenge rows are frame, id, x, y, w, h, … separated by commas.",
         )
-    if len(table) and ((table[:, 0] < 1) | (table[:, 0] % 1 != 0)).any():
-        bad = int(np.argmax((table[:, 0] < 1) | (table[:, 0] % 1 != 0)))
+    if short.any():
+        row = int(np.argmax(short))
         raise FormatError(
-            f"{path.name}: frame {table[bad, 0]:g} in row {bad + 1} is not a frame number (1, 2, …).",
+            f"{table.where(row)} has {table.widths[row]} columns; at least {min_columns} are needed.",
+            hint="MOTChallenge rows are frame, id, x, y, w, h, … separated by commas.",
+        )
+    values = table.values
+    if ((values[:, 0] < 1) | (values[:, 0] % 1 != 0)).any():
+        bad = int(np.argmax((values[:, 0] < 1) | (values[:, 0] % 1 != 0)))
+        raise FormatError(
+            f"{path.name}: frame {values[bad, 0]:g} in row {bad + 1} is not a frame number (1, 2, …).",
             hint="MOTChallenge frames are 1-based integers.",
         )
-    return table
-
-
-def _uniform_table(text: str, min_columns: int) -> np.ndarray | None:
-    """All rows at once with numpy's parser, or ``None`` when rows differ (then row by row)."""
-    first = next((line for line in text.splitlines() if line.strip()), None)
-    if first is None:
-        return np.zeros((0, min_columns))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return np.loadtxt(io.StringIO(text), delimiter="," if "," in first else None, ndmin=2)
-    except ValueError:
-        return None
-
-
-def _ragged_table(path: Path, lines: list[str], min_columns: int) -> np.ndarray:
-    rows: list[list[float]] = []
-    for number, line in enumerate(lines, start=1):
-        text = line.strip()
-        if not text:
-            continue
-        parts = text.replace(",", " ").split()
-        try:
-            values = [float(p) for p in parts]
-        except ValueError:
-            raise FormatError(
-                f"{path.name} line {number}: '{text[:60]}' is not a row of numbers.",
-                hint="MOTChallenge rows are frame, id, x, y, w, h, … separated by commas.",
-            ) from None
-        if len(values) < min_columns:
-            raise FormatError(
-                f"{path.name} line {number} has {len(values)} columns; at least {min_columns} are needed.",
-                hint="MOTChallenge rows are frame, id, x, y, w, h, … separated by commas.",
-            )
-        rows.append(values)
-    width = max((len(r) for r in rows), default=min_columns)
-    table = np.full((len(rows), width), np.nan)
-    for i, r in enumerate(rows):
-        table[i, : len(r)] = r
-    return table
+    return values
 
 
 def ground_truth_benchmark(table: np.ndarray) -> str:
-    """MOT15 for the 10-column 2015 layout, else MOT17 (9 columns with class and visibility)."""
-    return "MOT15" if table.shape[1] >= 10 else "MOT17"
+    """MOT15 for ground truth without a class column (the 2015 layout), else MOT17 (the layout told
+    from the rows' content: :func:`~vru_desktop.datasets.formats.mot.mot_layout`)."""
+    layout = mot_layout(table, lambda row: f"ground truth row {row + 1}")
+    return "MOT17" if layout.has_class else "MOT15"
 
 
 @dataclass(frozen=True)

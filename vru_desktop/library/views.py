@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from vru_desktop.errors import MediaError, NotFoundError, VruError
 from vru_desktop.media.frames import FrameTable
@@ -60,47 +61,68 @@ class VideoDetails:
     """Everything the library shows of one video."""
 
     id: int
+    project_id: int | None
+    project: str | None
     filename: str
     file_path: str
     kind: str
     duration: float
     fps: float
     frame_count: int
+    width: int
+    height: int
     resolution: str
     codec: str
     start_time: float
     file_size: int
     status: str
     processing_status: str
+    ground_truth_generated: bool
     metadata_source: str
     imported_at: datetime
     fingerprint: str
+
+
+def _details(video: Video) -> VideoDetails:
+    return VideoDetails(
+        id=video.id,
+        project_id=video.project_id,
+        project=video.project.name if video.project else None,
+        filename=video.filename,
+        file_path=video.file_path,
+        kind=video.kind,
+        duration=video.duration,
+        fps=video.fps,
+        frame_count=video.frame_count,
+        width=video.width,
+        height=video.height,
+        resolution=video.resolution,
+        codec=video.codec,
+        start_time=video.start_time,
+        file_size=video.file_size,
+        status=video.status,
+        processing_status=video.processing_status,
+        ground_truth_generated=video.ground_truth_generated,
+        metadata_source=video.metadata_source,
+        imported_at=video.imported_at,
+        fingerprint=video.fingerprint,
+    )
 
 
 def video_details(db: Database, video_id: int) -> VideoDetails | None:
     """``video_id``'s details, or ``None`` when it is not in the library."""
     with db.session() as session:
         video = session.get(Video, video_id)
-        if video is None:
-            return None
-        return VideoDetails(
-            video.id,
-            video.filename,
-            video.file_path,
-            video.kind,
-            video.duration,
-            video.fps,
-            video.frame_count,
-            video.resolution,
-            video.codec,
-            video.start_time,
-            video.file_size,
-            video.status,
-            video.processing_status,
-            video.metadata_source,
-            video.imported_at,
-            video.fingerprint,
-        )
+        return None if video is None else _details(video)
+
+
+def all_video_details(db: Database, project_id: int | None = None) -> list[VideoDetails]:
+    """Every video's details by id, or only those of ``project_id``'s videos when it is given."""
+    query = select(Video).options(joinedload(Video.project)).order_by(Video.id)
+    if project_id is not None:
+        query = query.where(Video.project_id == project_id)
+    with db.session() as session:
+        return [_details(video) for video in session.scalars(query)]
 
 
 def video_choices(db: Database) -> list[tuple[int, str]]:

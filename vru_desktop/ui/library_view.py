@@ -1,97 +1,56 @@
-"""The Library workspace: projects on the left, the project's videos in the middle, details on the right."""
+"""The Library workspace: projects on the left, the project's videos in the middle, details on the right.
+
+Its parts: :mod:`~vru_desktop.ui.library_projects` (project actions), :mod:`~vru_desktop.ui.library_videos`
+(actions on the selected videos, moving them by drag and drop), :mod:`~vru_desktop.ui.library_import`
+(importing), :mod:`~vru_desktop.ui.library_details` (the details panel) and
+:mod:`~vru_desktop.ui.library_thumbnails` (thumbnails decoded off the UI thread).
+"""
 
 from __future__ import annotations
 
-import html
-import json
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-from PySide6.QtCore import (
-    QEvent,
-    QItemSelectionModel,
-    QObject,
-    QPoint,
-    QSettings,
-    Qt,
-    QTimer,
-    Signal,
-)
-from PySide6.QtGui import QAction, QDropEvent, QFont, QShowEvent
+from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QSettings, Qt, Signal
+from PySide6.QtGui import QDropEvent, QFont, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QMenu,
-    QMessageBox,
     QSplitter,
     QStackedWidget,
     QTableView,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-from vru_desktop.errors import VruError
 from vru_desktop.jobs.operations import Operations
-from vru_desktop.library.importer import (
-    Assignment,
-    ImportOutcome,
-    ImportStatus,
-    project_id_by_name,
-    refresh_status,
-    relink,
-    relink_search,
-    remove_videos,
-    sequences_needing_fps,
-)
-from vru_desktop.library.projects import (
-    delete_project,
-    move_videos,
-    video_counts,
-)
-from vru_desktop.library.thumbnails import ThumbnailRequest, make_thumbnails
-from vru_desktop.library.views import ProjectView, project_view, project_views, video_details, video_rows
-from vru_desktop.settings import USER_DEFAULT_PROJECT, Locations, get_setting, set_setting
+from vru_desktop.library.importer import refresh_status
+from vru_desktop.library.projects import video_counts
+from vru_desktop.library.views import project_views, video_rows
+from vru_desktop.settings import USER_DEFAULT_PROJECT, Locations, get_setting
 from vru_desktop.store.db import Database
-from vru_desktop.store.models import VideoStatus
+from vru_desktop.ui.library_details import DetailsPanel
+from vru_desktop.ui.library_import import LibraryImporter
 from vru_desktop.ui.library_model import (
     NAME_COLUMN,
     THUMB_COLUMN,
     THUMB_SIZE,
     VIDEO_COLUMNS,
-    VIDEO_IDS_MIME,
     VideoTableModel,
     cell_text,
-    human_duration,
-    human_size,
 )
-
-if TYPE_CHECKING:
-    from vru_desktop.ui.import_dialog import ImportRunner
+from vru_desktop.ui.library_projects import ProjectActions
+from vru_desktop.ui.library_thumbnails import ThumbnailLoader
+from vru_desktop.ui.library_videos import VideoActions
 
 EMPTY_TEXT = "Drop videos here or File → Import"
 #: Widths of the columns after the name (which takes the rest); fixed, so a long library loads fast.
 COLUMN_WIDTHS = {2: 80, 3: 64, 4: 96, 5: 70, 6: 82, 7: 72}
-VIDEO_FILTER = (
-    "Videos (*.mp4 *.mov *.avi *.mkv *.m4v *.webm *.ts *.mts *.mpg *.mpeg *.wmv *.flv);;All files (*)"
-)
-
-
-def _details_table(title: str, rows: list[tuple[str, str]]) -> str:
-    body = "".join(
-        f"<tr><th align='left' valign='top'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-        for k, v in rows
-    )
-    return f"<h3>{html.escape(title)}</h3><table cellspacing='4'>{body}</table>"
 
 
 class LibraryView(QWidget):
-    """Lists projects and videos, and runs the library's actions (import, relink, remove, projects)."""
+    """Lists projects and videos. ``project_actions``, ``video_actions`` and ``importer`` run the
+    library's actions (the window puts them in its menus); ``thumbnails`` fills the table's pictures."""
 
     videoActivated = Signal(int)
     projectChanged = Signal(int)
@@ -105,27 +64,19 @@ class LibraryView(QWidget):
         self.db = db
         self.locations = locations
         self._ops = Operations(self)
-        self._thumb_queue: list[ThumbnailRequest] = []
-        self._thumb_busy = False
-        self._thumb_timer = QTimer(self)
-        self._thumb_timer.setSingleShot(True)
-        self._thumb_timer.timeout.connect(self._next_thumbnails)
-        #: The latest import batch (its progress dialog and summary).
-        self.last_import: ImportRunner | None = None
+        self.thumbnails = ThumbnailLoader(locations.cache_dir, self)
         self._wanted_project: int | None = None
-        self._relink_folder = ""
         self._missing: list[int] | None = None  # as the last file check found them
 
         self.projects = QListWidget()
         self.projects.setObjectName("projectList")
         self.projects.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.projects.customContextMenuRequested.connect(self._project_menu)
         self.projects.currentItemChanged.connect(self._project_selected)
-        self.projects.itemDoubleClicked.connect(lambda _item: self.edit_project())
         self.projects.viewport().setAcceptDrops(True)  # videos dragged from the table move there
         self.projects.viewport().installEventFilter(self)
 
-        self.video_model = VideoTableModel(locations.cache_dir, self._want_thumbnail, self)
+        self.video_model = VideoTableModel(locations.cache_dir, self.thumbnails.want, self)
+        self.thumbnails.ready.connect(self.video_model.thumbnail_ready)
         self.videos = QTableView()
         self.videos.setObjectName("videoTable")
         self.videos.setModel(self.video_model)
@@ -147,8 +98,7 @@ class LibraryView(QWidget):
         for column, width in COLUMN_WIDTHS.items():
             header.resizeSection(column, width)
         self.videos.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.videos.customContextMenuRequested.connect(self._video_menu)
-        self.videos.activated.connect(lambda index: self._activate(index.row()))
+        self.videos.activated.connect(lambda index: self.videoActivated.emit(self._video_id(index.row())))
         self.videos.selectionModel().selectionChanged.connect(self._show_details)
         self.video_model.modelReset.connect(self._show_details)
 
@@ -159,10 +109,7 @@ class LibraryView(QWidget):
         self.middle.addWidget(self.empty_label)
         self.middle.addWidget(self.videos)
 
-        self.details = QTextBrowser()
-        self.details.setObjectName("videoDetails")
-        self.details.setAcceptDrops(False)  # drops go to the window, which imports them
-        self.details.setOpenLinks(False)
+        self.details = DetailsPanel(db)
 
         self.splitter = QSplitter()
         self.splitter.addWidget(self.projects)
@@ -174,24 +121,9 @@ class LibraryView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
 
-        # Actions the window puts in its menus; the context menus reuse them.
-        self.new_project_action = QAction("&New Project…", self)
-        self.new_project_action.triggered.connect(self.new_project)
-        self.edit_project_action = QAction("&Edit Project…", self)
-        self.edit_project_action.triggered.connect(self.edit_project)
-        self.delete_project_action = QAction("&Delete Project…", self)
-        self.delete_project_action.triggered.connect(self.delete_project)
-        self.user_default_action = QAction("Set as &My Default Project", self)
-        self.user_default_action.setCheckable(True)
-        self.user_default_action.triggered.connect(self.toggle_user_default)
-        self.open_video_action = QAction("&Open Video", self)
-        self.open_video_action.triggered.connect(self._activate_selected)
-        self.relink_action = QAction("&Relink…", self)
-        self.relink_action.triggered.connect(self.relink_selected)
-        self.remove_action = QAction("Re&move from Library…", self)
-        self.remove_action.triggered.connect(self.remove_selected)
-        self.move_action = QAction("Mo&ve to Project…", self)
-        self.move_action.triggered.connect(self.ask_move_selected)
+        self.project_actions = ProjectActions(self)
+        self.video_actions = VideoActions(self)
+        self.importer = LibraryImporter(self)
         self._videos_stale = False
         self._update_actions()
 
@@ -273,179 +205,22 @@ class LibraryView(QWidget):
         self.middle.setCurrentWidget(self.videos if rows else self.empty_label)
         self._update_actions()
 
-    # -- thumbnails (decoded off the UI thread, for the rows the table paints) -------------------
-    def _want_thumbnail(self, request: ThumbnailRequest) -> None:
-        self._thumb_queue.append(request)
-        if not self._thumb_busy:
-            self._thumb_timer.start(0)  # after this paint: one worker for all rows asked for
-
-    def _next_thumbnails(self) -> None:
-        batch, self._thumb_queue = self._thumb_queue, []
-        if not batch:
-            self._thumb_busy = False
-            return
-        self._thumb_busy = True
-        cache_dir = self.locations.cache_dir
-
-        self._ops.run(
-            lambda task: make_thumbnails(
-                batch, cache_dir, progress=task.progress, should_cancel=task.cancelled
-            ),
-            on_progress=self._thumbnail_made,
-            on_done=self._next_thumbnails,
-        )
-
-    def _thumbnail_made(self, _done: int, _total: int, fingerprint: str) -> None:
-        self.video_model.thumbnail_ready(fingerprint)
-
-    def thumbnails_pending(self) -> bool:
-        return self._thumb_busy or bool(self._thumb_queue) or self._thumb_timer.isActive()
-
-    def shutdown(self) -> None:
-        """Ask for no more thumbnails (the window closes and waits for the work under way)."""
-        self._thumb_queue.clear()
-        self._thumb_timer.stop()
-
-    # -- details --------------------------------------------------------------------------------
     def _show_details(self) -> None:
-        ids = self.selected_video_ids()
         self._update_actions()
-        if len(ids) > 1:
-            self.details.setHtml(f"<p>{len(ids)} videos selected</p>")
-            return
-        if not ids:
-            project_id = self.current_project_id()
-            if project_id is not None:
-                self.details.setHtml(self._project_details(project_view(self.db, project_id)))
-            return
-        video = video_details(self.db, ids[0])
-        if video is None:
-            return
-        rows = [
-            ("File", video.file_path),
-            ("Kind", video.kind.replace("_", " ")),
-            ("Duration", human_duration(video.duration)),
-            ("Frame rate", f"{video.fps:g} fps"),
-            ("Frames", str(video.frame_count)),
-            ("Resolution", video.resolution),
-            ("Codec", video.codec),
-            ("Start time", f"{video.start_time:g} s"),
-            ("Size", human_size(video.file_size)),
-            ("Status", video.status),
-            ("Processing", video.processing_status),
-            ("Metadata from", video.metadata_source),
-            ("Imported", video.imported_at.strftime("%Y-%m-%d %H:%M")),
-            ("Fingerprint", video.fingerprint[:16] + "…"),
-        ]
-        text = _details_table(video.filename, rows)
-        if video.status == VideoStatus.MISSING:
-            text += "<p><b>The file is missing.</b> Use Video → Relink to find it again.</p>"
-        self.details.setHtml(text)
+        self.details.show_selection(self.selected_video_ids(), self.current_project_id())
 
-    def _project_details(self, project: ProjectView) -> str:
-        rows = [
-            ("Camera model", project.camera_model),
-            ("Camera view", project.camera_view),
-            ("Lens type", project.lens_type or "–"),
-            ("Resolution", project.resolution or "–"),
-            ("Frame rate", f"{project.frame_rate:g} fps" if project.frame_rate else "–"),
-            ("Signal type", project.signal_type),
-            ("Status", project.status),
-            ("VRU classes", ", ".join(project.vru_classes)),
-        ]
-        if project.is_default:
-            rows.append(("", "system default project"))
-        if project.id == get_setting(self.db, USER_DEFAULT_PROJECT):
-            rows.append(("", "my default project"))
-        text = _details_table(project.name, rows)
-        return text + (f"<p>{html.escape(project.description)}</p>" if project.description else "")
-
-    # -- actions --------------------------------------------------------------------------------
     def _update_actions(self) -> None:
-        project_id = self.current_project_id()
-        is_system_default = False
-        if project_id is not None:
-            is_system_default = project_view(self.db, project_id).is_default
-        self.edit_project_action.setEnabled(project_id is not None)
-        self.delete_project_action.setEnabled(project_id is not None and not is_system_default)
-        self.user_default_action.setEnabled(project_id is not None)
-        self.user_default_action.setChecked(
-            project_id is not None and get_setting(self.db, USER_DEFAULT_PROJECT) == project_id
-        )
-        has_videos = bool(self.selected_video_ids())
-        for action in (self.open_video_action, self.relink_action, self.remove_action, self.move_action):
-            action.setEnabled(has_videos)
-
-    def _project_menu(self, position: QPoint) -> None:
-        menu = QMenu(self)
-        menu.addAction(self.new_project_action)
-        if self.projects.itemAt(position) is not None:
-            menu.addActions([self.edit_project_action, self.user_default_action, self.delete_project_action])
-        menu.exec(self.projects.viewport().mapToGlobal(position))
-
-    def _video_menu(self, position: QPoint) -> None:
-        if not self.selected_video_ids():
-            return
-        menu = QMenu(self)
-        menu.addActions([self.open_video_action, self.relink_action])
-        move_menu = menu.addMenu("Mo&ve to Project")
-        move_menu.setObjectName("moveToProjectMenu")
-        for project in project_views(self.db):
-            if project.id != self.current_project_id():
-                move_menu.addAction(project.name).triggered.connect(
-                    lambda _=False, p=project.id: self.move_selected_to(p)
-                )
-        menu.addSeparator()
-        menu.addAction(self.remove_action)
-        menu.exec(self.videos.viewport().mapToGlobal(position))
-
-    # -- moving videos between projects -----------------------------------------------------------
-    def ask_move_selected(self) -> None:
-        if not self.selected_video_ids():
-            return
-        others = [p for p in project_views(self.db) if p.id != self.current_project_id()]
-        if not others:
-            self.message.emit("There is no other project to move videos to: create one first.")
-            return
-        name, ok = QInputDialog.getItem(
-            self, "Move to project", "Move the selected videos to:", [p.name for p in others], 0, False
-        )
-        if ok:
-            self.move_selected_to(next(p.id for p in others if p.name == name))
-
-    def move_selected_to(self, project_id: int, video_ids: list[int] | None = None) -> None:
-        """Move videos (the selected ones by default) to ``project_id``."""
-        ids = self.selected_video_ids() if video_ids is None else video_ids
-        try:
-            moved = move_videos(self.db, ids, project_id)
-        except VruError as exc:
-            self.message.emit(str(exc))
-            return
-        self.changed.emit()
-        self.message.emit(f"{moved} video(s) moved to project '{project_view(self.db, project_id).name}'.")
+        self.project_actions.enable_for(self.current_project_id())
+        self.video_actions.enable_for(self.selected_video_ids())
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Videos dropped on a project in the list move to that project."""
+        """Videos dropped on a project in the list move to that project (``video_actions``). The filter
+        is this widget: a child QObject filtering the viewport crashed the interpreter at exit."""
         kinds = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop)
         if watched is not self.projects.viewport() or event.type() not in kinds:
             return super().eventFilter(watched, event)
         assert isinstance(event, QDropEvent)
-        if not event.mimeData().hasFormat(VIDEO_IDS_MIME):
-            return False  # files and other drops: the window imports them
-        if event.type() == QEvent.Type.DragEnter:
-            event.acceptProposedAction()
-            return True
-        item = self.projects.itemAt(event.position().toPoint())
-        if item is None:
-            event.ignore()
-            return True
-        event.setDropAction(Qt.DropAction.MoveAction)
-        event.accept()
-        if event.type() == QEvent.Type.Drop:
-            target = int(item.data(Qt.ItemDataRole.UserRole))
-            ids = json.loads(bytes(event.mimeData().data(VIDEO_IDS_MIME).data()).decode())
-            QTimer.singleShot(0, lambda: self.move_selected_to(target, ids))  # once the drag has ended
-        return True
+        return self.video_actions.drop_on_project(event)
 
     def annotations_changed(self) -> None:
         """Reviewed coverage may have changed: reload the videos when the Library is next shown."""
@@ -468,213 +243,6 @@ class LibraryView(QWidget):
                     self.video_model.index(row, 0),
                     QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
                 )
-
-    def _activate(self, row: int) -> None:
-        self.videoActivated.emit(self._video_id(row))
-
-    def _activate_selected(self) -> None:
-        ids = self.selected_video_ids()
-        if ids:
-            self.videoActivated.emit(ids[0])
-
-    def new_project(self) -> None:
-        from vru_desktop.ui.project_dialog import edit_project
-
-        project = edit_project(self.db, None, self)
-        if project is not None:
-            self.changed.emit()
-            self.select_project(project.id)
-            self.message.emit(f"Project '{project.name}' created.")
-
-    def edit_project(self) -> None:
-        from vru_desktop.ui.project_dialog import edit_project
-
-        project_id = self.current_project_id()
-        if project_id is not None and edit_project(self.db, project_id, self) is not None:
-            self.changed.emit()
-
-    def delete_project(self) -> None:
-        project_id = self.current_project_id()
-        if project_id is None:
-            return
-        project = project_view(self.db, project_id)
-        answer = QMessageBox.question(
-            self,
-            "Delete project",
-            f"Delete the project '{project.name}'?\nIts videos move to the default project; "
-            "no video, run or box is deleted.",
-        )
-        if answer != QMessageBox.StandardButton.Yes:
-            return
-        try:
-            moved = delete_project(self.db, project_id)
-        except VruError as exc:
-            QMessageBox.warning(self, "Delete project", str(exc))
-            return
-        self.projects.setCurrentItem(None)
-        self.changed.emit()
-        self.message.emit(f"Project '{project.name}' deleted; {moved} video(s) moved to the default project.")
-
-    def toggle_user_default(self) -> None:
-        project_id = self.current_project_id()
-        if project_id is None:
-            return
-        mine = get_setting(self.db, USER_DEFAULT_PROJECT) == project_id
-        set_setting(self.db, USER_DEFAULT_PROJECT, None if mine else project_id)
-        name = project_view(self.db, project_id).name
-        self.changed.emit()
-        self.message.emit(
-            f"'{name}' is no longer my default project." if mine else f"My default project: '{name}'."
-        )
-
-    def remove_selected(self) -> None:
-        ids = self.selected_video_ids()
-        if not ids:
-            return
-        answer = QMessageBox.question(
-            self,
-            "Remove from library",
-            f"Remove {len(ids)} video(s) from the library?\n\nThe files stay on disk. Detection runs, "
-            "annotations and reviews of these videos are deleted from the library.",
-        )
-        if answer != QMessageBox.StandardButton.Yes:
-            return
-        db = self.db
-        self.message.emit(f"Removing {len(ids)} video(s) from the library…")
-        self._ops.run(
-            lambda _task: remove_videos(db, ids), on_success=self._removed, on_failure=self._remove_failed
-        )
-
-    def _removed(self, count: int) -> None:
-        self.changed.emit()
-        self.message.emit(f"{count} video(s) removed from the library; the files are untouched.")
-
-    def _remove_failed(self, message: str) -> None:
-        self.changed.emit()
-        QMessageBox.warning(self, "Remove from library", message)
-
-    def relink_selected(self) -> None:
-        ids = self.selected_video_ids()
-        if not ids:
-            return
-        video = video_details(self.db, ids[0])
-        if video is None:
-            return
-        name, kind, old_path = video.filename, video.kind, video.file_path
-        box = QMessageBox(self)
-        box.setWindowTitle("Relink")
-        box.setText(f"Where is '{name}' now?\nIt was at {old_path}.")
-        choose = box.addButton("Choose File…", QMessageBox.ButtonRole.AcceptRole)
-        search = box.addButton("Search a Folder…", QMessageBox.ButtonRole.ActionRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        if box.clickedButton() is choose:
-            if kind == "image_sequence":
-                path = QFileDialog.getExistingDirectory(self, f"Frame folder of {name}")
-            else:
-                path, _ = QFileDialog.getOpenFileName(self, f"New place of {name}", "", VIDEO_FILTER)
-            if path:
-                self.relink_to(ids[0], path)
-        elif box.clickedButton() is search:
-            folder = QFileDialog.getExistingDirectory(self, "Search missing videos below")
-            if folder:
-                self.relink_search(folder)
-
-    def relink_to(self, video_id: int, path: str) -> None:
-        try:
-            relink(self.db, video_id, path)
-        except VruError as exc:
-            QMessageBox.warning(self, "Relink", str(exc))
-            return
-        self.changed.emit()
-        self.message.emit(f"Video {video_id} relinked to {path}.")
-
-    def relink_search(self, folder: str) -> None:
-        """Search ``folder`` for every missing video (by content fingerprint), off the UI thread."""
-        db = self.db
-        self._relink_folder = folder
-        self.message.emit(f"Searching {folder} for missing videos…")
-        self._ops.run(
-            lambda _task: relink_search(db, folder),
-            on_success=self._relink_found,
-            on_failure=self._relink_failed,
-        )
-
-    def _relink_found(self, found: list[tuple[int, Path]]) -> None:
-        self.changed.emit()
-        if found:
-            lines = "\n".join(f"video {video_id}: {path}" for video_id, path in found)
-            QMessageBox.information(self, "Relink", f"Found {len(found)} missing video(s):\n{lines}")
-        else:
-            QMessageBox.information(
-                self, "Relink", f"No missing video was found below {self._relink_folder}."
-            )
-
-    def _relink_failed(self, message: str) -> None:
-        QMessageBox.warning(self, "Relink", message)
-
-    # -- import ---------------------------------------------------------------------------------
-    def import_dialog(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Import videos", "", VIDEO_FILTER)
-        if files:
-            self.import_paths(files)
-
-    def import_folder_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Import a folder of videos or frames")
-        if folder:
-            self.import_paths([folder])
-
-    def import_assignment(self) -> Assignment:
-        """The selected project counts as the user's choice, unless it is the system default project:
-        then the user's default project and the file and folder names decide."""
-        project_id = self.current_project_id()
-        if project_id is not None and project_view(self.db, project_id).is_default:
-            project_id = None
-        return Assignment(active_project_id=project_id)
-
-    def ask_fps(self, folder: Path) -> float | None:
-        value, ok = QInputDialog.getDouble(
-            self,
-            "Frame rate of an image sequence",
-            f"{folder}\nhas no seqinfo.ini giving its frame rate.\nFrames per second:",
-            30.0,
-            0.01,
-            240.0,
-            3,
-        )
-        return value if ok else None
-
-    def import_paths(self, paths: list[str]) -> None:
-        """Import files and folders off the UI thread, with progress, cancel and a summary at the end."""
-        self.message.emit("Looking for videos…")
-        self._ops.run(
-            lambda _task: sequences_needing_fps(paths),
-            on_success=lambda folders: self._import_with_fps(paths, folders),
-            on_failure=lambda message: QMessageBox.warning(self, "Import", message),
-        )
-
-    def _import_with_fps(self, paths: list[str], folders: list[Path]) -> None:
-        """Ask the frame rate of each frame folder that does not give it, then import."""
-        from vru_desktop.ui.import_dialog import ImportRunner
-
-        sequence_fps = {}
-        for folder in folders:
-            fps = self.ask_fps(folder)
-            if fps is not None:
-                sequence_fps[folder] = fps
-        runner = ImportRunner(self.db, paths, self.import_assignment(), sequence_fps, self)
-        runner.finished.connect(self._import_finished)
-        self.last_import = runner
-        runner.start(self._ops)
-
-    def _import_finished(self, outcomes: list[ImportOutcome]) -> None:
-        self.changed.emit()
-        projects = {o.project for o in outcomes if o.status == ImportStatus.IMPORTED and o.project}
-        if len(projects) == 1:  # show where the videos went
-            self.select_project(project_id_by_name(self.db, projects.pop()))
-        imported = sum(o.status == ImportStatus.IMPORTED for o in outcomes)
-        refused = sum(o.status == ImportStatus.REFUSED for o in outcomes)
-        self.message.emit(f"Import finished: {imported} imported, {refused} refused.")
 
     # -- state ----------------------------------------------------------------------------------
     def save_state(self, settings: QSettings) -> None:

@@ -118,27 +118,29 @@ class MainWindow(QMainWindow):
         library = self.library
         file_menu = self.menu("&File")
         self.import_action = self._action(
-            file_menu, "&Import Videos…", QKeySequence.StandardKey.Open, library.import_dialog
+            file_menu, "&Import Videos…", QKeySequence.StandardKey.Open, library.importer.import_dialog
         )
         self.import_folder_action = self._action(
-            file_menu, "Import &Folder…", "Ctrl+Shift+O", library.import_folder_dialog
+            file_menu, "Import &Folder…", "Ctrl+Shift+O", library.importer.import_folder_dialog
         )
         file_menu.addSeparator()
-        self._add(file_menu, library.new_project_action, QKeySequence.StandardKey.New, local=False)
+        self._add(
+            file_menu, library.project_actions.new_project_action, QKeySequence.StandardKey.New, local=False
+        )
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
 
         edit_menu = self.menu("&Edit")
-        self._add(edit_menu, library.edit_project_action, "Ctrl+E")
-        self._add(edit_menu, library.user_default_action, "Ctrl+Shift+D")
-        self._add(edit_menu, library.delete_project_action, "Ctrl+Shift+Delete")
+        self._add(edit_menu, library.project_actions.edit_project_action, "Ctrl+E")
+        self._add(edit_menu, library.project_actions.user_default_action, "Ctrl+Shift+D")
+        self._add(edit_menu, library.project_actions.delete_project_action, "Ctrl+Shift+Delete")
         edit_menu.addSeparator()
 
         video_menu = self.menu("&Video")
-        self._add(video_menu, library.open_video_action, "Ctrl+Return")
-        self._add(video_menu, library.relink_action, "Ctrl+L")
-        self._add(video_menu, library.move_action, "Ctrl+Shift+M")
-        self._add(video_menu, library.remove_action, QKeySequence.StandardKey.Delete)
+        self._add(video_menu, library.video_actions.open_video_action, "Ctrl+Return")
+        self._add(video_menu, library.video_actions.relink_action, "Ctrl+L")
+        self._add(video_menu, library.video_actions.move_action, "Ctrl+Shift+M")
+        self._add(video_menu, library.video_actions.remove_action, QKeySequence.StandardKey.Delete)
         video_menu.addSeparator()
 
         self._action(
@@ -231,7 +233,7 @@ class MainWindow(QMainWindow):
         if paths:
             event.acceptProposedAction()
             self.show_workspace(self.library)
-            self.library.import_paths(paths)
+            self.library.importer.import_paths(paths)
 
     # -- state ----------------------------------------------------------------------------------
     def _restore_state(self) -> None:
@@ -253,7 +255,7 @@ class MainWindow(QMainWindow):
         return [tab for tab in tabs if hasattr(tab, "save_state") and hasattr(tab, "restore_state")]
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.library.shutdown()
+        self.library.thumbnails.shutdown()
         wait_for_all()
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.setValue("state", self.saveState())

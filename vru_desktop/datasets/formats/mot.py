@@ -24,9 +24,14 @@ to the video's length) are marked reviewed. Frame k of the sequence is frame k-1
 from __future__ import annotations
 
 import configparser
+import io
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from vru_desktop.datasets.formats.coco import categories_for
 from vru_desktop.datasets.formats.common import (
@@ -215,55 +220,122 @@ class MotFile:
     rows: list[MotRow]
 
 
+@dataclass(frozen=True)
+class MotTable:
+    """A MOT text file read at once: one row of ``values`` per non-blank line (NaN after the last
+    column of a row shorter than the widest), ``widths`` each row's column count, ``lines`` each
+    row's line number and ``place(line)`` the text that names a line in messages."""
+
+    values: np.ndarray
+    widths: np.ndarray
+    lines: list[int]
+    place: Callable[[int], str]
+
+    def where(self, row: int) -> str:
+        return self.place(self.lines[row])
+
+    def layout(self) -> MotLayout:
+        """The layout of the rows, from their content (:func:`mot_layout`); rows of different lengths
+        are refused."""
+        if len(self.widths) and (self.widths != self.widths[0]).any():
+            other = int(np.argmax(self.widths != self.widths[0]))
+            raise FormatError(
+                f"{self.where(other)}: {self.widths[other]} columns where line {self.lines[0]} has "
+                f"{self.widths[0]}; every row of a MOT file has the same layout."
+            )
+        return mot_layout(self.values, self.where)
+
+
+def read_mot_table(path: Path, place: Callable[[int], str] | None = None) -> MotTable:
+    """The rows of a MOTChallenge text file (comma- or space-separated numbers), parsed all at once
+    with numpy (tracker files of a million rows); row by row only to name a value that is no number.
+    ``place(line)`` names a line in messages (default ``path:line``)."""
+    text = read_file_text(path)
+    lines = [number for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    place = place or (lambda line: f"{path}:{line}")
+    if not lines:
+        return MotTable(np.zeros((0, 0)), np.zeros(0, dtype=np.int64), lines, place)
+    delimiter = "," if "," in text.splitlines()[lines[0] - 1] else None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            values = np.loadtxt(io.StringIO(text), delimiter=delimiter, ndmin=2, comments=None)
+    except ValueError:
+        values = None  # rows of different lengths, or a value that is no number: row by row
+    if values is None or len(values) != len(lines) or not np.isfinite(values).all():
+        return _read_rows(text, delimiter, lines, place)
+    return MotTable(values, np.full(len(values), values.shape[1]), lines, place)
+
+
+def _read_rows(text: str, delimiter: str | None, lines: list[int], place: Callable[[int], str]) -> MotTable:
+    """Row by row, naming the first value that is no finite number."""
+    rows = [
+        [
+            parse_float(part.strip(), place(number), _column_name(c))
+            for c, part in enumerate(line.split(delimiter))
+        ]
+        for number, line in enumerate(text.splitlines(), start=1)
+        if line.strip()
+    ]
+    widths = np.array([len(row) for row in rows])
+    values = np.full((len(rows), int(widths.max())), np.nan)
+    for i, row in enumerate(rows):
+        values[i, : len(row)] = row
+    return MotTable(values, widths, lines, place)
+
+
 def detect_layout(rows: list[tuple[int, list[float]]], where: str) -> MotLayout:
-    """The layout of a MOT file's rows ``(line number, values)``, from their content.
+    """The layout of a MOT file's rows ``(line number, values)``, from their content (rows of
+    different lengths are refused): see :func:`mot_layout`."""
+    widths = np.array([len(values) for _, values in rows], dtype=np.int64)
+    table = np.full((len(rows), int(widths.max(initial=0))), np.nan)
+    for i, (_, values) in enumerate(rows):
+        table[i, : len(values)] = values
+    return MotTable(table, widths, [line for line, _ in rows], lambda line: f"{where}:{line}").layout()
+
+
+def mot_layout(values: np.ndarray, place: Callable[[int], str]) -> MotLayout:
+    """The layout of a MOT file's rows ``values`` (one row each), from their content.
 
     9 columns: MOT16/17/20 ground truth (consider 0/1, a whole class number, visibility 0…1).
     10 columns: world coordinates after the 7th column, never a class: MOT 2015 ground truth when the
     7th column is a 0/1 flag, else tracker results. 7 columns: tracker results. Every id -1 with 7 or
-    10 columns: detections. Anything else is refused, naming the line and the reason.
+    10 columns: detections. Anything else is refused, naming the row (``place(index)``) and the reason.
     """
-    if not rows:
+    if not len(values):
         return MOT16
-    first_line, first = rows[0]
-    columns = len(first)
-    for line, values in rows:
-        if len(values) != columns:
-            raise FormatError(
-                f"{where}:{line}: {len(values)} columns where line {first_line} has {columns}; "
-                "every row of a MOT file has the same layout."
-            )
+    columns = values.shape[1]
     if columns not in (7, 9, 10):
         raise FormatError(
-            f"{where}:{first_line}: {columns} columns is not a MOTChallenge layout.",
+            f"{place(0)}: {columns} columns is not a MOTChallenge layout.",
             hint="Known layouts: 9 columns (MOT16/17/20 ground truth), 10 (MOT 2015 ground truth, "
             "tracker results), 7 or 10 with id -1 (detections).",
         )
-    if columns in (7, 10) and all(values[1] == -1 for _, values in rows):
+    if columns in (7, 10) and (values[:, 1] == -1).all():
         return DETECTIONS
     if columns == 9:
-        for line, values in rows:
-            reason = _not_mot16(values)
-            if reason is not None:
-                raise FormatError(
-                    f"{where}:{line}: {reason}, so this 9-column row is not MOT16/17/20 ground truth "
-                    "(frame, id, x, y, w, h, consider, class, visibility)."
-                )
+        consider, cls, visibility = values[:, 6], values[:, 7], values[:, 8]
+        wrong = ~np.isin(consider, (0, 1)) | (cls != np.floor(cls)) | (cls < 1)
+        wrong |= ~((visibility >= 0) & (visibility <= 1))
+        if wrong.any():
+            row = int(np.argmax(wrong))
+            raise FormatError(
+                f"{place(row)}: {_not_mot16(values[row])}, so this 9-column row is not MOT16/17/20 "
+                "ground truth (frame, id, x, y, w, h, consider, class, visibility)."
+            )
         return MOT16
-    if columns == 10 and all(values[6] in (0, 1) for _, values in rows):
+    if columns == 10 and np.isin(values[:, 6], (0, 1)).all():
         return MOT15
     return RESULTS
 
 
-def _not_mot16(values: list[float]) -> str | None:
-    consider, cls, visibility = values[6], values[7], values[8]
+def _not_mot16(values: np.ndarray) -> str:
+    consider, cls, visibility = (float(v) for v in values[6:9])
     if consider not in (0, 1):
         return f"consider (column 7) is {consider:g}, not 0 or 1"
     if cls != int(cls) or cls < 1:
         return f"class (column 8) is {cls:g}, not a class number"
-    if not 0 <= visibility <= 1:
-        return f"visibility (column 9) is {visibility:g}, not between 0 and 1"
-    return None
+    return f"visibility (column 9) is {visibility:g}, not between 0 and 1"
 
 
 def _column_name(index: int) -> str:
@@ -273,35 +345,28 @@ def _column_name(index: int) -> str:
 
 def read_mot_file(path: Path) -> MotFile:
     """Read a MOTChallenge text file (ground truth, det.txt or tracker results) by its layout."""
-    lines = read_file_text(path).splitlines()
-    numbers: list[tuple[int, list[float]]] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        parts = [p.strip() for p in line.split(",")]
-        where = f"{path}:{number}"
-        numbers.append((number, [parse_float(p, where, _column_name(c)) for c, p in enumerate(parts)]))
-    layout = detect_layout(numbers, str(path))
+    table = read_mot_table(path)
+    layout = table.layout()
     rows: list[MotRow] = []
-    for number, values in numbers:
+    for number, row in zip(table.lines, table.values.tolist(), strict=True):
         where = f"{path}:{number}"
-        frame = parse_int(values[0], where, "frame")
+        frame = parse_int(row[0], where, "frame")
         if frame < 1:
             raise FormatError(f"{path}:{number}: frame {frame}; MOT frames start at 1.")
-        world = tuple(values[7:10]) if len(values) == 10 and any(v != -1 for v in values[7:10]) else None
+        world = tuple(row[7:10]) if len(row) == 10 and any(v != -1 for v in row[7:10]) else None
         rows.append(
             MotRow(
                 line=number,
                 frame=frame,
-                track=parse_int(values[1], where, "id"),
-                x=values[2],
-                y=values[3],
-                w=values[4],
-                h=values[5],
-                consider=layout.scores or values[6] != 0,
-                score=values[6] if layout.scores else None,
-                cls=parse_int(values[7], where, "class") if layout.has_class else None,
-                visibility=values[8] if layout.has_class else None,
+                track=parse_int(row[1], where, "id"),
+                x=row[2],
+                y=row[3],
+                w=row[4],
+                h=row[5],
+                consider=layout.scores or row[6] != 0,
+                score=row[6] if layout.scores else None,
+                cls=parse_int(row[7], where, "class") if layout.has_class else None,
+                visibility=row[8] if layout.has_class else None,
                 world=world,  # type: ignore[arg-type]
             )
         )

@@ -51,7 +51,7 @@ from vru_desktop.datasets.formats.common import (
     find_files,
 )
 from vru_desktop.errors import FormatError, NotFoundError, UsageError
-from vru_desktop.store.models import DetectionEvent, Project, TestSession, Video
+from vru_desktop.store.models import DetectionEvent, Project, RunStatus, TestSession, Video
 
 NAME = "openlabel"
 SCHEMA_VERSION = "1.0.0"
@@ -99,7 +99,7 @@ def attach_context(
         runs[run_id] = run.video_id
     if latest_run and by_id:
         latest = select(TestSession.video_id, func.max(TestSession.id)).where(
-            TestSession.video_id.in_(by_id), TestSession.status != "created"
+            TestSession.video_id.in_(by_id), TestSession.status != RunStatus.CREATED
         )
         for video_id, run_id in session.execute(latest.group_by(TestSession.video_id)):
             runs[run_id] = video_id

@@ -11,10 +11,9 @@ re-inference. Clicking an error emits :attr:`EvaluationView.openRequested`
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -24,12 +23,10 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMenu,
     QMessageBox,
     QPushButton,
     QSlider,
     QSplitter,
-    QTableView,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -38,133 +35,32 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vru_desktop.annotations.tags import vocabulary_of_videos
 from vru_desktop.detection.runs import list_runs
 from vru_desktop.errors import VruError
-from vru_desktop.evaluation.compare import DIFFERENCE_KINDS, Comparison, compare_runs
-from vru_desktop.evaluation.metrics import ERROR_KINDS, ErrorTable, ThresholdMetrics
-from vru_desktop.evaluation.protocols import Protocol, available, describe
+from vru_desktop.evaluation.metrics import ThresholdMetrics
 from vru_desktop.evaluation.report import report_events, write_report
 from vru_desktop.evaluation.run import RunEvaluation, evaluate_run
 from vru_desktop.evaluation.statistics import compute_statistics, get_statistics, link_detection_events
 from vru_desktop.evaluation.tracks import summarize_tracks
 from vru_desktop.jobs.operations import Operations
-from vru_desktop.settings import PROTOCOLS, SELECTED_PROTOCOLS, get_setting, set_setting
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import RunStatus
+from vru_desktop.ui.evaluation.compare_panel import ComparePanel
+from vru_desktop.ui.evaluation.errors import ErrorBrowser
 from vru_desktop.ui.evaluation.plots import (
     ConfidenceHistogram,
     ConfusionPlot,
     PrecisionRecallPlot,
     TimelinePlot,
 )
+from vru_desktop.ui.evaluation.protocol_menu import ProtocolMenu
+from vru_desktop.ui.evaluation.tag_choice import TagChoice
 
-Index = QModelIndex | QPersistentModelIndex
 SLIDER_STEPS = 100
-ALL_FRAMES = "(all reviewed frames)"
-#: The error list is at least this many rows high.
-ERROR_ROWS_SHOWN = 8
 
 
 def _f(value: float | None) -> str:
     return "–" if value is None or value < 0 else f"{value:.3f}"
-
-
-class ErrorModel(QAbstractTableModel):
-    """The error table at the current threshold, optionally filtered to one kind, sorted by a column
-    (click its header)."""
-
-    HEADERS = ("Kind", "Frame", "Time (s)", "Class", "Score", "Box")
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.table: ErrorTable | None = None
-        self.classes: list[str] = []
-        self.times = np.zeros(0)
-        self.rows = np.zeros(0, dtype=np.int64)
-        self.kind_filter: int | None = None
-        self.sort_order: tuple[int, Qt.SortOrder] | None = None
-
-    def set_errors(self, table: ErrorTable, classes: list[str], times: np.ndarray) -> None:
-        self.beginResetModel()
-        self.table, self.classes, self.times = table, classes, times
-        self._filter()
-        self.endResetModel()
-
-    def set_kind(self, kind: int | None) -> None:
-        self.beginResetModel()
-        self.kind_filter = kind
-        self._filter()
-        self.endResetModel()
-
-    def _filter(self) -> None:
-        if self.table is None:
-            self.rows = np.zeros(0, dtype=np.int64)
-        elif self.kind_filter is None:
-            self.rows = np.arange(len(self.table))
-        else:
-            self.rows = np.flatnonzero(self.table.kind == self.kind_filter)
-        if self.sort_order is not None and self.table is not None:
-            column, order = self.sort_order
-            keys = self._sort_keys(column)[self.rows]
-            ranked = np.argsort(keys, kind="stable")
-            self.rows = self.rows[ranked[::-1] if order == Qt.SortOrder.DescendingOrder else ranked]
-
-    def _sort_keys(self, column: int) -> np.ndarray:
-        """One sortable value per error (all rows of the table) for a column; missing scores last."""
-        assert self.table is not None
-        t = self.table
-        if column == 0:
-            return np.array([ERROR_KINDS[int(k)] for k in t.kind])
-        if column in (1, 2):
-            return t.frame
-        if column == 3:
-            return np.array([self.classes[int(c)] for c in t.category])
-        if column == 4:
-            return np.where(np.isnan(t.score), -1.0, t.score)
-        return t.box[:, 0]
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        self.beginResetModel()
-        self.sort_order = (column, order) if column >= 0 else None
-        self._filter()
-        self.endResetModel()
-
-    def error(self, row: int) -> dict[str, Any]:
-        assert self.table is not None
-        return self.table.row(int(self.rows[row]), self.classes)
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role != Qt.ItemDataRole.DisplayRole or self.table is None:
-            return None
-        i = int(self.rows[index.row()])
-        t = self.table
-        column = index.column()
-        if column == 0:
-            return ERROR_KINDS[int(t.kind[i])].replace("_", " ")
-        if column == 1:
-            return int(t.frame[i])
-        if column == 2:
-            frame = int(t.frame[i])
-            return f"{self.times[frame]:.2f}" if 0 <= frame < len(self.times) else ""
-        if column == 3:
-            return self.classes[int(t.category[i])]
-        if column == 4:
-            return "" if np.isnan(t.score[i]) else f"{t.score[i]:.3f}"
-        return ", ".join(f"{v:.0f}" for v in t.box[i])
 
 
 class EvaluationView(QWidget):
@@ -182,23 +78,20 @@ class EvaluationView(QWidget):
         self.db = db
         self.result: RunEvaluation | None = None
         self.metrics: ThresholdMetrics | None = None
-        self.comparison: Comparison | None = None
-        self._bases: dict[tuple[int, float], RunEvaluation] = {}
         self._times = np.zeros(0)
         self._run_summary: list[str] = []
         self._ops = Operations(self)
         self._note = ""
-        self._run_videos: dict[int, int] = {}
         self._build()
 
     # -- layout -----------------------------------------------------------------------------------
     def _build(self) -> None:
+        self.statistics_label = QLabel()
+        self.statistics_label.setWordWrap(True)
         self.run_combo = QComboBox()
         self.run_combo.setMinimumWidth(320)
         self.run_combo.currentIndexChanged.connect(self._run_chosen)
-        self.tag_combo = QComboBox()
-        self.tag_combo.setToolTip("Score only the reviewed frames carrying this condition tag")
-        self.tag_combo.addItem(ALL_FRAMES, None)
+        self.tag_combo = TagChoice(self.db)
         self.tag_combo.currentIndexChanged.connect(self._run_chosen)
         self.iou_spin = QDoubleSpinBox()
         self.iou_spin.setRange(0.05, 0.95)
@@ -221,21 +114,17 @@ class EvaluationView(QWidget):
         self.protocol_button.setText("Protocols")
         self.protocol_button.setToolTip("Log-average miss rate under pedestrian-detection protocols")
         self.protocol_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.protocol_menu = QMenu(self.protocol_button)
-        self.protocol_menu.aboutToShow.connect(self._fill_protocol_menu)
+        self.protocol_menu = ProtocolMenu(self.db, self.protocol_button)
+        self.protocol_menu.changed.connect(self._protocols_changed)
+        self.protocol_menu.failed.connect(self.statistics_label.setText)
         self.protocol_button.setMenu(self.protocol_menu)
 
         top = QHBoxLayout()
-        for widget in (
-            QLabel("Run"),
-            self.run_combo,
-            QLabel("Tag"),
-            self.tag_combo,
-            QLabel("IoU"),
-            self.iou_spin,
-            QLabel("Confidence"),
-        ):
+        labelled = (("Run", self.run_combo), ("Tag", self.tag_combo), ("IoU", self.iou_spin))
+        for label, widget in labelled:
+            top.addWidget(QLabel(label))
             top.addWidget(widget)
+        top.addWidget(QLabel("Confidence"))
         top.addWidget(self.conf_slider, 1)
         for widget in (self.conf_label, self.protocol_button, self.recalc_button, self.report_button):
             top.addWidget(widget)
@@ -249,8 +138,6 @@ class EvaluationView(QWidget):
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.statistics_label = QLabel()
-        self.statistics_label.setWordWrap(True)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -277,55 +164,14 @@ class EvaluationView(QWidget):
         upper.setStretchFactor(1, 5)
         upper.setSizes([430, 1100])
 
-        # Error browser.
-        self.error_filter = QComboBox()
-        self.error_filter.addItem("All errors", None)
-        for i, kind in enumerate(ERROR_KINDS):
-            self.error_filter.addItem(kind.replace("_", " "), i)
-        self.error_filter.currentIndexChanged.connect(
-            lambda: self.error_model.set_kind(self.error_filter.currentData())
-        )
-        self.error_model = ErrorModel(self)
-        self.error_view = QTableView()
-        self.error_view.setModel(self.error_model)
-        self.error_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.error_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.error_view.verticalHeader().hide()
-        self.error_view.horizontalHeader().setStretchLastSection(True)
-        self.error_view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        self.error_view.setSortingEnabled(True)  # in the evaluator's order until a header is clicked
-        row_height = self.error_view.verticalHeader().defaultSectionSize()
-        header_height = self.error_view.horizontalHeader().sizeHint().height()
-        self.error_view.setMinimumHeight(header_height + ERROR_ROWS_SHOWN * row_height)
-        self.error_view.clicked.connect(self._error_clicked)
-        self.error_view.activated.connect(self._error_clicked)
-        errors = QWidget()
-        errors_layout = QVBoxLayout(errors)
-        errors_layout.addWidget(self.error_filter)
-        errors_layout.addWidget(self.error_view)
-
-        # Comparison with another run on the same video.
-        self.compare_combo = QComboBox()
-        self.compare_combo.currentIndexChanged.connect(self._compare_chosen)
-        self.compare_label = QLabel("Choose an earlier run of the same video to compare with.")
-        self.compare_table = QTableWidget(0, 5)
-        self.compare_table.setHorizontalHeaderLabels(["Difference", "Frame", "Class", "Score", "Box"])
-        self.compare_table.verticalHeader().hide()
-        self.compare_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.compare_table.horizontalHeader().setStretchLastSection(True)
-        self.compare_table.cellClicked.connect(self._difference_clicked)
-        compare = QWidget()
-        compare_layout = QVBoxLayout(compare)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Compare with"))
-        row.addWidget(self.compare_combo, 1)
-        compare_layout.addLayout(row)
-        compare_layout.addWidget(self.compare_label)
-        compare_layout.addWidget(self.compare_table)
+        self.errors = ErrorBrowser()
+        self.errors.openRequested.connect(self.openRequested)
+        self.compare = ComparePanel(self.db)
+        self.compare.openRequested.connect(self.openRequested)
 
         self.bottom_tabs = QTabWidget()
-        self.bottom_tabs.addTab(errors, "Errors")
-        self.bottom_tabs.addTab(compare, "Compare runs")
+        self.bottom_tabs.addTab(self.errors, "Errors")
+        self.bottom_tabs.addTab(self.compare, "Compare runs")
 
         body = QSplitter(Qt.Orientation.Vertical)
         body.addWidget(upper)
@@ -344,7 +190,7 @@ class EvaluationView(QWidget):
             self.conf_slider,
             self.recalc_button,
             self.report_button,
-            self.compare_combo,
+            self.compare.compare_combo,
         ):
             widget.setEnabled(enabled)
 
@@ -356,7 +202,7 @@ class EvaluationView(QWidget):
         self.run_combo.blockSignals(True)
         self.run_combo.clear()
         self.run_combo.addItem("(choose a run)", None)
-        self._run_videos = {r.id: r.video_id for r in rows}
+        self.tag_combo.set_runs(rows)
         for r in rows:
             self.run_combo.addItem(f"#{r.id}  {r.video_name}  —  {r.model_name}  ({r.status})", r.id)
         index = self.run_combo.findData(current)
@@ -378,56 +224,12 @@ class EvaluationView(QWidget):
 
     def _run_chosen(self) -> None:
         run_id = self.current_run_id()
-        self._fill_tags(run_id)
+        self.tag_combo.fill(run_id)
         if run_id is not None:
             self.load(run_id)
 
-    def current_tag(self) -> str | None:
-        return self.tag_combo.currentData()
-
-    def _fill_tags(self, run_id: int | None) -> None:
-        """The condition tags of the run's project, keeping the current one where it is offered."""
-        current = self.current_tag()
-        video_id = self._run_videos.get(run_id) if run_id is not None else None
-        tags = vocabulary_of_videos(self.db, [video_id]) if video_id is not None else []
-        self.tag_combo.blockSignals(True)
-        self.tag_combo.clear()
-        self.tag_combo.addItem(ALL_FRAMES, None)
-        for tag in tags:
-            self.tag_combo.addItem(tag, tag)
-        self.tag_combo.setCurrentIndex(max(self.tag_combo.findData(current), 0))
-        self.tag_combo.setEnabled(bool(tags))
-        self.tag_combo.blockSignals(False)
-
-    # -- protocols --------------------------------------------------------------------------------
-    def _known_protocols(self) -> dict[str, Protocol]:
-        try:
-            return available(get_setting(self.db, PROTOCOLS))
-        except VruError as exc:
-            self.statistics_label.setText(str(exc))
-            return available()
-
-    def selected_protocols(self) -> list[Protocol]:
-        """The protocols chosen in the menu (remembered in the settings), in the menu's order."""
-        chosen = set(get_setting(self.db, SELECTED_PROTOCOLS))
-        return [p for name, p in self._known_protocols().items() if name in chosen]
-
-    def _fill_protocol_menu(self) -> None:
-        self.protocol_menu.clear()
-        chosen = set(get_setting(self.db, SELECTED_PROTOCOLS))
-        for name, protocol in self._known_protocols().items():
-            action = self.protocol_menu.addAction(protocol.title or name)
-            action.setCheckable(True)
-            action.setChecked(name in chosen)
-            action.setData(name)
-            action.setToolTip(f"{describe(protocol)}. {protocol.source}")
-            action.toggled.connect(lambda on, n=name: self.set_protocol(n, on))
-        self.protocol_menu.setToolTipsVisible(True)
-
-    def set_protocol(self, name: str, on: bool) -> None:
-        """Choose or drop protocol ``name`` and re-evaluate the run shown."""
-        chosen = [n for n in get_setting(self.db, SELECTED_PROTOCOLS) if n != name]
-        set_setting(self.db, SELECTED_PROTOCOLS, [*chosen, name] if on else chosen)
+    def _protocols_changed(self) -> None:
+        """Re-evaluate the run shown with the protocols now chosen."""
         if self.result is not None:
             self.load(self.result.data.session_id, conf=self.conf_slider.value() / SLIDER_STEPS)
 
@@ -438,9 +240,9 @@ class EvaluationView(QWidget):
     def load(self, run_id: int, *, conf: float | None = None) -> None:
         """Evaluate ``run_id`` at the chosen IoU in the background (matching once), then show it at
         ``conf``. Only the newest request's result is shown; :attr:`loaded` follows."""
-        db, iou, tag = self.db, round(self.iou_spin.value(), 4), self.current_tag()
+        db, iou, tag = self.db, round(self.iou_spin.value(), 4), self.tag_combo.current()
 
-        protocols = self.selected_protocols()
+        protocols = self.protocol_menu.selected()
 
         def work(_task: object) -> RunEvaluation:
             result = evaluate_run(db, run_id, iou=iou, conf=conf, protocols=protocols, tag=tag)
@@ -457,7 +259,8 @@ class EvaluationView(QWidget):
         )
 
     def _load_failed(self, run_id: int, message: str) -> None:
-        self.result = None
+        self.result = self.errors.video_id = None
+        self.compare.set_run(None)
         self.summary.setText(f"<b>Cannot evaluate run {run_id}:</b> {message}")
         self._set_enabled(False)
 
@@ -471,7 +274,7 @@ class EvaluationView(QWidget):
         self.histogram.set_points(result.points)
         self.timeline.set_times(result.data.time_of(result.data.reviewed_frames))
         self._summarize_run()
-        self._fill_compare_runs()
+        self.compare.set_run(result)
         self._show_statistics()
         if self._note:
             self.statistics_label.setText(f"{self.statistics_label.text()} ({self._note}.)")
@@ -496,10 +299,10 @@ class EvaluationView(QWidget):
         self.histogram.set_conf(conf)
         self.timeline.set_line(points.timeline(conf))
         self.confusion.set_matrix(self.metrics.confusion_labels, self.metrics.confusion)
-        self.error_model.set_errors(points.errors(conf), self.result.data.classes, self._frame_times())
+        data = self.result.data
+        self.errors.set_errors(data.video_id, points.errors(conf), data.classes, self._frame_times())
         self._show_summary(conf)
-        if self.comparison is not None:
-            self._compare_chosen()
+        self.compare.set_conf(self.conf_slider.value() / SLIDER_STEPS)
         self.updated.emit(conf)
 
     def _frame_times(self) -> np.ndarray:
@@ -592,18 +395,6 @@ class EvaluationView(QWidget):
             f"({stats.frames_per_second:.1f} frames/s)."
         )
 
-    # -- errors -----------------------------------------------------------------------------------
-    def _error_clicked(self, index: QModelIndex) -> None:
-        if self.result is None or not index.isValid():
-            return
-        error = self.error_model.error(index.row())
-        label = f"{error['kind'].replace('_', ' ')}: {error['class']}"
-        if error["score"] is not None:
-            label += f" {error['score']:.2f}"
-        self.openRequested.emit(
-            self.result.data.video_id, error["frame"], {"box": error["box"], "label": label}
-        )
-
     # -- actions ----------------------------------------------------------------------------------
     def recalculate(self) -> None:
         if self.result is None:
@@ -657,72 +448,4 @@ class EvaluationView(QWidget):
             on_success=lambda written: self.statistics_label.setText(f"Report written to {written}."),
             on_failure=lambda message: QMessageBox.warning(self, "Report", message),
             newest="report",
-        )
-
-    # -- comparison -------------------------------------------------------------------------------
-    def _fill_compare_runs(self) -> None:
-        assert self.result is not None
-        data = self.result.data
-        others = [
-            r.id
-            for r in list_runs(self.db, video_id=data.video_id)
-            if r.id != data.session_id and r.status != RunStatus.CREATED
-        ]
-        self.compare_combo.blockSignals(True)
-        self.compare_combo.clear()
-        self.compare_combo.addItem("(no comparison)", None)
-        for run_id in others:
-            self.compare_combo.addItem(f"run #{run_id}", run_id)
-        self.compare_combo.blockSignals(False)
-        self.comparison = None
-        self._bases = {}
-        self.compare_table.setRowCount(0)
-
-    def _compare_chosen(self) -> None:
-        base_id = self.compare_combo.currentData()
-        if self.result is None or base_id is None:
-            self._ops.cancel("compare")
-            self.comparison = None
-            self.compare_table.setRowCount(0)
-            return
-        r, db, conf = self.result, self.db, self.conf_slider.value() / SLIDER_STEPS
-        key = (base_id, r.iou)
-        base = self._bases.get(key)
-
-        def work(_task: object) -> tuple[RunEvaluation, Comparison]:
-            evaluated = base if base is not None else evaluate_run(db, base_id, iou=r.iou)
-            return evaluated, compare_runs(evaluated, r.with_conf(conf))
-
-        self._ops.run(
-            work,
-            on_success=lambda done: self._compared(key, *done),
-            on_failure=self.compare_label.setText,
-            newest="compare",
-        )
-
-    def _compared(self, key: tuple[int, float], base: RunEvaluation, comparison: Comparison) -> None:
-        if self.result is None or self.compare_combo.currentData() != key[0]:
-            return
-        self._bases = {key: base}
-        self.comparison = c = comparison
-        counts = ", ".join(f"{k} {c.count(k)}" for k in DIFFERENCE_KINDS)
-        self.compare_label.setText(
-            f"Run #{c.new_run} against run #{c.base_run} on {c.frames} frames: TP {c.base_tp} → {c.new_tp}, "
-            f"FP {c.base_fp} → {c.new_fp}. {counts}."
-        )
-        self.compare_table.setRowCount(len(c.differences))
-        for row, diff in enumerate(c.differences):
-            score = "" if diff.score is None else f"{diff.score:.3f}"
-            box = ", ".join(f"{v:.0f}" for v in diff.box)
-            for col, value in enumerate((diff.kind, diff.frame, diff.vru_type, score, box)):
-                self.compare_table.setItem(row, col, QTableWidgetItem(str(value)))
-
-    def _difference_clicked(self, row: int, _column: int) -> None:
-        if self.comparison is None or self.result is None:
-            return
-        diff = self.comparison.differences[row]
-        self.openRequested.emit(
-            self.result.data.video_id,
-            diff.frame,
-            {"box": list(diff.box), "label": f"{diff.kind}: {diff.vru_type}"},
         )

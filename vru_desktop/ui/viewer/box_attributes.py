@@ -17,7 +17,7 @@ from vru_desktop.evaluation.protocols import OCCLUSION_LEVELS
 from vru_desktop.ui.viewer.overlay import ANNOTATION
 
 if TYPE_CHECKING:
-    from vru_desktop.ui.viewer.workspace import ViewerWorkspace
+    from vru_desktop.ui.viewer.controls import ViewerControls
 
 #: Presets in the order the keys step through them; unknown (``None``) follows the last.
 VISIBILITY_STEPS = (1.0, 0.75, 0.5, 0.25)
@@ -36,11 +36,11 @@ def next_step(value: float | None, steps: tuple[float, ...]) -> float | None:
 
 
 class BoxAttributes:
-    """The four actions, made on and acting through the viewer workspace."""
+    """The four actions, made by the viewer's controls and acting through its edit commands."""
 
-    def __init__(self, workspace: ViewerWorkspace) -> None:
-        self.workspace = workspace
-        a = workspace._action
+    def __init__(self, controls: ViewerControls) -> None:
+        self.workspace = controls.viewer
+        a = controls._action
         self.visibility_action = a(
             "Cycle &Visibility (1, .75, .5, .25, unknown)",
             "Shift+V",
@@ -91,7 +91,7 @@ class BoxAttributes:
 
     def _apply(self, label: str, ids: list[int], values: dict[str, object]) -> None:
         selected = self.workspace.view.selected_ids(ANNOTATION)
-        self.workspace._edit_each(label, ids, lambda editor, i: editor.set_conditions(i, **values))
+        self.workspace.edits.edit_each(label, ids, lambda editor, i: editor.set_conditions(i, **values))
         self.workspace.view.select(ANNOTATION, selected)
 
 

@@ -5,8 +5,8 @@ pixels at every zoom. Wheel zooms around the mouse; the middle button (or Alt + 
 A click on a box selects it (Ctrl adds to the selection) and, on a ground-truth box, starts moving
 it; dragging on an empty spot draws a new box. A locked box cannot be selected by the mouse.
 
-In polygon mode clicks add the vertices of an ignore region; Enter or a double-click closes it, Esc
-drops it. The project's ignore regions are drawn translucent under the boxes.
+The project's ignore regions and polygon mode, where clicks add the vertices of a new region, are
+drawn by :mod:`~vru_desktop.ui.viewer.region_drawing`.
 
 Brightness and contrast change only the picture on screen, never the frames read or stored.
 """
@@ -22,17 +22,13 @@ from PySide6.QtGui import (
     QKeyEvent,
     QMouseEvent,
     QPainter,
-    QPainterPath,
     QPen,
     QPixmap,
-    QPolygonF,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
     QGraphicsItem,
-    QGraphicsPathItem,
     QGraphicsPixmapItem,
-    QGraphicsPolygonItem,
     QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsSimpleTextItem,
@@ -42,14 +38,12 @@ from PySide6.QtWidgets import (
 )
 
 from vru_desktop.ui.viewer.overlay import ANNOTATION, MIN_BOX_PX, BoxItem, OverlayBox, OverlayLayer
+from vru_desktop.ui.viewer.region_drawing import RegionDrawing
 
 ZOOM_STEP = 1.25
 ZOOM_RANGE = (0.05, 40.0)
 #: Brightness is added to every pixel value (-100…100); contrast scales around mid-grey (0.2…3).
 BRIGHTNESS_RANGE, CONTRAST_RANGE = (-100, 100), (0.2, 3.0)
-REGION_COLOR = QColor(255, 64, 160)
-
-Polygon = list[tuple[float, float]]
 
 
 def image_from_bgr(image: np.ndarray) -> QImage:
@@ -75,11 +69,8 @@ class FrameView(QGraphicsView):
     #: A selected ground-truth box was moved or resized: its annotation id and new box.
     boxEdited = Signal(int, tuple)
     zoomChanged = Signal(float)
-    #: The selected boxes or region changed (by the mouse, :meth:`select_keys` or :meth:`select_region`).
+    #: The selected boxes or region changed (by the mouse, :meth:`select_keys` or ``regions.select``).
     selectionChanged = Signal()
-    #: A polygon was closed in polygon mode: its points in frame pixels.
-    polygonDrawn = Signal(list)
-    polygonModeChanged = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -119,11 +110,9 @@ class FrameView(QGraphicsView):
         self.drawing_enabled = True
         #: Boxes (overlay keys) the mouse cannot select, move or delete.
         self.locked: set[tuple[str, int | None]] = set()
-        self.region_items: list[QGraphicsPolygonItem] = []
-        self.selected_region: int | None = None
-        self.polygon_mode = False
-        self.polygon_points: Polygon = []
-        self.polygon_item: QGraphicsPathItem | None = None
+        #: The ignore regions drawn, and polygon mode.
+        self.regions = RegionDrawing(self)
+        self.regions.selectionChanged.connect(self.selectionChanged)
         self.brightness, self.contrast = 0.0, 1.0
         self._image = QImage()
 
@@ -269,90 +258,16 @@ class FrameView(QGraphicsView):
             return True
         return super().viewportEvent(event)
 
-    # -- ignore regions -------------------------------------------------------------------------
-    def set_regions(self, regions: list[Polygon]) -> None:
-        """Draw the ignore regions ``regions`` (polygons in frame pixels), translucent under the boxes."""
-        for item in self.region_items:
-            self.scene().removeItem(item)
-        self.region_items = []
-        for polygon in regions:
-            item = QGraphicsPolygonItem(QPolygonF([QPointF(x, y) for x, y in polygon]))
-            item.setZValue(1)
-            item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-            self.scene().addItem(item)
-            self.region_items.append(item)
-        if self.selected_region is not None and self.selected_region >= len(regions):
-            self.selected_region = None
-        self._style_regions()
-
-    def select_region(self, index: int | None) -> None:
-        changed = index != self.selected_region
-        self.selected_region = index
-        self._style_regions()
-        if changed:
-            self.selectionChanged.emit()
-
-    def _style_regions(self) -> None:
-        for number, item in enumerate(self.region_items):
-            selected = number == self.selected_region
-            fill = QColor(REGION_COLOR)
-            fill.setAlpha(110 if selected else 60)
-            pen = QPen(QColor("white") if selected else REGION_COLOR, 3.0 if selected else 1.5)
-            pen.setCosmetic(True)
-            item.setBrush(fill)
-            item.setPen(pen)
-
-    def set_polygon_mode(self, on: bool) -> None:
-        """Clicks add the vertices of an ignore region (on) or select and draw boxes (off)."""
-        if on == self.polygon_mode:
-            return
-        self.polygon_mode = on
-        self._set_polygon_points([])
-        if on:
-            self.viewport().setCursor(Qt.CursorShape.CrossCursor)
-            self.viewport().setMouseTracking(True)
-        else:
-            self.viewport().unsetCursor()
-        self.polygonModeChanged.emit(on)
-
-    def _set_polygon_points(self, points: Polygon, mouse: QPointF | None = None) -> None:
-        """The polygon in progress: its points, and an edge on to the mouse while it moves."""
-        self.polygon_points = points
-        if self.polygon_item is None:
-            self.polygon_item = QGraphicsPathItem()
-            pen = QPen(QColor("yellow"), 1.5, Qt.PenStyle.DashLine)
-            pen.setCosmetic(True)
-            self.polygon_item.setPen(pen)
-            self.polygon_item.setZValue(9)
-            self.scene().addItem(self.polygon_item)
-        path = QPainterPath()
-        if points:
-            path.addPolygon(QPolygonF([QPointF(x, y) for x, y in points] + ([mouse] if mouse else [])))
-            size = 4 / max(self.zoom(), 1e-6)
-            for x, y in points:
-                path.addEllipse(QPointF(x, y), size, size)
-        self.polygon_item.setPath(path)
-
-    def close_polygon(self) -> None:
-        """End the polygon being drawn: reported with ``polygonDrawn`` when it has three points."""
-        points = self.polygon_points
-        self.set_polygon_mode(False)
-        if len(points) >= 3:
-            self.polygonDrawn.emit(points)
-
+    # -- ignore regions and polygon mode --------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if self.polygon_mode and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            self.close_polygon()
-        elif self.polygon_mode and event.key() == Qt.Key.Key_Escape:
-            self.set_polygon_mode(False)
+        if self.regions.key_pressed(event.key()):
+            event.accept()
         else:
             super().keyPressEvent(event)
-            return
-        event.accept()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
-        if self.polygon_mode and event.button() == Qt.MouseButton.LeftButton:
-            self.close_polygon()  # the first click of the double-click placed the last point
+        if self.regions.polygon_mode and event.button() == Qt.MouseButton.LeftButton:
+            self.regions.close_polygon()  # the first click of the double-click placed the last point
             event.accept()
             return
         super().mouseDoubleClickEvent(event)
@@ -409,12 +324,11 @@ class FrameView(QGraphicsView):
         if event.button() != Qt.MouseButton.LeftButton or self._frame_size == (0, 0):
             super().mousePressEvent(event)
             return
-        if self.polygon_mode:
-            point = self._clamp(self.mapToScene(event.position().toPoint()))
-            self._set_polygon_points([*self.polygon_points, (point.x(), point.y())])
+        if self.regions.polygon_mode:
+            self.regions.add_point(self._clamp(self.mapToScene(event.position().toPoint())))
             event.accept()
             return
-        self.select_region(None)  # a click on the picture selects boxes (regions: in the objects panel)
+        self.regions.select(None)  # a click on the picture selects boxes (regions: in the objects panel)
         add = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
         item = self.itemAt(event.position().toPoint())
         selected = item if isinstance(item, BoxItem) else None
@@ -458,9 +372,10 @@ class FrameView(QGraphicsView):
             self._rubber.setRect(QRectF(self._rubber_start, end).normalized())
             event.accept()
             return
-        if self.polygon_mode and self.polygon_points:
-            self._set_polygon_points(
-                self.polygon_points, self._clamp(self.mapToScene(event.position().toPoint()))
+        regions = self.regions
+        if regions.polygon_mode and regions.polygon_points:
+            regions.set_points(
+                regions.polygon_points, self._clamp(self.mapToScene(event.position().toPoint()))
             )
             event.accept()
             return
