@@ -298,7 +298,7 @@ def test_new_campaign_from_the_library_selection_and_from_the_datasets_filter(
     monkeypatch.setattr(
         RunConfigDialog, "exec", _accept_run_dialog(campaign_suite["model_id"], CAMPAIGN_CONF)
     )
-    names = iter(["picked", "filtered"])
+    names = iter(["picked", "filtered", "by project"])
     monkeypatch.setattr(QInputDialog, "getText", lambda *_a, **_k: (next(names), True))
     panel = window.campaigns  # type: ignore[attr-defined]
     front = next(p.id for p in project_views(db) if p.name == "front cams")
@@ -325,6 +325,11 @@ def test_new_campaign_from_the_library_selection_and_from_the_datasets_filter(
     assert [v.video_id for v in get_campaign(db, "filtered").videos] == manager.visible_video_ids()
     assert [v.filename for v in get_campaign(db, "filtered").videos] == ["v1.mp4"]
 
+    actions["From Current Project…"].trigger()  # the Library still shows "front cams"
+    by_project = get_campaign(db, "by project")
+    assert by_project.source == {"projects": ["front cams"]}
+    assert [v.filename for v in by_project.videos] == ["v0.mp4", "v2.mp4"]
+
 
 def test_progress_line_counts_the_videos_and_the_time_left(
     window: MainWindow, db: Any, campaign_suite: dict[str, Any]
@@ -345,4 +350,7 @@ def test_progress_line_counts_the_videos_and_the_time_left(
     counts = {videos[i]: 8 + i for i in range(3)}  # the suite's videos have 8, 9 and 10 frames
     # the first run reported 2 of its 4 frames at 2 frames/s: 2 + 5 + 5 frames (stride 2) are left
     live = {info.videos[0].run_id: LiveRun(done=2, total=4, fps=2.0)}
-    assert progress_line(info, counts, live).endswith("3 queued · 0 failed · about 0:06 left")
+    assert progress_line(info, counts, live, 2.0).endswith("3 queued · 0 failed · about 0:06 left")
+    # between two runs the speed of the last one still gives the time left: 4 + 5 + 5 frames at 2/s
+    assert progress_line(info, counts, {}, 2.0).endswith("about 0:07 left")
+    assert progress_line(info, counts, {}, None).endswith("time left unknown yet")

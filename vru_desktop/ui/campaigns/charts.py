@@ -21,6 +21,8 @@ SERIES_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#93786
 #: What a breakdown's bars show, with the key of the per-class result where it differs.
 BREAKDOWN_METRICS = ("recall", "precision", "f1", "ap50")
 POOLED_METRICS = ("recall", "precision", "f1", "ap", "ap50", "mr")
+#: How a metric is named under its bars.
+LABELS = {"f1": "F1", "ap": "AP", "ap50": "AP50", "mr": "MR⁻²"}
 POOLED = "pooled (95 % intervals)"
 PER_CLASS = "per class"
 PER_TAG = "per condition tag"
@@ -57,14 +59,19 @@ class MetricBars(pg.PlotWidget):
             x = np.arange(len(labels)) - 0.4 + width * (s + 0.5)
             y = np.array([np.nan if v is None else v for v in heights], dtype=float)
             shown = ~np.isnan(y)
-            brushes = colours[s] if colours else [SERIES_COLOURS[s % len(SERIES_COLOURS)]] * len(labels)
+            each = (
+                {"brushes": [pg.mkBrush(c) for c, ok in zip(colours[s], shown, strict=True) if ok]}
+                if colours
+                else {}
+            )
             bar = pg.BarGraphItem(
                 x=x[shown],
                 height=y[shown],
                 width=width * 0.9,
-                brushes=[pg.mkBrush(b) for b, ok in zip(brushes, shown, strict=True) if ok],
+                brush=pg.mkBrush(SERIES_COLOURS[s % len(SERIES_COLOURS)]),  # also the legend's swatch
                 pen=pg.mkPen("#333", width=0.5),
                 name=name,
+                **each,
             )
             self.addItem(bar)
             self.bars.append(bar)
@@ -178,9 +185,13 @@ class ScoreCharts(QWidget):
             return
         if self.view.currentIndex() == 0:
             metrics, ci = result["metrics"], result.get("intervals", {})
-            self.bars.setTitle("Pooled over all videos, 95 % bootstrap interval", color="#222", size="10pt")
+            self.bars.setTitle(
+                "Pooled over all videos, 95 % bootstrap interval (MR⁻²: lower is better)",
+                color="#222",
+                size="10pt",
+            )
             self.bars.set_groups(
-                list(POOLED_METRICS),
+                [LABELS.get(m, m) for m in POOLED_METRICS],
                 [
                     (
                         "pooled",
@@ -200,5 +211,7 @@ class ScoreCharts(QWidget):
         labels = [str(value) or "(empty)" for value in groups]
         self.bars.set_groups(
             labels if groups else [],
-            [(m, [row.get(m) for row in groups.values()], None) for m in BREAKDOWN_METRICS] if groups else [],
+            [(LABELS.get(m, m), [row.get(m) for row in groups.values()], None) for m in BREAKDOWN_METRICS]
+            if groups
+            else [],
         )

@@ -32,7 +32,7 @@ from vru_desktop.campaigns.definition import get_campaign
 from vru_desktop.campaigns.requirements import METRICS
 from vru_desktop.jobs.operations import Operations
 from vru_desktop.store.db import Database
-from vru_desktop.ui.campaigns.charts import MetricBars, PrecisionRecallOverlay
+from vru_desktop.ui.campaigns.charts import LABELS, MetricBars, PrecisionRecallOverlay
 from vru_desktop.ui.campaigns.tables import fill_table, make_table, row_data
 
 VERDICT_COLOURS = {"better": "#1b7f3b", "worse": "#b3261e", "inconclusive": "#7a7a7a"}
@@ -176,7 +176,7 @@ class CampaignComparison(QWidget):
             f"<b>{comparison['new']}</b> against <b>{comparison['base']}</b>: {len(better)} videos better, "
             f"{len(worse)} worse by F1, {len(comparison['videos_unchanged'])} unchanged · "
             + ("paired resamples (same videos)" if comparison["paired"] else "different videos, unpaired")
-            + f" · {comparison['bootstrap']['resamples']} resamples"
+            + f" · {comparison['bootstrap']['resamples']} resamples · click a row to open it in the viewer"
         )
         fill_table(
             self.videos,
@@ -201,6 +201,7 @@ class CampaignComparison(QWidget):
             low, high = interval.get("low"), interval.get("high")
             rows.append([name, m["base"], m["new"], m["delta"], low, high, verdicts[-1] or ""])
         fill_table(self.metrics, ["metric", "base", "new", "delta", "low", "high", "verdict"], rows)
+        self.metrics.setMinimumWidth(self.metrics.horizontalHeader().length() + 24)
         for r, kind in enumerate(verdicts):
             if kind is not None:
                 for column in (3, 4, 5, 6):
@@ -209,7 +210,7 @@ class CampaignComparison(QWidget):
         metrics = comparison["metrics"]
         intervals = [metrics[n].get("delta_interval") or {} for n in shown]
         self.delta_chart.set_groups(
-            shown,
+            [LABELS.get(n, n) for n in shown],
             [
                 (
                     "delta",

@@ -40,7 +40,7 @@ from vru_desktop.library.views import project_summary
 from vru_desktop.store.models import RunStatus
 from vru_desktop.ui.campaigns.charts import ScoreCharts
 from vru_desktop.ui.campaigns.compare_view import CampaignComparison
-from vru_desktop.ui.campaigns.progress import LiveRun, frame_counts, progress_line
+from vru_desktop.ui.campaigns.progress import ProgressTracker
 from vru_desktop.ui.campaigns.tables import fill_table, make_table, row_data
 from vru_desktop.ui.datasets.workspace import dataset_manager
 from vru_desktop.ui.runs.config_dialog import RunConfigDialog
@@ -48,6 +48,12 @@ from vru_desktop.ui.runs.config_dialog import RunConfigDialog
 if TYPE_CHECKING:
     from vru_desktop.ui.main_window import MainWindow
 
+#: Where a new campaign's videos come from: the menu entry, and what to say when it has none.
+SOURCES = {
+    "project": ("From Current Project…", "Select a project in the Library first."),
+    "library": ("From Library Selection…", "Select videos in the Library first."),
+    "datasets": ("From Datasets Filter…", "The Datasets tab's filter shows no videos."),
+}
 SHOWN_METRICS = ("recall", "precision", "f1", "ap", "ap50", "mr", "mota", "idf1", "hota")
 
 
@@ -64,17 +70,15 @@ class CampaignsPanel(QWidget):
         self.campaigns: list[CampaignInfo] = []
         self.scores: dict[str, Any] | None = None
         self._ops = Operations(self)
-        self.live: dict[int, LiveRun] = {}  # run id → its last reported progress
-        self._frame_counts: dict[int, int] = {}
+        self.tracker = ProgressTracker(self.db)
 
         self.list = make_table("campaignList")
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.itemSelectionChanged.connect(self.show_selected)
         self.new_button = QPushButton("New Campaign")
         new_menu = QMenu(self.new_button)
-        new_menu.addAction("From Current Project…", self.create_from_project)
-        new_menu.addAction("From Library Selection…", lambda: self.create_from_videos("library"))
-        new_menu.addAction("From Datasets Filter…", lambda: self.create_from_videos("datasets"))
+        for source, (text, _none) in SOURCES.items():
+            new_menu.addAction(text, lambda source=source: self.create_from(source))
         self.new_button.setMenu(new_menu)
         self.compare_button = QPushButton("Compare…")
         self.compare_button.setToolTip("Compare two campaigns (select both in the list)")
@@ -185,7 +189,7 @@ class CampaignsPanel(QWidget):
             f"{', '.join(info.protocols)}"
             + (f" · requirements {', '.join(info.requirements)}" if info.requirements else "")
         )
-        self.progress.setText(progress_line(info, frame_counts(self.db, info, self._frame_counts), self.live))
+        self.progress.setText(self.tracker.line(info))
         fill_table(
             self.videos,
             ["video", "reviewed frames", "run", "status", "progress", "reused"],
@@ -253,40 +257,30 @@ class CampaignsPanel(QWidget):
         evaluation.view.show_run(int(run_id))
 
     # -- actions --------------------------------------------------------------------------------
-    def create_from_project(self) -> None:
-        project_id = self.window.current_project_id()
-        if project_id is None:
-            QMessageBox.information(self, "New campaign", "Select a project in the Library first.")
+    def create_from(self, source: str) -> None:
+        """Ask for the model, settings and name of a campaign over the current project
+        (``project``), the Library's selected videos (``library``) or the videos the Datasets tab's
+        filter shows (``datasets``)."""
+        project, video_ids = None, None
+        if source == "project":
+            project_id = self.window.current_project_id()
+            project = project_summary(self.db, project_id) if project_id is not None else None
+        elif source == "library":
+            video_ids = self.window.selected_video_ids()
+        else:
+            manager = dataset_manager(self.window)
+            video_ids = manager.visible_video_ids() if manager is not None else []
+        if project is None and not video_ids:
+            QMessageBox.information(self, "New campaign", SOURCES[source][1])
             return
-        project = project_summary(self.db, project_id)
-        project_name = project.name if project is not None else ""
-        count = project.video_count if project is not None else 0
+        count = project.video_count if project is not None else len(video_ids or [])
         dialog = RunConfigDialog(self.db, self.window.locations, count, self)
         if dialog.exec() != RunConfigDialog.DialogCode.Accepted or dialog.model_id is None:
             return
-        name, ok = QInputDialog.getText(self, "New campaign", "Campaign name:", text=project_name)
-        if not ok:
-            return
-        self.create(name, dialog.model_id, dialog.config(), project_name)
-
-    def create_from_videos(self, source: str) -> None:
-        """A campaign over the Library's selected videos (``library``) or the videos the Datasets
-        tab's filter shows (``datasets``)."""
-        manager = dataset_manager(self.window)
-        if source == "library":
-            video_ids, where = self.window.selected_video_ids(), "Select videos in the Library first."
-        else:
-            video_ids = manager.visible_video_ids() if manager is not None else []
-            where = "The Datasets tab's filter shows no videos."
-        if not video_ids:
-            QMessageBox.information(self, "New campaign", where)
-            return
-        dialog = RunConfigDialog(self.db, self.window.locations, len(video_ids), self)
-        if dialog.exec() != RunConfigDialog.DialogCode.Accepted or dialog.model_id is None:
-            return
-        name, ok = QInputDialog.getText(self, "New campaign", "Campaign name:")
+        project_name = project.name if project is not None else None
+        name, ok = QInputDialog.getText(self, "New campaign", "Campaign name:", text=project_name or "")
         if ok:
-            self.create(name, dialog.model_id, dialog.config(), video_ids=video_ids)
+            self.create(name, dialog.model_id, dialog.config(), project_name, video_ids=video_ids)
 
     def create(
         self,
@@ -375,7 +369,7 @@ def install(window: MainWindow) -> None:
     queue = window.detection.queue  # type: ignore[attr-defined]
 
     def finished(run_id: int, _status: str) -> None:
-        panel.live.pop(run_id, None)
+        panel.tracker.finished(run_id)
         panel.refresh()
 
     queue.runFinished.connect(finished)
@@ -386,8 +380,8 @@ def install(window: MainWindow) -> None:
     ticker.setInterval(1000)
     ticker.timeout.connect(panel.refresh)
 
-    def progressed(run_id: int, done: int, total: int, _frame: int, fps: float, _eta: float) -> None:
-        panel.live[run_id] = LiveRun(done, total, fps)
+    def progressed(*args: Any) -> None:
+        panel.tracker.progressed(*args)
         if panel.isVisible() and not ticker.isActive():
             ticker.start()
 
