@@ -354,3 +354,25 @@ def test_progress_line_counts_the_videos_and_the_time_left(
     # between two runs the speed of the last one still gives the time left: 4 + 5 + 5 frames at 2/s
     assert progress_line(info, counts, {}, 2.0).endswith("about 0:07 left")
     assert progress_line(info, counts, {}, None).endswith("time left unknown yet")
+
+
+def test_comparing_with_a_campaign_that_has_nothing_scored_yet(
+    window: MainWindow, db: Any, two_campaigns: dict[str, Any], qtbot: Any
+) -> None:
+    create_campaign(
+        db, "unrun", two_campaigns["model_id"], RunConfig(conf=0.7), video_ids=two_campaigns["videos"]
+    )
+    panel = window.campaigns  # type: ignore[attr-defined]
+    panel.refresh()
+    view = panel.comparison
+    view.set_pair("base", "unrun")
+    view.compare()
+    comparison = _compared(panel, qtbot)
+    assert comparison["new"] == "unrun"
+    recall = next(r for r in range(view.metrics.rowCount()) if _cell(view.metrics, r, 0) == "recall")
+    assert _cell(view.metrics, recall, 2) == "–" and _cell(view.metrics, recall, 6) == ""
+    assert set(view.pr_chart.curves) == {"base"}
+    assert view.videos.rowCount() == 0
+    view.set_pair("base", "base")
+    view.compare()
+    assert view.summary.text() == "Choose two different campaigns."
