@@ -119,6 +119,10 @@ def shoot(data_dir: Path, out: Path) -> list[Path]:
     view = panel.comparison
     view.pages.setCurrentWidget(view.videos)
     save("compare_videos")
+    for page, name in ((view.tracks, "compare_missed_tracks"), (view.false_positives, "compare_added_fps")):
+        if view.pages.isTabVisible(view.pages.indexOf(page)):  # once compare_campaigns gives them
+            view.pages.setCurrentWidget(page)
+            save(name)
 
     panel.pages.setCurrentIndex(0)
     panel.list.selectRow(2)
