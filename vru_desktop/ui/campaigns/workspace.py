@@ -1,5 +1,7 @@
-"""The Campaigns tab: campaigns with their status, one created from the current project, its runs'
-progress across videos, and its pooled metrics (with intervals) and per-video table.
+"""The Campaigns tab: campaigns with their status, one created from the current project, the
+Library's selected videos or the videos the Datasets tab's filter shows; its runs' progress across
+videos with the time left, its pooled metrics (with intervals), charts and per-video table (a click
+opens that video's run in the Evaluation tab), and the comparison of two campaigns.
 
 Runs go through the window's run queue (the Runs tab shows them too); scoring runs off the UI thread.
 """
@@ -8,18 +10,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
+    QMenu,
     QMessageBox,
     QPushButton,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -37,39 +38,23 @@ from vru_desktop.errors import VruError
 from vru_desktop.jobs.operations import Operations
 from vru_desktop.library.views import project_summary
 from vru_desktop.store.models import RunStatus
+from vru_desktop.ui.campaigns.charts import ScoreCharts
+from vru_desktop.ui.campaigns.compare_view import CampaignComparison
+from vru_desktop.ui.campaigns.progress import ProgressTracker
+from vru_desktop.ui.campaigns.tables import fill_table, make_table, row_data
+from vru_desktop.ui.datasets.workspace import dataset_manager
 from vru_desktop.ui.runs.config_dialog import RunConfigDialog
 
 if TYPE_CHECKING:
     from vru_desktop.ui.main_window import MainWindow
 
+#: Where a new campaign's videos come from: the menu entry, and what to say when it has none.
+SOURCES = {
+    "project": ("From Current Project…", "Select a project in the Library first."),
+    "library": ("From Library Selection…", "Select videos in the Library first."),
+    "datasets": ("From Datasets Filter…", "The Datasets tab's filter shows no videos."),
+}
 SHOWN_METRICS = ("recall", "precision", "f1", "ap", "ap50", "mr", "mota", "idf1", "hota")
-
-
-def _f(value: Any) -> str:
-    return "–" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
-
-
-def _fill(table: QTableWidget, headers: list[str], rows: list[list[Any]]) -> None:
-    table.clear()
-    table.setColumnCount(len(headers))
-    table.setHorizontalHeaderLabels(headers)
-    table.setRowCount(len(rows))
-    for r, row in enumerate(rows):
-        for c, value in enumerate(row):
-            item = QTableWidgetItem(_f(value))
-            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-            table.setItem(r, c, item)
-
-
-def _table(name: str) -> QTableWidget:
-    table = QTableWidget()
-    table.setObjectName(name)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.verticalHeader().hide()
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    table.setSortingEnabled(False)
-    return table
 
 
 class CampaignsPanel(QWidget):
@@ -85,11 +70,19 @@ class CampaignsPanel(QWidget):
         self.campaigns: list[CampaignInfo] = []
         self.scores: dict[str, Any] | None = None
         self._ops = Operations(self)
+        self.tracker = ProgressTracker(self.db)
 
-        self.list = _table("campaignList")
+        self.list = make_table("campaignList")
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.itemSelectionChanged.connect(self.show_selected)
-        self.new_button = QPushButton("New from Current Project…")
-        self.new_button.clicked.connect(self.create_from_project)
+        self.new_button = QPushButton("New Campaign")
+        new_menu = QMenu(self.new_button)
+        for source, (text, _none) in SOURCES.items():
+            new_menu.addAction(text, lambda source=source: self.create_from(source))
+        self.new_button.setMenu(new_menu)
+        self.compare_button = QPushButton("Compare…")
+        self.compare_button.setToolTip("Compare two campaigns (select both in the list)")
+        self.compare_button.clicked.connect(self.compare_selected)
         self.run_button = QPushButton("Run")
         self.run_button.clicked.connect(self.run_selected)
         self.evaluate_button = QPushButton("Evaluate")
@@ -97,8 +90,14 @@ class CampaignsPanel(QWidget):
         self.delete_button = QPushButton("Delete")
         self.delete_button.clicked.connect(self.delete_selected)
         buttons = QHBoxLayout()
-        for button in (self.new_button, self.run_button, self.evaluate_button, self.delete_button):
-            buttons.addWidget(button)
+        for b in (
+            self.new_button,
+            self.run_button,
+            self.evaluate_button,
+            self.compare_button,
+            self.delete_button,
+        ):
+            buttons.addWidget(b)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.addLayout(buttons)
@@ -106,13 +105,18 @@ class CampaignsPanel(QWidget):
 
         self.header = QLabel()
         self.header.setWordWrap(True)
-        self.videos = _table("campaignVideos")
-        self.metrics = _table("campaignMetrics")
-        self.per_video = _table("campaignPerVideo")
+        self.progress = QLabel()
+        self.progress.setObjectName("campaignProgress")
+        self.videos = make_table("campaignVideos")
+        self.metrics = make_table("campaignMetrics")
+        self.per_video = make_table("campaignPerVideo")
         self.per_video.setSortingEnabled(True)
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
+        self.per_video.setToolTip("Click a video to open its run in the Evaluation tab")
+        self.per_video.cellClicked.connect(self.open_run)
+        details = QWidget()
+        right_layout = QVBoxLayout(details)
         right_layout.addWidget(self.header)
+        right_layout.addWidget(self.progress)
         right_layout.addWidget(QLabel("Videos and their runs"))
         right_layout.addWidget(self.videos)
         right_layout.addWidget(QLabel("Pooled over all videos (95 % bootstrap interval over videos)"))
@@ -120,25 +124,38 @@ class CampaignsPanel(QWidget):
         right_layout.addWidget(QLabel("Per video (worst recall first)"))
         right_layout.addWidget(self.per_video)
 
+        self.charts = ScoreCharts()
+        self.comparison = CampaignComparison(self.db)
+        self.comparison.message.connect(self.message)
+        self.pages = QTabWidget()
+        self.pages.setObjectName("campaignPages")
+        self.pages.addTab(details, "Campaign")
+        self.pages.addTab(self.charts, "Charts")
+        self.pages.addTab(self.comparison, "Compare")
         splitter = QSplitter()
         splitter.addWidget(left)
-        splitter.addWidget(right)
+        splitter.addWidget(self.pages)
         splitter.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         self.refresh()
 
     # -- reading --------------------------------------------------------------------------------
+    def selected_names(self) -> list[str]:
+        return [
+            self.campaigns[r].name for r in sorted(i.row() for i in self.list.selectionModel().selectedRows())
+        ]
+
     def selected_name(self) -> str | None:
-        rows = self.list.selectionModel().selectedRows()
-        return self.campaigns[rows[0].row()].name if rows else None
+        names = self.selected_names()
+        return names[0] if names else None
 
     def refresh(self) -> None:
         """Reload the list (keeping the selection) and the selected campaign's videos."""
         name = self.selected_name()
         self.campaigns = list_campaigns(self.db)
         self.list.blockSignals(True)
-        _fill(
+        fill_table(
             self.list,
             ["campaign", "status", "progress", "videos", "model"],
             [
@@ -150,6 +167,7 @@ class CampaignsPanel(QWidget):
         if name in names:
             self.list.selectRow(names.index(name))
         self.list.blockSignals(False)
+        self.comparison.set_campaigns(names)
         self._show_videos()
 
     def show_selected(self) -> None:
@@ -160,8 +178,9 @@ class CampaignsPanel(QWidget):
     def _show_videos(self) -> None:
         name = self.selected_name()
         if name is None:
-            self.header.setText("Select a campaign, or create one from the current project.")
-            _fill(self.videos, [], [])
+            self.header.setText("Select a campaign, or create one with New Campaign.")
+            self.progress.clear()
+            fill_table(self.videos, [], [])
             return
         info = get_campaign(self.db, name)
         self.header.setText(
@@ -170,7 +189,8 @@ class CampaignsPanel(QWidget):
             f"{', '.join(info.protocols)}"
             + (f" · requirements {', '.join(info.requirements)}" if info.requirements else "")
         )
-        _fill(
+        self.progress.setText(self.tracker.line(info))
+        fill_table(
             self.videos,
             ["video", "reviewed frames", "run", "status", "progress", "reused"],
             [
@@ -188,12 +208,14 @@ class CampaignsPanel(QWidget):
 
     def _fill_scores(self) -> None:
         if self.scores is None:
-            _fill(self.metrics, [], [])
-            _fill(self.per_video, [], [])
+            fill_table(self.metrics, [], [])
+            fill_table(self.per_video, [], [])
+            self.charts.set_result(None)
             return
         result = self.scores["protocols"][self.scores["primary"]]
+        self.charts.set_result(result)
         m, ci = result["metrics"], result["intervals"]
-        _fill(
+        fill_table(
             self.metrics,
             ["metric", "value", "low", "high"],
             [
@@ -201,8 +223,7 @@ class CampaignsPanel(QWidget):
                 for k in SHOWN_METRICS
             ],
         )
-        self.per_video.setSortingEnabled(False)
-        _fill(
+        fill_table(
             self.per_video,
             ["video", "frames", "recall", "precision", "F1", "AP50", "MR⁻²", "reused run"],
             [
@@ -222,29 +243,58 @@ class CampaignsPanel(QWidget):
                 [e["filename"], "left out", e["reason"], None, None, None, None, ""]
                 for e in result["excluded"]
             ],
+            [v["run_id"] for v in result["per_video"]] + [e["run_id"] for e in result["excluded"]],
         )
-        self.per_video.setSortingEnabled(True)
+
+    def open_run(self, row: int) -> None:
+        """Show the run of the per-video table's ``row`` in the Evaluation tab."""
+        run_id = row_data(self.per_video, row)
+        if run_id is None:
+            self.message.emit("That video has no run to evaluate.")
+            return
+        evaluation = self.window.evaluation
+        self.window.show_workspace(evaluation)
+        evaluation.view.show_run(int(run_id))
 
     # -- actions --------------------------------------------------------------------------------
-    def create_from_project(self) -> None:
-        project_id = self.window.current_project_id()
-        if project_id is None:
-            QMessageBox.information(self, "New campaign", "Select a project in the Library first.")
+    def create_from(self, source: str) -> None:
+        """Ask for the model, settings and name of a campaign over the current project
+        (``project``), the Library's selected videos (``library``) or the videos the Datasets tab's
+        filter shows (``datasets``)."""
+        project, video_ids = None, None
+        if source == "project":
+            project_id = self.window.current_project_id()
+            project = project_summary(self.db, project_id) if project_id is not None else None
+        elif source == "library":
+            video_ids = self.window.selected_video_ids()
+        else:
+            manager = dataset_manager(self.window)
+            video_ids = manager.visible_video_ids() if manager is not None else []
+        if project is None and not video_ids:
+            QMessageBox.information(self, "New campaign", SOURCES[source][1])
             return
-        project = project_summary(self.db, project_id)
-        project_name = project.name if project is not None else ""
-        count = project.video_count if project is not None else 0
+        count = project.video_count if project is not None else len(video_ids or [])
         dialog = RunConfigDialog(self.db, self.window.locations, count, self)
         if dialog.exec() != RunConfigDialog.DialogCode.Accepted or dialog.model_id is None:
             return
-        name, ok = QInputDialog.getText(self, "New campaign", "Campaign name:", text=project_name)
-        if not ok:
-            return
-        self.create(name, dialog.model_id, dialog.config(), project_name)
+        project_name = project.name if project is not None else None
+        name, ok = QInputDialog.getText(self, "New campaign", "Campaign name:", text=project_name or "")
+        if ok:
+            self.create(name, dialog.model_id, dialog.config(), project_name, video_ids=video_ids)
 
-    def create(self, name: str, model_id: int, config: Any, project_name: str) -> None:
+    def create(
+        self,
+        name: str,
+        model_id: int,
+        config: Any,
+        project_name: str | None = None,
+        *,
+        video_ids: list[int] | None = None,
+    ) -> None:
+        """Create the campaign over the project ``project_name`` or the videos ``video_ids``."""
+        projects = [project_name] if project_name is not None else None
         try:
-            create_campaign(self.db, name, model_id, config, projects=[project_name])
+            create_campaign(self.db, name, model_id, config, projects=projects, video_ids=video_ids)
         except VruError as exc:
             QMessageBox.warning(self, "New campaign", str(exc))
             return
@@ -287,6 +337,15 @@ class CampaignsPanel(QWidget):
             self._fill_scores()
         self.message.emit(f"Campaign {name} scored.")
 
+    def compare_selected(self) -> None:
+        """Show the Compare page; with two campaigns selected, compare them (the older as base)."""
+        names = self.selected_names()
+        if names:
+            self.comparison.set_pair(names[0], names[1] if len(names) > 1 else None)
+        self.pages.setCurrentWidget(self.comparison)
+        if len(names) == 2:
+            self.comparison.compare()
+
     def delete_selected(self) -> None:
         name = self.selected_name()
         if name is None:
@@ -306,8 +365,14 @@ def install(window: MainWindow) -> None:
     window.campaigns = panel  # type: ignore[attr-defined]
     window.add_workspace(panel, "Campaigns")
     panel.message.connect(lambda text: window.statusBar().showMessage(text, 10_000))
+    panel.comparison.openRequested.connect(window.openVideoRequested)
     queue = window.detection.queue  # type: ignore[attr-defined]
-    queue.runFinished.connect(lambda _run, _status: panel.refresh())
+
+    def finished(run_id: int, _status: str) -> None:
+        panel.tracker.finished(run_id)
+        panel.refresh()
+
+    queue.runFinished.connect(finished)
     queue.runStarted.connect(lambda _run: panel.refresh())
     # progress of a running run: at most one refresh a second, and only while the tab is shown
     ticker = QTimer(panel)
@@ -315,7 +380,8 @@ def install(window: MainWindow) -> None:
     ticker.setInterval(1000)
     ticker.timeout.connect(panel.refresh)
 
-    def progressed(*_: object) -> None:
+    def progressed(*args: Any) -> None:
+        panel.tracker.progressed(*args)
         if panel.isVisible() and not ticker.isActive():
             ticker.start()
 
