@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: The newest migration. Opening a database already at this revision skips importing Alembic.
-HEAD_REVISION = "0008_condition_tags"
+HEAD_REVISION = "0009_row_versions"
 #: How long a writer waits for another process's write to finish before the database counts as locked.
 BUSY_TIMEOUT_MS = 10_000
 _WRITE = "vru_write"
