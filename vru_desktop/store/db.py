@@ -138,9 +138,27 @@ class Database:
                 session.connection(execution_options={_WRITE: True})
                 yield session
         except OperationalError as exc:
+            if self.path is None:
+                raise self._lost(exc) from exc
             raise (_plain_error(self.path, exc) or exc) from exc
         finally:
             session.close()
+
+    def location(self) -> str:
+        """Which store this is, for a person: ``SQLite: PATH`` or ``PostgreSQL: USER@HOST:PORT/DB``."""
+        if self.path is not None:
+            return f"SQLite: {self.path}"
+        url = self.engine.url
+        port = f":{url.port}" if url.port else ""
+        return f"PostgreSQL: {url.username or ''}@{url.host or 'localhost'}{port}/{url.database or ''}"
+
+    def _lost(self, exc: OperationalError) -> StoreError:
+        where = self.location().removeprefix("PostgreSQL: ")
+        return StoreError(
+            f"The connection to the database server {where} was lost ({database_reason(exc)}). "
+            "Nothing of this change was saved.",
+            hint="Check that the server runs and can be reached, then try again.",
+        )
 
     # Raw storage of settings: read and write them through :mod:`vru_desktop.settings`, which checks
     # keys and values against its registry.
