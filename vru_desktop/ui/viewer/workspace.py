@@ -30,6 +30,7 @@ import html
 import re
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QRectF, QSettings, Qt, QTimer, Signal
@@ -61,7 +62,7 @@ from vru_desktop.annotations.editor import AnnotationEditor, counted
 from vru_desktop.annotations.tags import VideoTags, project_tags, tag_frames, video_tags
 from vru_desktop.annotations.undo import UndoBudget
 from vru_desktop.annotations.views import TimelineSummary
-from vru_desktop.errors import MediaError, ValidationError, VruError
+from vru_desktop.errors import ConflictError, MediaError, ValidationError, VruError
 from vru_desktop.jobs.operations import Operations, Task
 from vru_desktop.library.projects import set_ignore_regions, video_ignore_regions
 from vru_desktop.library.views import OpenVideo, load_video, project_summary
@@ -70,6 +71,8 @@ from vru_desktop.media.reader import FrameReader
 from vru_desktop.settings import ACCEPT_ALL_MARKS_REVIEWED, UNDO_HISTORY_MB, VIEWER_CACHE_MB, get_setting
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import VRU_TYPES
+from vru_desktop.ui.viewer.conflicts import resolve_conflict
+from vru_desktop.ui.viewer.live import LiveUpdates
 from vru_desktop.ui.viewer.objects import REGION, ObjectKey, ObjectRow, ObjectsPanel, object_key
 from vru_desktop.ui.viewer.overlay import ANNOTATION, DETECTION, OverlayBox
 from vru_desktop.ui.viewer.player import SPEEDS, Playback
@@ -212,6 +215,7 @@ class ViewerWorkspace(QWidget):
         self._summary_ticket: Task | None = None
         self._edited_frames: set[int] = set()
         self._ops = Operations(self)
+        self.live = LiveUpdates(self, db, self._on_edited)  # others' edits of the open video
         self._summary_timer = QTimer(self, singleShot=True, interval=150)
         self._summary_timer.timeout.connect(self._apply_edits_to_summary)
         self._fetch: tuple[Task, int] | None = None  # (task, frame index) of the frame decoding
@@ -559,6 +563,7 @@ class ViewerWorkspace(QWidget):
         video, table = load_video(self.db, video_id)
         self.video, self.table = video, table
         self.editor = self._editor_of(video_id)
+        self.live.watch(video_id, len(table))
         self.name_label.setText(f"<b>{html.escape(video.filename)}</b>")
         self.name_label.setToolTip(str(video.path))
         self.class_combo.clear()
@@ -603,6 +608,7 @@ class ViewerWorkspace(QWidget):
     def close_video(self) -> None:
         self.playback.close()
         self._drop_fetch()
+        self.live.watch(None)
         self._ops.cancel("summary")
         self._summary_timer.stop()
         self._summary = self._summary_ticket = None
@@ -1069,6 +1075,9 @@ class ViewerWorkspace(QWidget):
             return None
         try:
             return work(self.editor)
+        except ConflictError as exc:
+            retry = partial(work, self.editor)
+            return resolve_conflict(self, self.editor, exc, retry, self.refresh_overlay, self.show_status)
         except VruError as exc:
             self.show_status(str(exc))
             return None
