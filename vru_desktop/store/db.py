@@ -251,7 +251,7 @@ def _open_server(url: str) -> Database:
     except Exception as exc:  # psycopg / SQLAlchemy / Alembic errors all mean the same to a user
         engine.dispose()
         raise StoreError(
-            f"Cannot open the database {display_url(url)}: {str(exc).splitlines()[0]}.",
+            f"Cannot open the database {display_url(url)}: {database_reason(exc)}.",
             hint="Check that the server runs, the user, password and database name in the URL, "
             "and that this user may create tables there.",
         ) from exc
