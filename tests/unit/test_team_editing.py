@@ -85,7 +85,7 @@ def test_the_second_update_of_a_box_is_refused_naming_who_changed_it_and_can_be_
     assert boxes(alice_db, video_id) == [(box, 4, (30, 30, 40, 40), "pedestrian")]  # bob's stays
     assert alice.undo_text() == "Add box"  # the refused edit is not on her history
 
-    alice.take_theirs(caught.value)  # re-apply on top of bob's change
+    alice.take_theirs(caught.value, write_over=True)  # re-apply on top of bob's change
     alice.move_box(box, (50, 50, 60, 60))
     assert boxes(bob_db, video_id) == [(box, 4, (50, 50, 60, 60), "pedestrian")]
     with pytest.raises(ConflictError, match=f"changed by {names['alice']}"):
@@ -132,11 +132,12 @@ def test_undo_over_someone_elses_change_is_refused_until_taken_over(
     bob.frame_annotations(7)
     bob.move_box(box, (40, 40, 50, 50))
 
+    alice.frame_annotations(7)  # her viewer shows bob's change: her undo still must not take it back
     with pytest.raises(ConflictError, match=f"changed by {names['bob']}.*the undo was not saved") as caught:
         alice.undo()
     assert boxes(alice_db, video_id) == [(box, 7, (40, 40, 50, 50), "pedestrian")]
     assert alice.undo_text() == "Move box"  # still there to undo
-    alice.take_theirs(caught.value)
+    alice.take_theirs(caught.value, write_over=True)
     assert alice.undo()
     assert boxes(bob_db, video_id) == [(box, 7, (10, 10, 20, 20), "pedestrian")]
     assert alice.redo()  # her own undo does not count as someone else's change
@@ -154,7 +155,7 @@ def test_a_box_someone_else_deleted_is_a_conflict_and_reapplying_says_it_is_gone
     bob.delete_box(box)
     with pytest.raises(ConflictError, match=f"Box {box} on frame 3 was deleted") as caught:
         alice.move_box(box, (0, 0, 4, 4))
-    alice.take_theirs(caught.value)
+    alice.take_theirs(caught.value, write_over=True)
     with pytest.raises(NotFoundError, match=f"Box {box} no longer exists"):
         alice.move_box(box, (0, 0, 4, 4))
     assert boxes(alice_db, video_id) == []

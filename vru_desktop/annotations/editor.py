@@ -220,6 +220,10 @@ class _Recorder:
         """The versions of the rows this edit changed, as it read them."""
         return {row_id: image["version"] for row_id, image in self._before.items()}
 
+    def frames(self) -> dict[int, int]:
+        """The frames of the rows this edit changed, as it read them."""
+        return {row_id: image["frame_number"] for row_id, image in self._before.items()}
+
     def touch(self, row: Annotation) -> None:
         """Call before changing an ORM row."""
         if id(row) not in self._pending and row.id is not None:
@@ -301,8 +305,10 @@ class AnnotationEditor:
         #: The recorder of the open :meth:`grouped` block, if any.
         self._group: _Recorder | None = None
         self._ids = IdMap()
-        #: Box id → (version, frame) as this editor last read or wrote it.
+        #: Box id → (version, frame) as this editor last read or wrote it: what an edit expects.
         self._seen: dict[int, tuple[int, int]] = {}
+        #: Box id → version as this editor last wrote it: what an undo or redo expects.
+        self._written: dict[int, int] = {}
         #: Box id → version (``None``: deleted) of others' changes the user chose to write over.
         self._accepted: dict[int, int | None] = {}
 
@@ -775,7 +781,7 @@ class AnnotationEditor:
             for image in images
             if image is not None
         }
-        known = {row_id: self._seen[row_id][0] for row_id in frames if row_id in self._seen}
+        known = {row_id: self._written[row_id] for row_id in frames if row_id in self._written}
         try:
             with self.db.transaction() as session:
                 written = apply_change(
@@ -793,23 +799,22 @@ class AnnotationEditor:
         target.append(source.pop())
         self._accepted.clear()
         for row_id, version in written.items():
-            if version is None:
-                self._seen.pop(row_id, None)
-            else:
-                self._seen[row_id] = (version, frames.get(row_id, -1))
+            self._wrote(row_id, version, frames.get(row_id, -1))
         self._notify(change.frames())
         return True
 
-    def take_theirs(self, conflict: ConflictError) -> None:
-        """Accept the other person's change a conflict reported: the boxes count as read as they are
-        now, so the edit (or undo, redo) can be made again on top of it."""
+    def take_theirs(self, conflict: ConflictError, *, write_over: bool) -> None:
+        """The boxes of a conflict count as read as they are now. With ``write_over`` the next edit,
+        undo or redo may also change them as the user wanted before (it is made again on top of
+        the other person's change); without, an undo still refuses to take their change back."""
         for view in conflict.conflicts:
             if not isinstance(view, ConflictView):
                 continue
-            self._accepted[view.id] = view.version
+            if write_over:
+                self._accepted[view.id] = view.version
             if view.version is None:
                 self._seen.pop(view.id, None)
-            else:
+            elif view.frame is not None:
                 self._seen[view.id] = (view.version, view.frame)
 
     # -- internals ---------------------------------------------------------------------------------
@@ -839,10 +844,18 @@ class AnnotationEditor:
         self._history.push(change)
         for row_id, (_before, after) in change.annotations.items():
             if after is None:
-                self._seen.pop(row_id, None)
+                self._wrote(row_id, None, -1)
             else:
-                self._seen[row_id] = (after["version"], after["frame_number"])
+                self._wrote(row_id, after["version"], after["frame_number"])
         self._notify(change.frames())
+
+    def _wrote(self, row_id: int, version: int | None, frame: int) -> None:
+        if version is None:
+            self._seen.pop(row_id, None)
+            self._written.pop(row_id, None)
+        else:
+            self._seen[row_id] = (version, frame)
+            self._written[row_id] = version
 
     def _after_edit(self, session: Session, change: Change) -> None:
         after_boxes_changed(session, self.video_id, change.frames())
@@ -860,7 +873,7 @@ class AnnotationEditor:
             expected = recorder.versions()
         known = {row_id: frame for row_id, (_version, frame) in self._seen.items()}
         if recorder is not None:
-            known.update((row_id, image["frame_number"]) for row_id, image in recorder._before.items())
+            known.update(recorder.frames())
         known.update(frames or {})
         with self.db.session() as session:
             rows = {

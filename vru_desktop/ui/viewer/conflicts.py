@@ -70,7 +70,7 @@ def resolve_conflict(
     re-applied edit that fails otherwise goes to ``report``."""
     while True:
         again = ConflictDialog(parent, error).reapply()
-        editor.take_theirs(error)
+        editor.take_theirs(error, write_over=again)
         if not again:
             reload()
             report("Your edit was dropped; the frame shows the boxes as they are now.")
