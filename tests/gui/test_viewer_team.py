@@ -85,6 +85,7 @@ def test_others_edits_appear_in_the_open_viewer(viewer, other, qtbot) -> None:  
     viewer.view.select(ANNOTATION, [box])
     qtbot.keyClick(viewer.view, Qt.Key.Key_2)
     assert viewer.editor.frame_annotations(0)[0].vru_type == "cyclist"
+    viewer.close_video()
 
 
 def test_a_conflicting_edit_shows_their_change_and_can_be_dropped_or_reapplied(viewer, other, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -124,3 +125,19 @@ def test_the_status_bar_names_the_store(window, backend: str, database_target) -
     else:
         port = str(database_target).split(":")[-1].split("/")[0]
         assert text == f"PostgreSQL: vru@127.0.0.1:{port}/{str(database_target).rsplit('/', 1)[1]}"
+
+
+def test_a_box_being_drawn_is_kept_while_others_edits_wait(viewer, other, qtbot) -> None:  # type: ignore[no-untyped-def]
+    port = viewer.view.viewport()
+    start, end = viewer.view.mapFromScene(200, 150), viewer.view.mapFromScene(260, 220)
+    qtbot.mousePress(port, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(port, (start + end) / 2)
+    AnnotationEditor(other, viewer.video.id).add_box(0, (10, 10, 50, 60), "pedestrian")
+    qtbot.wait(3000)  # more than one poll
+    assert shown(viewer) == []
+    qtbot.mouseMove(port, end)
+    qtbot.mouseRelease(port, Qt.MouseButton.LeftButton, pos=end)
+    qtbot.waitUntil(lambda: len(shown(viewer)) == 2, timeout=8000)
+    assert (10, 10, 50, 60) in shown(viewer)
+    assert len(stored(other)) == 2  # the drawn box was saved
+    viewer.close_video()  # no summary update left to run once the server is gone
