@@ -144,6 +144,35 @@ def test_undo_over_someone_elses_change_is_refused_until_taken_over(
     assert boxes(bob_db, video_id) == [(box, 7, (11, 11, 21, 21), "pedestrian")]
 
 
+def test_a_change_between_reading_and_writing_a_box_is_a_conflict(
+    people: tuple[Database, Database, dict[str, str]],
+    video_id: int,
+    backend: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Bob commits after alice's edit read the box and before it writes: her UPDATE … WHERE
+    version = the one read changes no row, so the edit is refused."""
+    if backend != "postgresql":
+        pytest.skip("on a file the writer holds the whole file from its first read")
+    alice_db, bob_db, names = people
+    alice, bob = AnnotationEditor(alice_db, video_id), AnnotationEditor(bob_db, video_id)
+    box = alice.add_box(4, (10, 10, 20, 20), "pedestrian")
+    alice.frame_annotations(4)
+    bob.frame_annotations(4)
+    read = AnnotationEditor._row
+
+    def read_then_bob_moves(self: AnnotationEditor, rec: object, annotation_id: int) -> object:
+        row = read(self, rec, annotation_id)  # type: ignore[arg-type]
+        if self is alice:
+            bob.move_box(box, (30, 30, 40, 40))
+        return row
+
+    monkeypatch.setattr(AnnotationEditor, "_row", read_then_bob_moves)
+    with pytest.raises(ConflictError, match=f"Box {box} on frame 4 was changed by {names['bob']}"):
+        alice.move_box(box, (50, 50, 60, 60))
+    assert boxes(alice_db, video_id) == [(box, 4, (30, 30, 40, 40), "pedestrian")]
+
+
 def test_a_box_someone_else_deleted_is_a_conflict_and_reapplying_says_it_is_gone(
     people: tuple[Database, Database, dict[str, str]], video_id: int
 ) -> None:
