@@ -20,9 +20,10 @@ from vru_desktop.annotations.bulk import BoxFilter, delete_annotations
 from vru_desktop.annotations.editor import AnnotationEditor
 from vru_desktop.errors import ConflictError, NotFoundError, StoreError
 from vru_desktop.library.importer import import_paths
+from vru_desktop.store import changes
 from vru_desktop.store.changes import change_token, changes_since
 from vru_desktop.store.db import Database, open_database
-from vru_desktop.store.models import Annotation
+from vru_desktop.store.models import Annotation, VideoChange
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -227,6 +228,24 @@ def test_what_changed_since_a_token_names_the_frames_and_who(
     later = changes_since(alice_db, video_id, changes.token)
     assert later.whole and list(later.frames(30)) == list(range(30))
     assert alice.frame_annotations(5) == []
+
+
+def test_a_viewer_behind_the_kept_changes_reads_the_whole_video_again(
+    people: tuple[Database, Database, dict[str, str]], video_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice_db, bob_db, _names = people
+    monkeypatch.setattr(changes, "KEEP_CHANGES", 2)
+    bob = AnnotationEditor(bob_db, video_id)
+    old = change_token(alice_db, video_id)
+    for frame in (1, 2, 3):
+        bob.add_box(frame, (0, 0, 5, 5), "pedestrian")
+    with bob_db.session() as session:
+        kept = session.scalars(select(VideoChange.seq).where(VideoChange.video_id == video_id)).all()
+    assert sorted(kept) == [old + 2, old + 3]
+    behind = changes_since(alice_db, video_id, old)
+    assert behind.whole and behind.token == old + 3
+    recent = changes_since(alice_db, video_id, old + 1)
+    assert not recent.whole and (recent.first, recent.last) == (2, 3)
 
 
 def test_two_processes_editing_one_video(

@@ -4,7 +4,8 @@ team server, another process on the same file).
 Every write of a video's boxes or review marks adds one :class:`~vru_desktop.store.models.VideoChange`
 in its own transaction, after updating the video's row (which holds that row's lock until commit, so
 a video's changes are numbered in commit order). A viewer keeps the number it has seen (the token)
-and asks :func:`changes_since`: one indexed read, cheap enough to poll every few seconds.
+and asks :func:`changes_since`: one indexed read, cheap enough to poll every few seconds. Only the
+newest :data:`KEEP_CHANGES` of a video are kept; a viewer further behind reads the whole video again.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import VideoChange
 
 CHANGES = VideoChange.__table__
+#: Changes kept per video.
+KEEP_CHANGES = 1000
 
 
 @dataclass(frozen=True)
@@ -52,11 +55,13 @@ def record_change(session: Session, video_id: int, frames: Iterable[int] | None)
     touched = None if frames is None else sorted(frames)
     if touched == []:
         return
-    following = select(func.coalesce(func.max(CHANGES.c.seq), 0) + 1).where(CHANGES.c.video_id == video_id)
+    c = CHANGES.c
+    newest = select(func.coalesce(func.max(c.seq), 0)).where(c.video_id == video_id).scalar_subquery()
+    session.execute(delete(CHANGES).where(c.video_id == video_id, c.seq <= newest + 1 - KEEP_CHANGES))
     session.execute(
         insert(CHANGES).values(
             video_id=video_id,
-            seq=following.scalar_subquery(),
+            seq=newest + 1,
             first_frame=None if touched is None else touched[0],
             last_frame=None if touched is None else touched[-1],
         )
@@ -78,11 +83,13 @@ def changes_since(db: Database, video_id: int, token: int) -> VideoChanges:
         func.min(c.first_frame),
         func.max(c.last_frame),
         func.count() - func.count(c.first_frame),
+        func.min(c.seq),
     ).where(c.video_id == video_id, c.seq > token)
     with db.session() as session:
-        newest, first, last, whole = session.execute(query).one()
+        newest, first, last, whole, oldest = session.execute(query).one()
         if newest is None:
             return VideoChanges(token)
+        whole = whole or oldest > token + 1  # changes in between were no longer kept
         by = session.scalars(
             select(c.changed_by)
             .where(c.video_id == video_id, c.seq > token)
