@@ -17,7 +17,8 @@ become keyframes); deleting a keyframe re-interpolates between its neighbours.
 Two people (or two windows) may edit one video at once. Every box carries a version; an edit
 changes a box only where it still has the version this editor last read or wrote, and raises
 :class:`~vru_desktop.errors.ConflictError` otherwise, with nothing of it written. Undo and redo
-expect the rows as their step left them. :meth:`AnnotationEditor.take_theirs` accepts the other
+expect the rows as this editor last wrote them (a change of someone else's that the viewer shows
+is still not taken back silently). :meth:`AnnotationEditor.take_theirs` accepts the other
 person's change, after which the edit may be made again on top of it.
 
 Boxes drawn by a person and accepted detections are validated (a person has looked at them); only

@@ -8,7 +8,7 @@ hundreds of frames included — is restored exactly.
 Rows carry a version (:class:`~vru_desktop.store.models.Annotation`): every write below changes a
 row only where it still has the version it was read with, and raises :class:`StaleRows` otherwise
 (someone else changed or deleted it); the caller's transaction then rolls back. Undo and redo
-expect each row as the step left it.
+expect each row as the editor last wrote it.
 
 A row that undo re-creates gets its old id back when that id is free. When another row has taken
 it meanwhile, the row gets a new id and :class:`IdMap` remembers the replacement, so older entries
@@ -264,7 +264,7 @@ def apply_change(
     """Write the "after" images of ``change`` (``forward``) or its "before" images (undo); returns
     the rows' new versions (``None``: deleted).
 
-    Each row must have the version the editor last read or wrote (``known``, else its image's), or
+    Each row must have the version the editor last wrote (``known``, else its image's), or
     the one ``accepted`` names (id → version, ``None``: deleted): someone else's change that the user
     chose to write over. :class:`StaleRows` otherwise.
     """
