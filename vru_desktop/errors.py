@@ -75,6 +75,15 @@ class StoreError(VruError):
     """The database cannot be opened or migrated."""
 
 
+class ConflictError(VruError):
+    """Someone else changed or deleted what an edit was about to change since it was read; nothing
+    of the edit was written. ``conflicts`` says what they did (views for the UI)."""
+
+    def __init__(self, message: str, *, hint: str | None = None, conflicts: tuple[object, ...] = ()) -> None:
+        super().__init__(message, hint=hint)
+        self.conflicts = conflicts
+
+
 class Cancelled(VruError):
     """Long work was cancelled by the user; whatever it had started was rolled back."""
 

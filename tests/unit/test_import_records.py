@@ -13,7 +13,7 @@ from vru_desktop.annotations.bulk import BoxFilter, delete_annotations, parse_fr
 from vru_desktop.cli import main
 from vru_desktop.datasets.importer import ImportOptions, import_annotations
 from vru_desktop.datasets.imports import list_imports, remove_import
-from vru_desktop.errors import DuplicateError, NotFoundError, ValidationError
+from vru_desktop.errors import ConflictError, DuplicateError, NotFoundError, ValidationError
 from vru_desktop.library.importer import import_paths
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import Annotation, ReviewedFrame
@@ -206,6 +206,10 @@ def test_undo_after_the_import_was_removed_brings_the_box_back_on_its_own(
     [box] = editor.frame_annotations(0)
     editor.move_box(box.id, (2, 2, 8, 8))
     remove_import(db, result.import_id)
+    # Removing the import deleted the box after the editor moved it: undo asks first.
+    with pytest.raises(ConflictError, match=f"Box {box.id} on frame 0 was deleted") as caught:
+        editor.undo()
+    editor.take_theirs(caught.value, write_over=True)
     assert editor.undo()
     with db.session() as session:
         [row] = session.scalars(select(Annotation))

@@ -64,5 +64,5 @@ def delete_annotations(db: Database, which: BoxFilter) -> int:
         result = session.execute(delete(Annotation).where(*which.conditions()))
         deleted = int(result.rowcount or 0)
         if deleted:
-            after_boxes_changed(session, which.video_id)
+            after_boxes_changed(session, which.video_id, which.frames)
     return deleted

@@ -14,6 +14,13 @@ keyframe; as it lies on the interpolation line, the rest of the track keeps its 
 interpolated row hides the box on that frame only (an outside keyframe there, the frames either side
 become keyframes); deleting a keyframe re-interpolates between its neighbours.
 
+Two people (or two windows) may edit one video at once. Every box carries a version; an edit
+changes a box only where it still has the version this editor last read or wrote, and raises
+:class:`~vru_desktop.errors.ConflictError` otherwise, with nothing of it written. Undo and redo
+expect the rows as this editor last wrote them (a change of someone else's that the viewer shows
+is still not taken back silently). :meth:`AnnotationEditor.take_theirs` accepts the other
+person's change, after which the edit may be made again on top of it.
+
 Boxes drawn by a person and accepted detections are validated (a person has looked at them); only
 those on reviewed frames are ground truth.
 """
@@ -26,8 +33,9 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import RowMapping, and_, func, select, text, update
+from sqlalchemy import RowMapping, and_, func, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from vru_desktop.annotations.tracks import Keyframe, interpolate_track
 from vru_desktop.annotations.undo import (
@@ -37,6 +45,7 @@ from vru_desktop.annotations.undo import (
     History,
     IdMap,
     RowImage,
+    StaleRows,
     Step,
     UndoBudget,
     apply_change,
@@ -46,11 +55,18 @@ from vru_desktop.annotations.undo import (
     read_images,
     update_rows,
 )
-from vru_desktop.annotations.views import AnnotationView, DetectionView, SessionView, TimelineSummary
-from vru_desktop.errors import NotFoundError, ValidationError
+from vru_desktop.annotations.views import (
+    AnnotationView,
+    ConflictView,
+    DetectionView,
+    SessionView,
+    TimelineSummary,
+)
+from vru_desktop.errors import ConflictError, NotFoundError, ValidationError
 from vru_desktop.evaluation.protocols import OCCLUSION_LEVELS
 from vru_desktop.media.frames import FrameTable
 from vru_desktop.settings import UNDO_HISTORY_MB, get_setting
+from vru_desktop.store.changes import last_change_by, record_change
 from vru_desktop.store.db import Database
 from vru_desktop.store.models import (
     Annotation,
@@ -128,10 +144,12 @@ _GROUND_TRUTH = text(
 )
 
 
-def after_boxes_changed(session: Session, video_id: int) -> None:
-    """Statistics of this video's runs are out of date; ground truth exists or not."""
+def after_boxes_changed(session: Session, video_id: int, frames: Iterable[int] | None = None) -> None:
+    """Statistics of this video's runs are out of date; ground truth exists or not; open viewers
+    elsewhere are told which frames changed (``None``: any)."""
     session.execute(_MARK_STALE, {"video": video_id})
-    session.execute(_GROUND_TRUTH, {"video": video_id})
+    session.execute(_GROUND_TRUTH, {"video": video_id})  # also locks the video's row until commit
+    record_change(session, video_id, frames)
 
 
 def _frames_by_type(rows: Iterable[Any]) -> dict[str, np.ndarray]:
@@ -195,6 +213,18 @@ class _Recorder:
 
     def inserted(self, ids: Iterable[int]) -> None:
         self._new_ids.update(ids)
+
+    def touched(self, row_id: int) -> bool:
+        """Whether this edit (or its group) already changed the row."""
+        return row_id in self._before or row_id in self._new_ids
+
+    def versions(self) -> dict[int, int | None]:
+        """The versions of the rows this edit changed, as it read them."""
+        return {row_id: image["version"] for row_id, image in self._before.items()}
+
+    def frames(self) -> dict[int, int]:
+        """The frames of the rows this edit changed, as it read them."""
+        return {row_id: image["frame_number"] for row_id, image in self._before.items()}
 
     def touch(self, row: Annotation) -> None:
         """Call before changing an ORM row."""
@@ -277,6 +307,12 @@ class AnnotationEditor:
         #: The recorder of the open :meth:`grouped` block, if any.
         self._group: _Recorder | None = None
         self._ids = IdMap()
+        #: Box id → (version, frame) as this editor last read or wrote it: what an edit expects.
+        self._seen: dict[int, tuple[int, int]] = {}
+        #: Box id → version as this editor last wrote it: what an undo or redo expects.
+        self._written: dict[int, int] = {}
+        #: Box id → version (``None``: deleted) of others' changes the user chose to write over.
+        self._accepted: dict[int, int | None] = {}
 
     # -- listeners ---------------------------------------------------------------------------------
     def add_listener(self, callback: Callable[[set[int]], None]) -> None:
@@ -312,12 +348,13 @@ class AnnotationEditor:
                 a.occlusion,
                 a.truncation,
                 a.source,
+                a.version,
             )
             .where(a.video_id == self.video_id, a.frame_number == frame, a.outside.is_(False))
             .order_by(a.id)
         )
         with self.db.session() as session:
-            return [
+            views = [
                 AnnotationView(
                     id=r.id,
                     frame=r.frame_number,
@@ -335,9 +372,12 @@ class AnnotationEditor:
                     occlusion=r.occlusion,
                     truncation=r.truncation,
                     source=r.source,
+                    version=r.version,
                 )
                 for r in session.execute(query)
             ]
+        self._seen.update((view.id, (view.version, view.frame)) for view in views)
+        return views
 
     def frame_detections(
         self, frame: int, session_id: int, min_confidence: float = 0.0
@@ -464,7 +504,7 @@ class AnnotationEditor:
         box = _check_box(box)
 
         def work(rec: _Recorder) -> None:
-            row = self._row(rec.session, annotation_id)
+            row = self._row(rec, annotation_id)
             rec.set(row, **_box_values(box), is_keyframe=True)
             if row.track_id is not None:
                 self._rebuild(rec, row.track_id, row.frame_number, row.frame_number)
@@ -476,7 +516,7 @@ class AnnotationEditor:
         on this frame only (an outside keyframe, with keyframes on the frames either side)."""
 
         def work(rec: _Recorder) -> None:
-            row = self._row(rec.session, annotation_id)
+            row = self._row(rec, annotation_id)
             track_id, frame = row.track_id, row.frame_number
             if track_id is None:
                 rec.delete(row)
@@ -498,7 +538,7 @@ class AnnotationEditor:
         vru_type = _check_type(vru_type)
 
         def work(rec: _Recorder) -> None:
-            row = self._row(rec.session, annotation_id)
+            row = self._row(rec, annotation_id)
             if row.track_id is None:
                 rec.set(row, vru_type=vru_type)
                 return
@@ -509,8 +549,10 @@ class AnnotationEditor:
             )
             rows = rec.session.execute(select(ANNOTATIONS).where(*same_track)).mappings().all()
             rec.remember({each["id"]: _strip_id(each) for each in rows})
-            rec.session.execute(
-                update(ANNOTATIONS).where(*same_track).values(vru_type=vru_type, updated_at=utcnow())
+            now = utcnow()
+            update_rows(
+                rec.session,
+                [(each["id"], {"vru_type": vru_type, "updated_at": now}, each["version"]) for each in rows],
             )
 
         self._edit(f"Change class to {vru_type}", work)
@@ -557,7 +599,7 @@ class AnnotationEditor:
 
     def _set_keyframe_values(self, annotation_id: int, values: dict[str, object], text_: str) -> None:
         def work(rec: _Recorder) -> None:
-            row = self._row(rec.session, annotation_id)
+            row = self._row(rec, annotation_id)
             if row.track_id is None:
                 rec.set(row, **values)
                 return
@@ -644,7 +686,7 @@ class AnnotationEditor:
             raise ValidationError(f"Cannot propagate a box {frames} frames.", hint="Give 1 or more frames.")
 
         def work(rec: _Recorder) -> list[int]:
-            row = self._row(rec.session, annotation_id)
+            row = self._row(rec, annotation_id)
             if row.outside:
                 raise ValidationError(
                     "This box marks the end of its track.", hint="Propagate a visible box instead."
@@ -666,7 +708,7 @@ class AnnotationEditor:
             )
             replaced = rec.session.execute(select(ANNOTATIONS).where(*in_range)).mappings().all()
             rec.remember({each["id"]: _strip_id(each) for each in replaced})
-            delete_rows(rec.session, [each["id"] for each in replaced])
+            delete_rows(rec.session, {each["id"]: each["version"] for each in replaced})
             rec.add(
                 self._new_row(end, row.bounding_box, track_id=track_id, is_keyframe=True, **_flags_of(row))
             )
@@ -685,7 +727,7 @@ class AnnotationEditor:
         keyframe (where the track resumes, if it has one)."""
 
         def work(rec: _Recorder) -> None:
-            row = self._row(rec.session, annotation_id)
+            row = self._row(rec, annotation_id)
             if row.track_id is None:
                 raise ValidationError(
                     "This box is not part of a track, so it has no track to end.",
@@ -723,16 +765,20 @@ class AnnotationEditor:
         if self._group is not None:
             yield
             return
-        with self.db.transaction() as session:
-            self._group = _Recorder(session, text_)
-            try:
-                yield
-                change = self._group.finish()
-                change.text = text_
-                if not change.is_empty():
-                    self._after_edit(session)
-            finally:
-                self._group = None
+        recorder: _Recorder | None = None
+        try:
+            with self.db.transaction() as session:
+                recorder = self._group = _Recorder(session, text_)
+                try:
+                    yield
+                    change = self._group.finish()
+                    change.text = text_
+                    if not change.is_empty():
+                        self._after_edit(session, change)
+                finally:
+                    self._group = None
+        except (StaleRows, StaleDataError) as exc:
+            raise self._conflict(exc, recorder, "your edit") from exc
         self._record(change)
 
     def undo(self) -> bool:
@@ -758,12 +804,47 @@ class AnnotationEditor:
         if not source:
             return False
         change = source[-1].change
-        with self.db.transaction() as session:
-            apply_change(session, change, self._ids, forward=forward, video_id=self.video_id)
-            self._after_edit(session)
+        frames = {
+            self._ids.resolve(row_id): image["frame_number"]
+            for row_id, images in change.annotations.items()
+            for image in images
+            if image is not None
+        }
+        known = {row_id: self._written[row_id] for row_id in frames if row_id in self._written}
+        try:
+            with self.db.transaction() as session:
+                written = apply_change(
+                    session,
+                    change,
+                    self._ids,
+                    forward=forward,
+                    video_id=self.video_id,
+                    known=known,
+                    accepted=self._accepted,
+                )
+                self._after_edit(session, change)
+        except StaleRows as exc:
+            raise self._conflict(exc, None, "the redo" if forward else "the undo", frames) from exc
         target.append(source.pop())
+        self._accepted.clear()
+        for row_id, version in written.items():
+            self._wrote(row_id, version, frames.get(row_id, -1))
         self._notify(change.frames())
         return True
+
+    def take_theirs(self, conflict: ConflictError, *, write_over: bool) -> None:
+        """The boxes of a conflict count as read as they are now. With ``write_over`` the next edit,
+        undo or redo may also change them as the user wanted before (it is made again on top of
+        the other person's change); without, an undo still refuses to take their change back."""
+        for view in conflict.conflicts:
+            if not isinstance(view, ConflictView):
+                continue
+            if write_over:
+                self._accepted[view.id] = view.version
+            if view.version is None:
+                self._seen.pop(view.id, None)
+            elif view.frame is not None:
+                self._seen[view.id] = (view.version, view.frame)
 
     # -- internals ---------------------------------------------------------------------------------
     def _edit(self, text_: str, work: Callable[[_Recorder], T]) -> T:
@@ -772,22 +853,68 @@ class AnnotationEditor:
             self._group.session.flush()
             self._group.session.expire_all()
             return work(self._group)
-        with self.db.transaction() as session:
-            recorder = _Recorder(session, text_)
-            result = work(recorder)
-            change = recorder.finish()
-            if not change.is_empty():
-                self._after_edit(session)
+        recorder: _Recorder | None = None
+        try:
+            with self.db.transaction() as session:
+                recorder = _Recorder(session, text_)
+                result = work(recorder)
+                change = recorder.finish()
+                if not change.is_empty():
+                    self._after_edit(session, change)
+        except (StaleRows, StaleDataError) as exc:
+            raise self._conflict(exc, recorder, "your edit") from exc
         self._record(change)
         return result
 
     def _record(self, change: Change) -> None:
-        if not change.is_empty():
-            self._history.push(change)
-            self._notify(change.frames())
+        self._accepted.clear()
+        if change.is_empty():
+            return
+        self._history.push(change)
+        for row_id, (_before, after) in change.annotations.items():
+            if after is None:
+                self._wrote(row_id, None, -1)
+            else:
+                self._wrote(row_id, after["version"], after["frame_number"])
+        self._notify(change.frames())
 
-    def _after_edit(self, session: Session) -> None:
-        after_boxes_changed(session, self.video_id)
+    def _wrote(self, row_id: int, version: int | None, frame: int) -> None:
+        if version is None:
+            self._seen.pop(row_id, None)
+            self._written.pop(row_id, None)
+        else:
+            self._seen[row_id] = (version, frame)
+            self._written[row_id] = version
+
+    def _after_edit(self, session: Session, change: Change) -> None:
+        after_boxes_changed(session, self.video_id, change.frames())
+
+    def _conflict(
+        self,
+        exc: StaleRows | StaleDataError,
+        recorder: _Recorder | None,
+        what: str,
+        frames: dict[int, int] | None = None,
+    ) -> ConflictError:
+        """The error for an edit that met others' changes: which boxes, who, when, what they are now."""
+        expected = exc.expected if isinstance(exc, StaleRows) else {}
+        if not expected and recorder is not None:  # a box changed between this edit's read and write
+            expected = recorder.versions()
+        known = {row_id: frame for row_id, (_version, frame) in self._seen.items()}
+        if recorder is not None:
+            known.update(recorder.frames())
+        known.update(frames or {})
+        with self.db.session() as session:
+            rows = {
+                row.id: row
+                for row in session.scalars(select(Annotation).where(Annotation.id.in_(list(expected))))
+            }
+            conflicts = [
+                _conflict_view(row_id, rows.get(row_id), known.get(row_id), session, self.video_id)
+                for row_id in sorted(expected)
+                if rows.get(row_id) is None or rows[row_id].version != expected[row_id]
+            ]
+        return ConflictError(_conflict_text(conflicts, what), hint=_CONFLICT_HINT, conflicts=tuple(conflicts))
 
     def _check_frame(self, frame: int) -> int:
         frame = int(frame)
@@ -803,12 +930,20 @@ class AnnotationEditor:
             return float(self._times[frame])
         return frame / self.fps if self.fps > 0 else 0.0
 
-    def _row(self, session: Session, annotation_id: int) -> Annotation:
-        row = session.get(Annotation, self._ids.resolve(annotation_id))
+    def _row(self, rec: _Recorder, annotation_id: int) -> Annotation:
+        """The box to edit, as this editor last read it (:class:`StaleRows` if someone else changed
+        or deleted it since)."""
+        row_id = self._ids.resolve(annotation_id)
+        row = rec.session.get(Annotation, row_id)
+        seen = self._seen.get(row_id)
         if row is None or row.video_id != self.video_id:
+            if seen is not None and row_id not in self._accepted:
+                raise StaleRows({row_id: seen[0]})
             raise NotFoundError(
                 f"Box {annotation_id} no longer exists on this video.", hint="Refresh the view and try again."
             )
+        if seen is not None and seen[0] != row.version and not rec.touched(row_id):
+            raise StaleRows({row_id: seen[0]})
         return row
 
     def _event(self, session: Session, event_id: int) -> DetectionEvent:
@@ -862,7 +997,9 @@ class AnnotationEditor:
             Annotation.track_id == track_id,
             Annotation.frame_number.between(first, last),
         )
-        return list(session.scalars(query.order_by(Annotation.frame_number, Annotation.id)))
+        query = query.order_by(Annotation.frame_number, Annotation.id)
+        # Rows this edit changed in bulk are read afresh (with their new versions).
+        return list(session.scalars(query.execution_options(populate_existing=True)))
 
     def _place_keyframe(
         self, rec: _Recorder, track_id: int, frame: int, box: Box, *, vru_type: str, **values: object
@@ -930,7 +1067,7 @@ class AnnotationEditor:
 
         now = utcnow()
         removed: list[RowImage] = []
-        changed: list[tuple[int, RowImage]] = []
+        changed: list[tuple[int, RowImage, int]] = []
         touched: list[RowImage] = []
         created: list[RowImage] = []
         for frame, rows in existing.items():
@@ -948,9 +1085,9 @@ class AnnotationEditor:
             updates = {name: value for name, value in values.items() if row[name] != value}
             if updates:
                 touched.append(row)
-                changed.append((row["id"], {**updates, "updated_at": now}))
+                changed.append((row["id"], {**updates, "updated_at": now}, row["version"]))
         rec.remember({row["id"]: _strip_id(row) for row in [*removed, *touched]})
-        delete_rows(session, [row["id"] for row in removed])
+        delete_rows(session, {row["id"]: row["version"] for row in removed})
         update_rows(session, changed)
         rec.inserted(insert_rows(session, created))
 
@@ -973,7 +1110,7 @@ class AnnotationEditor:
             **_box_values(box),
             **values,
         }
-        assert set(image) | {"created_by", "updated_by"} == set(ANNOTATION_COLUMNS)
+        assert set(image) | {"created_by", "updated_by", "version"} == set(ANNOTATION_COLUMNS)
         return image
 
     def _accept(self, rec: _Recorder, event: DetectionEvent) -> int:
@@ -1016,6 +1153,43 @@ class AnnotationEditor:
             .limit(1)
         )
         return int(existing) if existing is not None else self._next_track_id(session)
+
+
+_CONFLICT_HINT = "Re-apply it on top of their change, or drop it and reload the frame."
+
+
+def _conflict_view(
+    row_id: int, row: Annotation | None, frame: int | None, session: Session, video_id: int
+) -> ConflictView:
+    if row is None:
+        by = last_change_by(session, video_id, frame) if frame is not None else None
+        return ConflictView(id=row_id, frame=frame, by=by, at=None, version=None, box=None, vru_type=None)
+    return ConflictView(
+        id=row_id,
+        frame=row.frame_number,
+        by=row.updated_by,
+        at=row.updated_at,
+        version=row.version,
+        box=None if row.outside else row.bounding_box,
+        vru_type=row.vru_type,
+    )
+
+
+def _conflict_text(conflicts: list[ConflictView], what: str) -> str:
+    if not conflicts:
+        return f"Boxes changed while {what} was being saved; nothing of it was saved."
+    names = sorted({view.by for view in conflicts if view.by})
+    who = f" by {', '.join(names)}" if names else " by someone else"
+    if len(conflicts) == 1:
+        view = conflicts[0]
+        where = f" on frame {view.frame}" if view.frame is not None else ""
+        if view.version is None:
+            return f"Box {view.id}{where} was deleted{who} after you loaded it; {what} was not saved."
+        when = f" at {view.at.strftime('%H:%M:%S')}" if view.at is not None else ""
+        return f"Box {view.id}{where} was changed{who}{when} after you loaded it; {what} was not saved."
+    frames = sorted(view.frame for view in conflicts if view.frame is not None)
+    where = f" (frames {frames[0]}–{frames[-1]})" if frames else ""
+    return f"{len(conflicts)} boxes{where} were changed{who} after you loaded them; {what} was not saved."
 
 
 def counted(number: int, singular: str, plural: str) -> str:

@@ -5,6 +5,11 @@ An edit is recorded as the exact images of every row it touched, before and afte
 writes the "before" images back, redo the "after" images, so any edit — a track regenerated over
 hundreds of frames included — is restored exactly.
 
+Rows carry a version (:class:`~vru_desktop.store.models.Annotation`): every write below changes a
+row only where it still has the version it was read with, and raises :class:`StaleRows` otherwise
+(someone else changed or deleted it); the caller's transaction then rolls back. Undo and redo
+expect each row as the editor last wrote it.
+
 A row that undo re-creates gets its old id back when that id is free. When another row has taken
 it meanwhile, the row gets a new id and :class:`IdMap` remembers the replacement, so older entries
 that name the old id keep working.
@@ -33,6 +38,17 @@ ANNOTATIONS = Annotation.__table__
 EVENTS = DetectionEvent.__table__
 REVIEWED = ReviewedFrame.__table__
 IMPORTS = AnnotationImport.__table__
+
+
+class StaleRows(Exception):
+    """Rows an edit was about to write changed since they were read: id → the version expected
+    (``None``: the row was expected not to exist)."""
+
+    def __init__(self, expected: dict[int, int | None]) -> None:
+        super().__init__(f"rows changed meanwhile: {sorted(expected)}")
+        self.expected = expected
+
+
 #: Column names of an annotation row image (every column but the id).
 ANNOTATION_COLUMNS: tuple[str, ...] = tuple(c.name for c in ANNOTATIONS.columns if c.name != "id")
 
@@ -176,17 +192,45 @@ def read_images(session: Session, ids: Iterable[int]) -> dict[int, RowImage]:
     return images
 
 
-def delete_rows(session: Session, ids: Iterable[int]) -> None:
-    session.execute(delete(ANNOTATIONS).where(_id_list(session, ids)))
+def read_versions(session: Session, ids: Iterable[int], *, lock: bool = False) -> dict[int, int]:
+    """The current versions of the annotation rows with these ids that exist; with ``lock`` the rows
+    stay locked until the transaction ends (on a server; a file's writer holds the whole file)."""
+    query = select(ANNOTATIONS.c.id, ANNOTATIONS.c.version).where(_id_list(session, ids))
+    if lock:
+        query = query.with_for_update()
+    return {int(row_id): int(version) for row_id, version in session.execute(query)}
 
 
-def update_rows(session: Session, changes: list[tuple[int, RowImage]]) -> None:
-    """Write column values to rows by id, one executemany per set of columns."""
+def _check_versions(session: Session, versions: dict[int, int]) -> None:
+    """Lock the rows and raise :class:`StaleRows` for those that no longer have these versions."""
+    now = read_versions(session, versions, lock=True)
+    stale = {row_id: version for row_id, version in versions.items() if now.get(row_id) != version}
+    if stale:
+        raise StaleRows(stale)
+
+
+def delete_rows(session: Session, versions: dict[int, int]) -> None:
+    """Delete rows by id where each still has its version (id → version); :class:`StaleRows` if not."""
+    if versions:
+        _check_versions(session, versions)
+        session.execute(delete(ANNOTATIONS).where(_id_list(session, versions)))
+
+
+def update_rows(session: Session, changes: list[tuple[int, RowImage, int]]) -> None:
+    """Write column values to rows by id where each still has the version given, which goes up by
+    one (one executemany per set of columns); :class:`StaleRows` if one has another version."""
+    if not changes:
+        return
+    _check_versions(session, {row_id: version for row_id, _values, version in changes})
     by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row_id, values in changes:
-        by_columns.setdefault(tuple(sorted(values)), []).append({"row_id": row_id, **values})
+    for row_id, values, version in changes:
+        values = {name: value for name, value in values.items() if name != "version"}
+        params = {"row_id": row_id, "expected": version, "version": version + 1, **values}
+        by_columns.setdefault(tuple(sorted(values)), []).append(params)
+    t = ANNOTATIONS
+    statement = update(t).where(t.c.id == bindparam("row_id"), t.c.version == bindparam("expected"))
     for params in by_columns.values():
-        session.execute(update(ANNOTATIONS).where(ANNOTATIONS.c.id == bindparam("row_id")), params)
+        session.execute(statement, params)
 
 
 def insert_rows(session: Session, images: list[RowImage]) -> list[int]:
@@ -207,34 +251,70 @@ def insert_rows(session: Session, images: list[RowImage]) -> list[int]:
     return [int(row_id) for row_id in result.scalars()]
 
 
-def apply_change(session: Session, change: Change, ids: IdMap, *, forward: bool, video_id: int) -> None:
-    """Write the "after" images of ``change`` (``forward``) or its "before" images (undo)."""
-    deletes: list[int] = []
-    updates: list[tuple[int, RowImage]] = []
+def apply_change(
+    session: Session,
+    change: Change,
+    ids: IdMap,
+    *,
+    forward: bool,
+    video_id: int,
+    known: dict[int, int],
+    accepted: dict[int, int | None],
+) -> dict[int, int | None]:
+    """Write the "after" images of ``change`` (``forward``) or its "before" images (undo); returns
+    the rows' new versions (``None``: deleted).
+
+    Each row must have the version the editor last wrote (``known``, else its image's), or
+    the one ``accepted`` names (id → version, ``None``: deleted): someone else's change that the user
+    chose to write over. :class:`StaleRows` otherwise.
+    """
+    expected: dict[int, int] = {}
+    targets: dict[int, RowImage | None] = {}
     creates: list[tuple[int, RowImage]] = []
     for recorded_id, (before, after) in change.annotations.items():
         current, target = (before, after) if forward else (after, before)
         row_id = ids.resolve(recorded_id)
-        if target is None:
-            deletes.append(row_id)
-        elif current is None:
+        if current is None:
+            assert target is not None
             creates.append((row_id, target))
         else:
-            updates.append((row_id, target))
-    delete_rows(session, deletes)
-    if updates:
-        present = set(read_images(session, [row_id for row_id, _image in updates]))
-        update_rows(session, [(row_id, image) for row_id, image in updates if row_id in present])
-        # A row removed outside this editor is brought back under its id.
-        creates.extend((row_id, image) for row_id, image in updates if row_id not in present)
+            expected[row_id] = known.get(row_id, current["version"])
+            targets[row_id] = target
+    now = read_versions(session, expected, lock=True)
+    stale: dict[int, int | None] = {
+        row_id: version
+        for row_id, version in expected.items()
+        if now.get(row_id) != version and (row_id not in accepted or accepted[row_id] != now.get(row_id))
+    }
+    if stale:
+        raise StaleRows(stale)
+    written: dict[int, int | None] = {}
+    deleted = [row_id for row_id, image in targets.items() if image is None]
+    if deleted:
+        session.execute(delete(ANNOTATIONS).where(_id_list(session, deleted)))
+        written.update(dict.fromkeys(deleted))
+    updates = [
+        (row_id, image, now[row_id])
+        for row_id, image in targets.items()
+        if image is not None and row_id in now
+    ]
+    update_rows(session, updates)
+    written.update((row_id, version + 1) for row_id, _image, version in updates)
+    # A row deleted by someone else, which the user chose to write over, is brought back under its id.
+    creates.extend(
+        (row_id, image) for row_id, image in targets.items() if image is not None and row_id not in now
+    )
     if creates:
         taken = set(read_images(session, [row_id for row_id, _image in creates]))
-        insert_rows(session, [{"id": row_id, **image} for row_id, image in creates if row_id not in taken])
-        moved = [(row_id, image) for row_id, image in creates if row_id in taken]
-        for (old_id, _image), new_id in zip(
+        fresh = [(row_id, {**image, "version": image["version"] + 1}) for row_id, image in creates]
+        insert_rows(session, [{"id": row_id, **image} for row_id, image in fresh if row_id not in taken])
+        written.update((row_id, image["version"]) for row_id, image in fresh if row_id not in taken)
+        moved = [(row_id, image) for row_id, image in fresh if row_id in taken]
+        for (old_id, image), new_id in zip(
             moved, insert_rows(session, [image for _id, image in moved]), strict=True
         ):
             ids.replace(old_id, new_id)
+            written[new_id] = image["version"]
     for event_id, (_frame, before, after) in change.reviews.items():
         session.execute(
             update(EVENTS).where(EVENTS.c.id == event_id).values(review=after if forward else before)
@@ -246,3 +326,4 @@ def apply_change(session: Session, change: Change, ids: IdMap, *, forward: bool,
         )
         if wanted:
             session.execute(insert(REVIEWED).values(video_id=video_id, frame_number=frame))
+    return written

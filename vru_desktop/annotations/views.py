@@ -7,6 +7,7 @@ read it is closed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 
@@ -36,6 +37,25 @@ class AnnotationView:
     truncation: float | None = None
     #: Where the box came from: manual, detection, import:coco …
     source: str = "manual"
+    #: The row's version when it was read (edits check it).
+    version: int = 1
+
+
+@dataclass(frozen=True)
+class ConflictView:
+    """A box someone else changed or deleted after an editor read it, as it is now."""
+
+    id: int
+    #: Its frame (``None``: deleted, and the frame was not known).
+    frame: int | None
+    #: Who changed it and when (``None``: not known).
+    by: str | None
+    at: datetime | None
+    #: Its version now; ``None``: deleted.
+    version: int | None
+    #: Its box and class now (``box`` ``None``: deleted or hidden from this frame on).
+    box: Box | None
+    vru_type: str | None
 
 
 @dataclass(frozen=True)

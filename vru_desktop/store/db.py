@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: The newest migration. Opening a database already at this revision skips importing Alembic.
-HEAD_REVISION = "0008_condition_tags"
+HEAD_REVISION = "0009_row_versions"
 #: How long a writer waits for another process's write to finish before the database counts as locked.
 BUSY_TIMEOUT_MS = 10_000
 _WRITE = "vru_write"
@@ -138,9 +138,27 @@ class Database:
                 session.connection(execution_options={_WRITE: True})
                 yield session
         except OperationalError as exc:
+            if self.path is None:
+                raise self._lost(exc) from exc
             raise (_plain_error(self.path, exc) or exc) from exc
         finally:
             session.close()
+
+    def location(self) -> str:
+        """Which store this is, for a person: ``SQLite: PATH`` or ``PostgreSQL: USER@HOST:PORT/DB``."""
+        if self.path is not None:
+            return f"SQLite: {self.path}"
+        url = self.engine.url
+        port = f":{url.port}" if url.port else ""
+        return f"PostgreSQL: {url.username or ''}@{url.host or 'localhost'}{port}/{url.database or ''}"
+
+    def _lost(self, exc: OperationalError) -> StoreError:
+        where = self.location().removeprefix("PostgreSQL: ")
+        return StoreError(
+            f"The connection to the database server {where} was lost ({database_reason(exc)}). "
+            "Nothing of this change was saved.",
+            hint="Check that the server runs and can be reached, then try again.",
+        )
 
     # Raw storage of settings: read and write them through :mod:`vru_desktop.settings`, which checks
     # keys and values against its registry.
@@ -233,7 +251,7 @@ def _open_server(url: str) -> Database:
     except Exception as exc:  # psycopg / SQLAlchemy / Alembic errors all mean the same to a user
         engine.dispose()
         raise StoreError(
-            f"Cannot open the database {display_url(url)}: {str(exc).splitlines()[0]}.",
+            f"Cannot open the database {display_url(url)}: {database_reason(exc)}.",
             hint="Check that the server runs, the user, password and database name in the URL, "
             "and that this user may create tables there.",
         ) from exc

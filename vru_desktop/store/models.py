@@ -408,7 +408,11 @@ class Annotation(BoxMixin, Base):
     updated_by: Mapped[str | None] = mapped_column(
         String(USER_NAME_LENGTH), default=connection_user, onupdate=connection_user
     )
+    #: Raised by every write; an edit writes only where the row still has the version it read, so
+    #: two people editing one box never lose a change silently.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
     __table_args__ = (
         # Covering: the timeline, ground-truth and dataset summaries read the index only.
         Index(
@@ -473,6 +477,23 @@ class ReviewedFrame(Base):
     frame_number: Mapped[int] = mapped_column(Integer, primary_key=True)
     reviewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(USER_NAME_LENGTH), default=connection_user)
+
+
+class VideoChange(Base):
+    """One committed change of a video's boxes or review marks: what open viewers elsewhere follow.
+
+    ``first_frame``–``last_frame`` are the frames it touched (``None``: any frame of the video).
+    """
+
+    __tablename__ = "video_changes"
+
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    #: 1, 2, … per video in commit order (writers of a video take its row lock before writing one).
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_frame: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_frame: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    changed_by: Mapped[str | None] = mapped_column(String(USER_NAME_LENGTH), default=connection_user)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ConditionTag(Base):

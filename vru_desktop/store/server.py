@@ -16,6 +16,8 @@ from vru_desktop.errors import StoreError
 
 log = logging.getLogger(__name__)
 
+#: Seconds to wait for a server to answer before it counts as unreachable.
+CONNECT_TIMEOUT_S = 10
 #: The URL schemes of the servers the store runs on.
 SERVER_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 
@@ -50,7 +52,13 @@ def create_server_engine(url: str) -> Engine:
             hint="Install it with: pip install 'vru-desktop[team]'.",
         ) from exc
     try:
-        return create_engine(_driver_url(url), future=True, pool_pre_ping=True)
+        # An unreachable server is reported within CONNECT_TIMEOUT_S, not after the system's minutes.
+        return create_engine(
+            _driver_url(url),
+            future=True,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
+        )
     except ArgumentError as exc:
         raise StoreError(
             f"'{url}' is not a database URL: {exc}.",

@@ -53,12 +53,43 @@ def build_window(db: Database, locations: Locations) -> MainWindow:
     return MainWindow(db, locations)
 
 
+def open_library(locations: Locations, database: str | None = None) -> Database | None:
+    """The library the window opens. When a team server cannot be opened, the person may open the
+    local library instead; ``None`` when they decline. Other failures raise StoreError."""
+    from vru_desktop.errors import StoreError
+    from vru_desktop.store.db import open_database
+    from vru_desktop.store.server import is_server_url
+
+    target = resolve_database(locations, database)
+    try:
+        return open_database(target)
+    except StoreError as exc:
+        if not is_server_url(target):
+            raise
+        if not ask_open_local(str(exc), locations.database):
+            return None
+    return open_database(locations.database)
+
+
+def ask_open_local(error: str, path: Path) -> bool:
+    """Whether to open the local library at ``path`` after the team server failed with ``error``."""
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(QMessageBox.Icon.Critical, "VRU Desktop", error)
+    box.setInformativeText(
+        f"Open the local library ({path}) instead? What you change there stays on this computer."
+    )
+    local = box.addButton("Open the Local Library", QMessageBox.ButtonRole.AcceptRole)
+    box.setEscapeButton(box.addButton("Quit", QMessageBox.ButtonRole.RejectRole))
+    box.exec()
+    return box.clickedButton() is local
+
+
 def run_gui(data_dir: str | None = None, *, database: str | None = None, verbose: bool = False) -> int:
     from PySide6.QtWidgets import QMessageBox
 
     from vru_desktop.errors import VruError
     from vru_desktop.library.projects import ensure_default_project
-    from vru_desktop.store.db import open_database
     from vru_desktop.ui import errors
 
     app = application()
@@ -66,7 +97,9 @@ def run_gui(data_dir: str | None = None, *, database: str | None = None, verbose
         locations = resolve_locations(data_dir).ensure()
         configure_logging(locations, verbose=verbose)
         trace_crashes()
-        db = open_database(resolve_database(locations, database))
+        db = open_library(locations, database)
+        if db is None:
+            return 1
         ensure_default_project(db)
     except VruError as exc:
         QMessageBox.critical(None, "VRU Desktop", str(exc))

@@ -85,6 +85,9 @@ class MainWindow(QMainWindow):
         self.status_label.setObjectName("libraryStatus")
         self.status_label.setToolTip(f"Data folder: {locations.data_dir}")
         self.statusBar().addPermanentWidget(self.status_label)
+        self.store_label = QLabel(db.location())  # which library: the file, or the team server
+        self.store_label.setObjectName("storeLocation")
+        self.statusBar().addPermanentWidget(self.store_label)
         self._build_actions()
         self._install_workspaces()
         self._settings = QSettings(str(locations.data_dir / "window.ini"), QSettings.Format.IniFormat)

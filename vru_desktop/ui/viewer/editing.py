@@ -5,14 +5,16 @@ history; an action on a selection is one undo step. A refused edit is shown, not
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QObject, QRectF, QTimer
 from PySide6.QtWidgets import QInputDialog
 
 from vru_desktop.annotations.editor import AnnotationEditor, counted
-from vru_desktop.errors import VruError
+from vru_desktop.errors import ConflictError, VruError
 from vru_desktop.settings import ACCEPT_ALL_MARKS_REVIEWED, get_setting
+from vru_desktop.ui.viewer.conflicts import resolve_conflict
 from vru_desktop.ui.viewer.overlay import ANNOTATION, DETECTION
 
 if TYPE_CHECKING:
@@ -41,6 +43,12 @@ class EditCommands(QObject):
             return None
         try:
             return work(self.viewer.editor)
+        except ConflictError as exc:
+            viewer = self.viewer
+            retry = partial(work, viewer.editor)
+            return resolve_conflict(
+                viewer, viewer.editor, exc, retry, viewer.refresh_overlay, viewer.show_status
+            )
         except VruError as exc:
             self.viewer.show_status(str(exc))
             return None

@@ -52,6 +52,7 @@ from vru_desktop.store.models import VRU_TYPES
 from vru_desktop.ui.viewer.controls import ViewerControls
 from vru_desktop.ui.viewer.editing import EditCommands
 from vru_desktop.ui.viewer.frames import FrameFetcher
+from vru_desktop.ui.viewer.live import LiveUpdates
 from vru_desktop.ui.viewer.missing import MissingPage
 from vru_desktop.ui.viewer.objects import REGION, ObjectKey, ObjectRow, ObjectsPanel, object_key
 from vru_desktop.ui.viewer.overlay import OverlayBox
@@ -180,6 +181,7 @@ class ViewerWorkspace(QWidget):
         self.runs = RunChoice(self)
         self.runs.chosen.connect(self._on_run_chosen)
         self.runs.detectionsWritten.connect(self._refresh_detections)
+        self.live = LiveUpdates(self, db, self._on_edited)  # others' edits of the open video
 
         self.edits = EditCommands(self)
         self.regions = IgnoreRegions(self)
@@ -226,6 +228,7 @@ class ViewerWorkspace(QWidget):
         video, table = load_video(self.db, video_id)
         self.video, self.table = video, table
         self.editor = editor = self._editor_of(video_id)
+        self.live.watch(video_id, len(table))
         self.status_bar.show_video(video.filename, video.path)
         self.controls.show_classes(video.vru_classes)
         spin = self.controls.frame_spin
@@ -267,6 +270,7 @@ class ViewerWorkspace(QWidget):
     def close_video(self) -> None:
         self.playback.close()
         self.fetcher.drop()
+        self.live.watch(None)
         self.timeline_sync.clear()
         if self.reader is not None:
             # A frame still decoding for this video finishes on its own thread, not on this one.
