@@ -46,9 +46,10 @@ class BootstrapInput:
     tp: np.ndarray  # per video, at the confidence threshold
     fp: np.ndarray
     n_pos: np.ndarray
-    mr_video: np.ndarray  # counted detections in descending score
+    mr_video: np.ndarray  # the miss rate's counted detections in descending score
     mr_tp: np.ndarray
     mr_fp: np.ndarray
+    mr_n_pos: np.ndarray  # the miss rate's positives per video
     ap_rows: list[_ApRow]
     iou_thresholds: np.ndarray
     recall_thresholds: np.ndarray
@@ -59,8 +60,20 @@ class BootstrapInput:
         v = len(pooled.frames_per_video)
         above = dt.score >= result.conf
         vd, vg = pooled.video_of_dt, pooled.video_of_gt
-        order = np.argsort(-dt.score, kind="stable")
-        counted = (points.dt_tp | points.dt_fp)[order]
+        n_pos = np.bincount(vg[points.gt_counted], minlength=v).astype(np.float64)
+        if result.protocols:  # the first protocol's miss rate, the one ``summary_metrics`` reports
+            curve = result.protocol_results[0]
+            mr_video, mr_tp = vd[curve.curve_detections], curve.curve_true_positive
+            mr_fp, mr_n_pos = ~mr_tp, np.bincount(vg[curve.positive_boxes], minlength=v).astype(np.float64)
+        else:
+            order = np.argsort(-dt.score, kind="stable")
+            counted = (points.dt_tp | points.dt_fp)[order]
+            mr_video, mr_tp, mr_fp = (
+                vd[order][counted],
+                points.dt_tp[order][counted],
+                points.dt_fp[order][counted],
+            )
+            mr_n_pos = n_pos
         coco = result.coco
         params, matching = coco.params, coco.matching
         a = list(params.area_ranges).index("all")
@@ -86,10 +99,11 @@ class BootstrapInput:
             frames=pooled.frames_per_video.astype(np.float64),
             tp=np.bincount(vd[points.dt_tp & above], minlength=v).astype(np.float64),
             fp=np.bincount(vd[points.dt_fp & above], minlength=v).astype(np.float64),
-            n_pos=np.bincount(vg[points.gt_counted], minlength=v).astype(np.float64),
-            mr_video=vd[order][counted],
-            mr_tp=points.dt_tp[order][counted],
-            mr_fp=points.dt_fp[order][counted],
+            n_pos=n_pos,
+            mr_video=mr_video,
+            mr_tp=mr_tp,
+            mr_fp=mr_fp,
+            mr_n_pos=mr_n_pos,
             ap_rows=rows,
             iou_thresholds=params.iou_thresholds,
             recall_thresholds=params.recall_thresholds,
@@ -182,7 +196,7 @@ def _miss_rate(boot: BootstrapInput, weights: np.ndarray) -> np.ndarray:
     tp_total = np.bincount(boot.mr_video[boot.mr_tp], minlength=boot.n_videos).astype(np.float64)
     parts = []
     for w in _chunks(weights, len(fp_at)):
-        frames, n_pos, total = w @ boot.frames, w @ boot.n_pos, w @ tp_total
+        frames, n_pos, total = w @ boot.frames, w @ boot.mr_n_pos, w @ tp_total
         ctp, cfp = _weighted(w, tp_before), _weighted(w, fp_upto)
         with np.errstate(divide="ignore", invalid="ignore"):
             fppi = cfp / frames[:, None]
