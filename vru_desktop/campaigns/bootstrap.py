@@ -245,23 +245,25 @@ def _ap(boot: BootstrapInput, weights: np.ndarray) -> np.ndarray:
                 out[:, t, k] = np.where(defined, 0.0, np.nan)
                 continue
             tp_upto = _counts_at(at, row.tp[t], row.video, boot.n_videos)
-            fp_upto = _counts_at(at, row.fp[t], row.video, boot.n_videos)
+            counted_upto = _counts_at(at, row.tp[t] | row.fp[t], row.video, boot.n_videos)
             start = 0
             for w in _chunks(weights, len(at)):
                 stop = start + len(w)
                 out[start:stop, t, k] = _ap_rows(
-                    _weighted(w, tp_upto), _weighted(w, fp_upto), need[start:stop], defined[start:stop]
+                    _weighted(w, tp_upto), _weighted(w, counted_upto), need[start:stop], defined[start:stop]
                 )
                 start = stop
     return out
 
 
-def _ap_rows(ctp: np.ndarray, cfp: np.ndarray, need: np.ndarray, defined: np.ndarray) -> np.ndarray:
-    """AP of each row from cumulative TP / FP counts at the true positives (``COCOeval``'s formula)."""
+def _ap_rows(ctp: np.ndarray, counted: np.ndarray, need: np.ndarray, defined: np.ndarray) -> np.ndarray:
+    """AP of each row from cumulative TP and TP + FP counts at the true positives (``COCOeval``'s
+    formula)."""
     n = ctp.shape[1]
     # a zero column after each row: the precision read where a recall point is never reached
     precision = np.zeros((len(ctp), n + 1))
-    np.divide(ctp, np.add(ctp, cfp, dtype=np.float64) + np.spacing(1), out=precision[:, :n])
+    np.add(counted, np.spacing(1), out=precision[:, :n], dtype=np.float64)
+    np.divide(ctp, precision[:, :n], out=precision[:, :n])
     # first column where the cumulative TP reaches ``need`` (it rises with the recall point)
     index = np.stack([np.searchsorted(c, r, side="left") for c, r in zip(ctp, need, strict=True)])
     # the envelope at those columns: the maximum between each and the next, then from the last back
