@@ -195,7 +195,9 @@ def test_a_named_protocol_pools_as_evaluate_coco_scores_the_union(
     assert reference.log_average_miss_rate is not None
     assert named["metrics"]["mr"] == pytest.approx(reference.log_average_miss_rate, abs=1e-12)
     assert named["metrics"]["mr"] != scores["protocols"]["default"]["metrics"]["mr"]
-    assert "mr" not in named["intervals"] and "recall" in named["intervals"]
+    # the protocol's miss rate has its own interval, resampled under its rules
+    assert named["intervals"]["mr"] != scores["protocols"]["default"]["intervals"]["mr"]
+    assert named["intervals"]["mr"]["low"] <= named["intervals"]["mr"]["high"]
 
 
 def test_video_without_reviewed_frames_is_excluded_with_the_reason(db: Any, suite: dict[str, Any]) -> None:

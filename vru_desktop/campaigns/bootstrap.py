@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 INTERVAL_METRICS = ("recall", "precision", "f1", "ap", "ap50", "mr")
 #: Resamples × detections held in memory at once.
 _CHUNK_CELLS = 4_000_000
+#: Whole numbers below this are exact in single precision, and so are their sums.
+_EXACT_SINGLE = 2**24
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,10 @@ class BootstrapInput:
     tp: np.ndarray  # per video, at the confidence threshold
     fp: np.ndarray
     n_pos: np.ndarray
-    mr_video: np.ndarray  # counted detections in descending score
+    mr_video: np.ndarray  # the miss rate's counted detections in descending score
     mr_tp: np.ndarray
     mr_fp: np.ndarray
+    mr_n_pos: np.ndarray  # the miss rate's positives per video
     ap_rows: list[_ApRow]
     iou_thresholds: np.ndarray
     recall_thresholds: np.ndarray
@@ -57,8 +60,20 @@ class BootstrapInput:
         v = len(pooled.frames_per_video)
         above = dt.score >= result.conf
         vd, vg = pooled.video_of_dt, pooled.video_of_gt
-        order = np.argsort(-dt.score, kind="stable")
-        counted = (points.dt_tp | points.dt_fp)[order]
+        n_pos = np.bincount(vg[points.gt_counted], minlength=v).astype(np.float64)
+        if result.protocols:  # the first protocol's miss rate, the one ``summary_metrics`` reports
+            curve = result.protocol_results[0]
+            mr_video, mr_tp = vd[curve.curve_detections], curve.curve_true_positive
+            mr_fp, mr_n_pos = ~mr_tp, np.bincount(vg[curve.positive_boxes], minlength=v).astype(np.float64)
+        else:
+            order = np.argsort(-dt.score, kind="stable")
+            counted = (points.dt_tp | points.dt_fp)[order]
+            mr_video, mr_tp, mr_fp = (
+                vd[order][counted],
+                points.dt_tp[order][counted],
+                points.dt_fp[order][counted],
+            )
+            mr_n_pos = n_pos
         coco = result.coco
         params, matching = coco.params, coco.matching
         a = list(params.area_ranges).index("all")
@@ -84,10 +99,11 @@ class BootstrapInput:
             frames=pooled.frames_per_video.astype(np.float64),
             tp=np.bincount(vd[points.dt_tp & above], minlength=v).astype(np.float64),
             fp=np.bincount(vd[points.dt_fp & above], minlength=v).astype(np.float64),
-            n_pos=np.bincount(vg[points.gt_counted], minlength=v).astype(np.float64),
-            mr_video=vd[order][counted],
-            mr_tp=points.dt_tp[order][counted],
-            mr_fp=points.dt_fp[order][counted],
+            n_pos=n_pos,
+            mr_video=mr_video,
+            mr_tp=mr_tp,
+            mr_fp=mr_fp,
+            mr_n_pos=mr_n_pos,
             ap_rows=rows,
             iou_thresholds=params.iou_thresholds,
             recall_thresholds=params.recall_thresholds,
@@ -132,13 +148,28 @@ def values(boot: BootstrapInput, weights: np.ndarray) -> dict[str, np.ndarray]:
 def _counts_at(positions: np.ndarray, flags: np.ndarray, video: np.ndarray, n_videos: int) -> np.ndarray:
     """``(n_videos, len(positions))``: per video, the flagged detections at or before each position.
 
-    A resample's cumulative count at those positions is then ``weights @ counts``."""
+    A resample's cumulative count at those positions is then ``weights @ counts`` (see
+    :func:`_weighted`)."""
     flagged = np.flatnonzero(flags)
-    of_video = video[flagged]
-    out = np.empty((n_videos, len(positions)))
-    for v in range(n_videos):
-        out[v] = np.searchsorted(flagged[of_video == v], positions, side="right")
-    return out
+    first = np.searchsorted(positions, flagged, side="left")  # the first position counting each
+    keep = first < len(positions)
+    steps = np.bincount(
+        video[flagged[keep]] * len(positions) + first[keep], minlength=n_videos * len(positions)
+    )
+    steps = steps.reshape(n_videos, len(positions))
+    single = steps.sum(axis=1).max(initial=0) < _EXACT_SINGLE
+    return np.cumsum(steps, axis=1, dtype=np.float32 if single else np.float64)
+
+
+def _weighted(weights: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``weights @ counts``. Both hold whole numbers: in single precision (about twice as fast)
+    where every sum stays below 2**24, so the values are exact either way."""
+    if (
+        counts.dtype == np.float32
+        and weights.sum(axis=1).max(initial=0) * counts.max(initial=0) < _EXACT_SINGLE
+    ):
+        return weights.astype(np.float32) @ counts
+    return weights @ counts.astype(np.float64, copy=False)
 
 
 def _chunks(weights: np.ndarray, width: int) -> list[np.ndarray]:
@@ -146,27 +177,37 @@ def _chunks(weights: np.ndarray, width: int) -> list[np.ndarray]:
     return [weights[i : i + step] for i in range(0, len(weights), step)]
 
 
+def _run_ends(flags: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Positions of the flagged detections that end a run: the next detection flagged in either
+    array is an ``other`` one (or there is none). Detections flagged in neither do not count."""
+    counted = np.flatnonzero(flags | other)
+    mine = flags[counted]
+    return counted[mine & np.append(~mine[1:], True)]
+
+
 def _miss_rate(boot: BootstrapInput, weights: np.ndarray) -> np.ndarray:
     """Only false positives raise the FPPI, so the miss rate at a reference point is read just
-    before the first false positive that takes the FPPI above it (or at the end)."""
-    fp_at = np.flatnonzero(boot.mr_fp)
+    before the first false positive that takes the FPPI above it (or at the end). Within a run of
+    false positives the true positives before them do not change, so the first run whose last
+    false positive is above the reference point holds that one: only run ends are read."""
+    fp_at = _run_ends(boot.mr_fp, boot.mr_tp)
     tp_before = _counts_at(fp_at, boot.mr_tp, boot.mr_video, boot.n_videos)
     fp_upto = _counts_at(fp_at, boot.mr_fp, boot.mr_video, boot.n_videos)
     tp_total = np.bincount(boot.mr_video[boot.mr_tp], minlength=boot.n_videos).astype(np.float64)
     parts = []
     for w in _chunks(weights, len(fp_at)):
-        frames, n_pos, total = w @ boot.frames, w @ boot.n_pos, w @ tp_total
-        ctp, cfp = w @ tp_before, w @ fp_upto
-        rows = np.arange(len(w))
+        frames, n_pos, total = w @ boot.frames, w @ boot.mr_n_pos, w @ tp_total
+        ctp, cfp = _weighted(w, tp_before), _weighted(w, fp_upto)
         with np.errstate(divide="ignore", invalid="ignore"):
             fppi = cfp / frames[:, None]
-            miss = np.empty((len(w), len(FPPI_POINTS)))
-            for i, ref in enumerate(FPPI_POINTS):
-                first_over = np.count_nonzero(fppi <= ref, axis=1)
-                found = first_over < len(fp_at)
-                tp = total.copy()
-                tp[found] = ctp[rows[found], first_over[found]]
-                miss[:, i] = 1.0 - tp / n_pos
+            # FPPI never falls along a row: the first run above each point by one search per row
+            if len(fp_at):
+                first_over = np.stack([np.searchsorted(row, FPPI_POINTS, side="right") for row in fppi])
+                last = np.minimum(first_over, len(fp_at) - 1)
+                tp = np.where(first_over < len(fp_at), np.take_along_axis(ctp, last, 1), total[:, None])
+            else:
+                tp = np.repeat(total[:, None], len(FPPI_POINTS), axis=1)
+            miss = 1.0 - tp / n_pos[:, None]
             result = np.exp(np.mean(np.log(np.maximum(1e-10, miss)), axis=1))
         parts.append(np.where((n_pos > 0) & (frames > 0), result, np.nan))
     return np.concatenate(parts) if parts else np.zeros(0)
@@ -189,7 +230,9 @@ def _ap(boot: BootstrapInput, weights: np.ndarray) -> np.ndarray:
 
     Precision is only read at true positives: the position where recall first reaches a recall
     point is one, and a false positive never raises the envelope above the true positive before
-    it. So each resample's cumulative counts are needed at the true positives only."""
+    it. Along a run of true positives precision only rises, so only the run's last one is read: its
+    precision bounds the run's, and it is the first read position reaching a recall point whenever
+    a true positive of its run is."""
     b, n_thr = len(weights), len(boot.iou_thresholds)
     out = np.full((b, n_thr, len(boot.ap_rows)), np.nan)
     for k, row in enumerate(boot.ap_rows):
@@ -197,34 +240,38 @@ def _ap(boot: BootstrapInput, weights: np.ndarray) -> np.ndarray:
         defined = n_pos > 0
         need = _need(boot.recall_thresholds, n_pos)
         for t in range(n_thr):
-            at = np.flatnonzero(row.tp[t])
+            at = _run_ends(row.tp[t], row.fp[t])
             if not len(at):
                 out[:, t, k] = np.where(defined, 0.0, np.nan)
                 continue
             tp_upto = _counts_at(at, row.tp[t], row.video, boot.n_videos)
-            fp_upto = _counts_at(at, row.fp[t], row.video, boot.n_videos)
+            counted_upto = _counts_at(at, row.tp[t] | row.fp[t], row.video, boot.n_videos)
             start = 0
             for w in _chunks(weights, len(at)):
                 stop = start + len(w)
                 out[start:stop, t, k] = _ap_rows(
-                    w @ tp_upto, w @ fp_upto, need[start:stop], defined[start:stop]
+                    _weighted(w, tp_upto), _weighted(w, counted_upto), need[start:stop], defined[start:stop]
                 )
                 start = stop
     return out
 
 
-def _ap_rows(ctp: np.ndarray, cfp: np.ndarray, need: np.ndarray, defined: np.ndarray) -> np.ndarray:
-    """AP of each row from cumulative TP / FP counts at the true positives (``COCOeval``'s formula)."""
+def _ap_rows(ctp: np.ndarray, counted: np.ndarray, need: np.ndarray, defined: np.ndarray) -> np.ndarray:
+    """AP of each row from cumulative TP and TP + FP counts at the true positives (``COCOeval``'s
+    formula)."""
     n = ctp.shape[1]
-    rows = np.arange(len(ctp))[:, None]
-    precision = ctp / (ctp + cfp + np.spacing(1))
-    envelope = np.maximum.accumulate(precision[:, ::-1], axis=1)[:, ::-1]
-    # first column where the cumulative TP reaches ``need``: one searchsorted over all rows, each row
-    # shifted by a multiple of a bound above its values (whole numbers, so exact)
-    bound = float(max(ctp[:, -1].max(), need.max())) + 2.0
-    flat = (ctp + rows * bound).ravel()
-    index = np.searchsorted(flat, (need + rows * bound).ravel(), side="left").reshape(need.shape) - rows * n
-    q = np.where(index < n, envelope[rows, np.minimum(index, n - 1)], 0.0)
+    # a zero column after each row: the precision read where a recall point is never reached
+    precision = np.zeros((len(ctp), n + 1))
+    np.add(counted, np.spacing(1), out=precision[:, :n], dtype=np.float64)
+    np.divide(ctp, precision[:, :n], out=precision[:, :n])
+    # first column where the cumulative TP reaches ``need`` (it rises with the recall point)
+    index = np.stack([np.searchsorted(c, r, side="left") for c, r in zip(ctp, need, strict=True)])
+    # the envelope at those columns: the maximum between each and the next, then from the last back
+    starts = index + (n + 1) * np.arange(len(ctp))[:, None]
+    ends = (n + 1) * np.arange(1, len(ctp) + 1)[:, None] - 1
+    segments = np.maximum.reduceat(precision.ravel(), np.hstack([starts, ends]).ravel())
+    segments = segments.reshape(len(ctp), -1)[:, :-1]
+    q = np.maximum.accumulate(segments[:, ::-1], axis=1)[:, ::-1]
     return np.where(defined, q.mean(axis=1), np.nan)
 
 

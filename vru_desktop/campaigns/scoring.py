@@ -409,10 +409,11 @@ def score_protocol(
 
 
 def _intervals(boot: BootstrapInput, protocol: Protocol | None, resamples: int, seed: int) -> dict[str, Any]:
-    """Bootstrap intervals; the miss rate's only for the default evaluation (a protocol's miss rate is
-    computed with its own ignore rules, which the resampling does not repeat)."""
+    """Bootstrap intervals; none for the miss rate of a protocol with the reference's quirks (its FPPI
+    points and curve ends, which the resampling does not repeat)."""
     found = intervals(boot, resamples=resamples, seed=seed)
-    return found if protocol is None else {k: v for k, v in found.items() if k != "mr"}
+    quirks = protocol is not None and protocol.reference_quirks
+    return {k: v for k, v in found.items() if k != "mr"} if quirks else found
 
 
 def _slice_metrics(metrics: dict[str, Any]) -> dict[str, Any]:

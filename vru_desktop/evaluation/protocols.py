@@ -343,6 +343,12 @@ class ProtocolResult:
     ignored: int
     detections: int
     images: int
+    #: The detections the curve counts (true or false positives) as indices into the evaluated
+    #: detections, in the curve's order, and which of them are true positives.
+    curve_detections: np.ndarray
+    curve_true_positive: np.ndarray
+    #: The ground-truth boxes counted as positives, as indices into the evaluated boxes.
+    positive_boxes: np.ndarray
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -529,6 +535,8 @@ def evaluate_protocol(
     miss, lamr = miss_rate_curve(
         d.score[order], tp[order], fp[order], n_pos, n_images, quirks=protocol.reference_quirks
     )
+    curve = order[np.argsort(-d.score[order], kind="stable")]
+    curve = curve[(tp | fp)[curve]]
     return ProtocolResult(
         protocol=protocol,
         log_average_miss_rate=lamr,
@@ -538,6 +546,9 @@ def evaluate_protocol(
         ignored=int(ignored.sum()),
         detections=len(d),
         images=n_images,
+        curve_detections=kept[curve],
+        curve_true_positive=tp[curve],
+        positive_boxes=np.flatnonzero(part)[~ignored],
     )
 
 
