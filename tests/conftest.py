@@ -482,3 +482,30 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     otherwise charge to the window."""
     gc.collect()
     gc.freeze()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[str]:
+    """A real Ray cluster on 127.0.0.1: a head and two worker nodes of one CPU each, shared by every test
+    that asks for it; its address. Its workers import this checkout."""
+    pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
+    from vru_desktop.detection import cluster as ray_runs
+
+    path = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), path) if p)
+    local = {"num_cpus": 1, "include_dashboard": False}
+    cluster = Cluster(initialize_head=True, head_node_args=local)
+    try:
+        for _ in range(2):
+            cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        yield cluster.address
+    finally:
+        ray_runs.disconnect()
+        cluster.shutdown()
+        if path is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = path

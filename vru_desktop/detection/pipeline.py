@@ -160,6 +160,8 @@ class RunCallbacks:
     #: After each commit: first frame, last frame, number of events written.
     committed: Callable[[int, int, int], None] = lambda first, last, count: None
     state: Callable[[str], None] = lambda state: None
+    #: Where the frames are computed, once known (cluster runs: the worker's host).
+    placed: Callable[[str], None] = lambda where: None
     #: Minimum seconds between two progress reports (the last one always comes).
     progress_interval: float = 0.1
 
@@ -724,12 +726,34 @@ def execute_run(
     A failure is recorded on the run (status ``failed`` with its message, everything computed so far
     kept) and returned in the summary; only a run that cannot start at all raises.
     """
+    return run_sitting(
+        db,
+        session_id,
+        lambda plan, control, callbacks: _execute(db, plan, locations, control, callbacks),
+        control=control,
+        callbacks=callbacks,
+    )
+
+
+#: The work of one sitting between :func:`_begin` and :func:`_finish`: the final state and its message.
+Sitting = Callable[[_Plan, RunControl, RunCallbacks], tuple[RunStatus, str | None]]
+
+
+def run_sitting(
+    db: Database,
+    session_id: int,
+    sitting: Sitting,
+    *,
+    control: RunControl | None = None,
+    callbacks: RunCallbacks | None = None,
+) -> RunSummary:
+    """Begin a run, let ``sitting`` process its frames (here or elsewhere), record how it ended."""
     control = control or RunControl()
     callbacks = callbacks or RunCallbacks()
     plan = _begin(db, session_id)
     callbacks.state(RunStatus.RUNNING)
     try:
-        state, message = _execute(db, plan, locations, control, callbacks)
+        state, message = sitting(plan, control, callbacks)
     except VruError as exc:
         state, message = RunStatus.FAILED, str(exc)
     except Exception as exc:
@@ -740,9 +764,8 @@ def execute_run(
     return summary
 
 
-def _execute(
-    db: Database, plan: _Plan, locations: Locations, control: RunControl, callbacks: RunCallbacks
-) -> tuple[RunStatus, str | None]:
+def _model_sha(plan: _Plan) -> str:
+    """The model file's SHA-256, refusing a file that changed since the run started."""
     check_model_file(plan.model_path)
     sha = file_sha256(plan.model_path)
     if plan.previous_sha is not None and sha != plan.previous_sha:
@@ -751,6 +774,13 @@ def _execute(
             "mix two models in one run.",
             hint="Start a new run instead.",
         )
+    return sha
+
+
+def _execute(
+    db: Database, plan: _Plan, locations: Locations, control: RunControl, callbacks: RunCallbacks
+) -> tuple[RunStatus, str | None]:
+    sha = _model_sha(plan)
     if plan.config.tracker != "none":
         check_tracker_available()
     tracking = plan.config.tracker != "none"
