@@ -9,6 +9,7 @@ import itertools
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -259,3 +260,20 @@ def test_worker_paths_follow_the_longest_mapped_folder() -> None:
     assert worker_path("/data/b.mp4", path_map) == "/mnt/data/b.mp4"
     assert worker_path("/database/c.mp4", path_map) == "/database/c.mp4"
     assert worker_path("/elsewhere/d.mp4", {}) == "/elsewhere/d.mp4"
+
+
+def test_a_local_run_never_imports_ray(db, data_dir: Path, shared_models: Path, make_video) -> None:
+    video_id = import_one(db, make_video("local.mp4", frames=3))
+    script = (
+        "import sys\n"
+        "from vru_desktop.cli import main\n"
+        f"code = main(['--data-dir', {str(data_dir)!r}, 'detect', '{video_id}', '--imgsz', '320', "
+        f"'--model', {str(shared_models / MODEL)!r}])\n"
+        "assert code == 0, code\n"
+        "assert 'ray' not in sys.modules, 'a local run imported ray'\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env={**os.environ}
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "completed" in result.stdout
