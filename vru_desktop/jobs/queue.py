@@ -159,7 +159,7 @@ class RunQueue(QObject):
         ended = self.active.pop(session_id, None)
         if ended is not None:
             self._finishing.append(ended)
-        if not self._shutting_down and get_run(self.db, session_id).status == RunStatus.CREATED:
+        if not self._shutting_down and session_id in queued_runs(self.db):
             self._held = True  # it could not start: starting it again at once would fail the same way
             self.queueHeld.emit(self._failures.pop(session_id, "A run could not start."))
         self.queueChanged.emit()
