@@ -277,3 +277,43 @@ def test_a_local_run_never_imports_ray(db, data_dir: Path, shared_models: Path, 
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "completed" in result.stdout
+
+
+def test_ray_joins_this_machines_cluster_and_a_resumed_tracking_run_keeps_its_track_ids(
+    db, locations, model_id: int, clips: dict[int, Path], ray_cluster: str
+) -> None:
+    joined = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from vru_desktop.detection.cluster import cluster_status as s; print(s('ray').text())",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # "ray" joins the instance started last on this machine
+    assert f"Ray cluster {ray_cluster}: 3 nodes" in joined.stdout, joined.stderr[-2000:]
+    assert cluster_status(ray_cluster).cpus == 3
+    with pytest.raises(
+        ClusterError, match=f"joined to the Ray cluster {ray_cluster}; it can use ray after a restart"
+    ):
+        cluster_status("ray")
+    video_id = import_one(db, clips[12])
+    config = RunConfig(imgsz=320, tracker="bytetrack", commit_frames=2)
+    run = create_run(db, video_id, model_id, config)
+    control = RunControl()
+
+    def committed(_first: int, last: int, _count: int) -> None:
+        if last >= 3:
+            control.stop()
+
+    callbacks = RunCallbacks(committed=committed)
+    first = execute(db, run.id, locations, cluster=ray_cluster, control=control, callbacks=callbacks)
+    assert first.status == "stopped", first.error_message
+    assert 3 <= stored(db, run.id).last_committed_frame < 11
+    requeue(db, run.id)
+    assert execute(db, run.id, locations, cluster=ray_cluster).status == "completed"
+    events = events_of(db, run.id)
+    assert any(e[-1] is not None for e in events)
+    assert events == local_events(db, locations, video_id, model_id, config)

@@ -83,7 +83,8 @@ _connected: str | None = None
 
 def connect(where: str) -> None:
     """Join the Ray instance ``where`` names (``ray``: this machine's, started when none runs);
-    :class:`ClusterError` when it cannot be reached. Joined once per process."""
+    :class:`ClusterError` when it cannot be reached. A process joins one cluster in its life (Ray's
+    client does not work again after leaving one); choosing another takes a restart."""
     global _connected
     with _connection_lock:
         if _connected == where and ray.is_initialized():
@@ -91,8 +92,11 @@ def connect(where: str) -> None:
         address = None if where == "ray" else where
         if address is not None:
             _check_reachable(address)
-        if ray.is_initialized():
-            ray.shutdown()
+        if _connected is not None:
+            raise ClusterError(
+                f"VRU Desktop is joined to the Ray cluster {_connected}; it can use {where} after a restart.",
+                hint="Restart the application (or run the command again); queued runs stay queued.",
+            )
         try:
             ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
         except Exception as exc:
@@ -104,7 +108,7 @@ def connect(where: str) -> None:
 
 
 def disconnect() -> None:
-    """Leave the cluster (a Ray instance this process started stops)."""
+    """Leave the cluster (a Ray instance this process started stops); for the end of the process."""
     global _connected
     with _connection_lock:
         if ray.is_initialized():
