@@ -525,6 +525,16 @@ def ray_cluster() -> Iterator[str]:
         _stop_ray_cluster()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that use the Ray cluster run one after the other (where the first of them is), so the
+    cluster lives only while they run."""
+    users = [item for item in items if "ray_cluster" in getattr(item, "fixturenames", ())]
+    if users:
+        first = items.index(users[0])
+        others = [item for item in items if item not in set(users)]
+        items[:] = others[:first] + users + others[first:]
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_teardown(item: pytest.Item) -> None:
     """Stop the test cluster once no later test asks for it."""
