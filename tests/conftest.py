@@ -482,3 +482,64 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     otherwise charge to the window."""
     gc.collect()
     gc.freeze()
+
+
+_RAY_CLUSTER: dict[str, Callable[[], None]] = {}  # how to stop the running test cluster
+
+
+def _stop_ray_cluster() -> None:
+    stop = _RAY_CLUSTER.pop("stop", None)
+    if stop is not None:
+        stop()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[str]:
+    """A real Ray cluster on this machine: a head and two worker nodes of one CPU each, shared by every
+    test that asks for it and stopped after the last of them (its idle processes would slow the rest of
+    the suite); its address. Its workers import this checkout."""
+    pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
+    from vru_desktop.detection import cluster as ray_runs
+
+    path = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), path) if p)
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+
+    def stop() -> None:
+        ray_runs.disconnect()
+        cluster.shutdown()
+        if path is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = path
+
+    _RAY_CLUSTER["stop"] = stop
+    try:
+        for _ in range(2):
+            cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        yield cluster.address
+    finally:
+        _stop_ray_cluster()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that use the Ray cluster run one after the other (where the first of them is), so the
+    cluster lives only while they run."""
+    users = [item for item in items if "ray_cluster" in getattr(item, "fixturenames", ())]
+    if users:
+        first = items.index(users[0])
+        others = [item for item in items if item not in set(users)]
+        items[:] = others[:first] + users + others[first:]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Stop the test cluster once no later test asks for it."""
+    if "stop" not in _RAY_CLUSTER or "ray_cluster" not in getattr(item, "fixturenames", ()):
+        return
+    later = item.session.items[item.session.items.index(item) + 1 :]
+    if not any("ray_cluster" in getattr(other, "fixturenames", ()) for other in later):
+        _stop_ray_cluster()

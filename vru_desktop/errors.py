@@ -84,6 +84,10 @@ class ConflictError(VruError):
         self.conflicts = conflicts
 
 
+class ClusterError(VruError):
+    """The cluster chosen for detection cannot be reached, or cannot place or keep a run's work."""
+
+
 class Cancelled(VruError):
     """Long work was cancelled by the user; whatever it had started was rolled back."""
 

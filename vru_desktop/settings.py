@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
+import importlib.util
 import json
 import logging
 import logging.handlers
@@ -273,6 +274,32 @@ def _check_optional_id(spec: Setting, value: Any) -> int | None:
     return value
 
 
+CLUSTER_INSTALL_HINT = "Install the cluster extra: pip install 'vru-desktop[cluster]'."
+
+
+def _check_cluster(spec: Setting, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value.strip()):
+        raise ValidationError(
+            f"{spec.key} must be local, ray or a Ray address, not {value!r}.",
+            hint="For example ray, 10.0.0.5:6379 or ray://10.0.0.5:10001.",
+        )
+    value = value.strip()
+    if value != "local" and importlib.util.find_spec("ray") is None:
+        raise ValidationError(f"{spec.key} = {value}: Ray is not installed.", hint=CLUSTER_INSTALL_HINT)
+    return value
+
+
+def _check_path_map(spec: Setting, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and k and isinstance(v, str) and v for k, v in value.items()
+    ):
+        raise ValidationError(
+            f"{spec.key} must map folders on this machine to the same folders on the workers.",
+            hint='For example {"/home/me/videos": "/mnt/videos"}.',
+        )
+    return value
+
+
 def _check_object(spec: Setting, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValidationError(f"{spec.key} must be a JSON object, not {value!r}.")
@@ -290,6 +317,8 @@ _CHECKS: dict[str, Callable[[Setting, Any], Any]] = {
     "name_list": _check_name_list,
     "sha256_list": _check_sha256_list,
     "object": _check_object,
+    "cluster": _check_cluster,
+    "path_map": _check_path_map,
 }
 
 
@@ -299,8 +328,9 @@ class Setting:
 
     ``kind`` is one of ``int`` (within ``minimum`` … ``maximum``), ``bool``, ``height_bins`` (bin
     name → ``[min, max]`` pixel heights), ``k_of_n`` (``[k, n]`` with 1 ≤ k ≤ n), ``optional_id`` (a
-    row id or ``None``), ``sha256_list``, ``object_list``, ``name_list``, ``text`` and ``object`` (a
-    JSON object). A ``remembered`` setting is state the program keeps from what the user did (the last
+    row id or ``None``), ``sha256_list``, ``object_list``, ``name_list``, ``text``, ``object`` (a
+    JSON object), ``cluster`` (``local``, ``ray`` or a Ray address) and ``path_map`` (folder →
+    folder). A ``remembered`` setting is state the program keeps from what the user did (the last
     run configuration, remembered class mappings …): listed, but not changed by hand. A key
     ending in ``:`` is a family: every key starting with it has this type (one per source).
     """
@@ -323,10 +353,12 @@ class Setting:
         return _CHECKS[self.kind](self, value)
 
     def parse(self, text: str) -> Any:
-        """A value typed as text (JSON: a number, ``null``, an object), checked."""
+        """A value typed as text (JSON: a number, ``null``, an object; a cluster also bare), checked."""
         try:
             value = json.loads(text)
         except json.JSONDecodeError:
+            if self.kind == "cluster":
+                return self.check(text)
             raise ValidationError(
                 f"{self.key}: {text!r} is not a {self.type_text()}.", hint=self.range_text()
             ) from None
@@ -344,6 +376,8 @@ class Setting:
             "name_list": "JSON list of names",
             "sha256_list": "list of SHA-256 checksums",
             "object": "JSON object",
+            "cluster": "cluster (local, ray or a Ray address)",
+            "path_map": "JSON object of folder → folder",
         }[self.kind]
 
     def range_text(self) -> str:
@@ -361,6 +395,13 @@ UNDO_HISTORY_MB = "annotations.undo_history_mb"
 ACCEPT_ALL_MARKS_REVIEWED = "viewer.accept_all_marks_reviewed"
 #: How many detection runs the queue runs at the same time.
 PARALLEL_RUNS = "detection.parallel_runs"
+#: Where detection runs: this process, a Ray instance on this machine, or a Ray cluster's address.
+CLUSTER = "detection.cluster"
+#: Folders of this machine → the same folders as the cluster's workers see them.
+CLUSTER_PATH_MAP = "detection.cluster_path_map"
+#: Resources each cluster task asks for.
+CLUSTER_CPUS = "detection.cluster_cpus"
+CLUSTER_GPUS = "detection.cluster_gpus"
 #: The run configuration last used (the run dialog starts from it).
 LAST_RUN_CONFIG = "detection.last_config"
 #: The model last used.
@@ -416,6 +457,35 @@ REGISTRY: dict[str, Setting] = {
             "How many detection runs the queue runs at the same time.",
             minimum=1,
             maximum=8,
+        ),
+        Setting(
+            CLUSTER,
+            "cluster",
+            "local",
+            "Where detection runs: local (in this process), ray (start or join a Ray instance on this "
+            "machine) or a Ray cluster address (host:port, ray://host:port).",
+        ),
+        Setting(
+            CLUSTER_PATH_MAP,
+            "path_map",
+            {},
+            "Video and model folders on this machine → the same folders as the cluster's workers see them.",
+        ),
+        Setting(
+            CLUSTER_CPUS,
+            "int",
+            1,
+            "CPUs each cluster task (one video) asks for.",
+            minimum=1,
+            maximum=256,
+        ),
+        Setting(
+            CLUSTER_GPUS,
+            "int",
+            0,
+            "GPUs each cluster task asks for (a run on cuda asks for at least 1).",
+            minimum=0,
+            maximum=16,
         ),
         Setting(
             HEIGHT_BINS,

@@ -13,6 +13,10 @@ from PySide6.QtWidgets import QApplication, QCheckBox, QDialogButtonBox, QLabel,
 from vru_desktop.detection.runs import parallel_runs
 from vru_desktop.settings import (
     ACCEPT_ALL_MARKS_REVIEWED,
+    CLUSTER,
+    CLUSTER_CPUS,
+    CLUSTER_GPUS,
+    CLUSTER_PATH_MAP,
     HEIGHT_BINS,
     PARALLEL_RUNS,
     PROTOCOLS,
@@ -60,11 +64,16 @@ def test_the_form_has_one_field_per_setting_a_person_sets(db: Database, qtbot) -
             UNDO_HISTORY_MB,
             ACCEPT_ALL_MARKS_REVIEWED,
             PARALLEL_RUNS,
+            CLUSTER,
+            CLUSTER_PATH_MAP,
+            CLUSTER_CPUS,
+            CLUSTER_GPUS,
             HEIGHT_BINS,
             STABLE_DETECTION,
             PROTOCOLS,
         }
     )
+    assert dialog.findChild(QLineEdit, CLUSTER).text() == "local"
     assert dialog.findChild(QCheckBox, ACCEPT_ALL_MARKS_REVIEWED).isChecked()
     cache = dialog.findChild(QSpinBox, VIEWER_CACHE_MB)
     assert (cache.minimum(), cache.maximum(), cache.value(), cache.suffix()) == (64, 65536, 512, " MB")
@@ -128,3 +137,17 @@ def test_ctrl_comma_opens_it_from_the_window(window: MainWindow, db: Database, q
     qtbot.keyClick(window, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
     assert len(seen) == 1
     assert parallel_runs(db) == 4
+
+
+def test_the_cluster_is_typed_as_a_word_or_an_address(db: Database, qtbot) -> None:
+    dialog = PreferencesDialog(db)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    _type(qtbot, dialog.findChild(QLineEdit, CLUSTER), "10.0.0.5:6379")
+    _type(qtbot, dialog.findChild(QLineEdit, CLUSTER_PATH_MAP), '{"/home/me/videos": "/mnt/videos"}')
+    _click(dialog, QDialogButtonBox.StandardButton.Ok)
+    assert get_setting(db, CLUSTER) == "10.0.0.5:6379"
+    assert get_setting(db, CLUSTER_PATH_MAP) == {"/home/me/videos": "/mnt/videos"}
+    again = PreferencesDialog(db)
+    qtbot.addWidget(again)
+    assert again.findChild(QLineEdit, CLUSTER).text() == "10.0.0.5:6379"

@@ -26,12 +26,16 @@ from vru_desktop.campaigns.requirements import METRICS, needs_base, parse_requir
 from vru_desktop.campaigns.scoring import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, score_campaign, sort_videos
 from vru_desktop.cli.common import (
     Context,
+    add_cluster_option,
     add_run_options,
+    chosen_cluster,
     print_json,
     run_config_from_args,
     run_summary_line,
+    run_together,
     run_with_progress,
 )
+from vru_desktop.detection.executor import LOCAL
 from vru_desktop.detection.models import ensure_model_file, register_model
 from vru_desktop.detection.runs import recover_interrupted
 from vru_desktop.store.models import RunStatus
@@ -69,6 +73,7 @@ def register(subparsers: Any) -> None:
         "run", help="launch a campaign and run its queued runs (Ctrl+C stops, keeping results)"
     )
     p.add_argument("name")
+    add_cluster_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_run)
 
@@ -173,6 +178,7 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     recover_interrupted(ctx.db)
+    where = chosen_cluster(ctx, args.cluster)
     launch_campaign(ctx.db, args.name)
     info = get_campaign(ctx.db, args.name)
     for v in info.videos:
@@ -180,6 +186,12 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
             print(f"video {v.video_id} {v.filename}: reusing finished run {v.run_id}", file=sys.stderr)
     queued = queued_campaign_runs(ctx.db, args.name)
     summaries = []
+    if where != LOCAL:
+        summaries = run_together(ctx, queued, where)
+        if not args.json:
+            for summary in summaries:
+                print(run_summary_line(summary))
+        queued = []
     for i, run_id in enumerate(queued, 1):
         video = next(v for v in info.videos if v.run_id == run_id)
         summary = run_with_progress(ctx, run_id, f"[{i}/{len(queued)}] video {video.video_id}")

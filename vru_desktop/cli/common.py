@@ -8,11 +8,13 @@ import json
 import math
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
+from vru_desktop.detection.executor import LOCAL, cluster_choice, cluster_module, execute
 from vru_desktop.detection.pipeline import (
     Progress,
     RunCallbacks,
@@ -20,7 +22,6 @@ from vru_desktop.detection.pipeline import (
     RunControl,
     RunSummary,
     eta_text,
-    execute_run,
 )
 from vru_desktop.settings import Locations, configure_logging, resolve_database, resolve_locations
 from vru_desktop.store.db import Database, open_database
@@ -102,8 +103,8 @@ def _stop_on_interrupt(control: RunControl) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def run_with_progress(ctx: Context, run_id: int, label: str) -> RunSummary:
-    """Run ``run_id`` through the pipeline with a progress bar; Ctrl+C stops it and keeps what was done."""
+def run_with_progress(ctx: Context, run_id: int, label: str, cluster: str = LOCAL) -> RunSummary:
+    """Run ``run_id`` where ``cluster`` says, with a progress bar; Ctrl+C stops it and keeps what was done."""
     bar = ProgressBar(label)
     control = RunControl()
 
@@ -111,9 +112,66 @@ def run_with_progress(ctx: Context, run_id: int, label: str) -> RunSummary:
         bar.update(p.done, p.total, f"{p.fps:.1f} frames/s, {eta_text(p.eta_seconds)} left")
 
     with _stop_on_interrupt(control):
-        return execute_run(
-            ctx.db, run_id, ctx.locations, control=control, callbacks=RunCallbacks(progress=progress)
+        return execute(
+            ctx.db,
+            run_id,
+            ctx.locations,
+            cluster=cluster,
+            control=control,
+            callbacks=RunCallbacks(progress=progress),
         )
+
+
+def run_together(ctx: Context, run_ids: list[int], cluster: str) -> list[RunSummary]:
+    """Run every run at once on ``cluster`` (which places them), with one progress bar over all;
+    Ctrl+C stops them all and keeps what was done. Summaries in the order of ``run_ids``."""
+    bar = ProgressBar(f"{len(run_ids)} runs on {cluster}")
+    control = RunControl()
+    done: dict[int, tuple[int, int]] = {}
+    summaries: dict[int, RunSummary] = {}
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def progress(run_id: int, p: Progress) -> None:
+        with lock:
+            done[run_id] = (p.done, p.total)
+            bar.update(sum(d for d, _ in done.values()), sum(t for _, t in done.values()))
+
+    def one(run_id: int) -> None:
+        try:
+            callbacks = RunCallbacks(progress=lambda p: progress(run_id, p))
+            summaries[run_id] = execute(
+                ctx.db, run_id, ctx.locations, cluster=cluster, control=control, callbacks=callbacks
+            )
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(run_id,), name=f"vru-run-{run_id}") for run_id in run_ids]
+    with _stop_on_interrupt(control):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():  # in short waits, so Ctrl+C is handled
+                thread.join(0.2)
+    if errors:
+        raise errors[0]
+    return [summaries[run_id] for run_id in run_ids]
+
+
+def add_cluster_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cluster",
+        help="where runs go: local, ray (this machine's Ray) or a Ray address (default: detection.cluster)",
+    )
+
+
+def chosen_cluster(ctx: Context, cluster: str | None) -> str:
+    """Where this command's runs go (``--cluster``, else the setting); a cluster is joined now, so one that
+    cannot be reached is refused before anything is queued."""
+    where = cluster_choice(ctx.db, cluster)
+    if where != LOCAL:
+        cluster_module().connect(where)
+    return where
 
 
 def run_summary_line(s: RunSummary) -> str:

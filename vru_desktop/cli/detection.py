@@ -13,12 +13,16 @@ from typing import Any
 from vru_desktop.cli.common import (
     TRUST_HELP,
     Context,
+    add_cluster_option,
     add_run_options,
+    chosen_cluster,
     print_json,
     run_config_from_args,
     run_summary_line,
+    run_together,
     run_with_progress,
 )
+from vru_desktop.detection.executor import LOCAL
 from vru_desktop.detection.models import (
     ensure_model_file,
     list_models,
@@ -42,6 +46,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("video_ids", nargs="*", type=int, metavar="VIDEO_ID")
     p.add_argument("--project", help="every video of this project")
     add_run_options(p)
+    add_cluster_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(handler=cmd_detect)
 
@@ -52,6 +57,7 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("resume", help="continue an interrupted, stopped or failed run")
     p.add_argument("run_id", type=int)
+    add_cluster_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_resume)
 
@@ -75,13 +81,17 @@ def cmd_detect(args: argparse.Namespace, ctx: Context) -> int:
         raise UsageError("detect: give VIDEO_IDs or --project NAME (one of them).")
     config = run_config_from_args(args)
     recover_interrupted(ctx.db)
+    where = chosen_cluster(ctx, args.cluster)
     path = ensure_model_file(args.model, ctx.locations)
     model = register_model(ctx.db, path, trust=args.trust_model)
     if args.project:
         runs = queue_project(ctx.db, project_id_by_name(ctx.db, args.project), model.id, config)
     else:
         runs = queue_videos(ctx.db, args.video_ids, model.id, config)
-    summaries = [run_with_progress(ctx, run.id, f"video {run.video_id}") for run in runs]
+    if where == LOCAL:
+        summaries = [run_with_progress(ctx, run.id, f"video {run.video_id}") for run in runs]
+    else:
+        summaries = run_together(ctx, [run.id for run in runs], where)
     if args.json:
         print_json([s.to_dict() for s in summaries])
     else:
@@ -94,8 +104,9 @@ def cmd_detect(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_resume(args: argparse.Namespace, ctx: Context) -> int:
     recover_interrupted(ctx.db)
+    where = chosen_cluster(ctx, args.cluster)
     run = requeue(ctx.db, args.run_id)
-    summary = run_with_progress(ctx, run.id, f"run {run.id}")
+    summary = run_with_progress(ctx, run.id, f"run {run.id}", where)
     if args.json:
         print_json(summary.to_dict())
     else:

@@ -160,6 +160,8 @@ class RunCallbacks:
     #: After each commit: first frame, last frame, number of events written.
     committed: Callable[[int, int, int], None] = lambda first, last, count: None
     state: Callable[[str], None] = lambda state: None
+    #: Where the frames are computed, once known (cluster runs: the worker's host).
+    placed: Callable[[str], None] = lambda where: None
     #: Minimum seconds between two progress reports (the last one always comes).
     progress_interval: float = 0.1
 
@@ -208,6 +210,17 @@ _END = object()
 @dataclass
 class _DecodeFailure:
     error: BaseException
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """One processed frame: its index and time, and the model's boxes in native pixels (``None``: the
+    frame could not be decoded, ``error`` says why)."""
+
+    index: int
+    time: float
+    detections: list[RawDetection] | None
+    error: str | None = None
 
 
 def frames_to_process(end_frame: int, stride: int) -> int:
@@ -333,7 +346,14 @@ def _begin(db: Database, session_id: int) -> _Plan:
         )
 
 
-def _record_provenance(db: Database, plan: _Plan, model: LoadedModel, sha: str) -> None:
+def _record_provenance(
+    db: Database,
+    plan: _Plan,
+    sha: str,
+    model_format: str,
+    names: dict[str, str],
+    libraries: dict[str, str],
+) -> None:
     with db.transaction() as session:
         run = session.get(TestSession, plan.session_id)
         assert run is not None
@@ -343,10 +363,10 @@ def _record_provenance(db: Database, plan: _Plan, model: LoadedModel, sha: str) 
             **run.provenance,
             "model_sha256": sha,
             "model_path": str(plan.model_path),
-            "model_format": model.format,
-            "class_names": {str(k): v for k, v in model.names.items()},
+            "model_format": model_format,
+            "class_names": names,
             "class_map": plan.class_map,
-            "libraries": library_versions(),
+            "libraries": libraries,
             "sittings": sittings,
         }
 
@@ -395,20 +415,89 @@ def _decode_ahead(
         out.put(_END)
 
 
+def infer_frames(
+    model: LoadedModel,
+    video_path: Path,
+    video_kind: str,
+    table: FrameTable | None,
+    config: RunConfig,
+    start: int,
+    end: int,
+) -> Iterator[list[FrameResult]]:
+    """Decode frames ``start … end`` (every ``stride``-th) ahead in a thread and yield each inference
+    batch's results. A tracking run decodes from frame 0 (ByteTrack's state depends on every frame
+    before); results before ``start`` are yielded too, for the caller to drop. Close the generator to
+    stop decoding."""
+    tracking = config.tracker != "none"
+    frames = iter_frames(
+        video_path, video_kind, start=0 if tracking else start, stop=end, stride=config.stride, table=table
+    )
+    args = {"conf": config.conf, "iou": config.iou, "imgsz": config.imgsz, "device": _device(config.device)}
+    shrink = _Shrink(*model.input_size(**args))
+    buffer: queue.Queue[Any] = queue.Queue(maxsize=max(8, 3 * config.batch))
+    stop_decoding = threading.Event()
+    decoder = threading.Thread(
+        target=_decode_ahead, args=(frames, shrink, buffer, stop_decoding), name="vru-decode", daemon=True
+    )
+    decoder.start()
+    batch_size = 1 if tracking else config.batch
+    try:
+        ended = False
+        while not ended:
+            batch: list[tuple[DecodedFrame, float, float]] = []
+            while len(batch) < batch_size:
+                item = buffer.get()
+                if item is _END:
+                    ended = True
+                    break
+                if isinstance(item, _DecodeFailure):
+                    raise item.error
+                batch.append(item)
+            if batch:
+                yield _infer(model, batch, args, tracking)
+    finally:
+        stop_decoding.set()
+        while decoder.is_alive():  # unblock a decoder waiting on a full queue
+            try:
+                buffer.get(timeout=0.05)
+            except queue.Empty:
+                continue
+        decoder.join()
+
+
+def _infer(
+    model: LoadedModel, batch: list[tuple[DecodedFrame, float, float]], args: dict[str, Any], tracking: bool
+) -> list[FrameResult]:
+    good = [item for item in batch if item[0].image is not None]
+    raw: list[list[RawDetection]] = []
+    if good:
+        if tracking:
+            raw = [model.track(good[0][0].image, **args)]
+        else:
+            raw = model.predict([f.image for f, _, _ in good], **args)
+    found = {
+        frame.index: [_scaled(d, sx, sy) for d in detections]
+        for (frame, sx, sy), detections in zip(good, raw, strict=True)
+    }
+    return [
+        FrameResult(frame.index, frame.time, found.get(frame.index), frame.error) for frame, _, _ in batch
+    ]
+
+
 class _Run:
-    """The state of one sitting of a run (from start or resume to completion, stop or failure)."""
+    """The state of one sitting of a run (from start or resume to completion, stop or failure): counts
+    the frames, turns results into events and commits them. Where the results are computed is the
+    caller's business (:meth:`run` here, Ray workers in :mod:`vru_desktop.detection.cluster`)."""
 
     def __init__(
         self,
         db: Database,
         plan: _Plan,
-        model: LoadedModel,
         control: RunControl,
         callbacks: RunCallbacks,
     ) -> None:
         self.db = db
         self.plan = plan
-        self.model = model
         self.control = control
         self.callbacks = callbacks
         self.config = plan.config
@@ -434,68 +523,34 @@ class _Run:
         return self.done_this_sitting / elapsed if elapsed > 0 else 0.0
 
     # -- the loop -------------------------------------------------------------------------------
-    def run(self) -> RunStatus:
-        """Process every frame left; returns the final state (completed or stopped)."""
+    def run(self, model: LoadedModel) -> RunStatus:
+        """Process every frame left in this process; returns the final state (completed or stopped)."""
         plan = self.plan
         if plan.start_frame >= plan.end_frame:
             return RunStatus.COMPLETED
         # ByteTrack's state depends on every frame before: a resumed tracking run feeds it the frames
         # done already again (their events are stored), so track ids go on as in one sitting.
-        first = 0 if self.config.tracker != "none" else plan.start_frame
-        frames = iter_frames(
-            plan.video_path,
-            plan.video_kind,
-            start=first,
-            stop=plan.end_frame,
-            stride=self.config.stride,
-            table=plan.table,
+        batches = infer_frames(
+            model, plan.video_path, plan.video_kind, plan.table, self.config, plan.start_frame, plan.end_frame
         )
-        cfg = self.config
-        shrink = _Shrink(
-            *self.model.input_size(conf=cfg.conf, iou=cfg.iou, imgsz=cfg.imgsz, device=_device(cfg.device))
-        )
-        buffer: queue.Queue[Any] = queue.Queue(maxsize=max(8, 3 * self.config.batch))
-        stop_decoding = threading.Event()
-        decoder = threading.Thread(
-            target=_decode_ahead, args=(frames, shrink, buffer, stop_decoding), name="vru-decode", daemon=True
-        )
-        decoder.start()
         try:
-            return self._consume(buffer)
-        finally:
-            stop_decoding.set()
-            while decoder.is_alive():  # unblock a decoder waiting on a full queue
-                try:
-                    buffer.get(timeout=0.05)
-                except queue.Empty:
-                    continue
-            decoder.join()
-
-    def _consume(self, buffer: queue.Queue[Any]) -> RunStatus:
-        batch_size = 1 if self.config.tracker != "none" else self.config.batch
-        ended = False
-        while not ended:
-            if self.control.paused and not self.control.stopped:
-                self._pause()
-            if self.control.stopped:
-                self.commit()
-                return RunStatus.STOPPED
-            batch: list[tuple[DecodedFrame, float, float]] = []
-            while len(batch) < batch_size:
-                item = buffer.get()
-                if item is _END:
-                    ended = True
-                    break
-                if isinstance(item, _DecodeFailure):
+            while True:
+                if self.control.paused and not self.control.stopped:
+                    self.pause()
+                if self.control.stopped:
                     self.commit()
-                    raise item.error
-                batch.append(item)
-            if batch:
-                self._process(batch)
+                    return RunStatus.STOPPED
+                results = next(batches, None)
+                if results is None:
+                    break
+                self.record(results)
+        finally:
+            batches.close()
         self.commit()
         return RunStatus.COMPLETED
 
-    def _pause(self) -> None:
+    def pause(self) -> None:
+        """Commit, mark the run paused and wait (no CPU) until it is resumed or stopped."""
         self.commit()
         self.active_seconds += time.monotonic() - self.active_since
         self._state(RunStatus.PAUSED)
@@ -511,25 +566,14 @@ class _Run:
             _set_status(session, run, state)
         self.callbacks.state(state)
 
-    def _process(self, batch: list[tuple[DecodedFrame, float, float]]) -> None:
-        good = [item for item in batch if item[0].image is not None]
-        results: dict[int, list[VruDetection]] = {}
-        if good:
-            cfg = self.config
-            args = {"conf": cfg.conf, "iou": cfg.iou, "imgsz": cfg.imgsz, "device": _device(cfg.device)}
-            if cfg.tracker != "none":
-                raw = [self.model.track(good[0][0].image, **args)]
-            else:
-                raw = self.model.predict([f.image for f, _, _ in good], **args)
-            for (frame, sx, sy), detections in zip(good, raw, strict=True):
-                native = [_scaled(d, sx, sy) for d in detections]
-                results[frame.index] = map_detections(
-                    native, self.plan.class_map, rider_threshold=cfg.rider_threshold
-                )
-        for frame, _, _ in batch:
+    def record(self, results: list[FrameResult]) -> None:
+        """Count a batch of processed frames and keep their events; commit when one is due."""
+        if not results:
+            return
+        for frame in results:
             if frame.index < self.plan.start_frame:
                 continue
-            if frame.image is None:
+            if frame.detections is None:
                 self.failed += 1
                 self.consecutive_failures += 1
                 log.warning("run %s: frame %s skipped: %s", self.plan.session_id, frame.index, frame.error)
@@ -542,8 +586,10 @@ class _Run:
                     )
             else:
                 self.consecutive_failures = 0
-                for det in results[frame.index]:
-                    self.pending.append(self._event(frame, det))
+                mapped = map_detections(
+                    frame.detections, self.plan.class_map, rider_threshold=self.config.rider_threshold
+                )
+                self.pending.extend(self._event(frame, det) for det in mapped)
             self.done += 1
             self.done_this_sitting += 1
             self.pending_done += 1
@@ -556,7 +602,7 @@ class _Run:
             self.commit()
         if now - self.last_progress >= self.callbacks.progress_interval or self.done >= self.plan.total:
             self.last_progress = now
-            self._report(batch[-1][0].index)
+            self._report(results[-1].index)
 
     def _report(self, frame: int) -> None:
         fps = self.fps()
@@ -564,7 +610,7 @@ class _Run:
         eta = left / fps if fps > 0 else None
         self.callbacks.progress(Progress(self.done, self.plan.total, frame, fps, eta))
 
-    def _event(self, frame: DecodedFrame, det: VruDetection) -> DetectionEvent:
+    def _event(self, frame: FrameResult, det: VruDetection) -> DetectionEvent:
         extra: dict[str, Any] = {}
         if det.vehicle_box is not None:
             extra = {
@@ -680,12 +726,34 @@ def execute_run(
     A failure is recorded on the run (status ``failed`` with its message, everything computed so far
     kept) and returned in the summary; only a run that cannot start at all raises.
     """
+    return run_sitting(
+        db,
+        session_id,
+        lambda plan, control, callbacks: _execute(db, plan, locations, control, callbacks),
+        control=control,
+        callbacks=callbacks,
+    )
+
+
+#: The work of one sitting between :func:`_begin` and :func:`_finish`: the final state and its message.
+Sitting = Callable[[_Plan, RunControl, RunCallbacks], tuple[RunStatus, str | None]]
+
+
+def run_sitting(
+    db: Database,
+    session_id: int,
+    sitting: Sitting,
+    *,
+    control: RunControl | None = None,
+    callbacks: RunCallbacks | None = None,
+) -> RunSummary:
+    """Begin a run, let ``sitting`` process its frames (here or elsewhere), record how it ended."""
     control = control or RunControl()
     callbacks = callbacks or RunCallbacks()
     plan = _begin(db, session_id)
     callbacks.state(RunStatus.RUNNING)
     try:
-        state, message = _execute(db, plan, locations, control, callbacks)
+        state, message = sitting(plan, control, callbacks)
     except VruError as exc:
         state, message = RunStatus.FAILED, str(exc)
     except Exception as exc:
@@ -696,9 +764,8 @@ def execute_run(
     return summary
 
 
-def _execute(
-    db: Database, plan: _Plan, locations: Locations, control: RunControl, callbacks: RunCallbacks
-) -> tuple[RunStatus, str | None]:
+def _model_sha(plan: _Plan) -> str:
+    """The model file's SHA-256, refusing a file that changed since the run started."""
     check_model_file(plan.model_path)
     sha = file_sha256(plan.model_path)
     if plan.previous_sha is not None and sha != plan.previous_sha:
@@ -707,6 +774,13 @@ def _execute(
             "mix two models in one run.",
             hint="Start a new run instead.",
         )
+    return sha
+
+
+def _execute(
+    db: Database, plan: _Plan, locations: Locations, control: RunControl, callbacks: RunCallbacks
+) -> tuple[RunStatus, str | None]:
+    sha = _model_sha(plan)
     if plan.config.tracker != "none":
         check_tracker_available()
     tracking = plan.config.tracker != "none"
@@ -715,17 +789,23 @@ def _execute(
     if model is None:
         trusted = model_trusted(db, sha)
         model = load_model(plan.model_path, locations, device=plan.config.device, trusted=trusted)
-    plan.class_map = record_class_names(db, plan.model_id, {str(k): v for k, v in model.names.items()})
-    _record_provenance(db, plan, model, sha)
+    names = {str(k): v for k, v in model.names.items()}
+    plan.class_map = record_class_names(db, plan.model_id, names)
+    _record_provenance(db, plan, sha, model.format, names, library_versions())
     if control.stopped:
         return RunStatus.STOPPED, None
-    sitting = _Run(db, plan, model, control, callbacks)
+    sitting = _Run(db, plan, control, callbacks)
     try:
-        state = sitting.run()
+        state = sitting.run(model)
     finally:
         sitting.commit()
     if not tracking:  # a tracker keeps per-video state in the model: never reuse that one
         _keep_loaded(key, model)
+    return _ended(db, plan, sitting, state)
+
+
+def _ended(db: Database, plan: _Plan, sitting: _Run, state: RunStatus) -> tuple[RunStatus, str | None]:
+    """The final state of a sitting that ended without an error; frames never decoded count as failed."""
     if state == RunStatus.STOPPED:
         return state, None
     missing = plan.total - sitting.done

@@ -55,6 +55,8 @@ class RunRow:
     detections_by_type: dict[str, int]
     processing_time_seconds: float
     frames_per_second: float | None
+    #: The host whose worker computes (or last computed) a cluster run's frames.
+    node: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -174,6 +176,18 @@ def recover_interrupted(db: Database) -> list[int]:
     return recovered
 
 
+def mark_interrupted(db: Database, session_id: int, reason: str) -> None:
+    """A run stopped from outside (the window closing) becomes ``interrupted``; Resume continues it."""
+    with db.transaction() as session:
+        run = _get(session, session_id)
+        run.status = RunStatus.INTERRUPTED
+        run.completed_at = None
+        run.error_message = (
+            f"{reason}; {saved_frames(run.last_committed_frame)}. Resume continues from there."
+        )
+        _mark_video(session, run)
+
+
 def saved_frames(last_committed_frame: int) -> str:
     """How far an interrupted run got, for a person."""
     if last_committed_frame < 0:
@@ -234,6 +248,7 @@ def list_runs(db: Database, *, video_id: int | None = None, ids: list[int] | Non
                     detections_by_type=dict(stats.detections_by_type) if stats is not None else {},
                     processing_time_seconds=run.processing_time_seconds,
                     frames_per_second=stats.frames_per_second if stats is not None else None,
+                    node=run.provenance.get("worker", {}).get("host"),
                 )
             )
     # Runs without statistics yet (running, paused, cut short): their events so far.

@@ -6,6 +6,7 @@ Signals (all queued to the receiver's thread):
   is ``-1`` while unknown;
 * ``detections(video_id, session_id, first_frame, last_frame, count)`` — after each commit;
 * ``stateChanged(session_id, state)`` — running, paused, completed, stopped, failed;
+* ``placed(session_id, where)`` — where the frames are computed (a cluster run: the worker's node);
 * ``finished(summary)`` — a :class:`~vru_desktop.detection.pipeline.RunSummary` (any final state);
 * ``failed(session_id, message)`` — the run failed or could not start;
 * ``ended(session_id)``, then ``done()`` — always last.
@@ -20,7 +21,8 @@ import logging
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from vru_desktop.detection.pipeline import Progress, RunCallbacks, RunControl, execute_run
+from vru_desktop.detection.executor import LOCAL, execute
+from vru_desktop.detection.pipeline import Progress, RunCallbacks, RunControl
 from vru_desktop.errors import VruError
 from vru_desktop.settings import Locations, unexpected_error_message
 from vru_desktop.store.db import Database
@@ -33,17 +35,21 @@ class DetectionWorker(QObject):
     progress = Signal(int, int, int, int, float, float)
     detections = Signal(int, int, int, int, int)
     stateChanged = Signal(int, str)
+    placed = Signal(int, str)
     finished = Signal(object)
     failed = Signal(int, str)
     ended = Signal(int)
     done = Signal()
 
-    def __init__(self, db: Database, locations: Locations, session_id: int, video_id: int) -> None:
+    def __init__(
+        self, db: Database, locations: Locations, session_id: int, video_id: int, cluster: str = LOCAL
+    ) -> None:
         super().__init__()
         self.db = db
         self.locations = locations
         self.session_id = session_id
         self.video_id = video_id
+        self.cluster = cluster
         self.control = RunControl()
 
     def start(self, parent: QObject | None = None) -> QThread:
@@ -71,11 +77,20 @@ class DetectionWorker(QObject):
     @Slot()
     def run(self) -> None:
         callbacks = RunCallbacks(
-            progress=self._progress, committed=self._committed, state=self._state, progress_interval=0.1
+            progress=self._progress,
+            committed=self._committed,
+            state=self._state,
+            placed=lambda where: self.placed.emit(self.session_id, where),
+            progress_interval=0.1,
         )
         try:
-            summary = execute_run(
-                self.db, self.session_id, self.locations, control=self.control, callbacks=callbacks
+            summary = execute(
+                self.db,
+                self.session_id,
+                self.locations,
+                cluster=self.cluster,
+                control=self.control,
+                callbacks=callbacks,
             )
         except VruError as exc:
             self.failed.emit(self.session_id, str(exc))

@@ -1,8 +1,12 @@
-"""The run queue: queued runs (status ``created``) start in order, ``parallel_runs`` at a time (1 by default).
+"""The run queue: queued runs (status ``created``) start in order, ``parallel_runs`` at a time (1 by
+default), or up to :data:`CLUSTER_RUNS_AT_ONCE` when runs go to a Ray cluster (``detection.cluster``),
+which places them.
 
 The queue lives in the database, so it survives a restart; :meth:`RunQueue.shutdown` (window closing)
 stops the runs in progress and puts them back at the head of the queue, where they continue after
-their last committed frame at the next start.
+their last committed frame at the next start; cluster runs become ``interrupted`` instead, and Resume
+continues them. A run that cannot start (a cluster that cannot be reached) stays queued and holds the
+queue until :meth:`RunQueue.hold` releases it.
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from vru_desktop.detection.executor import LOCAL, cluster_choice
 from vru_desktop.detection.pipeline import RunConfig, RunSummary
 from vru_desktop.detection.runs import (
     cancel_queued,
     get_run,
+    mark_interrupted,
     parallel_runs,
     queue_project,
     queue_videos,
@@ -29,6 +35,9 @@ from vru_desktop.store.db import Database
 from vru_desktop.store.models import RunStatus
 
 log = logging.getLogger(__name__)
+
+#: Runs handed to a cluster at the same time (each waits in Ray's queue until a node is free).
+CLUSTER_RUNS_AT_ONCE = 64
 
 
 @dataclass
@@ -45,6 +54,9 @@ class RunQueue(QObject):
     runStateChanged = Signal(int, str)
     runFinished = Signal(int, str)
     runFailed = Signal(int, str)
+    runPlaced = Signal(int, str)
+    #: The queue holds because a run could not start (the message says why); empty when released.
+    queueHeld = Signal(str)
     detectionsChanged = Signal(int, int)
     queueChanged = Signal()
 
@@ -57,6 +69,7 @@ class RunQueue(QObject):
         self._finishing: list[_Active] = []
         self._held = False
         self._shutting_down = False
+        self._failures: dict[int, str] = {}
 
     # -- queueing -------------------------------------------------------------------------------
     def recover(self) -> list[int]:
@@ -92,6 +105,7 @@ class RunQueue(QObject):
         """While held, queued runs wait (running ones go on)."""
         self._held = held
         if not held:
+            self.queueHeld.emit("")
             self.start_next()
 
     # -- control of running runs ----------------------------------------------------------------
@@ -111,19 +125,21 @@ class RunQueue(QObject):
     def start_next(self) -> None:
         if self._held or self._shutting_down:
             return
-        limit = parallel_runs(self.db)
+        cluster = cluster_choice(self.db)
+        limit = parallel_runs(self.db) if cluster == LOCAL else CLUSTER_RUNS_AT_ONCE
         for session_id in queued_runs(self.db):
             if len(self.active) >= limit:
                 break
             if session_id not in self.active:
-                self._start(session_id)
+                self._start(session_id, cluster)
 
-    def _start(self, session_id: int) -> None:
+    def _start(self, session_id: int, cluster: str) -> None:
         run = get_run(self.db, session_id)
-        worker = DetectionWorker(self.db, self.locations, session_id, run.video_id)
+        worker = DetectionWorker(self.db, self.locations, session_id, run.video_id, cluster)
+        worker.placed.connect(self.runPlaced)
         worker.progress.connect(self.runProgress)
         worker.stateChanged.connect(self.runStateChanged)
-        worker.failed.connect(self.runFailed)
+        worker.failed.connect(self._failed)
         worker.detections.connect(self._detections)
         worker.finished.connect(self._finished)
         worker.ended.connect(self._ended)
@@ -143,8 +159,15 @@ class RunQueue(QObject):
         ended = self.active.pop(session_id, None)
         if ended is not None:
             self._finishing.append(ended)
+        if not self._shutting_down and session_id in queued_runs(self.db):
+            self._held = True  # it could not start: starting it again at once would fail the same way
+            self.queueHeld.emit(self._failures.pop(session_id, "A run could not start."))
         self.queueChanged.emit()
         self.start_next()
+
+    def _failed(self, session_id: int, message: str) -> None:
+        self._failures[session_id] = message
+        self.runFailed.emit(session_id, message)
 
     def _reap(self) -> None:
         """Free the threads (and their workers) that have finished."""
@@ -164,6 +187,12 @@ class RunQueue(QObject):
             if not active.thread.wait(timeout_ms):
                 log.warning("run %s did not stop in time", session_id)
                 continue
-            if get_run(self.db, session_id).status == RunStatus.STOPPED:
+            if get_run(self.db, session_id).status != RunStatus.STOPPED:
+                continue
+            if active.worker.cluster == LOCAL:
                 requeue(self.db, session_id)
+            else:
+                mark_interrupted(
+                    self.db, session_id, "VRU Desktop was closed while this run was going on the cluster"
+                )
         self.active.clear()

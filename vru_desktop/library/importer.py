@@ -23,6 +23,7 @@ from vru_desktop.library.projects import ensure_default_project, find_project
 from vru_desktop.media.probe import (
     VIDEO_EXTENSIONS,
     VideoInfo,
+    content_fingerprint,
     fingerprint_file,
     is_image_sequence,
     probe,
@@ -291,13 +292,9 @@ def relink(db: Database, video_id: int, new_path: str | os.PathLike[str]) -> Vid
         video = session.get(Video, video_id)
         if video is None:
             raise NotFoundError(f"Video {video_id} does not exist.")
-        if video.kind == "image_sequence":
-            fingerprint = probe(path, fps=video.fps).fingerprint
-        else:
-            if not path.is_file():
-                raise MediaError(f"{path}: file not found.")
-            fingerprint = fingerprint_file(path)
-        if fingerprint != video.fingerprint:
+        if video.kind != "image_sequence" and not path.is_file():
+            raise MediaError(f"{path}: file not found.")
+        if content_fingerprint(path, video.kind, video.fps) != video.fingerprint:
             raise MediaError(
                 f"{path.name} is not the same content as video {video_id} ({video.filename}).",
                 hint="Choose the original file; a re-encoded copy has other frames.",

@@ -88,6 +88,13 @@ def fingerprint_file(path: Path, size: int | None = None) -> str:
     return digest.hexdigest()
 
 
+def content_fingerprint(path: Path, kind: str, fps: float) -> str:
+    """The fingerprint the library keeps of a video file or an image sequence folder (``kind``)."""
+    if kind == "image_sequence":
+        return probe(path, fps=fps).fingerprint
+    return fingerprint_file(path)
+
+
 def _sequence_files(folder: Path) -> list[Path]:
     files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
     numbered = [p for p in files if _NUMBER.search(p.stem)]

@@ -82,6 +82,8 @@ class PreferencesDialog(QDialog):
             editor.setValue(value)
         elif isinstance(editor, QCheckBox):
             editor.setChecked(value)
+        elif spec.kind == "cluster":  # a word or an address, typed as it is
+            editor.setText(value)
         else:
             editor.setText(json.dumps(value))
 

@@ -1,11 +1,15 @@
-"""The Runs workspace: every detection run with its state and live progress, and the buttons to steer it."""
+"""The Runs workspace: every detection run with its state and live progress, and the buttons to steer it.
+
+Above the runs: where they go (this process, or the Ray cluster with its nodes and the CPUs/GPUs in use,
+asked off the UI thread every few seconds) and, when a run could not start, why the queue waits.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -20,14 +24,29 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from vru_desktop.detection.executor import LOCAL, cluster_choice, cluster_module
 from vru_desktop.detection.pipeline import eta_text
 from vru_desktop.detection.runs import RESUMABLE, RunRow, detection_counts, list_runs
 from vru_desktop.errors import VruError
+from vru_desktop.jobs.operations import Operations
 from vru_desktop.jobs.queue import RunQueue
 from vru_desktop.store.models import RunStatus
 
-COLUMNS = ("Run", "Video", "Model", "State", "Progress", "Frames/s", "Time left", "Detections", "Message")
-RUN, VIDEO, MODEL, STATE, PROGRESS, FPS, ETA, DETECTIONS, MESSAGE = range(len(COLUMNS))
+COLUMNS = (
+    "Run",
+    "Video",
+    "Model",
+    "State",
+    "Progress",
+    "Frames/s",
+    "Time left",
+    "Node",
+    "Detections",
+    "Message",
+)
+RUN, VIDEO, MODEL, STATE, PROGRESS, FPS, ETA, NODE, DETECTIONS, MESSAGE = range(len(COLUMNS))
+#: How often the cluster line is asked again (milliseconds).
+CLUSTER_REFRESH_MS = 3000
 STATE_LABELS = {RunStatus.CREATED: "queued"}
 STATE_COLOURS = {
     RunStatus.FAILED: "#c0392b",
@@ -68,12 +87,26 @@ class RunsPanel(QWidget):
         )
         self.cancel_button.clicked.connect(lambda: self._each(self.queue.cancel, (RunStatus.CREATED,)))
         self.summary = QLabel()
+        self.cluster_label = QLabel()
+        self.cluster_label.setObjectName("clusterStatus")
+        self.held_label = QLabel()
+        self.held_label.setObjectName("queueHeld")
+        self.held_label.setStyleSheet("color: #c0392b")
+        self.held_label.setWordWrap(True)
+        self.start_queue_button = QPushButton("Start Queue")
+        self.start_queue_button.clicked.connect(lambda: self.queue.hold(False))
+        held = QHBoxLayout()
+        held.addWidget(self.held_label, 1)
+        held.addWidget(self.start_queue_button)
+        self._show_held("")
         buttons = QHBoxLayout()
         for button in (self.pause_button, self.resume_button, self.stop_button, self.cancel_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.summary)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.cluster_label)
+        layout.addLayout(held)
         layout.addLayout(buttons)
         layout.addWidget(self.tree, 1)
         queue.queueChanged.connect(self.refresh)
@@ -81,7 +114,39 @@ class RunsPanel(QWidget):
         queue.runProgress.connect(self.show_progress)
         queue.detectionsChanged.connect(self._committed)
         queue.runFinished.connect(lambda *_: self.refresh())
+        queue.runPlaced.connect(self._placed)
+        queue.queueHeld.connect(self._show_held)
+        self._ops = Operations(self)
+        self.cluster_timer = QTimer(self)
+        self.cluster_timer.setInterval(CLUSTER_REFRESH_MS)
+        self.cluster_timer.timeout.connect(self.refresh_cluster)
+        self.cluster_timer.start()
         self.refresh()
+        self.refresh_cluster()
+
+    # -- where runs go --------------------------------------------------------------------------
+    def refresh_cluster(self) -> None:
+        """Say where runs go; a cluster's nodes and resources are asked off the UI thread."""
+        where = cluster_choice(self.queue.db)
+        if where == LOCAL:
+            self.cluster_label.setText("Runs go in this process (detection.cluster = local).")
+            return
+        self._ops.run(
+            lambda _task: cluster_module().cluster_status(where).text(),
+            on_success=self.cluster_label.setText,
+            on_failure=lambda message: self.cluster_label.setText(f"Ray cluster {where}: {message}"),
+            newest="cluster",
+        )
+
+    def _show_held(self, message: str) -> None:
+        self.held_label.setText(f"Queued runs wait: {message}" if message else "")
+        self.held_label.setVisible(bool(message))
+        self.start_queue_button.setVisible(bool(message))
+
+    def _placed(self, session_id: int, where: str) -> None:
+        item = self.items.get(session_id)
+        if item is not None:
+            item.setText(NODE, where)
 
     # -- content --------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -124,6 +189,7 @@ class RunsPanel(QWidget):
         item.setForeground(STATE, QColor(STATE_COLOURS.get(row.status, "#000000")))
         item.setText(FPS, f"{row.frames_per_second:.1f}" if row.frames_per_second else "")
         item.setText(ETA, "paused" if row.status == RunStatus.PAUSED else "")
+        item.setText(NODE, row.node or "")
         item.setText(DETECTIONS, "" if row.total_detections is None else str(row.total_detections))
         item.setText(MESSAGE, row.error_message or "")
         item.setToolTip(MESSAGE, row.error_message or "")
