@@ -476,6 +476,16 @@ def campaign_suite(db: Any, make_video: Any, tmp_path: Path) -> dict[str, Any]:
     return {"model_id": model_id, "videos": videos, "projects": ["front cams", "rear cams"]}
 
 
+@pytest.fixture(autouse=True)
+def _qt_garbage_freed_on_the_main_thread(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test with widgets, free its cycles here: the collector otherwise runs in whichever
+    thread allocates next, and a Qt object destroyed on a worker thread takes Qt's locks there and
+    then waits for the GIL that the main thread holds while it waits for those locks."""
+    yield
+    if "qapp" in request.fixturenames:
+        gc.collect()
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Keep what collecting the suite created (every test module and what it imports, torch among
     them) out of the garbage collector's full passes, whose pauses the event-loop stall probes would
