@@ -19,6 +19,7 @@ from vru_desktop.campaigns.definition import (
     get_campaign,
     launch_campaign,
 )
+from vru_desktop.campaigns.report import render_campaign_report
 from vru_desktop.campaigns.scoring import load_suite, pool, primary, score_campaign
 from vru_desktop.cli import main
 from vru_desktop.detection.pipeline import RunConfig
@@ -273,6 +274,10 @@ def test_every_slice_has_the_bootstrap_intervals_of_its_own_videos(db: Any, suit
     assert primary(score_campaign(db, "A", resamples=200, seed=7))["slices"] == scores["slices"]
     (other,) = primary(score_campaign(db, "A", resamples=200, seed=8))["slices"]["signal_type"].values()
     assert other["intervals"] != every["intervals"]
+    # the report shows a slice's interval beside its value
+    front_recall = slices["front"]["intervals"]["recall"]
+    html = render_campaign_report(score_campaign(db, "A", resamples=200, seed=7))
+    assert f"({front_recall['low']:.3f} – {front_recall['high']:.3f})" in html
     # no resampling of the slices when the pooled result has none
     unsampled = primary(score_campaign(db, "A", resamples=0))
     assert unsampled["intervals"] == {} and unsampled["slices"]["camera_view"]["front"]["intervals"] == {}

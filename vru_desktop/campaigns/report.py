@@ -38,6 +38,12 @@ def _interval(intervals: dict[str, Any], name: str) -> str:
     return f"{_num(i['low'])} – {_num(i['high'])}"
 
 
+def _with_interval(group: dict[str, Any], name: str) -> str:
+    """A slice's value with its 95 % interval where it has one."""
+    shown = _interval(group.get("intervals") or {}, name)
+    return _num(group[name]) + ("" if shown == "–" else f" ({shown})")
+
+
 def _protocol_section(result: dict[str, Any]) -> str:
     m, intervals = result["metrics"], result["intervals"]
     parts = [
@@ -94,7 +100,7 @@ def _protocol_section(result: dict[str, Any]) -> str:
                 for v in result["per_video"]
             ],
         ),
-        "<h3>By camera</h3>",
+        "<h3>By camera and condition tag (95 % interval over the slice's videos; none for one video)</h3>",
     ]
     for key, groups in result["slices"].items():
         parts.append(
@@ -104,11 +110,7 @@ def _protocol_section(result: dict[str, Any]) -> str:
                     [
                         value or "(not set)",
                         g["videos"],
-                        _num(g["recall"]),
-                        _num(g["precision"]),
-                        _num(g["f1"]),
-                        _num(g["ap50"]),
-                        _num(g["mr"]),
+                        *(_with_interval(g, k) for k in ("recall", "precision", "f1", "ap50", "mr")),
                     ]
                     for value, g in groups.items()
                 ],
