@@ -266,6 +266,22 @@ def test_charts_and_per_video_table_of_a_scored_campaign(
     assert [label for _x, label in charts.bars.getAxis("bottom")._tickLevels[0]] == list(views)
     assert len(charts.bars.bars) == 4
     assert list(charts.bars.bars[0].opts["height"]) == pytest.approx([v["recall"] for v in views.values()])
+    # each slice of two or more videos has whiskers at its own interval; a one-video slice none
+    assert "95 % bootstrap interval" in charts.bars.plotItem.titleLabel.text
+    whiskers = [item for item in charts.bars.items() if type(item).__name__ == "ErrorBarItem"]
+    assert len(whiskers) == 4
+    assert [v["intervals"] is None for v in views.values()].count(True) == 1
+    recall_x = list(charts.bars.bars[0].opts["x"])
+    for x, (value, row) in zip(recall_x, ((v["recall"], v) for v in views.values()), strict=True):
+        if row["intervals"] is None:
+            continue
+        (whisker,) = [w for w in whiskers if x in list(w.opts["x"])]
+        at = list(whisker.opts["x"]).index(x)
+        ci = row["intervals"]["recall"]
+        assert whisker.opts["top"][at] == pytest.approx(ci["high"] - value)
+        assert whisker.opts["bottom"][at] == pytest.approx(value - ci["low"])
+    one_video = next(i for i, v in enumerate(views.values()) if v["intervals"] is None)
+    assert not any(recall_x[one_video] in list(w.opts["x"]) for w in whiskers)
     charts.view.setCurrentText("per class")
     assert len(charts.bars.bars[0].opts["height"]) == len(result["per_class"])
 
