@@ -274,6 +274,23 @@ def test_every_slice_has_the_bootstrap_intervals_of_its_own_videos(db: Any, suit
     assert primary(score_campaign(db, "A", resamples=200, seed=7))["slices"] == scores["slices"]
     (other,) = primary(score_campaign(db, "A", resamples=200, seed=8))["slices"]["signal_type"].values()
     assert other["intervals"] != every["intervals"]
+    # per class: the pooled input restricted to the class; all-ones weights give its metrics
+    everything = pool(suite_input.inputs, conf=CONF)
+    pooled_result = RunEvaluation(everything.data, 0.5, CONF, height_bins_setting(db), stable_setting(db))
+    checked = 0
+    for k, name in enumerate(everything.data.classes):
+        row = scores["per_class"].get(name)
+        if row is None or not row["tp"] + row["fn"]:
+            continue
+        mine = BootstrapInput.of(pooled_result, everything, k)
+        assert row["intervals"] == intervals(mine, resamples=200, seed=7)
+        unit = values(mine, np.ones((1, 3)))
+        expected = {"recall": row["recall"], "precision": row["precision"], "f1": row["f1"]}
+        expected |= {"ap": row["AP"], "ap50": row["AP50"], "mr": row["mr"]}
+        for metric, value in expected.items():
+            assert unit[metric][0] == pytest.approx(value, abs=1e-12), (name, metric)
+        checked += 1
+    assert checked >= 1
     # the report shows a slice's interval beside its value
     front_recall = slices["front"]["intervals"]["recall"]
     html = render_campaign_report(score_campaign(db, "A", resamples=200, seed=7))

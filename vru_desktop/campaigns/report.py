@@ -41,7 +41,7 @@ def _interval(intervals: dict[str, Any], name: str) -> str:
 def _with_interval(group: dict[str, Any], name: str) -> str:
     """A slice's value with its 95 % interval where it has one."""
     shown = _interval(group.get("intervals") or {}, name)
-    return _num(group[name]) + ("" if shown == "–" else f" ({shown})")
+    return _num(group.get(name)) + ("" if shown == "–" else f" ({shown})")
 
 
 def _protocol_section(result: dict[str, Any]) -> str:
@@ -62,7 +62,7 @@ def _protocol_section(result: dict[str, Any]) -> str:
         ),
         f"<p class='note'>TP {m['tp']}, FP {m['fp']}, FN {m['fn']}.</p>",
         _events_section(result.get("device_events")),
-        "<h3>Per class</h3>",
+        "<h3>Per class (95 % interval over videos)</h3>",
         _table(
             ["class", "TP", "FP", "FN", "precision", "recall", "F1", "AP", "AP50", "MR⁻²"],
             [
@@ -71,12 +71,12 @@ def _protocol_section(result: dict[str, Any]) -> str:
                     c["tp"],
                     c["fp"],
                     c["fn"],
-                    _num(c["precision"]),
-                    _num(c["recall"]),
-                    _num(c["f1"]),
-                    _num(c.get("AP")),
-                    _num(c.get("AP50")),
-                    _num(c.get("mr")),
+                    *(_with_interval(c, k) for k in ("precision", "recall", "f1")),
+                    *(
+                        _with_interval(c | {"ap": c.get("AP"), "ap50": c.get("AP50")}, k)
+                        for k in ("ap", "ap50")
+                    ),
+                    _with_interval(c, "mr"),
                 ]
                 for name, c in result["per_class"].items()
             ],

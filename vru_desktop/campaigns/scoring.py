@@ -322,7 +322,7 @@ def score_protocol(
     seed: int = BOOTSTRAP_SEED,
 ) -> dict[str, Any]:
     """Pooled, per-class, per-video and per-slice results of one protocol, with bootstrap intervals
-    (pooled and per slice; ``resamples`` 0 gives none)."""
+    (pooled, per class and per slice; ``resamples`` 0 gives none)."""
     chosen = check_protocols(db, [protocol])[protocol]
     out: dict[str, Any] = {
         "protocol": protocol,
@@ -392,7 +392,18 @@ def score_protocol(
         "metrics": metrics,
         "coco": result.coco.stats_dict(),
         "per_class": {
-            name: counts.to_dict() | per_category.get(name, {}) | {"mr": miss_rates.get(name)}
+            name: counts.to_dict()
+            | per_category.get(name, {})
+            | {
+                "mr": miss_rates.get(name),
+                "intervals": intervals(
+                    BootstrapInput.of(result, pooled, result.data.classes.index(name)),
+                    resamples=resamples,
+                    seed=seed,
+                )
+                if len(suite.inputs) >= 2
+                else None,
+            }
             for name, counts in m.per_class.items()
         },
         "log_average_miss_rate": miss_rates,

@@ -2,8 +2,8 @@
 curves of campaigns overlaid.
 
 :class:`ScoreCharts` shows one scored campaign: its pooled metrics with their bootstrap intervals,
-or one breakdown (per class, per camera field, per condition tag). Camera and tag slices of two or more
-videos have their own intervals; per class has none.
+or one breakdown (per class, per camera field, per condition tag). Each has its own intervals
+where it has two or more videos.
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ class ScoreCharts(QWidget):
             return
         groups = self.breakdown()
         with_intervals = any(row.get("intervals") for row in groups.values())
-        note = "95 % bootstrap interval over each slice's videos" if with_intervals else "no intervals"
+        note = "95 % bootstrap interval over videos" if with_intervals else "no intervals"
         self.bars.setTitle(f"{self.view.currentText().capitalize()} ({note})", color="#222", size="10pt")
         labels = [str(value) or "(empty)" for value in groups]
         self.bars.set_groups(
