@@ -241,6 +241,23 @@ def test_verdict_follows_the_interval_and_which_way_is_better() -> None:
     assert verdict("recall", {"low": None, "high": None}) is None
 
 
+def _assert_recall_whiskers(charts: Any, groups: dict[str, Any]) -> None:
+    """The recall bars' whiskers are the groups' recall intervals (none where a group has none)."""
+    whiskers = [item for item in charts.bars.items() if type(item).__name__ == "ErrorBarItem"]
+    assert len(whiskers) == 4
+    checked = 0
+    for x, row in zip(charts.bars.bars[0].opts["x"], groups.values(), strict=True):
+        ci = (row["intervals"] or {}).get("recall") or {}
+        if ci.get("low") is None:
+            continue
+        (whisker,) = [w for w in whiskers if x in list(w.opts["x"])]
+        at = list(whisker.opts["x"]).index(x)
+        assert whisker.opts["top"][at] == pytest.approx(ci["high"] - row["recall"])
+        assert whisker.opts["bottom"][at] == pytest.approx(row["recall"] - ci["low"])
+        checked += 1
+    assert checked >= 1
+
+
 def test_charts_and_per_video_table_of_a_scored_campaign(
     window: MainWindow, two_campaigns: dict[str, Any], qtbot: Any
 ) -> None:
@@ -266,8 +283,16 @@ def test_charts_and_per_video_table_of_a_scored_campaign(
     assert [label for _x, label in charts.bars.getAxis("bottom")._tickLevels[0]] == list(views)
     assert len(charts.bars.bars) == 4
     assert list(charts.bars.bars[0].opts["height"]) == pytest.approx([v["recall"] for v in views.values()])
+    # each slice of two or more videos has whiskers at its own interval; a one-video slice none
+    assert "95 % bootstrap interval" in charts.bars.plotItem.titleLabel.text
+    assert [v["intervals"] is None for v in views.values()].count(True) == 1
+    _assert_recall_whiskers(charts, views)
+    one_video = next(i for i, v in enumerate(views.values()) if v["intervals"] is None)
+    whiskers = [item for item in charts.bars.items() if type(item).__name__ == "ErrorBarItem"]
+    assert not any(charts.bars.bars[0].opts["x"][one_video] in list(w.opts["x"]) for w in whiskers)
     charts.view.setCurrentText("per class")
     assert len(charts.bars.bars[0].opts["height"]) == len(result["per_class"])
+    _assert_recall_whiskers(charts, result["per_class"])
 
     # a click on a video of the per-video table opens its run in the Evaluation tab
     panel.pages.setCurrentIndex(0)

@@ -12,18 +12,19 @@ import pytest
 from conftest import CAMPAIGN_CONF as CONF
 from conftest import campaign_event as _event
 
-from vru_desktop.campaigns.bootstrap import BootstrapInput, values
+from vru_desktop.campaigns.bootstrap import BootstrapInput, intervals, values
 from vru_desktop.campaigns.definition import (
     create_campaign,
     delete_campaign,
     get_campaign,
     launch_campaign,
 )
+from vru_desktop.campaigns.report import render_campaign_report
 from vru_desktop.campaigns.scoring import load_suite, pool, primary, score_campaign
 from vru_desktop.cli import main
 from vru_desktop.detection.pipeline import RunConfig
 from vru_desktop.errors import DuplicateError, NotFoundError, ValidationError
-from vru_desktop.evaluation.run import RunEvaluation
+from vru_desktop.evaluation.run import RunEvaluation, height_bins_setting, stable_setting
 from vru_desktop.library.projects import ProjectFields, create_project
 from vru_desktop.store.models import (
     Campaign,
@@ -241,6 +242,62 @@ def test_bootstrap_with_unit_weights_is_the_pooled_result_and_is_reproducible(
     assert first == again and first != other
     for name in ("recall", "precision", "ap", "mr"):
         assert first[name]["low"] <= first[name]["high"]
+
+
+def test_every_slice_has_the_bootstrap_intervals_of_its_own_videos(db: Any, suite: dict[str, Any]) -> None:
+    _campaign(db, suite)
+    launch_campaign(db, "A")
+    scores = primary(score_campaign(db, "A", resamples=200, seed=7))
+    slices = scores["slices"]["camera_view"]
+    # front: two scored videos, resampled by hand with the same seed
+    suite_input = load_suite(db, "A")
+    front = [
+        d
+        for d, v in zip(suite_input.inputs, suite_input.videos, strict=True)
+        if v["camera"]["camera_view"] == "front"
+    ]
+    assert slices["front"]["videos"] == len(front) == 2
+    pooled = pool(front, conf=CONF)
+    result = RunEvaluation(pooled.data, 0.5, CONF, height_bins_setting(db), stable_setting(db))
+    boot = BootstrapInput.of(result, pooled)
+    assert slices["front"]["intervals"] == intervals(boot, resamples=200, seed=7)
+    unit = values(boot, np.ones((1, 2)))
+    for name in ("recall", "precision", "f1", "ap", "ap50", "mr"):
+        assert unit[name][0] == pytest.approx(slices["front"][name], abs=1e-12)
+    assert slices["front"]["intervals"]["recall"]["low"] <= slices["front"]["intervals"]["recall"]["high"]
+    # one video: no interval
+    assert slices["rear"]["videos"] == 1 and slices["rear"]["intervals"] is None
+    # a slice of every video is the pooled result
+    (every,) = scores["slices"]["signal_type"].values()
+    assert every["videos"] == 3 and every["intervals"] == scores["intervals"]
+    # reproducible with the seed, and drawn again with another
+    assert primary(score_campaign(db, "A", resamples=200, seed=7))["slices"] == scores["slices"]
+    (other,) = primary(score_campaign(db, "A", resamples=200, seed=8))["slices"]["signal_type"].values()
+    assert other["intervals"] != every["intervals"]
+    # per class: the pooled input restricted to the class; all-ones weights give its metrics
+    everything = pool(suite_input.inputs, conf=CONF)
+    pooled_result = RunEvaluation(everything.data, 0.5, CONF, height_bins_setting(db), stable_setting(db))
+    checked = 0
+    for k, name in enumerate(everything.data.classes):
+        row = scores["per_class"].get(name)
+        if row is None or not row["tp"] + row["fn"]:
+            continue
+        mine = BootstrapInput.of(pooled_result, everything, k)
+        assert row["intervals"] == intervals(mine, resamples=200, seed=7)
+        unit = values(mine, np.ones((1, 3)))
+        expected = {"recall": row["recall"], "precision": row["precision"], "f1": row["f1"]}
+        expected |= {"ap": row["AP"], "ap50": row["AP50"], "mr": row["mr"]}
+        for metric, value in expected.items():
+            assert unit[metric][0] == pytest.approx(value, abs=1e-12), (name, metric)
+        checked += 1
+    assert checked >= 1
+    # the report shows a slice's interval beside its value
+    front_recall = slices["front"]["intervals"]["recall"]
+    html = render_campaign_report(score_campaign(db, "A", resamples=200, seed=7))
+    assert f"({front_recall['low']:.3f} – {front_recall['high']:.3f})" in html
+    # no resampling of the slices when the pooled result has none
+    unsampled = primary(score_campaign(db, "A", resamples=0))
+    assert unsampled["intervals"] == {} and unsampled["slices"]["camera_view"]["front"]["intervals"] == {}
 
 
 @pytest.fixture

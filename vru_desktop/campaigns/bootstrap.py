@@ -55,19 +55,29 @@ class BootstrapInput:
     recall_thresholds: np.ndarray
 
     @classmethod
-    def of(cls, result: RunEvaluation, pooled: Pooled) -> BootstrapInput:
+    def of(cls, result: RunEvaluation, pooled: Pooled, category: int | None = None) -> BootstrapInput:
+        """``category``: only that class's boxes (its miss rate is the all-box one, as
+        ``RunEvaluation.miss_rates`` gives per class, also under a protocol)."""
         points, dt = result.points, result.data.dt
         v = len(pooled.frames_per_video)
-        above = dt.score >= result.conf
+        mine = np.ones(len(dt), dtype=bool) if category is None else dt.category == category
+        gt_mine = (
+            np.ones(len(result.data.gt), dtype=bool)
+            if category is None
+            else result.data.gt.category == category
+        )
+        above = (dt.score >= result.conf) & mine
         vd, vg = pooled.video_of_dt, pooled.video_of_gt
-        n_pos = np.bincount(vg[points.gt_counted], minlength=v).astype(np.float64)
-        if result.protocols:  # the first protocol's miss rate, the one ``summary_metrics`` reports
+        n_pos = np.bincount(vg[points.gt_counted & gt_mine], minlength=v).astype(np.float64)
+        if (
+            result.protocols and category is None
+        ):  # the first protocol's miss rate, the one ``summary_metrics`` reports
             curve = result.protocol_results[0]
             mr_video, mr_tp = vd[curve.curve_detections], curve.curve_true_positive
             mr_fp, mr_n_pos = ~mr_tp, np.bincount(vg[curve.positive_boxes], minlength=v).astype(np.float64)
         else:
             order = np.argsort(-dt.score, kind="stable")
-            counted = (points.dt_tp | points.dt_fp)[order]
+            counted = ((points.dt_tp | points.dt_fp) & mine)[order]
             mr_video, mr_tp, mr_fp = (
                 vd[order][counted],
                 points.dt_tp[order][counted],
@@ -83,7 +93,7 @@ class BootstrapInput:
         rows = []
         for k in range(len(result.data.classes)):
             positives = gt_counted & (result.data.gt.category == k)
-            if not positives.any():
+            if not positives.any() or category not in (None, k):
                 continue
             sel = use[dt.category[use] == k]
             rows.append(

@@ -38,6 +38,12 @@ def _interval(intervals: dict[str, Any], name: str) -> str:
     return f"{_num(i['low'])} – {_num(i['high'])}"
 
 
+def _with_interval(group: dict[str, Any], name: str) -> str:
+    """A slice's value with its 95 % interval where it has one."""
+    shown = _interval(group.get("intervals") or {}, name)
+    return _num(group.get(name)) + ("" if shown == "–" else f" ({shown})")
+
+
 def _protocol_section(result: dict[str, Any]) -> str:
     m, intervals = result["metrics"], result["intervals"]
     parts = [
@@ -56,7 +62,7 @@ def _protocol_section(result: dict[str, Any]) -> str:
         ),
         f"<p class='note'>TP {m['tp']}, FP {m['fp']}, FN {m['fn']}.</p>",
         _events_section(result.get("device_events")),
-        "<h3>Per class</h3>",
+        "<h3>Per class (95 % interval over videos)</h3>",
         _table(
             ["class", "TP", "FP", "FN", "precision", "recall", "F1", "AP", "AP50", "MR⁻²"],
             [
@@ -65,12 +71,12 @@ def _protocol_section(result: dict[str, Any]) -> str:
                     c["tp"],
                     c["fp"],
                     c["fn"],
-                    _num(c["precision"]),
-                    _num(c["recall"]),
-                    _num(c["f1"]),
-                    _num(c.get("AP")),
-                    _num(c.get("AP50")),
-                    _num(c.get("mr")),
+                    *(_with_interval(c, k) for k in ("precision", "recall", "f1")),
+                    *(
+                        _with_interval(c | {"ap": c.get("AP"), "ap50": c.get("AP50")}, k)
+                        for k in ("ap", "ap50")
+                    ),
+                    _with_interval(c, "mr"),
                 ]
                 for name, c in result["per_class"].items()
             ],
@@ -94,7 +100,7 @@ def _protocol_section(result: dict[str, Any]) -> str:
                 for v in result["per_video"]
             ],
         ),
-        "<h3>By camera</h3>",
+        "<h3>By camera and condition tag (95 % interval over the slice's videos; none for one video)</h3>",
     ]
     for key, groups in result["slices"].items():
         parts.append(
@@ -104,11 +110,7 @@ def _protocol_section(result: dict[str, Any]) -> str:
                     [
                         value or "(not set)",
                         g["videos"],
-                        _num(g["recall"]),
-                        _num(g["precision"]),
-                        _num(g["f1"]),
-                        _num(g["ap50"]),
-                        _num(g["mr"]),
+                        *(_with_interval(g, k) for k in ("recall", "precision", "f1", "ap50", "mr")),
                     ]
                     for value, g in groups.items()
                 ],

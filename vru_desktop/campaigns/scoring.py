@@ -321,7 +321,8 @@ def score_protocol(
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = BOOTSTRAP_SEED,
 ) -> dict[str, Any]:
-    """Pooled, per-class, per-video and per-slice results of one protocol, with bootstrap intervals."""
+    """Pooled, per-class, per-video and per-slice results of one protocol, with bootstrap intervals
+    (pooled, per class and per slice; ``resamples`` 0 gives none)."""
     chosen = check_protocols(db, [protocol])[protocol]
     out: dict[str, Any] = {
         "protocol": protocol,
@@ -371,16 +372,12 @@ def score_protocol(
             groups.setdefault(str(info["camera"][key]), []).append(i)
         slices[key] = {
             value: {"videos": len(members)}
-            | _slice_metrics(
-                summary_metrics(
-                    _evaluate(db, [suite.inputs[i] for i in members], iou=iou, conf=conf, protocol=chosen)[1]
-                )
-            )
+            | _slice(db, [suite.inputs[i] for i in members], iou, conf, chosen, resamples, seed)
             for value, members in groups.items()
         }
     by_tag = {
         tag: {"videos": len(inputs), "reviewed_frames": sum(d.n_frames for d in inputs)}
-        | _slice_metrics(summary_metrics(_evaluate(db, inputs, iou=iou, conf=conf, protocol=chosen)[1]))
+        | _slice(db, inputs, iou, conf, chosen, resamples, seed)
         for tag, inputs in suite.tagged.items()
         if inputs
     }
@@ -395,7 +392,18 @@ def score_protocol(
         "metrics": metrics,
         "coco": result.coco.stats_dict(),
         "per_class": {
-            name: counts.to_dict() | per_category.get(name, {}) | {"mr": miss_rates.get(name)}
+            name: counts.to_dict()
+            | per_category.get(name, {})
+            | {
+                "mr": miss_rates.get(name),
+                "intervals": intervals(
+                    BootstrapInput.of(result, pooled, result.data.classes.index(name)),
+                    resamples=resamples,
+                    seed=seed,
+                )
+                if len(suite.inputs) >= 2
+                else None,
+            }
             for name, counts in m.per_class.items()
         },
         "log_average_miss_rate": miss_rates,
@@ -416,8 +424,26 @@ def _intervals(boot: BootstrapInput, protocol: Protocol | None, resamples: int, 
     return {k: v for k, v in found.items() if k != "mr"} if quirks else found
 
 
-def _slice_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
-    return {k: metrics[k] for k in ("recall", "precision", "f1", "ap", "ap50", "mr", "tp", "fp", "fn")}
+def _slice(
+    db: Database,
+    inputs: list[EvaluationInput],
+    iou: float,
+    conf: float,
+    protocol: Protocol | None,
+    resamples: int,
+    seed: int,
+) -> dict[str, Any]:
+    """A slice's metrics and its bootstrap intervals over its own videos, drawn as the pooled ones
+    are. ``intervals`` is ``None`` for a slice of one video: every resample would be that video, so
+    the interval would be the point and say nothing of the spread over videos."""
+    pooled, result = _evaluate(db, inputs, iou=iou, conf=conf, protocol=protocol)
+    metrics = summary_metrics(result)
+    found = (
+        _intervals(BootstrapInput.of(result, pooled), protocol, resamples, seed) if len(inputs) >= 2 else None
+    )
+    return {k: metrics[k] for k in ("recall", "precision", "f1", "ap", "ap50", "mr", "tp", "fp", "fn")} | {
+        "intervals": found
+    }
 
 
 def sort_videos(rows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:

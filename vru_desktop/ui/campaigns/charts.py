@@ -2,7 +2,8 @@
 curves of campaigns overlaid.
 
 :class:`ScoreCharts` shows one scored campaign: its pooled metrics with their bootstrap intervals,
-or one breakdown (per class, per camera field, per condition tag; these have no intervals).
+or one breakdown (per class, per camera field, per condition tag). Each has its own intervals
+where it has two or more videos.
 """
 
 from __future__ import annotations
@@ -184,7 +185,7 @@ class ScoreCharts(QWidget):
             self.bars.set_groups([], [])
             return
         if self.view.currentIndex() == 0:
-            metrics, ci = result["metrics"], result.get("intervals", {})
+            metrics, ci = result["metrics"], result.get("intervals") or {}
             self.bars.setTitle(
                 "Pooled over all videos, 95 % bootstrap interval (MR⁻²: lower is better)",
                 color="#222",
@@ -196,22 +197,34 @@ class ScoreCharts(QWidget):
                     (
                         "pooled",
                         [metrics.get(m) for m in POOLED_METRICS],
-                        [
-                            ((ci.get(m) or {}).get("low"), (ci.get(m) or {}).get("high"))
-                            for m in POOLED_METRICS
-                        ],
+                        [_whisker(ci, m) for m in POOLED_METRICS],
                     )
                 ],
             )
             return
         groups = self.breakdown()
-        self.bars.setTitle(
-            f"{self.view.currentText().capitalize()} (no intervals)", color="#222", size="10pt"
-        )
+        with_intervals = any(row.get("intervals") for row in groups.values())
+        note = "95 % bootstrap interval over videos" if with_intervals else "no intervals"
+        self.bars.setTitle(f"{self.view.currentText().capitalize()} ({note})", color="#222", size="10pt")
         labels = [str(value) or "(empty)" for value in groups]
         self.bars.set_groups(
             labels if groups else [],
-            [(LABELS.get(m, m), [row.get(m) for row in groups.values()], None) for m in BREAKDOWN_METRICS]
+            [
+                (
+                    LABELS.get(m, m),
+                    [row.get(m) for row in groups.values()],
+                    [_whisker(row.get("intervals") or {}, m) for row in groups.values()]
+                    if with_intervals
+                    else None,
+                )
+                for m in BREAKDOWN_METRICS
+            ]
             if groups
             else [],
         )
+
+
+def _whisker(intervals: dict[str, Any], metric: str) -> tuple[float | None, float | None]:
+    """(low, high) of one metric's interval; (None, None) where it has none."""
+    found = intervals.get(metric) or {}
+    return found.get("low"), found.get("high")
