@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtWidgets import QDialog
 from sqlalchemy import select
 
+from vru_desktop.campaigns.definition import create_campaign, get_campaign
 from vru_desktop.detection.models import register_model
 from vru_desktop.detection.pipeline import RunConfig
 from vru_desktop.detection.runs import create_run, queued_runs
@@ -150,3 +151,29 @@ def test_an_unreachable_cluster_holds_the_queue_with_a_message_and_loses_nothing
     assert db.session().get(TestSession, run.id).status == "completed"
     assert panel.held_label.isHidden() and panel.start_queue_button.isHidden()
     main.close()
+
+
+def test_a_campaign_runs_on_the_cluster_from_the_window_with_live_progress(
+    window: MainWindow, db, shared_models: Path, clips: dict[int, Path], qtbot
+) -> None:
+    model = register_model(db, shared_models / MODEL)
+    videos = [import_one(db, clips[n]) for n in (6, 8)]
+    create_campaign(db, "on the cluster", model.id, RunConfig(imgsz=320), video_ids=videos)
+    panel = window.campaigns  # type: ignore[attr-defined]
+    window.show_workspace(panel)
+    panel.refresh()
+    panel.list.selectRow(0)
+    lines: list[str] = []
+    queue = window.detection.queue  # type: ignore[attr-defined]
+    queue.runProgress.connect(lambda *_: lines.append(panel.progress.text()))
+    ended: list[int] = []
+    queue.runFinished.connect(lambda sid, _status: ended.append(sid))
+    panel.run_selected()
+    qtbot.waitUntil(lambda: len(ended) == 2, timeout=180_000)
+    info = get_campaign(db, "on the cluster")
+    assert info.status == "completed"
+    runs = [db.session().get(TestSession, v.run_id) for v in info.videos]
+    assert all(r.status == "completed" and r.provenance["worker"]["host"] for r in runs)
+    assert any("running" in line for line in lines)  # the progress line followed the runs
+    panel.refresh()
+    qtbot.waitUntil(lambda: "2 done" in panel.progress.text(), timeout=10_000)
