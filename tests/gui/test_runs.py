@@ -21,6 +21,7 @@ from test_review_dialogs import double_click_in_model_dialog
 from vru_desktop.detection.models import register_model, trust_question
 from vru_desktop.detection.pipeline import RunConfig
 from vru_desktop.detection.runs import create_run, queued_runs
+from vru_desktop.errors import StoreError
 from vru_desktop.jobs.detection import DetectionWorker
 from vru_desktop.jobs.queue import RunQueue
 from vru_desktop.library.importer import import_paths
@@ -332,3 +333,22 @@ def test_the_window_starts_without_torch_or_ultralytics() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_cluster_line_is_read_off_the_ui_thread_and_only_polled_while_shown(
+    window: MainWindow, qtbot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    panel = window.detection.panel  # type: ignore[attr-defined]
+    asked: list[bool] = []
+
+    def lost(_db: object) -> str:
+        asked.append(True)
+        raise StoreError("The connection to the library's server was lost.")
+
+    monkeypatch.setattr("vru_desktop.ui.runs.panel.cluster_choice", lost)
+    panel.refresh_cluster()  # a store failure is shown on the line, not raised in the event loop
+    qtbot.waitUntil(lambda: "was lost" in panel.cluster_label.text(), timeout=10_000)
+    window.close()
+    asked.clear()
+    panel._poll_cluster()  # a closed window's timer asks nothing (its store may be gone)
+    assert asked == []

@@ -119,24 +119,36 @@ class RunsPanel(QWidget):
         self._ops = Operations(self)
         self.cluster_timer = QTimer(self)
         self.cluster_timer.setInterval(CLUSTER_REFRESH_MS)
-        self.cluster_timer.timeout.connect(self.refresh_cluster)
+        self.cluster_timer.timeout.connect(self._poll_cluster)
         self.cluster_timer.start()
         self.refresh()
         self.refresh_cluster()
 
     # -- where runs go --------------------------------------------------------------------------
     def refresh_cluster(self) -> None:
-        """Say where runs go; a cluster's nodes and resources are asked off the UI thread."""
-        where = cluster_choice(self.queue.db)
-        if where == LOCAL:
-            self.cluster_label.setText("Runs go in this process (detection.cluster = local).")
-            return
+        """Say where runs go; the setting and a cluster's nodes and resources are read off the UI
+        thread."""
+        db = self.queue.db
+
+        def work(_task: object) -> str:
+            where = cluster_choice(db)
+            if where == LOCAL:
+                return "Runs go in this process (detection.cluster = local)."
+            try:
+                return cluster_module().cluster_status(where).text()
+            except VruError as exc:
+                return f"Ray cluster {where}: {exc}"
+
         self._ops.run(
-            lambda _task: cluster_module().cluster_status(where).text(),
+            work,
             on_success=self.cluster_label.setText,
-            on_failure=lambda message: self.cluster_label.setText(f"Ray cluster {where}: {message}"),
+            on_failure=self.cluster_label.setText,
             newest="cluster",
         )
+
+    def _poll_cluster(self) -> None:
+        if self.isVisible():
+            self.refresh_cluster()
 
     def _show_held(self, message: str) -> None:
         self.held_label.setText(f"Queued runs wait: {message}" if message else "")
