@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from vru_desktop.campaigns.bootstrap import INTERVAL_METRICS, BootstrapInput, resample_weights, values
+from vru_desktop.campaigns.bootstrap import INTERVAL_METRICS, resample_weights, values
 from vru_desktop.campaigns.definition import get_campaign
 from vru_desktop.campaigns.requirements import METRICS, needs_base, parse_requirements
 from vru_desktop.campaigns.scoring import (
@@ -49,10 +49,9 @@ VIDEO_METRICS = ("recall", "precision", "f1", "ap50", "mr")
 ADDED_FALSE_POSITIVES_LISTED = 500
 
 
-def _score(
-    db: Database, name: str, iou: float, resamples: int, seed: int
-) -> tuple[dict[str, Any], SuiteInput, BootstrapInput]:
-    """The primary protocol's scores of a campaign with a scored video (else a clear refusal)."""
+def _score(db: Database, name: str, iou: float) -> tuple[dict[str, Any], SuiteInput]:
+    """The primary protocol's scores of a campaign with a scored video (else a clear refusal), without
+    intervals: the comparison resamples the two campaigns together."""
     info = get_campaign(db, name)
     suite = load_suite(db, name)
     if not suite.inputs:
@@ -63,8 +62,7 @@ def _score(
             hint=f"Run it with 'vru-desktop campaign run {name}' and review frames of its videos.",
         )
     conf = float(info.config.get("conf", 0.25))
-    scores = score_protocol(db, suite, info.protocols[0], iou=iou, conf=conf, resamples=resamples, seed=seed)
-    return scores, suite, suite_bootstrap(db, suite, iou=iou, conf=conf)
+    return score_protocol(db, suite, info.protocols[0], iou=iou, conf=conf, resamples=0), suite
 
 
 def compare_campaigns(
@@ -77,8 +75,8 @@ def compare_campaigns(
     seed: int = BOOTSTRAP_SEED,
 ) -> dict[str, Any]:
     """Metrics of ``base`` and ``new`` with deltas and intervals; videos that got better or worse."""
-    a, suite_a, boot_a = _score(db, base, iou, resamples, seed)
-    b, suite_b, boot_b = _score(db, new, iou, resamples, seed)
+    a, suite_a = _score(db, base, iou)
+    b, suite_b = _score(db, new, iou)
     fp_a = [v["fingerprint"] for v in suite_a.videos]
     fp_b = [v["fingerprint"] for v in suite_b.videos]
     paired = bool(fp_a) and sorted(fp_a) == sorted(fp_b)
@@ -89,6 +87,8 @@ def compare_campaigns(
             w_b = w_a[:, [fp_a.index(f) for f in fp_b]]
         else:
             w_b = resample_weights(len(fp_b), resamples, seed + 1)
+        boot_a = suite_bootstrap(db, suite_a, iou=iou, conf=a["conf"])
+        boot_b = suite_bootstrap(db, suite_b, iou=iou, conf=b["conf"])
         drawn_a, drawn_b = values(boot_a, w_a), values(boot_b, w_b)
         for name in INTERVAL_METRICS:
             d = drawn_b[name] - drawn_a[name]
@@ -234,8 +234,8 @@ def gate_campaign(db: Database, name: str, *, against: str | None = None, iou: f
             f"Campaign '{name}' has requirements relative to a base ({relative}).",
             hint=f"Give the base campaign: 'vru-desktop campaign gate {name} --against BASE'.",
         )
-    metrics = _score(db, name, iou, 0, BOOTSTRAP_SEED)[0]["metrics"]
-    base = _score(db, against, iou, 0, BOOTSTRAP_SEED)[0]["metrics"] if against is not None else None
+    metrics = _score(db, name, iou)[0]["metrics"]
+    base = _score(db, against, iou)[0]["metrics"] if against is not None else None
     checks = [r.check(metrics, base) for r in requirements]
     return {
         "campaign": name,
